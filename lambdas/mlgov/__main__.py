@@ -1,0 +1,5 @@
+"""`python -m mlgov` runs the CLI."""
+
+from mlgov.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Adapters over boto3 and other outside data sources."""

@@ -1,0 +1,251 @@
+"""The `mlgov` command line: policies, tag checks and SDK defaults (read-only unless a subcommand says so)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from mlgov.repo_files import DEFAULT_POLICIES_DIR, PolicyFiles, load_schema
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except CliError as err:
+        print(f"mlgov: error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as err:  # SchemaError, ConfigError, PolicyTooLargeError, unreadable files
+        if args.debug:
+            raise
+        print(f"mlgov: error: {err}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profile", help="AWS profile (commands that call AWS)")
+    common.add_argument("--region", help="AWS region (commands that call AWS)")
+    common.add_argument("--endpoint-url", help="AWS endpoint override, e.g. a local moto server")
+    common.add_argument("--policies-dir", type=Path, default=DEFAULT_POLICIES_DIR, help="default: %(default)s")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    parser = argparse.ArgumentParser(prog="mlgov", description=__doc__, parents=[common])
+    commands = parser.add_subparsers(title="commands")
+
+    policies = commands.add_parser("policies", help="compile, check, simulate and explain the tag SCPs")
+    policy_commands = policies.add_subparsers(title="policy commands")
+    build = policy_commands.add_parser("build", parents=[common], help="compile SCPs + tag policy from the schema")
+    build.set_defaults(run=_policies_build)
+    check = policy_commands.add_parser("check", parents=[common], help="fail when checked-in policies are stale")
+    check.set_defaults(run=_policies_check)
+    simulate = policy_commands.add_parser(
+        "simulate", parents=[common], help="evaluate the checked-in SCPs offline for one call"
+    )
+    simulate.add_argument("--action", required=True, help="e.g. sagemaker:CreateEndpoint")
+    simulate.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="request tag (repeat)")
+    simulate.add_argument("--principal", default=None, help="caller's IAM principal ARN")
+    simulate.add_argument("--expect", choices=["allow", "deny"], help="exit 1 when the verdict differs")
+    simulate.set_defaults(run=_policies_simulate)
+    explain = policy_commands.add_parser(
+        "explain", parents=[common], help="explain an AccessDenied message: which tag is missing, how to fix"
+    )
+    explain.add_argument("message", help="the whole AccessDenied error text")
+    explain.add_argument("--tags", nargs="*", metavar="KEY=VALUE", help="the tags your call sent, if known")
+    explain.set_defaults(run=_policies_explain)
+
+    tags = commands.add_parser("tags", help="validate tag sets against the schema")
+    tag_commands = tags.add_subparsers(title="tag commands")
+    tags_check = tag_commands.add_parser("check", parents=[common], help="validate a tag set")
+    tags_check.add_argument("--tags", nargs="*", default=[], metavar="KEY=VALUE", required=True)
+    tags_check.add_argument("--resource-type", help="e.g. endpoint, training-job (default: every rule)")
+    tags_check.set_defaults(run=_tags_check)
+
+    sdk = commands.add_parser(
+        "sdk-defaults", parents=[common], help="write the SageMaker Python SDK config so every create is tagged"
+    )
+    for name in ("team", "model", "experiment", "environment"):
+        sdk.add_argument(f"--{name}", required=True, help=f"value for ml:{name}")
+    sdk.add_argument("--days", type=int, help="lifetime for auto-delete-after (default from the schema)")
+    sdk.add_argument("--output", type=Path, help="config file (default: the SDK's user config path)")
+    sdk.add_argument("--print", dest="print_only", action="store_true", help="print instead of writing")
+    sdk.set_defaults(run=_sdk_defaults)
+    return parser
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _parse_pairs(pairs: Sequence[str], allow_bare_keys: bool = False) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not key or (not sep and not allow_bare_keys):
+            raise CliError(f"tag '{pair}' must be KEY=VALUE")
+        tags[key] = value
+    return tags
+
+
+def _compile(args):
+    from mlgov.aws.service_catalog import load_service_catalog
+    from mlgov.domain.scp_compiler import compile_policies
+
+    files = PolicyFiles(args.policies_dir)
+    return files, compile_policies(load_schema(files.schema_path), load_service_catalog())
+
+
+def _policies_build(args) -> int:
+    from mlgov.aws.service_catalog import load_service_catalog
+    from mlgov.domain.scp_compiler import SCP_MAX_CHARS, SCP_MAX_PER_TARGET
+
+    files, compilation = _compile(args)
+    sources = ", ".join(f"{k} {v}" for k, v in load_service_catalog().sources.items())
+    tagged = [row for row in compilation.actions if row.accepts_tags]
+    print(f"Compiled {files.schema_path} ({sources})")
+    print(f"Governed creates: {len(compilation.governed)} of {len(tagged)} tag-accepting operations")
+    print(f"SCPs (limit {SCP_MAX_CHARS} characters each, {SCP_MAX_PER_TARGET} per target besides FullAWSAccess):")
+    for scp in compilation.scps:
+        sids = ", ".join(statement["Sid"] for statement in scp.document["Statement"])
+        print(f"  {scp.name:26} {scp.size:5} chars  {sids}")
+    print(f"  {len(compilation.scps)} of {SCP_MAX_PER_TARGET} SCP slots per target")
+    print("Left ungoverned (never denied by the SCPs):")
+    for row in compilation.ungoverned:
+        print(f"  {row.operation:40} {row.reason}")
+    for path in files.write(compilation):
+        print(f"wrote {path}")
+    return 0
+
+
+def _policies_check(args) -> int:
+    files, compilation = _compile(args)
+    stale = files.stale(compilation)
+    if stale:
+        print(f"mlgov: stale policies: {', '.join(stale)}; run `mlgov policies build` and commit", file=sys.stderr)
+        return 1
+    print(f"policies up to date ({len(compilation.scps)} SCPs, {len(compilation.governed)} governed creates)")
+    return 0
+
+
+def _load_scps(policies_dir: Path) -> dict[str, dict]:
+    scp_files = sorted((policies_dir / "scp").glob("*.json"))
+    if not scp_files:
+        raise CliError(f"no SCPs in {policies_dir / 'scp'}; run `mlgov policies build`")
+    try:
+        return {path.stem: json.loads(path.read_text()) for path in scp_files}
+    except json.JSONDecodeError as err:
+        raise CliError(f"an SCP file is not valid JSON: {err}") from None
+
+
+def _policies_simulate(args) -> int:
+    from mlgov.domain.policy_simulation import DEFAULT_PRINCIPAL, simulate_call
+
+    tags = _parse_pairs(args.tag, allow_bare_keys=True)
+    result = simulate_call(_load_scps(args.policies_dir), args.action, tags, args.principal or DEFAULT_PRINCIPAL)
+    print(result.verdict)
+    for authorization in result.authorizations:
+        decision = authorization.decision
+        print(f"  {decision.verdict:5} {authorization.label}: {decision.reason}")
+    if args.expect and args.expect.upper() != result.verdict:
+        print(f"mlgov: expected {args.expect.upper()}, got {result.verdict}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _policies_explain(args) -> int:
+    from mlgov.domain.denial import describe_rule, explain_denial, parse_access_denied, render_fixes
+
+    denial = parse_access_denied(args.message)
+    schema = load_schema(PolicyFiles(args.policies_dir).schema_path)
+    sent = _parse_pairs(args.tags) if args.tags is not None else None
+    explanation = explain_denial(denial, schema, _governed_table(args.policies_dir), _today(), sent)
+    print(explanation.headline)
+    if explanation.rules:
+        print("\nRequired tags:")
+        for rule in explanation.rules:
+            print(f"  {rule.key:20} {describe_rule(rule)}  — {rule.description}")
+    if explanation.problems:
+        print("\nWhat is wrong with your tags:")
+        for problem in explanation.problems:
+            print(f"  {problem.key}: {problem.message}")
+    for tool, snippet in render_fixes(explanation).items():
+        print(f"\nFix with {tool}:\n{snippet}")
+    return 0
+
+
+def _governed_table(policies_dir: Path):
+    from mlgov.domain.governed_actions import ActionRow
+
+    path = policies_dir / "governed_actions.json"
+    if not path.exists():
+        raise CliError(f"{path} is missing; run `mlgov policies build`")
+    return [ActionRow(**row) for row in json.loads(path.read_text())]
+
+
+def _tags_check(args) -> int:
+    from mlgov.domain.tag_schema import check_tags
+
+    schema = load_schema(PolicyFiles(args.policies_dir).schema_path)
+    problems = check_tags(schema, _parse_pairs(args.tags), args.resource_type, _today())
+    for problem in problems:
+        print(f"{problem.key}: {problem.message}")
+    if problems:
+        return 1
+    print(f"OK: the tags satisfy {len(schema.rules_for(args.resource_type))} rules")
+    return 0
+
+
+def _sdk_defaults(args) -> int:
+    import yaml
+
+    from mlgov.domain.sdk_defaults import merge_into_config, sdk_tag_defaults
+    from mlgov.domain.tag_schema import check_tags
+
+    schema = load_schema(PolicyFiles(args.policies_dir).schema_path)
+    values = {f"ml:{name}": getattr(args, name) for name in ("team", "model", "experiment", "environment")}
+    missing = [rule.key for rule in schema.rules if not rule.is_date and rule.key not in values]
+    if missing:
+        raise CliError(f"the schema requires {', '.join(missing)}, which sdk-defaults has no option for")
+    lifetime = schema.lifetime_rule()
+    if lifetime and args.days is not None:
+        if args.days < 1 or (lifetime.max_lifetime_days and args.days > lifetime.max_lifetime_days):
+            raise CliError(f"--days must be between 1 and {lifetime.max_lifetime_days}")
+    problems = [p for p in check_tags(schema, values, "training-job", _today()) if p.key in values]
+    if problems:
+        raise CliError("; ".join(f"{p.key}: {p.message}" for p in problems))
+    sections = sdk_tag_defaults(schema, values, _today(), args.days)
+    path = args.output or _sdk_user_config_path()
+    existing = yaml.safe_load(path.read_text()) if path.exists() and not args.print_only else None
+    text = yaml.safe_dump(merge_into_config(existing, sections), sort_keys=False)
+    if args.print_only:
+        print(text, end="")
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}: {len(sections)} SageMaker resource types now default to your tags")
+    return 0
+
+
+def _sdk_user_config_path() -> Path:
+    override = os.environ.get("SAGEMAKER_USER_CONFIG_OVERRIDE")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "sagemaker" / "config.yaml"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

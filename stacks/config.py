@@ -1,0 +1,313 @@
+"""The one validated mlgov deployment config, read from the cdk.json context key "mlgov"."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+CONTEXT_KEY = "mlgov"
+DEFAULT_SCAN_SCHEDULE = "cron(0 6 * * ? *)"
+
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
+OU_OR_ROOT_PATTERN = r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$"
+SLACK_CHANNEL_ID_PATTERN = r"^[CGD][A-Z0-9]{6,}$"
+SLACK_USER_ID_PATTERN = r"^[UW][A-Z0-9]{6,}$"
+SECRET_NAME_PATTERN = r"^[A-Za-z0-9/_+=.@-]{1,512}$"
+# arn:partition:service:region:account:resource, where any part may use the wildcards * and ?.
+IAM_ARN_PATTERN_PATTERN = r"^arn:[^:\s]*:[^:\s]*:[^:\s]*:[^:\s]*:\S+$"
+
+_PATTERN_DESCRIPTIONS: dict[str, str] = {
+    ACCOUNT_ID_PATTERN: "a 12-digit AWS account id",
+    REGION_PATTERN: "an AWS region like eu-west-1",
+    OU_OR_ROOT_PATTERN: "an OU id like ou-ab12-cdef3456 or a root id like r-ab12",
+    SLACK_CHANNEL_ID_PATTERN: "a Slack channel id like C0123ABCD",
+    SLACK_USER_ID_PATTERN: "a Slack user id like U0123ABCD",
+    SECRET_NAME_PATTERN: "a Secrets Manager secret name (1-512 characters of A-Z a-z 0-9 / _ + = . @ -)",
+    IAM_ARN_PATTERN_PATTERN: "an IAM ARN pattern like arn:aws:iam::123456789012:role/Name (* and ? allowed)",
+}
+
+_RATE_EXPRESSION = re.compile(r"^rate\((?P<value>[1-9][0-9]*) (?P<unit>minute|hour|day)(?P<plural>s?)\)$")
+_CRON_EXPRESSION = re.compile(r"^cron\((?P<fields>[0-9A-Za-z*?,/#\- ]+)\)$")
+_CRON_DAY_OF_MONTH, _CRON_DAY_OF_WEEK = 2, 4
+_ERROR_PREFIX = f"invalid mlgov config (cdk.json context '{CONTEXT_KEY}')"
+_SHOWN_VALUE_MAX_CHARS = 60
+
+
+AccountId = Annotated[str, StringConstraints(strict=True, pattern=ACCOUNT_ID_PATTERN)]
+Region = Annotated[str, StringConstraints(strict=True, pattern=REGION_PATTERN)]
+OrganizationalUnitId = Annotated[str, StringConstraints(strict=True, pattern=OU_OR_ROOT_PATTERN)]
+SlackChannelId = Annotated[str, StringConstraints(strict=True, pattern=SLACK_CHANNEL_ID_PATTERN)]
+SlackUserId = Annotated[str, StringConstraints(strict=True, pattern=SLACK_USER_ID_PATTERN)]
+SecretName = Annotated[str, StringConstraints(strict=True, pattern=SECRET_NAME_PATTERN)]
+IamArnPattern = Annotated[str, StringConstraints(strict=True, pattern=IAM_ARN_PATTERN_PATTERN)]
+StrictString = Annotated[str, Strict()]
+
+
+class ConfigError(ValueError):
+    """The mlgov config is missing or invalid; str() is a single line naming the offending key."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = problems or (message,)
+
+
+class SlackConfig(BaseModel):
+    """Where approval requests go and who may approve them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel_id: SlackChannelId
+    signing_secret_name: SecretName
+    bot_token_secret_name: SecretName
+    approvers: tuple[SlackUserId, ...]
+
+    @field_validator("approvers")
+    @classmethod
+    def _require_an_approver(cls, approvers: tuple[str, ...]) -> tuple[str, ...]:
+        return _non_empty(approvers)
+
+
+class MlgovConfig(BaseModel):
+    """Deployment settings for the hub and (in org mode) the member accounts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hub_account: AccountId
+    hub_region: Region
+    management_account: AccountId | None = None
+    target_ous: tuple[OrganizationalUnitId, ...] = ()
+    # Declared after hub_region so the factory can see the validated hub region.
+    member_regions: tuple[Region, ...] = Field(
+        default_factory=lambda validated: (validated["hub_region"],) if "hub_region" in validated else ()
+    )
+    scan_schedule: StrictString = DEFAULT_SCAN_SCHEDULE
+    # CloudWatch keeps 1-day datapoints for 455 days, so a longer idle window can never be observed.
+    zombie_idle_days: Annotated[int, Strict(), Field(ge=1, le=455)] = 30
+    zombie_min_age_days: Annotated[int, Strict(), Field(ge=1, le=365)] = 7
+    hyperpod_schedule_minutes: Annotated[int, Strict(), Field(ge=1, le=1440)] = 15
+    approval_timeout_hours: Annotated[int, Strict(), Field(ge=1, le=8760)] = 72
+    archive_retention_days: Annotated[int, Strict(), Field(ge=1, le=3653)] = 365
+    slack: SlackConfig
+    exempt_principals: tuple[IamArnPattern, ...] = ()
+
+    @property
+    def single_account(self) -> bool:
+        return self.management_account is None
+
+    @property
+    def org_mode(self) -> bool:
+        return not self.single_account
+
+    @field_validator("member_regions")
+    @classmethod
+    def _require_distinct_regions(cls, regions: tuple[str, ...]) -> tuple[str, ...]:
+        _non_empty(regions)
+        seen: set[str] = set()
+        for region in regions:
+            if region in seen:
+                raise ValueError(f"duplicate region {region!r}")
+            seen.add(region)
+        return regions
+
+    @field_validator("scan_schedule")
+    @classmethod
+    def _require_eventbridge_schedule(cls, expression: str) -> str:
+        _check_schedule_expression(expression)
+        return expression
+
+    @model_validator(mode="after")
+    def _require_consistent_mode(self) -> MlgovConfig:
+        if self.target_ous and self.management_account is None:
+            raise PydanticCustomError(
+                "cross_field",
+                "field required when target_ous is set (org mode); remove target_ous for single-account mode",
+                {"key": "management_account"},
+            )
+        if self.management_account is not None and not self.target_ous:
+            raise PydanticCustomError(
+                "cross_field",
+                "must not be empty when management_account is set (org mode); "
+                "list the OU or root ids to govern, or remove management_account for single-account mode",
+                {"key": "target_ous"},
+            )
+        return self
+
+
+def _non_empty(items: tuple[str, ...]) -> tuple[str, ...]:
+    # Checked here rather than with min_length, which pydantic also reports when only the items are invalid.
+    if not items:
+        raise ValueError("must not be empty")
+    return items
+
+
+def _check_schedule_expression(expression: str) -> None:
+    expected = (
+        "must be 'cron(minutes hours day-of-month month day-of-week year)' "
+        f"or 'rate(N minutes|hours|days)', got {expression!r}"
+    )
+    if rate := _RATE_EXPRESSION.match(expression):
+        if (rate["value"] == "1") == bool(rate["plural"]):
+            raise ValueError(
+                f"rate(1 ...) takes a singular unit and larger values a plural one, got {expression!r}"
+            )
+        return
+    cron = _CRON_EXPRESSION.match(expression)
+    if cron is None:
+        raise ValueError(expected)
+    fields = cron["fields"].split(" ")
+    if len(fields) != 6 or "" in fields:
+        raise ValueError(f"cron needs 6 single-space-separated fields, got {expression!r}")
+    if "?" not in (fields[_CRON_DAY_OF_MONTH], fields[_CRON_DAY_OF_WEEK]):
+        raise ValueError(f"cron day-of-month or day-of-week must be '?', got {expression!r}")
+
+
+def load_config(raw: object) -> MlgovConfig:
+    """Validate the cdk.json context value (e.g. ``app.node.try_get_context("mlgov")``)."""
+    if raw is None:
+        raise ConfigError(f"invalid mlgov config: context '{CONTEXT_KEY}' is missing from cdk.json")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_ERROR_PREFIX}: expected an object, got {_show(raw)}")
+    try:
+        return MlgovConfig.model_validate(raw)
+    except ValidationError as error:
+        problems = _describe_problems(error)
+        message = f"{_ERROR_PREFIX}: {problems[0]}"
+        if len(problems) > 1:
+            message += f" (+{len(problems) - 1} more)"
+        raise ConfigError(_one_line(message), problems) from None
+
+
+def load_config_from_cdk_json(path: str | Path) -> MlgovConfig:
+    """Read cdk.json at ``path`` and validate its ``context.mlgov`` value."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"invalid mlgov config: cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"invalid mlgov config: {path} is not UTF-8 text: {error.reason}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"invalid mlgov config: {path} is not valid JSON: {error.msg} "
+            f"(line {error.lineno}, column {error.colno})"
+        ) from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"invalid mlgov config: {path} must hold a JSON object, got {_show(document)}")
+    context = document.get("context")
+    if context is not None and not isinstance(context, dict):
+        raise ConfigError(f"invalid mlgov config: {path}: 'context' must be an object, got {_show(context)}")
+    return load_config((context or {}).get(CONTEXT_KEY))
+
+
+def _describe_problems(error: ValidationError) -> tuple[str, ...]:
+    # "default_factory_not_called" only echoes an earlier error in a field the factory reads.
+    details = [
+        detail for detail in error.errors(include_url=False) if detail["type"] != "default_factory_not_called"
+    ]
+    # A misspelt key usually also causes a "field required"; the misspelling is the useful one to show.
+    details.sort(key=lambda detail: detail["type"] != "extra_forbidden")
+    return tuple(_one_line(_describe_problem(detail)) for detail in details)
+
+
+def _describe_problem(detail: ErrorDetails) -> str:
+    context: dict[str, Any] = detail.get("ctx") or {}
+    location: tuple[str | int, ...] = detail["loc"] or ((context["key"],) if "key" in context else ())
+    key = _dotted_key(location)
+    problem = _plain_words(detail, context, location)
+    return f"{key}: {problem}" if key else problem
+
+
+def _plain_words(detail: ErrorDetails, context: dict[str, Any], location: tuple[str | int, ...]) -> str:
+    got = f"got {_show(detail.get('input'))}"
+    match detail["type"]:
+        case "extra_forbidden":
+            return "unknown key" + _did_you_mean(location)
+        case "missing":
+            return "field required"
+        case "int_type" | "int_parsing" | "int_from_float":
+            return f"expected an integer, {got}"
+        case "string_type":
+            return f"expected a string, {got}"
+        case "list_type" | "tuple_type":
+            return f"expected a list, {got}"
+        case "model_type" | "model_attributes_type" | "dict_type":
+            return f"expected an object, {got}"
+        case "string_pattern_mismatch":
+            pattern = context["pattern"]
+            description = _PATTERN_DESCRIPTIONS.get(pattern)
+            return (
+                f"must be {description} (pattern {pattern}), {got}"
+                if description
+                else f"must match {pattern}, {got}"
+            )
+        case "too_short":
+            minimum = context["min_length"]
+            return "must not be empty" if minimum == 1 else f"must have at least {minimum} items"
+        case "too_long":
+            return f"must have at most {context['max_length']} items"
+        case "greater_than_equal":
+            return f"must be at least {context['ge']}, {got}"
+        case "less_than_equal":
+            return f"must be at most {context['le']}, {got}"
+        case "greater_than":
+            return f"must be greater than {context['gt']}, {got}"
+        case "less_than":
+            return f"must be less than {context['lt']}, {got}"
+        case "value_error":
+            return str(context["error"])
+        case "cross_field":
+            return str(detail["msg"])
+        case _:
+            return f"{str(detail['msg']).lower()}, {got}"
+
+
+def _did_you_mean(location: tuple[str | int, ...]) -> str:
+    known_keys = _known_keys_at(location[:-1])
+    close = difflib.get_close_matches(str(location[-1]), known_keys, n=1) if location else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _known_keys_at(parent: tuple[str | int, ...]) -> list[str]:
+    model: type[BaseModel] = MlgovConfig
+    for part in parent:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _dotted_key(location: tuple[str | int, ...]) -> str:
+    key = ""
+    for part in location:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key
+
+
+def _show(value: object) -> str:
+    shown = repr(value)
+    if len(shown) > _SHOWN_VALUE_MAX_CHARS:
+        shown = shown[: _SHOWN_VALUE_MAX_CHARS - 3] + "..."
+    return shown
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines())
