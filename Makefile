@@ -1,0 +1,69 @@
+# mlgov developer entry points. `make test` and `make demo` bootstrap everything they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.12 matches the Lambda runtime; fall back to any python3 >= 3.11.
+PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3; do \
+	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+
+# Node 20 works with jsii but prints deprecation banners on every synth.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_CLI_NOTICES := false
+
+.PHONY: help venv node test lint synth policies demo bench clean
+
+help:
+	@echo "make demo      compile the policies, synthesize the stacks and show what would be deployed"
+	@echo "make test      run the whole test suite (bootstraps .venv and the pinned CDK CLI)"
+	@echo "make lint      ruff + cfn-lint on the synthesized templates"
+	@echo "make synth     cdk synth into cdk.out/"
+	@echo "make policies  rebuild policies/scp/*.json and tag_policy.json from policies/tag_schema.json"
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python >= 3.11 not found; set PYTHON=/path/to/python3.12"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e . 2>&1 \
+		| grep -v "^WARNING: Location" ; test "$${PIPESTATUS[0]}" -eq 0
+	touch $@
+
+node: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: venv node
+	$(PY) -m pytest
+
+lint: venv synth
+	$(VENV)/bin/ruff check app.py stacks lambdas tests bench
+	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+
+synth: venv node
+	$(CDK) synth --quiet
+
+policies: venv
+	$(VENV)/bin/mlgov policies build
+
+demo: venv node
+	@echo "== 1/3 compile the tag schema into SCPs and a tag policy"
+	$(VENV)/bin/mlgov policies build
+	@echo "== 2/3 synthesize the stacks (cdk.json context 'mlgov')"
+	$(CDK) synth --quiet
+	$(PY) -m mlgov.deploy_summary cdk.out
+	@echo "== 3/3 what a data scientist meets (offline SCP simulation)"
+	$(VENV)/bin/mlgov policies simulate --action sagemaker:CreateEndpoint --tag ml:model=churn --expect deny
+	$(VENV)/bin/mlgov policies simulate --action sagemaker:CreatePresignedDomainUrl --expect allow
+
+bench: venv
+	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(PY) $$b || exit 1; done || echo "no benchmarks yet"
+
+clean:
+	rm -rf cdk.out .pytest_cache demo-out

@@ -1,0 +1,25 @@
+"""CDK entry point: load and validate the one config, instantiate the stacks (nothing else)."""
+
+import sys
+
+import aws_cdk as cdk
+
+from mlgov.domain.scp_compiler import PolicyTooLargeError
+from mlgov.domain.tag_schema import SchemaError
+from stacks.app_builder import build_app
+from stacks.config import ConfigError
+
+
+def main() -> int:
+    app = cdk.App()
+    try:
+        build_app(app)
+    except (ConfigError, SchemaError, PolicyTooLargeError) as err:
+        print(f"mlgov: {err}", file=sys.stderr)
+        return 1
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""Builds every mlgov stack on a CDK app from the validated config (shared by app.py and the tests)."""
+
+from __future__ import annotations
+
+import sys
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from stacks.config import MlgovConfig, load_config
+from stacks.org_stack import ORG_POLICY_REGIONS, OrgStack, compile_org_policies
+
+
+def build_app(app: cdk.App, config: MlgovConfig | None = None, nag: bool = True) -> dict[str, cdk.Stack]:
+    """Instantiate the stacks for `config` (default: cdk.json context 'mlgov'); raises ConfigError."""
+    config = config or load_config(app.node.try_get_context("mlgov"))
+    stacks: dict[str, cdk.Stack] = {}
+    if config.org_mode:
+        region = ORG_POLICY_REGIONS.get(_partition(config.hub_region), "us-east-1")
+        stacks["org"] = OrgStack(
+            app,
+            "MlgovOrg",
+            config=config,
+            env=cdk.Environment(account=config.management_account, region=region),
+            description="mlgov: SageMaker tag SCPs and tag policy attached to the target OUs",
+        )
+    else:
+        compilation = compile_org_policies(config)
+        print(
+            f"mlgov: single-account mode: {len(compilation.scps)} SCPs are not attached; "
+            "see policies/scp/*.json and `mlgov policies build`",
+            file=sys.stderr,
+        )
+    if nag:
+        cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    return stacks
+
+
+def _partition(region: str) -> str:
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws"
