@@ -25,6 +25,7 @@ DEFAULT_SCAN_SCHEDULE = "cron(0 6 * * ? *)"
 
 ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
+ORGANIZATION_ID_PATTERN = r"^o-[a-z0-9]{10,32}$"
 OU_OR_ROOT_PATTERN = r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$"
 SLACK_CHANNEL_ID_PATTERN = r"^[CGD][A-Z0-9]{6,}$"
 SLACK_USER_ID_PATTERN = r"^[UW][A-Z0-9]{6,}$"
@@ -35,6 +36,7 @@ IAM_ARN_PATTERN_PATTERN = r"^arn:[^:\s]*:[^:\s]*:[^:\s]*:[^:\s]*:\S+$"
 _PATTERN_DESCRIPTIONS: dict[str, str] = {
     ACCOUNT_ID_PATTERN: "a 12-digit AWS account id",
     REGION_PATTERN: "an AWS region like eu-west-1",
+    ORGANIZATION_ID_PATTERN: "an organization id like o-a1b2c3d4e5",
     OU_OR_ROOT_PATTERN: "an OU id like ou-ab12-cdef3456 or a root id like r-ab12",
     SLACK_CHANNEL_ID_PATTERN: "a Slack channel id like C0123ABCD",
     SLACK_USER_ID_PATTERN: "a Slack user id like U0123ABCD",
@@ -51,6 +53,7 @@ _SHOWN_VALUE_MAX_CHARS = 60
 
 AccountId = Annotated[str, StringConstraints(strict=True, pattern=ACCOUNT_ID_PATTERN)]
 Region = Annotated[str, StringConstraints(strict=True, pattern=REGION_PATTERN)]
+OrganizationId = Annotated[str, StringConstraints(strict=True, pattern=ORGANIZATION_ID_PATTERN)]
 OrganizationalUnitId = Annotated[str, StringConstraints(strict=True, pattern=OU_OR_ROOT_PATTERN)]
 SlackChannelId = Annotated[str, StringConstraints(strict=True, pattern=SLACK_CHANNEL_ID_PATTERN)]
 SlackUserId = Annotated[str, StringConstraints(strict=True, pattern=SLACK_USER_ID_PATTERN)]
@@ -91,6 +94,7 @@ class MlgovConfig(BaseModel):
     hub_account: AccountId
     hub_region: Region
     management_account: AccountId | None = None
+    organization_id: OrganizationId | None = None  # required in org mode: the hub bus admits only this org
     target_ous: tuple[OrganizationalUnitId, ...] = ()
     # Declared after hub_region so the factory can see the validated hub region.
     member_regions: tuple[Region, ...] = Field(
@@ -138,6 +142,13 @@ class MlgovConfig(BaseModel):
                 "cross_field",
                 "field required when target_ous is set (org mode); remove target_ous for single-account mode",
                 {"key": "management_account"},
+            )
+        if self.management_account is not None and self.organization_id is None:
+            raise PydanticCustomError(
+                "cross_field",
+                "field required in org mode: the hub event bus admits events only from this organization "
+                "(aws organizations describe-organization --query Organization.Id)",
+                {"key": "organization_id"},
             )
         if self.management_account is not None and not self.target_ous:
             raise PydanticCustomError(

@@ -32,6 +32,7 @@ SINGLE_ACCOUNT: dict[str, Any] = {"hub_account": "111111111111", "hub_region": "
 ORG: dict[str, Any] = {
     **SINGLE_ACCOUNT,
     "management_account": "222222222222",
+    "organization_id": "o-a1b2c3d4e5",
     "target_ous": ["ou-ab12-cdef3456", "r-ab12"],
     "member_regions": ["eu-west-1", "us-east-1", "us-gov-west-1"],
     "scan_schedule": "rate(6 hours)",
@@ -396,3 +397,15 @@ def test_non_utf8_cdk_json(tmp_path: Path) -> None:
     path.write_bytes(b'{"context": {"mlgov": "\xff"}}')
 
     assert cdk_json_error(path).startswith(f"invalid mlgov config: {path} is not UTF-8 text: ")
+
+
+def test_org_mode_requires_the_organization_id() -> None:
+    message = config_error(without(org_config(), "organization_id"))
+
+    assert message.startswith(PREFIX + "organization_id: field required in org mode")
+
+
+def test_organization_id_must_look_like_one() -> None:
+    message = config_error(org_config(organization_id="org-123"))
+
+    assert "organization_id" in message and "o-a1b2c3d4e5" in message
