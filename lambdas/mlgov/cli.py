@@ -35,15 +35,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common_options(with_defaults: bool) -> argparse.ArgumentParser:
+    """Options accepted before and after the subcommand. Only the top level sets defaults: argparse copies a
+    subcommand's defaults over the namespace, silently dropping `mlgov --policies-dir X policies build`."""
+    suppress = None if with_defaults else argparse.SUPPRESS
+    common = argparse.ArgumentParser(add_help=False, argument_default=suppress)
     common.add_argument("--profile", help="AWS profile (commands that call AWS)")
     common.add_argument("--region", help="AWS region (commands that call AWS)")
     common.add_argument("--endpoint-url", help="AWS endpoint override, e.g. a local moto server")
-    common.add_argument("--policies-dir", type=Path, default=DEFAULT_POLICIES_DIR, help="default: %(default)s")
+    common.add_argument(
+        "--policies-dir", type=Path, **({"default": DEFAULT_POLICIES_DIR} if with_defaults else {}),
+        help=f"default: {DEFAULT_POLICIES_DIR}",
+    )
     common.add_argument("--debug", action="store_true", help="show tracebacks")
+    return common
 
-    parser = argparse.ArgumentParser(prog="mlgov", description=__doc__, parents=[common])
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlgov", description=__doc__, parents=[_common_options(True)])
+    common = _common_options(False)
     commands = parser.add_subparsers(title="commands")
 
     policies = commands.add_parser("policies", help="compile, check, simulate and explain the tag SCPs")

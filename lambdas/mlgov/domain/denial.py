@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from mlgov.domain.governed_actions import ActionRow
+from mlgov.domain.governed_actions import ActionRow, camel_words
 from mlgov.domain.tag_schema import TagProblem, TagRule, TagSchema, check_tags
 
 _ACTION = re.compile(r"not authorized to perform:\s*(?P<action>[A-Za-z0-9-]+:[A-Za-z0-9*]+)")
@@ -96,6 +96,8 @@ def explain_denial(
             f"({', '.join(schema.required_keys)}) can be changed with AddTags, not removed."
         )
         return Explanation(denial, headline, schema.rules, (), {}, None)
+    if denial.action.endswith(":AddTags") and (row is None or not row.governed):
+        return _explain_tagging_denial(denial, schema, operation, today, sent_tags)
     if row is None or not row.governed:
         headline = (
             f"{denial.action} is denied by a service control policy, but mlgov does not govern "
@@ -110,6 +112,29 @@ def explain_denial(
             suggested[problem.key] = schema.rule(problem.key).suggested_value(today)
     headline = _headline(row, denial, problems, sent_tags is not None)
     return Explanation(denial, headline, rules, problems, suggested, row.resource_type)
+
+
+def _explain_tagging_denial(
+    denial: AccessDenial,
+    schema: TagSchema,
+    operation: str | None,
+    today: date,
+    sent_tags: Mapping[str, str] | None,
+) -> Explanation:
+    """The SCPs check sagemaker:AddTags on every tagging call (a plain AddTags, or tags sent with any create,
+    governed or not): values of keys with an SCP value check, and keys only mlgov may write."""
+    rules = tuple(rule for rule in schema.rules if rule.allowed_values or rule.scp_value_like)
+    problems: tuple[TagProblem, ...] = ()
+    if sent_tags is not None:
+        problems = tuple(p for p in check_tags(schema, sent_tags, None, today) if p.key in sent_tags)
+    what = f"{operation} (sagemaker:AddTags)" if operation and operation != "AddTags" else "sagemaker:AddTags"
+    headline = (
+        f"{what} was denied by the organization's tag SCP: every tag you send must have an allowed value "
+        f"(below) and must not be one of mlgov's own keys ({', '.join(schema.protected_keys)})."
+    )
+    if problems:
+        headline += f" Wrong: {', '.join(dict.fromkeys(p.key for p in problems))}."
+    return Explanation(denial, headline, rules, problems, {}, None)
 
 
 def _headline(row: ActionRow, denial: AccessDenial, problems: Sequence[TagProblem], tags_known: bool) -> str:
@@ -133,8 +158,8 @@ def render_fixes(explanation: Explanation) -> dict[str, str]:
         return {}
     operation = explanation.denial.created_operation or "CreateEndpoint"
     pairs = ",\n".join(f'        {{"Key": "{key}", "Value": "{value}"}}' for key, value in tags.items())
-    method = re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
-    cli_command = re.sub(r"(?<!^)(?=[A-Z])", "-", operation).lower()
+    method = "_".join(camel_words(operation)).lower()  # create_auto_ml_job_v2, as boto3 names it
+    cli_command = "-".join(camel_words(operation)).lower()
     cli_tags = " ".join(f"Key={key},Value={value}" for key, value in tags.items())
     sdk = ", ".join(f'{{"Key": "{key}", "Value": "{value}"}}' for key, value in tags.items())
     return {

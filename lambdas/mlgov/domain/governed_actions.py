@@ -86,6 +86,15 @@ def _reason(operation: str, accepts_tags: bool, iam_request_tag: bool, catalog: 
     return "takes no Tags (presigned URL, export or version): never denied"
 
 
+_CAMEL_WORD = re.compile(r"[A-Z][a-z0-9]+|[A-Z]+(?![a-z])[0-9]*")
+
+
+def camel_words(name: str) -> list[str]:
+    """CreateAutoMLJobV2 -> [Create, Auto, ML, Job, V2]: acronyms and version suffixes stay whole, as
+    botocore's xform_name splits SageMaker operations (create_auto_ml_job_v2)."""
+    return _CAMEL_WORD.findall(name)
+
+
 def default_resource_type(operation: str) -> str:
     """CreateHyperParameterTuningJob -> hyper-parameter-tuning-job (used when IAM data has no row)."""
     noun = operation.removeprefix("Create")

@@ -7,7 +7,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from mlgov.domain.governed_actions import SERVICE_PREFIX, ActionRow, ServiceCatalog, classify_creates
+from mlgov.domain.governed_actions import (
+    SERVICE_PREFIX,
+    ActionRow,
+    ServiceCatalog,
+    camel_words,
+    classify_creates,
+)
 from mlgov.domain.tag_schema import TagRule, TagSchema
 
 SCP_MAX_CHARS = 5120
@@ -169,7 +175,7 @@ def compress_actions(operations: Iterable[str], known_actions: Iterable[str]) ->
 def word_prefixes(operation: str) -> list[str]:
     """CreateModelBiasJobDefinition -> [CreateModelBias, CreateModelBiasJob] (shortest first, at least two words
     after Create, always shorter than the name itself)."""
-    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*", operation.removeprefix("Create"))
+    words = camel_words(operation.removeprefix("Create"))
     return ["Create" + "".join(words[:count]) for count in range(2, len(words))]
 
 

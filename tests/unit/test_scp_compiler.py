@@ -1,0 +1,396 @@
+"""SCP compiler on the installed botocore model and IAM data: coverage, safe wildcards, size, freshness."""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import json
+import re
+import shutil
+
+import botocore.session
+import pytest
+from mlgov.domain.governed_actions import camel_words
+from mlgov.domain.scp_compiler import (
+    SCP_MAX_CHARS,
+    SCP_MAX_PER_TARGET,
+    PolicyTooLargeError,
+    compile_policies,
+    compile_tag_policy,
+    compress_actions,
+    minified,
+    pack_statements,
+    sid_for,
+    word_prefixes,
+)
+from mlgov.repo_files import DEFAULT_POLICIES_DIR, PolicyFiles
+
+# Create* operations that take no Tags (AWS_FACTS "Tags and SCPs"): a deny on them fires on every call.
+NEVER_GOVERNED = [
+    "CreatePresignedDomainUrl",
+    "CreatePresignedNotebookInstanceUrl",
+    "CreateModelCardExportJob",
+    "CreateImageVersion",
+    "CreateEdgeDeploymentStage",
+    "CreateHubContentPresignedUrls",
+    "CreatePartnerAppPresignedUrl",
+    "CreatePresignedMlflowAppUrl",
+    "CreatePresignedMlflowTrackingServerUrl",
+]
+EXEMPT = "arn:*:iam::*:role/mlgov-*"
+
+
+def pattern_matches(pattern: str, action: str) -> bool:
+    """IAM Action matching: `*` and `?` globs, case-insensitive, prefix included."""
+    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
+
+
+def actions_of(statement: dict) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def statements_of(scps) -> list[dict]:
+    return [statement for scp in scps for statement in scp.document["Statement"]]
+
+
+def statement_by_sid(compilation, sid: str) -> dict:
+    matches = [s for s in statements_of(compilation.scps) if s["Sid"] == sid]
+    assert len(matches) == 1, f"{sid}: {len(matches)} statements"
+    return matches[0]
+
+
+def botocore_tag_accepting_creates() -> set[str]:
+    """Derived here straight from the botocore model, independently of mlgov's loader."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return {
+        name
+        for name in model.operation_names
+        if name.startswith("Create") and "Tags" in model.operation_model(name).input_shape.members
+    }
+
+
+# --- the catalog agrees with the installed data ----------------------------------------------------
+
+
+def test_catalog_tag_accepting_creates_match_the_botocore_model(catalog):
+    assert catalog.tag_accepting_creates == botocore_tag_accepting_creates()
+    assert len(catalog.tag_accepting_creates) >= 66
+
+
+def test_catalog_knows_the_creates_that_take_no_tags(catalog):
+    for operation in NEVER_GOVERNED:
+        assert operation in catalog.known_actions, operation
+        assert operation not in catalog.tag_accepting_creates, operation
+
+
+def test_iam_lists_request_tags_for_edge_deployment_stage_although_its_api_takes_none(catalog):
+    assert "CreateEdgeDeploymentStage" in catalog.request_tag_actions
+    assert "CreateEdgeDeploymentStage" not in catalog.tag_accepting_creates
+
+
+# --- coverage: every create that can carry the tags is governed ------------------------------------
+
+
+def test_every_tag_accepting_create_with_iam_request_tags_is_governed(real_schema, catalog, compilation):
+    studio_exempt = set() if real_schema.studio_ui_enforced else set(real_schema.studio_ui_actions)
+    expected = (botocore_tag_accepting_creates() & catalog.request_tag_actions) - studio_exempt
+    governed = {row.operation for row in compilation.governed}
+    assert governed == expected
+    assert {"CreateEndpoint", "CreateTrainingJob", "CreateCluster", "CreateNotebookInstance"} <= governed
+
+
+def test_every_governed_create_is_covered_by_each_rule_that_applies_to_it(real_schema, compilation):
+    for rule in real_schema.rules:
+        patterns = actions_of(statement_by_sid(compilation, sid_for("DenyMissing", rule.key)))
+        for row in compilation.governed:
+            covered = any(pattern_matches(p, row.action) for p in patterns)
+            assert covered == rule.applies_to_type(row.resource_type), (rule.key, row.operation)
+
+
+def test_lifetime_rule_covers_endpoints_but_not_training_jobs(compilation):
+    patterns = actions_of(statement_by_sid(compilation, "DenyMissingAutoDeleteAfter"))
+    assert any(pattern_matches(p, "sagemaker:CreateEndpoint") for p in patterns)
+    assert any(pattern_matches(p, "sagemaker:CreateEndpointConfig") for p in patterns)
+    assert not any(pattern_matches(p, "sagemaker:CreateTrainingJob") for p in patterns)
+    assert not any(pattern_matches(p, "sagemaker:CreateModel") for p in patterns)
+
+
+def test_studio_ui_creates_are_governed_when_the_schema_enforces_them(real_schema, catalog):
+    enforced = dataclasses.replace(real_schema, studio_ui_enforced=True)
+    governed = {row.operation for row in compile_policies(enforced, catalog).governed}
+    assert {"CreateApp", "CreateSpace"} <= governed
+
+
+def test_every_schema_resource_type_is_created_by_some_known_create(real_schema, compilation):
+    created_types = {row.resource_type for row in compilation.actions}
+    for rule in real_schema.rules:
+        assert rule.applies_to is None or rule.applies_to <= created_types, rule.key
+
+
+# --- proof of wildcard safety ------------------------------------------------------------------------
+
+
+def test_every_known_action_a_missing_tag_pattern_matches_is_governed_for_that_rule(
+    real_schema, catalog, compilation
+):
+    for rule in real_schema.rules:
+        allowed = {
+            row.action.lower() for row in compilation.governed if rule.applies_to_type(row.resource_type)
+        }
+        for pattern in actions_of(statement_by_sid(compilation, sid_for("DenyMissing", rule.key))):
+            matched = {f"sagemaker:{name}".lower() for name in catalog.known_actions}
+            matched = {action for action in matched if pattern_matches(pattern, action)}
+            assert matched, f"{pattern} matches no known action"
+            assert matched <= allowed, (rule.key, pattern, sorted(matched - allowed))
+
+
+@pytest.mark.parametrize("operation", NEVER_GOVERNED + ["CreateApp", "CreateSpace"])
+def test_no_statement_action_matches_an_ungoverned_create(compilation, operation):
+    for statement in statements_of(compilation.scps):
+        for pattern in actions_of(statement):
+            assert not pattern_matches(pattern, f"sagemaker:{operation}"), (statement["Sid"], pattern)
+
+
+def test_no_statement_action_matches_any_presigned_mlflow_action(catalog, compilation):
+    presigned = [name for name in catalog.known_actions if name.startswith("CreatePresignedMlflow")]
+    assert len(presigned) >= 2
+    patterns = [p for s in statements_of(compilation.scps) for p in actions_of(s)]
+    assert not [(p, n) for p in patterns for n in presigned if pattern_matches(p, f"sagemaker:{n}")]
+
+
+def test_no_bare_or_short_create_wildcard(compilation):
+    words = re.compile(r"[A-Z][a-z0-9]+|[A-Z]+(?![a-z])")
+    governed = [row.operation for row in compilation.governed]
+    wildcards = {
+        pattern
+        for statement in statements_of(compilation.scps)
+        for pattern in actions_of(statement)
+        if "*" in pattern or "?" in pattern
+    }
+    assert wildcards, "expected the compiler to shorten at least one action list"
+    for pattern in wildcards:
+        assert pattern.lower() not in {"sagemaker:*", "sagemaker:create*", "*"}
+        stem = pattern.removeprefix("sagemaker:")
+        assert stem.endswith("*") and "?" not in stem and stem.count("*") == 1, pattern
+        stem = stem[:-1]
+        assert len(words.findall(stem.removeprefix("Create"))) >= 2, pattern
+        # the stem ends on a CamelCase word boundary of a governed operation it stands for
+        assert any(
+            op.startswith(stem) and len(op) > len(stem) and op[len(stem)].isupper() for op in governed
+        ), pattern
+
+
+def test_tag_statements_name_exact_tagging_actions(compilation):
+    for statement in statements_of(compilation.scps):
+        if not statement["Sid"].startswith("DenyMissing"):
+            assert set(actions_of(statement)) <= {"sagemaker:AddTags", "sagemaker:DeleteTags"}
+
+
+# --- size and slots ----------------------------------------------------------------------------------
+
+
+def test_compiled_scps_fit_the_size_limit_and_the_slots(compilation):
+    assert 1 <= len(compilation.scps) <= SCP_MAX_PER_TARGET
+    for scp in compilation.scps:
+        assert len(scp.text) <= SCP_MAX_CHARS, (scp.name, len(scp.text))
+        assert scp.text == minified(json.loads(scp.text))
+
+
+def test_checked_in_scp_files_fit_the_size_limit_and_the_slots():
+    files = sorted((DEFAULT_POLICIES_DIR / "scp").glob("*.json"))
+    assert 1 <= len(files) <= SCP_MAX_PER_TARGET
+    for path in files:
+        assert len(path.read_text().rstrip("\n")) <= SCP_MAX_CHARS, path.name
+
+
+# --- statement shape ---------------------------------------------------------------------------------
+
+
+def test_one_deny_per_required_key_with_a_single_key_null_block(real_schema, compilation):
+    missing = [s for s in statements_of(compilation.scps) if s["Sid"].startswith("DenyMissing")]
+    assert len(missing) == len(real_schema.required_keys)
+    for key in real_schema.required_keys:
+        statement = statement_by_sid(compilation, sid_for("DenyMissing", key))
+        assert statement["Effect"] == "Deny"
+        assert statement["Resource"] == "*"
+        assert statement["Condition"]["Null"] == {f"aws:RequestTag/{key}": "true"}
+
+
+def test_sids_are_letters_and_digits_and_unique(compilation):
+    sids = [s["Sid"] for s in statements_of(compilation.scps)]
+    assert len(sids) == len(set(sids))
+    assert all(re.fullmatch(r"[A-Za-z0-9]+", sid) for sid in sids)
+    assert sid_for("DenyMissing", "auto-delete-after") == "DenyMissingAutoDeleteAfter"
+
+
+def test_every_statement_exempts_the_mlgov_principals(compilation):
+    for statement in statements_of(compilation.scps):
+        assert statement["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": [EXEMPT]}, statement["Sid"]
+
+
+def test_extra_exempt_principals_are_added_once(real_schema, catalog):
+    extra = "arn:aws:iam::111122223333:role/PlatformAdmin"
+    compiled = compile_policies(real_schema, catalog, extra_exempt_principals=[extra, EXEMPT])
+    team = statement_by_sid(compiled, "DenyMissingMlTeam")
+    assert team["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [EXEMPT, extra]
+
+
+def test_value_checks_are_on_add_tags_for_keys_with_scp_value_rules(compilation):
+    environment = statement_by_sid(compilation, "DenyInvalidMlEnvironment")
+    assert environment["Action"] == "sagemaker:AddTags"
+    assert environment["Condition"]["StringNotEquals"] == {
+        "aws:RequestTag/ml:environment": ["dev", "staging", "prod"]
+    }
+    assert environment["Condition"]["Null"] == {"aws:RequestTag/ml:environment": "false"}
+    lifetime = statement_by_sid(compilation, "DenyInvalidAutoDeleteAfter")
+    assert lifetime["Condition"]["StringNotLike"] == {"aws:RequestTag/auto-delete-after": ["????-??-??"]}
+    sids = {s["Sid"] for s in statements_of(compilation.scps)}
+    assert "DenyInvalidMlTeam" not in sids  # regex patterns cannot be expressed in an SCP
+
+
+def test_removing_required_tags_and_writing_protected_keys_are_denied(real_schema, compilation):
+    removing = statement_by_sid(compilation, "DenyRemovingRequiredTags")
+    assert removing["Action"] == "sagemaker:DeleteTags"
+    assert removing["Condition"]["ForAnyValue:StringEquals"] == {
+        "aws:TagKeys": list(real_schema.required_keys)
+    }
+    protected = statement_by_sid(compilation, "DenyMlgovTagWritesByOthers")
+    assert protected["Action"] == ["sagemaker:AddTags", "sagemaker:DeleteTags"]
+    assert protected["Condition"]["ForAnyValue:StringLike"] == {
+        "aws:TagKeys": list(real_schema.protected_keys)
+    }
+
+
+# --- compress_actions and word_prefixes on a synthetic universe ---------------------------------------
+
+
+def test_word_prefixes_stop_on_camel_case_words_and_keep_acronyms_whole():
+    assert word_prefixes("CreateModelBiasJobDefinition") == [
+        "CreateModelBias",
+        "CreateModelBiasJob",
+    ]
+    assert word_prefixes("CreateAutoMLJobV2") == ["CreateAutoML", "CreateAutoMLJob"]
+    assert word_prefixes("CreateFooBarV2Job") == ["CreateFooBar", "CreateFooBarV2"]
+    assert word_prefixes("CreateEndpoint") == []
+    assert word_prefixes("CreateTrainingJob") == []
+
+
+def test_camel_words_split_every_known_action_losslessly(catalog):
+    for name in catalog.known_actions:
+        assert "".join(camel_words(name)) == name, name
+
+
+def test_compress_keeps_exact_names_when_a_wildcard_would_match_an_unwanted_action():
+    wanted = {"CreateFooBarJob", "CreateFooBarPlan"}
+    known = wanted | {"CreateFooBarPresignedUrl"}
+    assert compress_actions(wanted, known) == ["sagemaker:CreateFooBarJob", "sagemaker:CreateFooBarPlan"]
+
+
+def test_compress_uses_a_wildcard_when_every_matching_known_action_is_wanted():
+    wanted = {"CreateFooBarJob", "CreateFooBarPlan", "CreateBazQux"}
+    assert compress_actions(wanted, wanted | {"CreateFooQux"}) == [
+        "sagemaker:CreateBazQux",
+        "sagemaker:CreateFooBar*",
+    ]
+
+
+def test_compress_uses_the_shortest_prefix_that_is_still_safe():
+    wanted = {"CreateFooBarJobA", "CreateFooBarJobB"}
+    known = wanted | {"CreateFooBarPlan"}
+    assert compress_actions(wanted, known) == ["sagemaker:CreateFooBarJob*"]
+
+
+def test_compress_matches_known_actions_case_insensitively_as_iam_does():
+    wanted = {"CreateFooBarJob"}
+    known = wanted | {"createfoobarjobexport"}
+    assert compress_actions(["CreateFooBarJobDefinition", *wanted], known) == [
+        "sagemaker:CreateFooBarJob",
+        "sagemaker:CreateFooBarJobDefinition",
+    ]
+
+
+def test_compress_never_shortens_below_two_words():
+    wanted = {"CreateFooBarJob", "CreateFooBazJob"}
+    assert compress_actions(wanted, wanted) == ["sagemaker:CreateFooBar*", "sagemaker:CreateFooBaz*"]
+
+
+# --- pack_statements -------------------------------------------------------------------------------
+
+
+def filler_statement(sid: str, chars: int) -> dict:
+    """A Deny statement padded with action names to roughly `chars` minified characters."""
+    statement = {"Sid": sid, "Effect": "Deny", "Action": [], "Resource": "*"}
+    index = 0
+    while len(minified(statement)) < chars:
+        statement["Action"].append(f"sagemaker:CreateThing{index:05d}")
+        index += 1
+    return statement
+
+
+def test_pack_shares_policies_first_fit_and_keeps_statement_order():
+    statements = [filler_statement(f"S{i}", 2000) for i in range(4)]
+    packed = pack_statements(statements)
+    assert len(packed) == 2
+    assert [[s["Sid"] for s in p.document["Statement"]] for p in packed] == [["S0", "S1"], ["S2", "S3"]]
+    assert all(p.size <= SCP_MAX_CHARS for p in packed)
+    assert [p.name for p in packed] == ["mlgov-tag-enforcement-1", "mlgov-tag-enforcement-2"]
+
+
+def test_pack_refuses_more_policies_than_a_target_holds():
+    statements = [filler_statement(f"S{i}", 3000) for i in range(SCP_MAX_PER_TARGET + 1)]
+    with pytest.raises(PolicyTooLargeError, match=f"{SCP_MAX_PER_TARGET + 1} SCPs needed"):
+        pack_statements(statements)
+
+
+def test_pack_refuses_a_statement_larger_than_one_policy():
+    with pytest.raises(PolicyTooLargeError, match="statement Huge alone exceeds 5120 characters"):
+        pack_statements([filler_statement("Small", 100), filler_statement("Huge", SCP_MAX_CHARS + 1)])
+
+
+# --- tag policy ------------------------------------------------------------------------------------
+
+
+def test_tag_policy_fixes_key_capitalisation_and_lists_allowed_environments(real_schema):
+    policy = compile_tag_policy(real_schema)
+    assert set(policy["tags"]) == set(real_schema.required_keys)
+    for key in real_schema.required_keys:
+        assert policy["tags"][key]["tag_key"] == {"@@assign": key}
+    assert policy["tags"]["ml:environment"]["tag_value"] == {"@@assign": ["dev", "staging", "prod"]}
+    assert "tag_value" not in policy["tags"]["ml:team"]
+    assert not any("enforced_for" in entry for entry in policy["tags"].values())
+
+
+# --- checked-in files are current ------------------------------------------------------------------
+
+
+def test_checked_in_policy_files_are_current(compilation):
+    assert PolicyFiles(DEFAULT_POLICIES_DIR).stale(compilation) == []
+
+
+@pytest.fixture
+def policies_copy(tmp_path):
+    root = tmp_path / "policies"
+    shutil.copytree(DEFAULT_POLICIES_DIR, root)
+    return PolicyFiles(root)
+
+
+def test_an_edited_scp_file_is_stale(policies_copy, compilation):
+    path = policies_copy.root / "scp" / "mlgov-tag-enforcement-1.json"
+    path.write_text(path.read_text().replace("DenyMissingMlTeam", "DenyMissingMlTeamX"))
+    assert policies_copy.stale(compilation) == ["scp/mlgov-tag-enforcement-1.json"]
+
+
+def test_a_leftover_scp_file_and_a_missing_tag_policy_are_stale(policies_copy, compilation):
+    (policies_copy.root / "scp" / "mlgov-tag-enforcement-9.json").write_text("{}\n")
+    (policies_copy.root / "tag_policy.json").unlink()
+    assert sorted(policies_copy.stale(compilation)) == ["scp/mlgov-tag-enforcement-9.json", "tag_policy.json"]
+
+
+def test_write_makes_a_stale_copy_current_and_removes_leftovers(policies_copy, compilation):
+    leftover = policies_copy.root / "scp" / "mlgov-tag-enforcement-9.json"
+    leftover.write_text("{}\n")
+    (policies_copy.root / "governed_actions.json").write_text("[]\n")
+    policies_copy.write(compilation)
+    assert policies_copy.stale(compilation) == []
+    assert not leftover.exists()
