@@ -6,6 +6,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, PolicyFiles, load_schema
 
 

@@ -44,7 +44,9 @@ def _common_options(with_defaults: bool) -> argparse.ArgumentParser:
     common.add_argument("--region", help="AWS region (commands that call AWS)")
     common.add_argument("--endpoint-url", help="AWS endpoint override, e.g. a local moto server")
     common.add_argument(
-        "--policies-dir", type=Path, **({"default": DEFAULT_POLICIES_DIR} if with_defaults else {}),
+        "--policies-dir",
+        type=Path,
+        **({"default": DEFAULT_POLICIES_DIR} if with_defaults else {}),
         help=f"default: {DEFAULT_POLICIES_DIR}",
     )
     common.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -58,15 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     policies = commands.add_parser("policies", help="compile, check, simulate and explain the tag SCPs")
     policy_commands = policies.add_subparsers(title="policy commands")
-    build = policy_commands.add_parser("build", parents=[common], help="compile SCPs + tag policy from the schema")
+    build = policy_commands.add_parser(
+        "build", parents=[common], help="compile SCPs + tag policy from the schema"
+    )
     build.set_defaults(run=_policies_build)
-    check = policy_commands.add_parser("check", parents=[common], help="fail when checked-in policies are stale")
+    check = policy_commands.add_parser(
+        "check", parents=[common], help="fail when checked-in policies are stale"
+    )
     check.set_defaults(run=_policies_check)
     simulate = policy_commands.add_parser(
         "simulate", parents=[common], help="evaluate the checked-in SCPs offline for one call"
     )
     simulate.add_argument("--action", required=True, help="e.g. sagemaker:CreateEndpoint")
-    simulate.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="request tag (repeat)")
+    simulate.add_argument(
+        "--tag", action="append", default=[], metavar="KEY=VALUE", help="request tag (repeat)"
+    )
     simulate.add_argument("--principal", default=None, help="caller's IAM principal ARN")
     simulate.add_argument("--expect", choices=["allow", "deny"], help="exit 1 when the verdict differs")
     simulate.set_defaults(run=_policies_simulate)
@@ -85,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     tags_check.set_defaults(run=_tags_check)
 
     sdk = commands.add_parser(
-        "sdk-defaults", parents=[common], help="write the SageMaker Python SDK config so every create is tagged"
+        "sdk-defaults",
+        parents=[common],
+        help="write the SageMaker Python SDK config so every create is tagged",
     )
     for name in ("team", "model", "experiment", "environment"):
         sdk.add_argument(f"--{name}", required=True, help=f"value for ml:{name}")
@@ -127,7 +137,9 @@ def _policies_build(args) -> int:
     tagged = [row for row in compilation.actions if row.accepts_tags]
     print(f"Compiled {files.schema_path} ({sources})")
     print(f"Governed creates: {len(compilation.governed)} of {len(tagged)} tag-accepting operations")
-    print(f"SCPs (limit {SCP_MAX_CHARS} characters each, {SCP_MAX_PER_TARGET} per target besides FullAWSAccess):")
+    print(
+        f"SCPs (limit {SCP_MAX_CHARS} characters each, {SCP_MAX_PER_TARGET} per target besides FullAWSAccess):"
+    )
     for scp in compilation.scps:
         sids = ", ".join(statement["Sid"] for statement in scp.document["Statement"])
         print(f"  {scp.name:26} {scp.size:5} chars  {sids}")
@@ -144,7 +156,10 @@ def _policies_check(args) -> int:
     files, compilation = _compile(args)
     stale = files.stale(compilation)
     if stale:
-        print(f"mlgov: stale policies: {', '.join(stale)}; run `mlgov policies build` and commit", file=sys.stderr)
+        print(
+            f"mlgov: stale policies: {', '.join(stale)}; run `mlgov policies build` and commit",
+            file=sys.stderr,
+        )
         return 1
     print(f"policies up to date ({len(compilation.scps)} SCPs, {len(compilation.governed)} governed creates)")
     return 0
@@ -164,7 +179,9 @@ def _policies_simulate(args) -> int:
     from mlgov.domain.policy_simulation import DEFAULT_PRINCIPAL, simulate_call
 
     tags = _parse_pairs(args.tag, allow_bare_keys=True)
-    result = simulate_call(_load_scps(args.policies_dir), args.action, tags, args.principal or DEFAULT_PRINCIPAL)
+    result = simulate_call(
+        _load_scps(args.policies_dir), args.action, tags, args.principal or DEFAULT_PRINCIPAL
+    )
     print(result.verdict)
     for authorization in result.authorizations:
         decision = authorization.decision
@@ -230,9 +247,9 @@ def _sdk_defaults(args) -> int:
     if missing:
         raise CliError(f"the schema requires {', '.join(missing)}, which sdk-defaults has no option for")
     lifetime = schema.lifetime_rule()
-    if lifetime and args.days is not None:
-        if args.days < 1 or (lifetime.max_lifetime_days and args.days > lifetime.max_lifetime_days):
-            raise CliError(f"--days must be between 1 and {lifetime.max_lifetime_days}")
+    too_long = lifetime and lifetime.max_lifetime_days and (args.days or 0) > lifetime.max_lifetime_days
+    if lifetime and args.days is not None and (args.days < 1 or too_long):
+        raise CliError(f"--days must be between 1 and {lifetime.max_lifetime_days}")
     problems = [p for p in check_tags(schema, values, "training-job", _today()) if p.key in values]
     if problems:
         raise CliError("; ".join(f"{p.key}: {p.message}" for p in problems))

@@ -52,7 +52,10 @@ def test_pinned_cdk_cli_synthesizes_the_real_cdk_json(tmp_path):
         pytest.fail("node_modules/.bin/cdk missing: run `make node` (make test does)")
     result = subprocess.run(
         [str(cdk), "synth", "--quiet", "--output", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "CDK_DISABLE_VERSION_CHECK": "1", "CDK_CLI_NOTICES": "false"},
     )
     assert result.returncode == 0, result.stderr

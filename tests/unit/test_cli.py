@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
+
 from mlgov.cli import main
 from mlgov.repo_files import DEFAULT_POLICIES_DIR
 

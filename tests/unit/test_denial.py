@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import botocore
 import pytest
+
 from mlgov.domain.denial import NotAnAccessDenied, explain_denial, parse_access_denied, render_fixes
+from mlgov.domain.governed_actions import ActionRow
+from mlgov.repo_files import DEFAULT_POLICIES_DIR
 
 TODAY = date(2026, 3, 15)
 PRINCIPAL = "arn:aws:sts::123456789012:assumed-role/DataScientist/alice"
@@ -279,3 +283,20 @@ def test_fixes_name_the_boto3_method_and_cli_command_of_every_governed_create(re
         fixes = render_fixes(explain(message, real_schema, actions))
         assert f"sagemaker.{botocore.xform_name(row.operation)}(" in fixes["boto3"], row.operation
         assert f"aws sagemaker {botocore.xform_name(row.operation, '-')} " in fixes["AWS CLI"], row.operation
+
+
+IMPLICIT = (
+    "An error occurred (AccessDeniedException) when calling the CreateEndpoint operation: User: "
+    "arn:aws:sts::123456789012:assumed-role/DataScientist/alice is not authorized to perform: "
+    "sagemaker:CreateEndpoint on resource: arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn "
+    "because no service control policy allows the sagemaker:CreateEndpoint action"
+)
+
+
+def test_implicit_scp_denial_is_not_blamed_on_tags(real_schema):
+    rows = [ActionRow(**r) for r in json.loads((DEFAULT_POLICIES_DIR / "governed_actions.json").read_text())]
+    denial = parse_access_denied(IMPLICIT)
+    explanation = explain_denial(denial, real_schema, rows, date(2026, 11, 24))
+
+    assert denial.implicit_scp and not denial.by_scp
+    assert "no service control policy allows" in explanation.headline and explanation.rules == ()

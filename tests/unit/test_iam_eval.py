@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mlgov.domain.iam_eval import (
     DEFAULT_PRINCIPAL_ARN,
     Decision,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mlgov.domain.iam_eval import RequestContext, evaluate
 from mlgov.domain.policy_simulation import simulate_call
 

@@ -10,6 +10,7 @@ import shutil
 
 import botocore.session
 import pytest
+
 from mlgov.domain.governed_actions import camel_words
 from mlgov.domain.scp_compiler import (
     SCP_MAX_CHARS,

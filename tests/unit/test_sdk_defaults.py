@@ -55,7 +55,8 @@ def test_generated_tags_pass_the_schema_for_their_resource_type(real_schema):
 def test_merge_into_an_empty_config_sets_the_schema_version(real_schema):
     config = merge_into_config(None, sdk_tag_defaults(real_schema, VALUES, TODAY, None))
     assert config["SchemaVersion"] == SDK_SCHEMA_VERSION == "1.0"
-    assert set(config["SageMaker"]) == set(SDK_TAGGED_RESOURCES)
+    assert set(config["SageMaker"]) == {path.split(".")[0] for path in SDK_TAGGED_RESOURCES}
+    assert config["SageMaker"]["PythonSDK"]["Modules"]["RemoteFunction"]["Tags"] == sections_tags(real_schema)
 
 
 def test_merge_keeps_other_settings_and_tags_and_replaces_ours(real_schema):
@@ -76,7 +77,7 @@ def test_merge_keeps_other_settings_and_tags_and_replaces_ours(real_schema):
     }
     config = merge_into_config(existing, sdk_tag_defaults(real_schema, VALUES, TODAY, None))
     assert config["CustomParameters"] == {"team_bucket": "s3://fraud"}
-    assert config["SageMaker"]["PythonSDK"] == {"Modules": {"Session": {"DefaultS3Bucket": "fraud-ml"}}}
+    assert config["SageMaker"]["PythonSDK"]["Modules"]["Session"] == {"DefaultS3Bucket": "fraud-ml"}
     training = config["SageMaker"]["TrainingJob"]
     assert training["EnableNetworkIsolation"] is True
     assert tags_of(training) == {**VALUES, "cost-center": "cc-42"}
@@ -89,3 +90,23 @@ def test_merging_twice_gives_the_same_config(real_schema):
     sections = sdk_tag_defaults(real_schema, VALUES, TODAY, None)
     once = merge_into_config({"SageMaker": {"Model": {"Tags": [{"Key": "owner", "Value": "a"}]}}}, sections)
     assert merge_into_config(once, sections) == once
+
+
+def sections_tags(schema) -> list[dict]:
+    return sdk_tag_defaults(schema, VALUES, TODAY, None)["PythonSDK.Modules.RemoteFunction"]["Tags"]
+
+
+def test_remote_functions_get_the_training_job_tags(real_schema):
+    sections = sdk_tag_defaults(real_schema, VALUES, TODAY, None)
+
+    assert sections["PythonSDK.Modules.RemoteFunction"] == sections["TrainingJob"]
+
+
+def test_merge_keeps_other_remote_function_settings(real_schema):
+    existing = {"SageMaker": {"PythonSDK": {"Modules": {"RemoteFunction": {"InstanceType": "ml.m5.xlarge"}}}}}
+
+    config = merge_into_config(existing, sdk_tag_defaults(real_schema, VALUES, TODAY, None))
+
+    remote = config["SageMaker"]["PythonSDK"]["Modules"]["RemoteFunction"]
+    assert remote["InstanceType"] == "ml.m5.xlarge" and {t["Key"] for t in remote["Tags"]} >= {"ml:team"}
+    assert existing["SageMaker"]["PythonSDK"]["Modules"]["RemoteFunction"] == {"InstanceType": "ml.m5.xlarge"}

@@ -7,6 +7,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+
 from mlgov.domain.tag_schema import SchemaError, TagSchema, check_tags, parse_schema
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, meta_schema
 

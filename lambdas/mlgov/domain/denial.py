@@ -14,6 +14,7 @@ _ACTION = re.compile(r"not authorized to perform:\s*(?P<action>[A-Za-z0-9-]+:[A-
 _PRINCIPAL = re.compile(r"User:\s*(?P<principal>arn:[^\s]+)")
 _RESOURCE = re.compile(r"on resource:\s*(?P<resource>arn:[^\s]+?)(?=\s|$)")
 _OPERATION = re.compile(r"when calling the (?P<operation>[A-Za-z0-9]+) operation")
+_IMPLICIT_SCP = re.compile(r"no service control policy allows", re.I)
 _SCP = re.compile(r"explicit deny in a service control policy(?::\s*(?P<policy>arn:[^\s]+))?", re.I)
 
 
@@ -29,6 +30,7 @@ class AccessDenial:
     resource: str | None
     by_scp: bool
     policy_arn: str | None
+    implicit_scp: bool = False  # "because no service control policy allows": an allow is missing, not a deny
 
     @property
     def created_operation(self) -> str | None:
@@ -55,6 +57,7 @@ def parse_access_denied(message: str) -> AccessDenial:
         principal=_group(_PRINCIPAL, text, "principal"),
         resource=(_group(_RESOURCE, text, "resource") or "").rstrip(".,:;") or None,
         by_scp=scp is not None,
+        implicit_scp=_IMPLICIT_SCP.search(text) is not None,
         policy_arn=scp["policy"].rstrip(".,;") if scp and scp["policy"] else None,
     )
 
@@ -84,6 +87,12 @@ def explain_denial(
     by_operation = {row.operation: row for row in actions}
     operation = denial.created_operation
     row = by_operation.get(operation or "")
+    if denial.implicit_scp:
+        headline = (
+            f"{denial.action} was denied because no service control policy allows it. mlgov's SCPs only deny; "
+            "an Allow is missing (is FullAWSAccess still attached to the account's OUs?). Ask your platform team."
+        )
+        return Explanation(denial, headline, (), (), {}, None)
     if not denial.by_scp:
         headline = (
             f"{denial.action} was denied, but not by a service control policy: mlgov's tag rules are not the "
@@ -144,7 +153,9 @@ def _headline(row: ActionRow, denial: AccessDenial, problems: Sequence[TagProble
         keys = ", ".join(dict.fromkeys(p.key for p in problems))
         return f"{what} was denied{via} by the organization's tag policy SCP because of: {keys}."
     if tags_known:
-        return f"{what}: the tags you listed satisfy the schema; the denial comes from another statement or SCP."
+        return (
+            f"{what}: the tags you listed satisfy the schema; the denial comes from another statement or SCP."
+        )
     return (
         f"{what} was denied{via} by the organization's tag SCP: the call must carry every tag below "
         "with an allowed value."

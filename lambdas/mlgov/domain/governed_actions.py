@@ -51,14 +51,14 @@ class ActionRow:
 
 
 def classify_creates(
-    catalog: ServiceCatalog, studio_ui_actions: Iterable[str] = (), studio_ui_enforced: bool = True,
+    catalog: ServiceCatalog,
+    studio_ui_actions: Iterable[str] = (),
+    studio_ui_enforced: bool = True,
     studio_ui_reason: str = "",
 ) -> tuple[ActionRow, ...]:
     """One row per Create* operation known to either source, sorted by name."""
     studio = set(studio_ui_actions)
-    creates = {
-        name for name in catalog.api_operations | catalog.iam_actions if name.startswith("Create")
-    }
+    creates = {name for name in catalog.api_operations | catalog.iam_actions if name.startswith("Create")}
     rows = []
     for operation in sorted(creates):
         accepts_tags = operation in catalog.tag_accepting_creates

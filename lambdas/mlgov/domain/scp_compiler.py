@@ -145,7 +145,9 @@ class _StatementBuilder:
             "Effect": "Deny",
             "Action": [ADD_TAGS, DELETE_TAGS],
             "Resource": "*",
-            "Condition": self._with_exemption({"ForAnyValue:StringLike": {"aws:TagKeys": list(keys)}}, writers),
+            "Condition": self._with_exemption(
+                {"ForAnyValue:StringLike": {"aws:TagKeys": list(keys)}}, writers
+            ),
         }
 
 
@@ -189,10 +191,14 @@ def pack_statements(statements: Sequence[dict]) -> tuple[CompiledPolicy, ...]:
                 break
         else:
             if _document_size([statement]) > SCP_MAX_CHARS:
-                raise PolicyTooLargeError(f"statement {statement['Sid']} alone exceeds {SCP_MAX_CHARS} characters")
+                raise PolicyTooLargeError(
+                    f"statement {statement['Sid']} alone exceeds {SCP_MAX_CHARS} characters"
+                )
             groups.append([statement])
     order = {id(statement): index for index, statement in enumerate(statements)}
-    groups = sorted((sorted(group, key=lambda s: order[id(s)]) for group in groups), key=lambda g: order[id(g[0])])
+    groups = sorted(
+        (sorted(group, key=lambda s: order[id(s)]) for group in groups), key=lambda g: order[id(g[0])]
+    )
     if len(groups) > SCP_MAX_PER_TARGET:
         raise PolicyTooLargeError(
             f"{len(groups)} SCPs needed; a target holds {SCP_MAX_PER_TARGET} besides FullAWSAccess"

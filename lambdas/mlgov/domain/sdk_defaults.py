@@ -9,8 +9,9 @@ from mlgov.domain.tag_schema import TagSchema
 
 SDK_SCHEMA_VERSION = "1.0"
 
-# SDK config key (sagemaker/config/config_schema.py, keys with a Tags property) -> SageMaker resource type.
+# Path under `SageMaker:` (sagemaker/config/config_schema.py, objects with a Tags property) -> resource type.
 # AutoMLJobV2 is left out: SDK releases before its addition reject unknown keys and fail to load the file.
+# @remote functions run as training jobs and take their tags from PythonSDK.Modules.RemoteFunction.
 SDK_TAGGED_RESOURCES: Mapping[str, str] = {
     "AutoMLJob": "automl-job",
     "CompilationJob": "compilation-job",
@@ -21,13 +22,16 @@ SDK_TAGGED_RESOURCES: Mapping[str, str] = {
     "Model": "model",
     "MonitoringSchedule": "monitoring-schedule",
     "Pipeline": "pipeline",
+    "PythonSDK.Modules.RemoteFunction": "training-job",
     "ProcessingJob": "processing-job",
     "TrainingJob": "training-job",
     "TransformJob": "transform-job",
 }
 
 
-def sdk_tag_defaults(schema: TagSchema, values: Mapping[str, str], today: date, lifetime_days: int | None) -> dict:
+def sdk_tag_defaults(
+    schema: TagSchema, values: Mapping[str, str], today: date, lifetime_days: int | None
+) -> dict:
     """The per-resource `Tags` defaults; `values` maps required keys to the user's values (lifetime computed)."""
     lifetime_rule = schema.lifetime_rule()
     sections: dict = {}
@@ -48,12 +52,18 @@ def merge_into_config(existing: Mapping | None, sections: Mapping[str, Mapping])
     """Replace only the governed tags in each section of an existing config; keep every other setting and tag."""
     config = dict(existing or {})
     config["SchemaVersion"] = SDK_SCHEMA_VERSION
-    sagemaker = dict(config.get("SageMaker") or {})
-    for sdk_key, section in sections.items():
-        current = dict(sagemaker.get(sdk_key) or {})
+    sagemaker = _copy_tree(config.get("SageMaker"))
+    for path, section in sections.items():
+        current = sagemaker
+        for part in path.split("."):
+            current[part] = _copy_tree(current.get(part))
+            current = current[part]
         ours = {tag["Key"] for tag in section["Tags"]}
         kept = [tag for tag in current.get("Tags") or [] if tag.get("Key") not in ours]
         current["Tags"] = [*section["Tags"], *kept]
-        sagemaker[sdk_key] = current
     config["SageMaker"] = sagemaker
     return config
+
+
+def _copy_tree(node: object) -> dict:
+    return {key: _copy_tree(value) if isinstance(value, Mapping) else value for key, value in (node or {}).items()}
