@@ -8,7 +8,9 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.config import MlgovConfig, load_config
+from stacks.hub_stack import HubStack
 from stacks.org_stack import ORG_POLICY_REGIONS, OrgStack, compile_org_policies
+from stacks.spoke_stack import SpokeStack
 
 
 def build_app(app: cdk.App, config: MlgovConfig | None = None, nag: bool = True) -> dict[str, cdk.Stack]:
@@ -31,6 +33,30 @@ def build_app(app: cdk.App, config: MlgovConfig | None = None, nag: bool = True)
             "see policies/scp/*.json and `mlgov policies build`",
             file=sys.stderr,
         )
+    stacks["hub"] = HubStack(
+        app,
+        "MlgovHub",
+        config=config,
+        env=cdk.Environment(account=config.hub_account, region=config.hub_region),
+        description="mlgov hub: org event bus, auto-tagger",
+    )
+    if config.org_mode:
+        # Environment-agnostic: the template a StackSet rolls out to every account and region of the OUs.
+        stacks["spoke"] = SpokeStack(
+            app,
+            "MlgovSpoke",
+            config=config,
+            description="mlgov spoke: event forwarding and the mlgov-spoke role",
+        )
+    else:
+        for region in config.member_regions:
+            stacks[f"spoke-{region}"] = SpokeStack(
+                app,
+                f"MlgovSpoke-{region}",
+                config=config,
+                env=cdk.Environment(account=config.hub_account, region=region),
+                description="mlgov spoke: event forwarding and the mlgov-spoke role",
+            )
     if nag:
         cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     return stacks

@@ -174,9 +174,7 @@ def _check_schedule_expression(expression: str) -> None:
     )
     if rate := _RATE_EXPRESSION.match(expression):
         if (rate["value"] == "1") == bool(rate["plural"]):
-            raise ValueError(
-                f"rate(1 ...) takes a singular unit and larger values a plural one, got {expression!r}"
-            )
+            raise ValueError(f"rate(1 ...) takes a singular unit and larger values a plural one, got {expression!r}")
         return
     cron = _CRON_EXPRESSION.match(expression)
     if cron is None:
@@ -216,8 +214,7 @@ def load_config_from_cdk_json(path: str | Path) -> MlgovConfig:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ConfigError(
-            f"invalid mlgov config: {path} is not valid JSON: {error.msg} "
-            f"(line {error.lineno}, column {error.colno})"
+            f"invalid mlgov config: {path} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
         ) from None
     if not isinstance(document, dict):
         raise ConfigError(f"invalid mlgov config: {path} must hold a JSON object, got {_show(document)}")
@@ -229,9 +226,7 @@ def load_config_from_cdk_json(path: str | Path) -> MlgovConfig:
 
 def _describe_problems(error: ValidationError) -> tuple[str, ...]:
     # "default_factory_not_called" only echoes an earlier error in a field the factory reads.
-    details = [
-        detail for detail in error.errors(include_url=False) if detail["type"] != "default_factory_not_called"
-    ]
+    details = [detail for detail in error.errors(include_url=False) if detail["type"] != "default_factory_not_called"]
     # A misspelt key usually also causes a "field required"; the misspelling is the useful one to show.
     details.sort(key=lambda detail: detail["type"] != "extra_forbidden")
     return tuple(_one_line(_describe_problem(detail)) for detail in details)
@@ -264,9 +259,7 @@ def _plain_words(detail: ErrorDetails, context: dict[str, Any], location: tuple[
             pattern = context["pattern"]
             description = _PATTERN_DESCRIPTIONS.get(pattern)
             return (
-                f"must be {description} (pattern {pattern}), {got}"
-                if description
-                else f"must match {pattern}, {got}"
+                f"must be {description} (pattern {pattern}), {got}" if description else f"must match {pattern}, {got}"
             )
         case "too_short":
             minimum = context["min_length"]

@@ -68,7 +68,7 @@ def test_cfn_lint_finds_no_errors_in_any_template(synthesized):
 
 def test_cfn_lint_check_catches_a_broken_policy_type(synthesized):
     _, assembly = synthesized
-    template = json.loads(Path(assembly.stacks[0].template_full_path).read_text())
+    template = json.loads(Path(assembly.get_stack_by_name("MlgovOrg").template_full_path).read_text())
     policy = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Organizations::Policy")
     policy["Properties"]["Type"] = "SERVICE_CONTROL_POLICIES"
     assert _cfn_lint_errors(json.dumps(template)) != []

@@ -1,0 +1,201 @@
+"""HubStack (hub account, one region): the org event bus, the auto-tagger and its idempotency state and DLQ."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from mlgov.domain.tagging import TagDefaults
+from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
+from stacks.config import MlgovConfig
+from stacks.parts.events import HUB_BUS_NAME, create_call_pattern
+from stacks.parts.lambda_code import ARCHITECTURE, PYTHON_RUNTIME, mlgov_code, powertools_layer
+
+AUTO_TAGGER_ROLE_NAME = "mlgov-hub-auto-tagger"
+SPOKE_ROLE_NAME = "mlgov-spoke"
+
+
+def hub_function_role_arns(config: MlgovConfig, partition: str = "*") -> list[str]:
+    """The hub roles a spoke role trusts (fixed names, so spokes can be deployed before the hub)."""
+    return [f"arn:{partition}:iam::{config.hub_account}:role/{AUTO_TAGGER_ROLE_NAME}"]
+
+
+class HubStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: MlgovConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.bus = events.EventBus(self, "HubBus", event_bus_name=HUB_BUS_NAME)
+        self._admit_senders(config)
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "AutoTaggerDlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        self.idempotency_table = dynamodb.TableV2(
+            self,
+            "IdempotencyTable",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expiration",
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.auto_tagger = self._auto_tagger(config)
+        events.Rule(
+            self,
+            "CreateCallsRule",
+            event_bus=self.bus,
+            description="mlgov: successful SageMaker create calls from every governed account and region",
+            event_pattern=events.EventPattern(**_cdk_pattern(create_call_pattern())),
+            targets=[
+                targets.LambdaFunction(
+                    self.auto_tagger,
+                    dead_letter_queue=self.dead_letter_queue,
+                    retry_attempts=8,
+                    max_event_age=cdk.Duration.hours(6),
+                )
+            ],
+        )
+        cloudwatch.Alarm(
+            self,
+            "AutoTaggerDlqAlarm",
+            alarm_name="mlgov-auto-tagger-dlq-not-empty",
+            alarm_description="Events the auto-tagger could not handle are waiting in its DLQ (each has a reason)",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        cdk.CfnOutput(self, "HubBusArn", value=self.bus.event_bus_arn)
+        cdk.CfnOutput(self, "AutoTaggerDlqUrl", value=self.dead_letter_queue.queue_url)
+        NagSuppressions.add_resource_suppressions(
+            self.dead_letter_queue,
+            [
+                {
+                    "id": "AwsSolutions-SQS3",
+                    "reason": "This queue is the dead-letter queue; it needs none of its own.",
+                }
+            ],
+        )
+
+    def _admit_senders(self, config: MlgovConfig) -> None:
+        if config.org_mode:
+            principal: iam.IPrincipal = iam.AnyPrincipal()
+            conditions = {"StringEquals": {"aws:PrincipalOrgID": config.organization_id}}
+        else:
+            principal, conditions = iam.AccountPrincipal(config.hub_account), None
+        self.bus.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AdmitGovernedAccounts",
+                principals=[principal],
+                actions=["events:PutEvents"],
+                resources=[self.bus.event_bus_arn],
+                conditions=conditions,
+            )
+        )
+
+    def _auto_tagger(self, config: MlgovConfig) -> lambda_.Function:
+        role = iam.Role(
+            self,
+            "AutoTaggerRole",
+            role_name=AUTO_TAGGER_ROLE_NAME,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="mlgov auto-tagger: assumes mlgov-spoke in member accounts, tags in the hub account",
+        )
+        log_group = logs.LogGroup(
+            self,
+            "AutoTaggerLogs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        defaults = TagDefaults.from_schema(load_schema(DEFAULT_POLICIES_DIR / "tag_schema.json"))
+        function = lambda_.Function(
+            self,
+            "AutoTagger",
+            description="mlgov: tags each new SageMaker resource with its creator and lifetime defaults",
+            runtime=PYTHON_RUNTIME,
+            architecture=ARCHITECTURE,
+            code=mlgov_code(),
+            handler="mlgov.handlers.auto_tagger.handler",
+            layers=[powertools_layer(self)],
+            role=role,
+            memory_size=256,
+            timeout=cdk.Duration.seconds(60),
+            log_group=log_group,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=2,
+            reserved_concurrent_executions=None,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "mlgov-auto-tagger",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                "MLGOV_HUB_ACCOUNT": config.hub_account,
+                "MLGOV_SPOKE_ROLE": SPOKE_ROLE_NAME,
+                "MLGOV_IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
+                "MLGOV_DLQ_URL": self.dead_letter_queue.queue_url,
+                "MLGOV_TAG_DEFAULTS": defaults.to_json(),
+            },
+        )
+        log_group.grant_write(role)
+        self.idempotency_table.grant_read_write_data(role)
+        self.dead_letter_queue.grant_send_messages(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AssumeSpokeRoles",
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:{cdk.Aws.PARTITION}:iam::*:role/{SPOKE_ROLE_NAME}"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TagInTheHubAccount",
+                actions=["sagemaker:ListTags", "sagemaker:AddTags"],
+                resources=[f"arn:{cdk.Aws.PARTITION}:sagemaker:*:{config.hub_account}:*"],
+            )
+        )
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "The spoke role has the same name in every member account (account unknown at synth); "
+                    "SageMaker resources in the hub account are tagged in every governed region, any type.",
+                    "appliesTo": [
+                        f"Resource::arn:<AWS::Partition>:iam::*:role/{SPOKE_ROLE_NAME}",
+                        f"Resource::arn:<AWS::Partition>:sagemaker:*:{config.hub_account}:*",
+                    ],
+                }
+            ],
+            apply_to_children=True,
+        )
+        NagSuppressions.add_resource_suppressions(
+            function,
+            [
+                {
+                    "id": "AwsSolutions-L1",
+                    "reason": "Python 3.12 is the runtime the pinned Powertools layer and the "
+                    "test suite target; moving runtimes is a deliberate, tested change.",
+                }
+            ],
+        )
+        return function
+
+
+def _cdk_pattern(pattern: dict) -> dict:
+    """EventPattern keyword arguments from a raw EventBridge pattern."""
+    return {"source": pattern["source"], "detail_type": pattern["detail-type"], "detail": pattern["detail"]}

@@ -1,0 +1,1 @@
+"""Reusable CDK building blocks shared by the mlgov stacks."""

@@ -1,0 +1,31 @@
+"""The EventBridge patterns shared by the spoke forwarding rule and the hub rule (one list, from one table)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from mlgov.domain.create_event import CREATE_DETAIL_TYPES, SAGEMAKER_SOURCE
+from mlgov.repo_files import DEFAULT_POLICIES_DIR
+
+HUB_BUS_NAME = "mlgov-hub"
+
+
+@cache
+def tag_accepting_creates() -> tuple[str, ...]:
+    """Every Create* that accepts Tags, from policies/governed_actions.json (the SCP compiler's table)."""
+    rows = json.loads((DEFAULT_POLICIES_DIR / "governed_actions.json").read_text())
+    return tuple(row["operation"] for row in rows if row["accepts_tags"])
+
+
+def create_call_pattern() -> dict:
+    """Successful SageMaker create calls recorded by CloudTrail (a failed call carries errorCode)."""
+    return {
+        "source": [SAGEMAKER_SOURCE],
+        "detail-type": list(CREATE_DETAIL_TYPES),
+        "detail": {
+            "eventSource": ["sagemaker.amazonaws.com"],
+            "eventName": list(tag_accepting_creates()),
+            "errorCode": [{"exists": False}],
+        },
+    }

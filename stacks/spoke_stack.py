@@ -1,0 +1,88 @@
+"""SpokeStack (every governed account and region, no code assets): forward create events, let the hub tag."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from mlgov.domain.tagging import AUTO_TAGGER_KEYS, INHERITED_PREFIX
+from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
+from stacks.config import MlgovConfig
+from stacks.hub_stack import SPOKE_ROLE_NAME, hub_function_role_arns
+from stacks.parts.events import HUB_BUS_NAME, create_call_pattern
+
+
+def auto_tagger_writable_keys() -> list[str]:
+    lifetime = load_schema(DEFAULT_POLICIES_DIR / "tag_schema.json").lifetime_rule()
+    return [*AUTO_TAGGER_KEYS, *([lifetime.key] if lifetime else []), f"{INHERITED_PREFIX}*"]
+
+
+class SpokeStack(cdk.Stack):
+    """Deployed per account and region; the IAM role (global) only in the hub region's instance."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: MlgovConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        hub_bus_arn = (
+            f"arn:{cdk.Aws.PARTITION}:events:{config.hub_region}:{config.hub_account}:event-bus/{HUB_BUS_NAME}"
+        )
+        pattern = create_call_pattern()
+        events.Rule(
+            self,
+            "ForwardCreateCalls",
+            description="mlgov: forward successful SageMaker create calls to the hub bus",
+            event_pattern=events.EventPattern(
+                source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
+            ),
+            targets=[targets.EventBus(events.EventBus.from_event_bus_arn(self, "HubBus", hub_bus_arn))],
+        )
+        in_role_region = cdk.CfnCondition(
+            self, "IsRoleRegion", expression=cdk.Fn.condition_equals(cdk.Aws.REGION, config.hub_region)
+        )
+        role = iam.Role(
+            self,
+            "SpokeRole",
+            role_name=SPOKE_ROLE_NAME,
+            description="mlgov hub functions: read SageMaker resources and add mlgov's tags (never overwrite)",
+            assumed_by=iam.AccountPrincipal(config.hub_account).with_conditions(
+                {"ArnEquals": {"aws:PrincipalArn": hub_function_role_arns(config)}}
+            ),
+            inline_policies={"mlgov-spoke": self._spoke_policy()},
+            max_session_duration=cdk.Duration.hours(1),
+        )
+        role.node.default_child.cfn_options.condition = in_role_region
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "Read and tag any SageMaker resource of this account in any governed region; AddTags is "
+                    "limited by aws:TagKeys to the keys the auto-tagger writes.",
+                    "appliesTo": [
+                        "Action::sagemaker:Describe*",
+                        "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:*",
+                    ],
+                }
+            ],
+        )
+
+    def _spoke_policy(self) -> iam.PolicyDocument:
+        own_resources = f"arn:{cdk.Aws.PARTITION}:sagemaker:*:{cdk.Aws.ACCOUNT_ID}:*"
+        return iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadSageMaker",
+                    actions=["sagemaker:ListTags", "sagemaker:Describe*"],
+                    resources=[own_resources],
+                ),
+                iam.PolicyStatement(
+                    sid="AddAutoTaggerKeysOnly",
+                    actions=["sagemaker:AddTags"],
+                    resources=[own_resources],
+                    conditions={"ForAllValues:StringLike": {"aws:TagKeys": auto_tagger_writable_keys()}},
+                ),
+            ]
+        )
