@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import jsonschema
 
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
@@ -138,6 +137,8 @@ def _glob_match(pattern: str, text: str) -> bool:
 
 def parse_schema(raw: object, meta_schema: Mapping, source: str = "tag_schema.json") -> TagSchema:
     """Validate `raw` against the JSON Schema and the semantic rules; raise SchemaError (one line)."""
+    import jsonschema  # only the CLI and synth validate schemas; keeps it out of the Lambdas' cold start
+
     validator = jsonschema.Draft202012Validator(meta_schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(raw))
     if error is not None:
