@@ -13,6 +13,8 @@ from mlgov.aws.sessions import AccountSessions
 from mlgov.domain.create_event import CreateCall
 from mlgov.domain.tagging import TagDefaults, tagging_plan
 
+_SQS_BODY_LIMIT = 256 * 1024 - 2048  # leave room for the message attributes
+
 
 @dataclass(frozen=True)
 class TagResult:
@@ -65,8 +67,18 @@ def tag_new_resource(
 
 def park_in_dead_letter_queue(sqs_client, queue_url: str, event: object, reason: str) -> None:
     """A bad event is kept, with the reason, for a human; it is never retried."""
+    body = json.dumps(event, default=str)
+    if len(body.encode()) > _SQS_BODY_LIMIT:
+        detail = event.get("detail") if isinstance(event, Mapping) and isinstance(event.get("detail"), Mapping) else {}
+        body = json.dumps(
+            {
+                "truncated": True,
+                "id": event.get("id") if isinstance(event, Mapping) else None,
+                "detail": {key: detail.get(key) for key in ("eventID", "eventName", "recipientAccountId", "awsRegion")},
+            }
+        )
     sqs_client.send_message(
         QueueUrl=queue_url,
-        MessageBody=json.dumps(event, default=str)[:250_000],
+        MessageBody=body,
         MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1024]}},
     )

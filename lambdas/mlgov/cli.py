@@ -60,21 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     policies = commands.add_parser("policies", help="compile, check, simulate and explain the tag SCPs")
     policy_commands = policies.add_subparsers(title="policy commands")
-    build = policy_commands.add_parser(
-        "build", parents=[common], help="compile SCPs + tag policy from the schema"
-    )
+    build = policy_commands.add_parser("build", parents=[common], help="compile SCPs + tag policy from the schema")
     build.set_defaults(run=_policies_build)
-    check = policy_commands.add_parser(
-        "check", parents=[common], help="fail when checked-in policies are stale"
-    )
+    check = policy_commands.add_parser("check", parents=[common], help="fail when checked-in policies are stale")
     check.set_defaults(run=_policies_check)
     simulate = policy_commands.add_parser(
         "simulate", parents=[common], help="evaluate the checked-in SCPs offline for one call"
     )
     simulate.add_argument("--action", required=True, help="e.g. sagemaker:CreateEndpoint")
-    simulate.add_argument(
-        "--tag", action="append", default=[], metavar="KEY=VALUE", help="request tag (repeat)"
-    )
+    simulate.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="request tag (repeat)")
     simulate.add_argument("--principal", default=None, help="caller's IAM principal ARN")
     simulate.add_argument("--expect", choices=["allow", "deny"], help="exit 1 when the verdict differs")
     simulate.set_defaults(run=_policies_simulate)
@@ -103,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     sdk.add_argument("--output", type=Path, help="config file (default: the SDK's user config path)")
     sdk.add_argument("--print", dest="print_only", action="store_true", help="print instead of writing")
     sdk.set_defaults(run=_sdk_defaults)
+
+    doctor = commands.add_parser("doctor", parents=[common], help="check a live installation's prerequisites")
+    doctor.add_argument("--hub-bus", default="mlgov-hub", help="hub event bus name (checked when present)")
+    doctor.add_argument("--skip-hub", action="store_true", help="member account: do not look for the hub bus")
+    doctor.set_defaults(run=_doctor)
     return parser
 
 
@@ -137,9 +136,7 @@ def _policies_build(args) -> int:
     tagged = [row for row in compilation.actions if row.accepts_tags]
     print(f"Compiled {files.schema_path} ({sources})")
     print(f"Governed creates: {len(compilation.governed)} of {len(tagged)} tag-accepting operations")
-    print(
-        f"SCPs (limit {SCP_MAX_CHARS} characters each, {SCP_MAX_PER_TARGET} per target besides FullAWSAccess):"
-    )
+    print(f"SCPs (limit {SCP_MAX_CHARS} characters each, {SCP_MAX_PER_TARGET} per target besides FullAWSAccess):")
     for scp in compilation.scps:
         sids = ", ".join(statement["Sid"] for statement in scp.document["Statement"])
         print(f"  {scp.name:26} {scp.size:5} chars  {sids}")
@@ -179,9 +176,7 @@ def _policies_simulate(args) -> int:
     from mlgov.domain.policy_simulation import DEFAULT_PRINCIPAL, simulate_call
 
     tags = _parse_pairs(args.tag, allow_bare_keys=True)
-    result = simulate_call(
-        _load_scps(args.policies_dir), args.action, tags, args.principal or DEFAULT_PRINCIPAL
-    )
+    result = simulate_call(_load_scps(args.policies_dir), args.action, tags, args.principal or DEFAULT_PRINCIPAL)
     print(result.verdict)
     for authorization in result.authorizations:
         decision = authorization.decision
@@ -264,6 +259,31 @@ def _sdk_defaults(args) -> int:
     path.write_text(text)
     print(f"wrote {path}: {len(sections)} SageMaker resource types now default to your tags")
     return 0
+
+
+def _doctor(args) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mlgov.aws.installation import Installation
+    from mlgov.domain.preflight import check_cloudtrail
+
+    session = boto3.Session(profile_name=args.profile, region_name=args.region)
+    region = session.region_name
+    if not region:
+        raise CliError("no AWS region: pass --region or set AWS_REGION")
+    installation = Installation(session, region, args.endpoint_url)
+    try:
+        checks = [check_cloudtrail(installation.trails(), region), installation.spoke_role("mlgov-spoke")]
+        if not args.skip_hub:
+            checks.append(installation.hub_bus(args.hub_bus))
+    except (ClientError, BotoCoreError) as err:
+        raise CliError(f"cannot read the account: {err}") from None
+    for check in checks:
+        print(f"{'OK  ' if check.ok else 'FAIL'} {check.name:12} {check.detail}")
+        if not check.ok:
+            print(f"     fix: {check.fix}")
+    return 0 if all(check.ok for check in checks) else 1
 
 
 def _sdk_user_config_path() -> Path:

@@ -43,9 +43,7 @@ class PolicyFiles:
         ]
         scp_dir = self.root / "scp"
         if scp_dir.exists():
-            problems += [
-                str(p.relative_to(self.root)) for p in sorted(scp_dir.glob("*.json")) if p not in wanted
-            ]
+            problems += [str(p.relative_to(self.root)) for p in sorted(scp_dir.glob("*.json")) if p not in wanted]
         return problems
 
     def write(self, compilation: Compilation) -> list[Path]:
@@ -67,9 +65,7 @@ def load_schema(path: Path) -> TagSchema:
     except FileNotFoundError:
         raise SchemaError(f"{path}: file not found") from None
     except json.JSONDecodeError as err:
-        raise SchemaError(
-            f"{path}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
-        ) from None
+        raise SchemaError(f"{path}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})") from None
     return parse_schema(raw, meta_schema(), source=str(path))
 
 

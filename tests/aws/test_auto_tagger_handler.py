@@ -285,7 +285,7 @@ def test_hub_account_resources_are_tagged_without_assuming_a_role(aws, monkeypat
     monkeypatch.setattr(
         sessions.AccountSessions,
         "_assume",
-        lambda self, account, partition: assumed.append(account) or original(self, account, partition),
+        lambda self, account, *args: assumed.append(account) or original(self, account, *args),
     )
 
     _handle(ct.create_event(event_name, request, response, account=ct.HUB_ACCOUNT))

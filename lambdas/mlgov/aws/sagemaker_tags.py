@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from botocore.exceptions import ClientError
 
 _NOT_YET_VISIBLE = ("ResourceNotFound", "ResourceNotFoundException")
+# SageMaker reports a missing resource as a ValidationException in several phrasings.
+_NOT_FOUND_PHRASES = ("not found", "does not exist", "could not find")
 
 
 class ResourceNotVisible(RuntimeError):
@@ -50,5 +52,5 @@ def _not_yet_visible(err: ClientError) -> bool:
     error = err.response.get("Error", {})
     message = str(error.get("Message", "")).lower()
     return error.get("Code") in _NOT_YET_VISIBLE or (
-        error.get("Code") == "ValidationException" and ("not found" in message or "does not exist" in message)
+        error.get("Code") == "ValidationException" and any(phrase in message for phrase in _NOT_FOUND_PHRASES)
     )

@@ -35,33 +35,40 @@ class AccountSessions:
         self._endpoint_url = endpoint_url
         self._session_name = session_name
         self._assumed: dict[str, _AssumedSession] = {}
-        self._clients: dict[tuple, object] = {}
+        self._clients: dict[tuple[str, str, str], tuple[boto3.Session, object]] = {}
 
     def client(self, service: str, account: str, region: str, partition: str = "aws"):
-        session = self._session_for(account, partition)
-        key = (service, account, region, id(session))
-        if key not in self._clients:
-            self._clients[key] = session.client(
-                service, region_name=region, config=RETRY_CONFIG, endpoint_url=self._endpoint_url
+        session = self._session_for(account, partition, region)
+        key = (service, account, region)
+        cached = self._clients.get(key)
+        # Compare the session itself, not id(session): a refreshed session can reuse a freed one's id.
+        if cached is None or cached[0] is not session:
+            cached = (
+                session,
+                session.client(service, region_name=region, config=RETRY_CONFIG, endpoint_url=self._endpoint_url),
             )
-        return self._clients[key]
+            self._clients[key] = cached
+        return cached[1]
 
     def _base_session(self) -> boto3.Session:
         if self._base is None:
             self._base = boto3.Session()
         return self._base
 
-    def _session_for(self, account: str, partition: str) -> boto3.Session:
+    def _session_for(self, account: str, partition: str, region: str | None = None) -> boto3.Session:
         if account == self._hub_account:
             return self._base_session()
         cached = self._assumed.get(account)
         if cached is None or cached.expires - _REFRESH_MARGIN <= datetime.now(UTC):
-            cached = self._assume(account, partition)
+            cached = self._assume(account, partition, region)
             self._assumed[account] = cached
         return cached.session
 
-    def _assume(self, account: str, partition: str) -> _AssumedSession:
-        sts = self._base_session().client("sts", config=RETRY_CONFIG, endpoint_url=self._endpoint_url)
+    def _assume(self, account: str, partition: str, region: str | None = None) -> _AssumedSession:
+        # The regional STS endpoint of the target region: required in aws-cn / aws-us-gov, faster everywhere.
+        sts = self._base_session().client(
+            "sts", region_name=region, config=RETRY_CONFIG, endpoint_url=self._endpoint_url
+        )
         role_arn = f"arn:{partition}:iam::{account}:role/{self._role_name}"
         credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=self._session_name)["Credentials"]
         session = boto3.Session(

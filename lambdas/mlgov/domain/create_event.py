@@ -105,6 +105,8 @@ def _required_text(detail: Mapping, field: str, fallback: object = None) -> str:
 def _event_time(value: object) -> datetime:
     """CloudTrail eventTime is ISO 8601 ("2026-11-24T10:00:00Z"); epoch milliseconds are accepted too."""
     try:
+        if isinstance(value, bool):
+            raise ValueError("a boolean is not a timestamp")
         if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
             return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
         if isinstance(value, str):

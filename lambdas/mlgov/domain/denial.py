@@ -153,9 +153,7 @@ def _headline(row: ActionRow, denial: AccessDenial, problems: Sequence[TagProble
         keys = ", ".join(dict.fromkeys(p.key for p in problems))
         return f"{what} was denied{via} by the organization's tag policy SCP because of: {keys}."
     if tags_known:
-        return (
-            f"{what}: the tags you listed satisfy the schema; the denial comes from another statement or SCP."
-        )
+        return f"{what}: the tags you listed satisfy the schema; the denial comes from another statement or SCP."
     return (
         f"{what} was denied{via} by the organization's tag SCP: the call must carry every tag below "
         "with an allowed value."

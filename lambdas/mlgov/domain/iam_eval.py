@@ -64,9 +64,7 @@ class Decision:
         return "ALLOW" if self.allowed else "DENY"
 
 
-def evaluate(
-    policies: Mapping[str, Mapping], request: RequestContext, *, full_aws_access: bool = True
-) -> Decision:
+def evaluate(policies: Mapping[str, Mapping], request: RequestContext, *, full_aws_access: bool = True) -> Decision:
     """SCP decision: allowed iff an Allow matches (FullAWSAccess counts as one) and no Deny matches."""
     denies: list[tuple[MatchedStatement, int]] = []
     allow_matched = full_aws_access

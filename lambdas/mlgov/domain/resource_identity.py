@@ -204,11 +204,11 @@ def _built_arn(
     missing = [spec.replace(ALTERNATIVE_SEPARATOR, " or ") for spec, value in found.items() if value is None]
     if missing:
         why = (
-            f"responseElements has no {rule.response_field}" if rule.response_field else f"{event_name} returns no ARN"
+            f"{event_name}: responseElements has no {rule.response_field}"
+            if rule.response_field
+            else f"{event_name} returns no ARN"
         )
-        raise MissingResourceIdentity(
-            f"{event_name}: {why} and requestParameters lacks {', '.join(missing)} to build it"
-        )
+        raise MissingResourceIdentity(f"{why} and requestParameters lacks {', '.join(missing)} to build it")
     if not account or not region:
         raise MissingResourceIdentity(
             f"{event_name}: building the ARN needs the account (recipientAccountId) and the region (awsRegion)"

@@ -64,9 +64,7 @@ def minified(document: dict) -> str:
 def compile_policies(
     schema: TagSchema, catalog: ServiceCatalog, extra_exempt_principals: Sequence[str] = ()
 ) -> Compilation:
-    rows = classify_creates(
-        catalog, schema.studio_ui_actions, schema.studio_ui_enforced, schema.studio_ui_reason
-    )
+    rows = classify_creates(catalog, schema.studio_ui_actions, schema.studio_ui_enforced, schema.studio_ui_reason)
     exempt = _unique([*schema.exempt_principals, *extra_exempt_principals])
     builder = _StatementBuilder(rows, catalog.known_actions, exempt)
     statements = [builder.deny_missing(rule) for rule in schema.rules]
@@ -145,9 +143,7 @@ class _StatementBuilder:
             "Effect": "Deny",
             "Action": [ADD_TAGS, DELETE_TAGS],
             "Resource": "*",
-            "Condition": self._with_exemption(
-                {"ForAnyValue:StringLike": {"aws:TagKeys": list(keys)}}, writers
-            ),
+            "Condition": self._with_exemption({"ForAnyValue:StringLike": {"aws:TagKeys": list(keys)}}, writers),
         }
 
 
@@ -191,14 +187,10 @@ def pack_statements(statements: Sequence[dict]) -> tuple[CompiledPolicy, ...]:
                 break
         else:
             if _document_size([statement]) > SCP_MAX_CHARS:
-                raise PolicyTooLargeError(
-                    f"statement {statement['Sid']} alone exceeds {SCP_MAX_CHARS} characters"
-                )
+                raise PolicyTooLargeError(f"statement {statement['Sid']} alone exceeds {SCP_MAX_CHARS} characters")
             groups.append([statement])
     order = {id(statement): index for index, statement in enumerate(statements)}
-    groups = sorted(
-        (sorted(group, key=lambda s: order[id(s)]) for group in groups), key=lambda g: order[id(g[0])]
-    )
+    groups = sorted((sorted(group, key=lambda s: order[id(s)]) for group in groups), key=lambda g: order[id(g[0])])
     if len(groups) > SCP_MAX_PER_TARGET:
         raise PolicyTooLargeError(
             f"{len(groups)} SCPs needed; a target holds {SCP_MAX_PER_TARGET} besides FullAWSAccess"

@@ -29,9 +29,7 @@ SDK_TAGGED_RESOURCES: Mapping[str, str] = {
 }
 
 
-def sdk_tag_defaults(
-    schema: TagSchema, values: Mapping[str, str], today: date, lifetime_days: int | None
-) -> dict:
+def sdk_tag_defaults(schema: TagSchema, values: Mapping[str, str], today: date, lifetime_days: int | None) -> dict:
     """The per-resource `Tags` defaults; `values` maps required keys to the user's values (lifetime computed)."""
     lifetime_rule = schema.lifetime_rule()
     sections: dict = {}

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
 _ALLOWED_PUNCTUATION = set(" _.:/=+-@")
@@ -114,9 +113,7 @@ def _is_allowed_tag_char(ch: str) -> bool:
     return ch in _ALLOWED_PUNCTUATION or unicodedata.category(ch)[0] in ("L", "N", "Z")
 
 
-def check_tags(
-    schema: TagSchema, tags: Mapping[str, str], resource_type: str | None, today: date
-) -> list[TagProblem]:
+def check_tags(schema: TagSchema, tags: Mapping[str, str], resource_type: str | None, today: date) -> list[TagProblem]:
     """Every problem with `tags` for a create of `resource_type` (None: check every rule)."""
     problems: list[TagProblem] = []
     for rule in schema.rules_for(resource_type):

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from mlgov.domain.create_event import CreateCall
 from mlgov.domain.creator_identity import sanitize_tag_value
+from mlgov.domain.resource_identity import RESOURCE_ARNS
 from mlgov.domain.tag_schema import TagSchema
 
 CREATED_BY = "mlgov:created-by"
@@ -34,7 +35,11 @@ class TagDefaults:
         rule = schema.lifetime_rule()
         if rule is None:
             return cls()
-        return cls(rule.key, rule.default_lifetime_days or 30, frozenset(rule.applies_to or ()))
+        # A rule without applies_to covers every governed type (TagRule.applies_to is None), not none of them.
+        types = (
+            rule.applies_to if rule.applies_to is not None else {arn.resource_type for arn in RESOURCE_ARNS.values()}
+        )
+        return cls(rule.key, rule.default_lifetime_days or 30, frozenset(types))
 
     def to_json(self) -> str:
         return json.dumps(
@@ -49,7 +54,10 @@ class TagDefaults:
     @classmethod
     def from_json(cls, text: str) -> TagDefaults:
         raw = json.loads(text)
-        return cls(raw["lifetime_key"], int(raw["lifetime_days"]), frozenset(raw["lifetime_types"]))
+        types = raw["lifetime_types"]
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise ValueError("lifetime_types must be a list of resource types")
+        return cls(raw["lifetime_key"], int(raw["lifetime_days"]), frozenset(types))
 
 
 def tagging_plan(
