@@ -17,8 +17,9 @@ from constructs import Construct
 from mlgov.domain.tagging import TagDefaults
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
 from stacks.config import MlgovConfig
-from stacks.parts.events import HUB_BUS_NAME, create_call_pattern
+from stacks.parts.events import HUB_BUS_NAME, create_call_patterns
 from stacks.parts.lambda_code import ARCHITECTURE, PYTHON_RUNTIME, mlgov_code, powertools_layer
+from stacks.parts.tag_keys import auto_tagger_writable_keys
 
 AUTO_TAGGER_ROLE_NAME = "mlgov-hub-auto-tagger"
 SPOKE_ROLE_NAME = "mlgov-spoke"
@@ -54,21 +55,22 @@ class HubStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         self.auto_tagger = self._auto_tagger(config)
-        events.Rule(
-            self,
-            "CreateCallsRule",
-            event_bus=self.bus,
-            description="mlgov: successful SageMaker create calls from every governed account and region",
-            event_pattern=events.EventPattern(**_cdk_pattern(create_call_pattern())),
-            targets=[
-                targets.LambdaFunction(
-                    self.auto_tagger,
-                    dead_letter_queue=self.dead_letter_queue,
-                    retry_attempts=8,
-                    max_event_age=cdk.Duration.hours(6),
-                )
-            ],
-        )
+        for index, pattern in enumerate(create_call_patterns()):
+            events.Rule(
+                self,
+                "CreateCallsRule" if index == 0 else f"CreateCallsRule{index + 1}",
+                event_bus=self.bus,
+                description="mlgov: successful SageMaker create calls from every governed account and region",
+                event_pattern=events.EventPattern(**_cdk_pattern(pattern)),
+                targets=[
+                    targets.LambdaFunction(
+                        self.auto_tagger,
+                        dead_letter_queue=self.dead_letter_queue,
+                        retry_attempts=8,
+                        max_event_age=cdk.Duration.hours(6),
+                    )
+                ],
+            )
         cloudwatch.Alarm(
             self,
             "AutoTaggerDlqAlarm",
@@ -161,11 +163,16 @@ class HubStack(cdk.Stack):
                 resources=[f"arn:{cdk.Aws.PARTITION}:iam::*:role/{SPOKE_ROLE_NAME}"],
             )
         )
+        hub_resources = [f"arn:{cdk.Aws.PARTITION}:sagemaker:*:{config.hub_account}:*"]
+        role.add_to_policy(
+            iam.PolicyStatement(sid="ReadTagsInTheHubAccount", actions=["sagemaker:ListTags"], resources=hub_resources)
+        )
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="TagInTheHubAccount",
-                actions=["sagemaker:ListTags", "sagemaker:AddTags"],
-                resources=[f"arn:{cdk.Aws.PARTITION}:sagemaker:*:{config.hub_account}:*"],
+                sid="AddAutoTaggerKeysInTheHubAccount",
+                actions=["sagemaker:AddTags"],
+                resources=hub_resources,
+                conditions={"ForAllValues:StringLike": {"aws:TagKeys": list(auto_tagger_writable_keys())}},
             )
         )
         NagSuppressions.add_resource_suppressions(

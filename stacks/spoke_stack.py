@@ -9,36 +9,34 @@ from aws_cdk import aws_iam as iam
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
-from mlgov.domain.tagging import AUTO_TAGGER_KEYS, INHERITED_PREFIX
-from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
 from stacks.config import MlgovConfig
 from stacks.hub_stack import SPOKE_ROLE_NAME, hub_function_role_arns
-from stacks.parts.events import HUB_BUS_NAME, create_call_pattern
-
-
-def auto_tagger_writable_keys() -> list[str]:
-    lifetime = load_schema(DEFAULT_POLICIES_DIR / "tag_schema.json").lifetime_rule()
-    return [*AUTO_TAGGER_KEYS, *([lifetime.key] if lifetime else []), f"{INHERITED_PREFIX}*"]
+from stacks.parts.events import HUB_BUS_NAME, create_call_patterns
+from stacks.parts.tag_keys import auto_tagger_writable_keys
 
 
 class SpokeStack(cdk.Stack):
     """Deployed per account and region; the IAM role (global) only in the hub region's instance."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: MlgovConfig, **kwargs) -> None:
+        # A StackSet deploys this template into accounts that were never bootstrapped: no bootstrap-version
+        # parameter or rule, and no assets (this synthesizer refuses to add any).
+        kwargs.setdefault("synthesizer", cdk.BootstraplessSynthesizer())
         super().__init__(scope, construct_id, **kwargs)
         hub_bus_arn = (
             f"arn:{cdk.Aws.PARTITION}:events:{config.hub_region}:{config.hub_account}:event-bus/{HUB_BUS_NAME}"
         )
-        pattern = create_call_pattern()
-        events.Rule(
-            self,
-            "ForwardCreateCalls",
-            description="mlgov: forward successful SageMaker create calls to the hub bus",
-            event_pattern=events.EventPattern(
-                source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
-            ),
-            targets=[targets.EventBus(events.EventBus.from_event_bus_arn(self, "HubBus", hub_bus_arn))],
-        )
+        hub_bus = events.EventBus.from_event_bus_arn(self, "HubBus", hub_bus_arn)
+        for index, pattern in enumerate(create_call_patterns()):
+            events.Rule(
+                self,
+                "ForwardCreateCalls" if index == 0 else f"ForwardCreateCalls{index + 1}",
+                description="mlgov: forward successful SageMaker create calls to the hub bus",
+                event_pattern=events.EventPattern(
+                    source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
+                ),
+                targets=[targets.EventBus(hub_bus)],
+            )
         in_role_region = cdk.CfnCondition(
             self, "IsRoleRegion", expression=cdk.Fn.condition_equals(cdk.Aws.REGION, config.hub_region)
         )
@@ -82,7 +80,7 @@ class SpokeStack(cdk.Stack):
                     sid="AddAutoTaggerKeysOnly",
                     actions=["sagemaker:AddTags"],
                     resources=[own_resources],
-                    conditions={"ForAllValues:StringLike": {"aws:TagKeys": auto_tagger_writable_keys()}},
+                    conditions={"ForAllValues:StringLike": {"aws:TagKeys": list(auto_tagger_writable_keys())}},
                 ),
             ]
         )

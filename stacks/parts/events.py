@@ -18,14 +18,31 @@ def tag_accepting_creates() -> tuple[str, ...]:
     return tuple(row["operation"] for row in rows if row["accepts_tags"])
 
 
-def create_call_pattern() -> dict:
+# EventBridge rejects event patterns over 2048 characters; stay clear of it.
+PATTERN_MAX_CHARS = 2000
+
+
+def create_call_pattern(event_names: tuple[str, ...] | None = None) -> dict:
     """Successful SageMaker create calls recorded by CloudTrail (a failed call carries errorCode)."""
     return {
         "source": [SAGEMAKER_SOURCE],
         "detail-type": list(CREATE_DETAIL_TYPES),
         "detail": {
             "eventSource": ["sagemaker.amazonaws.com"],
-            "eventName": list(tag_accepting_creates()),
+            "eventName": list(tag_accepting_creates() if event_names is None else event_names),
             "errorCode": [{"exists": False}],
         },
     }
+
+
+def create_call_patterns() -> list[dict]:
+    """The create-call pattern, split over as many rules as the size limit needs (one today)."""
+    patterns: list[dict] = []
+    chunk: list[str] = []
+    for name in tag_accepting_creates():
+        if chunk and len(json.dumps(create_call_pattern((*chunk, name)))) > PATTERN_MAX_CHARS:
+            patterns.append(create_call_pattern(tuple(chunk)))
+            chunk = []
+        chunk.append(name)
+    patterns.append(create_call_pattern(tuple(chunk)))
+    return patterns

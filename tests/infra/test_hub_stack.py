@@ -1,0 +1,370 @@
+"""HubStack as synthesized from the real cdk.json: the org bus, the create-call rule, the auto-tagger and its state."""
+
+from __future__ import annotations
+
+import json
+from fnmatch import fnmatchcase
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from mlgov.domain.tagging import TagDefaults
+
+AUTO_TAGGER_ROLE_NAME = "mlgov-hub-auto-tagger"
+SPOKE_ROLE_NAME = "mlgov-spoke"
+
+
+# ---------------------------------------------------------------- helpers (template reading, no logical ids)
+
+
+@pytest.fixture(scope="module")
+def hub(synthesized) -> Template:
+    stacks, _ = synthesized
+    return Template.from_stack(stacks["hub"])
+
+
+@pytest.fixture(scope="module")
+def mlgov(cdk_context) -> dict:
+    return cdk_context["mlgov"]
+
+
+def only(template: Template, resource_type: str, props: dict | None = None) -> tuple[str, dict]:
+    """The one resource of a type (and properties): (logical id, resource); fails when there are none or several."""
+    found = template.find_resources(resource_type, {"Properties": props} if props else None)
+    assert len(found) == 1, f"expected one {resource_type} matching {props}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def render(value: object) -> object:
+    """A CloudFormation value as text: Fn::Join flattened, pseudo parameters as ${AWS::X}, other Refs as ${Ref:X}."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Fn::Join":
+            separator, parts = argument
+            return separator.join(str(render(part)) for part in parts)
+        if function == "Ref":
+            return "${" + argument + "}" if argument.startswith("AWS::") else "${Ref:" + argument + "}"
+        if function == "Fn::GetAtt":
+            return "${GetAtt:" + ".".join(argument) + "}"
+    if isinstance(value, list):
+        return [render(item) for item in value]
+    return value
+
+
+def as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(template: Template, role_id: str) -> list[dict]:
+    """Every statement granted to a role: its inline policies and the AWS::IAM::Policy resources attached to it."""
+    role = template.to_json()["Resources"][role_id]
+    statements = [
+        statement
+        for policy in role["Properties"].get("Policies", [])
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+    ]
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+            statements.extend(as_list(policy["Properties"]["PolicyDocument"]["Statement"]))
+    assert not role["Properties"].get("ManagedPolicyArns"), "managed policies escape these checks"
+    return statements
+
+
+def tag_accepting_creates_from_botocore() -> list[str]:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return sorted(
+        name
+        for name in model.operation_names
+        if name.startswith("Create")
+        and model.operation_model(name).input_shape is not None
+        and "Tags" in model.operation_model(name).input_shape.members
+    )
+
+
+def bus_id(template: Template) -> str:
+    bus_id, _ = only(template, "AWS::Events::EventBus", {"Name": "mlgov-hub"})
+    return bus_id
+
+
+def queue_id(template: Template) -> str:
+    queue_id, _ = only(template, "AWS::SQS::Queue")
+    return queue_id
+
+
+def auto_tagger(template: Template) -> tuple[str, dict]:
+    return only(template, "AWS::Lambda::Function", {"Handler": "mlgov.handlers.auto_tagger.handler"})
+
+
+def idempotency_table(template: Template) -> tuple[str, dict]:
+    tables = {
+        **template.find_resources("AWS::DynamoDB::Table"),
+        **template.find_resources("AWS::DynamoDB::GlobalTable"),
+    }
+    assert len(tables) == 1, sorted(tables)
+    return next(iter(tables.items()))
+
+
+def bus_policy_statements(template: Template, bus: str) -> list[dict]:
+    """Statements of the bus's resource policy, whichever way CDK renders it."""
+    statements = []
+    for policy in template.find_resources("AWS::Events::EventBusPolicy").values():
+        props = policy["Properties"]
+        if props.get("EventBusName") == {"Ref": bus}:
+            statements.extend(as_list(props.get("Statement") or props.get("Policy", {}).get("Statement", [])))
+    inline = template.to_json()["Resources"][bus]["Properties"].get("Policy")
+    if inline:
+        statements.extend(as_list(inline["Statement"]))
+    return statements
+
+
+# ---------------------------------------------------------------- event bus and rule
+
+
+def test_hub_bus_admits_put_events_only_from_the_configured_organization(hub, mlgov):
+    statements = bus_policy_statements(hub, bus_id(hub))
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert allows, "the hub bus has no resource policy: member accounts cannot send to it"
+    for statement in allows:
+        assert as_list(statement["Action"]) == ["events:PutEvents"]
+        assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": mlgov["organization_id"]}}
+
+
+def test_hub_rule_matches_exactly_the_successful_tag_accepting_sagemaker_creates(hub):
+    _, rule = only(hub, "AWS::Events::Rule", {"EventBusName": {"Ref": bus_id(hub)}})
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.sagemaker"]
+    assert sorted(pattern["detail-type"]) == ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"]
+    detail = pattern["detail"]
+    assert detail["eventSource"] == ["sagemaker.amazonaws.com"]
+    assert detail["errorCode"] == [{"exists": False}]
+    names = detail["eventName"]
+    assert len(names) == len(set(names)), "duplicate event names"
+    assert sorted(names) == tag_accepting_creates_from_botocore()
+
+
+def test_hub_rule_pattern_fits_eventbridges_default_pattern_size_quota(hub):
+    """EventBridge limits a pattern to 2048 characters (quota, adjustable); the create list grows with botocore."""
+    _, rule = only(hub, "AWS::Events::Rule", {"EventBusName": {"Ref": bus_id(hub)}})
+    assert len(json.dumps(rule["Properties"]["EventPattern"])) <= 2048
+
+
+def test_hub_rule_delivers_to_the_auto_tagger_with_retries_and_a_dead_letter_queue(hub):
+    function_id, _ = auto_tagger(hub)
+    _, rule = only(hub, "AWS::Events::Rule", {"EventBusName": {"Ref": bus_id(hub)}})
+    targets = rule["Properties"]["Targets"]
+    assert len(targets) == 1
+    (target,) = targets
+    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id(hub), "Arn"]}}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] > 0
+
+
+def test_rule_may_invoke_the_auto_tagger_and_send_to_the_dead_letter_queue(hub):
+    function_id, _ = auto_tagger(hub)
+    rule_id, _ = only(hub, "AWS::Events::Rule", {"EventBusName": {"Ref": bus_id(hub)}})
+    hub.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
+            "Principal": "events.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]},
+        },
+    )
+    hub.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "Queues": [{"Ref": queue_id(hub)}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Allow",
+                                "Action": "sqs:SendMessage",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}},
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
+
+
+# ---------------------------------------------------------------- the auto-tagger function
+
+
+def test_auto_tagger_runs_python312_on_arm64_with_the_pinned_powertools_layer(hub):
+    _, function = auto_tagger(hub)
+    props = function["Properties"]
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    (layer,) = props["Layers"]
+    parameter = hub.to_json()["Parameters"][layer["Ref"]]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    version = metadata.version("aws-lambda-powertools")
+    assert parameter["Default"] == f"/aws/service/powertools/python/arm64/python3.12/{version}"
+
+
+def test_auto_tagger_parks_failed_async_invocations_in_the_dead_letter_queue(hub):
+    _, function = auto_tagger(hub)
+    assert function["Properties"]["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id(hub), "Arn"]}}
+
+
+def test_auto_tagger_environment_names_the_hub_table_queue_and_tag_defaults(hub, mlgov, real_schema):
+    table_id = idempotency_table(hub)[0]
+    _, function = auto_tagger(hub)
+    env = function["Properties"]["Environment"]["Variables"]
+    assert env["MLGOV_HUB_ACCOUNT"] == mlgov["hub_account"]
+    assert env["MLGOV_IDEMPOTENCY_TABLE"] == {"Ref": table_id}
+    assert env["MLGOV_DLQ_URL"] == {"Ref": queue_id(hub)}  # Ref of an SQS queue is its URL
+    defaults = TagDefaults.from_json(env["MLGOV_TAG_DEFAULTS"])
+    assert defaults.lifetime_key == "auto-delete-after"
+    assert defaults == TagDefaults.from_schema(real_schema)
+    assert "endpoint" in defaults.lifetime_types
+
+
+# ---------------------------------------------------------------- dead-letter queue, alarm, idempotency table
+
+
+def test_dead_letter_queue_is_encrypted_and_refuses_plain_http(hub):
+    queue, resource = only(hub, "AWS::SQS::Queue")
+    assert resource["Properties"]["SqsManagedSseEnabled"] is True
+    hub.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "Queues": [{"Ref": queue}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Principal": {"AWS": "*"},
+                                "Action": "sqs:*",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                "Resource": {"Fn::GetAtt": [queue, "Arn"]},
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
+
+
+def test_an_alarm_fires_on_the_first_message_in_the_dead_letter_queue(hub):
+    hub.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id(hub), "QueueName"]}}],
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        },
+    )
+
+
+def test_idempotency_table_is_keyed_on_id_expires_records_and_has_point_in_time_recovery(hub, mlgov):
+    _, table = idempotency_table(hub)
+    props = table["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    if table["Type"] == "AWS::DynamoDB::GlobalTable":
+        pitr = [replica.get("PointInTimeRecoverySpecification") for replica in props["Replicas"]]
+        assert [replica["Region"] for replica in props["Replicas"]] == [mlgov["hub_region"]]
+    else:
+        pitr = [props.get("PointInTimeRecoverySpecification")]
+    assert pitr == [{"PointInTimeRecoveryEnabled": True}]
+
+
+# ---------------------------------------------------------------- the auto-tagger role
+
+
+def test_auto_tagger_runs_as_the_fixed_name_role_the_spokes_trust(hub):
+    role_id, _ = only(hub, "AWS::IAM::Role", {"RoleName": AUTO_TAGGER_ROLE_NAME})
+    _, function = auto_tagger(hub)
+    assert function["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+def test_auto_tagger_may_assume_only_the_spoke_role(hub):
+    role_id, _ = only(hub, "AWS::IAM::Role", {"RoleName": AUTO_TAGGER_ROLE_NAME})
+    assume = [
+        statement
+        for statement in role_statements(hub, role_id)
+        if any(fnmatchcase("sts:assumerole", action.lower()) for action in as_list(statement["Action"]))
+    ]
+    assert assume, "the auto-tagger cannot reach member accounts"
+    for statement in assume:
+        assert statement["Effect"] == "Allow"
+        assert render(as_list(statement["Resource"])) == [f"arn:${{AWS::Partition}}:iam::*:role/{SPOKE_ROLE_NAME}"]
+
+
+def grants_sagemaker(action: str) -> bool:
+    """True for sagemaker:X and for any wildcard (`*`, `sage*`) that reaches SageMaker actions."""
+    return action.lower().startswith("sagemaker:") or fnmatchcase("sagemaker:anyaction", action.lower())
+
+
+def test_auto_tagger_sagemaker_permissions_are_list_and_add_tags_in_the_hub_account(hub, mlgov):
+    role_id, _ = only(hub, "AWS::IAM::Role", {"RoleName": AUTO_TAGGER_ROLE_NAME})
+    sagemaker = [
+        statement
+        for statement in role_statements(hub, role_id)
+        if statement["Effect"] == "Allow" and any(grants_sagemaker(a) for a in as_list(statement["Action"]))
+    ]
+    assert sagemaker, "the auto-tagger cannot tag in the hub account"
+    granted = sorted(action for statement in sagemaker for action in as_list(statement["Action"]))
+    assert granted == ["sagemaker:AddTags", "sagemaker:ListTags"]
+    for statement in sagemaker:
+        assert render(as_list(statement["Resource"])) == [
+            f"arn:${{AWS::Partition}}:sagemaker:*:{mlgov['hub_account']}:*"
+        ]
+        if "sagemaker:AddTags" in as_list(statement["Action"]):
+            keys = statement["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"]
+            assert "mlgov:created-by" in keys and not any(key.startswith("mlgov:zombie") for key in keys)
+
+
+# ---------------------------------------------------------------- every function ships the one code asset
+
+
+def test_every_lambda_in_every_stack_ships_the_same_code_asset(synthesized):
+    stacks, assembly = synthesized
+    keys = set()
+    for stack in stacks.values():
+        for function in Template.from_stack(stack).find_resources("AWS::Lambda::Function").values():
+            code = function["Properties"]["Code"]
+            assert "S3Key" in code, f"inline or image code: {code}"
+            keys.add(code["S3Key"])
+    assert len(keys) == 1, keys
+    manifest = json.loads((Path(assembly.directory) / "manifest.json").read_text())
+    zips = set()
+    for artifact in manifest["artifacts"].values():
+        if artifact["type"] == "cdk:asset-manifest":
+            assets = json.loads((Path(assembly.directory) / artifact["properties"]["file"]).read_text())
+            zips.update(h for h, a in assets.get("files", {}).items() if a["source"].get("packaging") == "zip")
+            assert not assets.get("dockerImages"), "no function is shipped as an image"
+    assert len(zips) == 1, zips
+    assert keys == {f"{next(iter(zips))}.zip"}
+
+
+def test_create_call_patterns_split_over_rules_when_the_list_outgrows_the_size_limit(monkeypatch):
+    import json as _json
+
+    from stacks.parts import events as event_parts
+
+    many = tuple(f"CreateSomethingQuiteLongNumber{index:03d}" for index in range(120))
+    monkeypatch.setattr(event_parts, "tag_accepting_creates", lambda: many)
+
+    patterns = event_parts.create_call_patterns()
+
+    assert len(patterns) > 1
+    assert all(len(_json.dumps(p)) <= event_parts.PATTERN_MAX_CHARS for p in patterns)
+    assert [n for p in patterns for n in p["detail"]["eventName"]] == list(many)

@@ -1,0 +1,283 @@
+"""SpokeStack (org mode from the real cdk.json, and a single-account config): forwarding, the scoped role, cdk-nag."""
+
+from __future__ import annotations
+
+import json
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Annotations, Match, Template
+
+SPOKE_ROLE_NAME = "mlgov-spoke"
+AUTO_TAGGER_ROLE_NAME = "mlgov-hub-auto-tagger"
+# What the auto-tagger writes (design: "Tags"), and nothing else: mlgov:zombie* belongs to the approval role.
+AUTO_TAGGER_TAG_KEYS = [
+    "mlgov:created-by",
+    "mlgov:created-at",
+    "mlgov:creator-arn",
+    "last-invoked",
+    "auto-delete-after",
+    "ml:*",
+]
+ORG_ONLY_KEYS = ("management_account", "organization_id", "target_ous")
+
+
+# ---------------------------------------------------------------- fixtures and template helpers
+
+
+@pytest.fixture(scope="module")
+def mlgov(cdk_context) -> dict:
+    return cdk_context["mlgov"]
+
+
+@pytest.fixture(scope="module")
+def spoke(synthesized) -> Template:
+    stacks, _ = synthesized
+    return Template.from_stack(stacks["spoke"])
+
+
+@pytest.fixture(scope="module")
+def hub(synthesized) -> Template:
+    stacks, _ = synthesized
+    return Template.from_stack(stacks["hub"])
+
+
+@pytest.fixture(scope="module")
+def single_account(cdk_context, tmp_path_factory):
+    """(stacks by key, cloud assembly) for cdk.json without its organization keys: one synth for the module."""
+    import aws_cdk as cdk
+
+    from stacks.app_builder import build_app
+
+    context = json.loads(json.dumps(cdk_context))
+    for key in ORG_ONLY_KEYS:
+        context["mlgov"].pop(key, None)
+    app = cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out.single")))
+    stacks = build_app(app)
+    return stacks, app.synth()
+
+
+def only(template: Template, resource_type: str, props: dict | None = None) -> tuple[str, dict]:
+    found = template.find_resources(resource_type, {"Properties": props} if props else None)
+    assert len(found) == 1, f"expected one {resource_type} matching {props}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def render(value: object) -> object:
+    """A CloudFormation value as text: Fn::Join flattened, pseudo parameters as ${AWS::X}, other Refs as ${Ref:X}."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Fn::Join":
+            separator, parts = argument
+            return separator.join(str(render(part)) for part in parts)
+        if function == "Ref":
+            return "${" + argument + "}" if argument.startswith("AWS::") else "${Ref:" + argument + "}"
+    if isinstance(value, list):
+        return [render(item) for item in value]
+    return value
+
+
+def as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(template: Template, role_id: str) -> list[dict]:
+    """Every statement granted to a role: its inline policies and the AWS::IAM::Policy resources attached to it."""
+    role = template.to_json()["Resources"][role_id]
+    statements = [
+        statement
+        for policy in role["Properties"].get("Policies", [])
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+    ]
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+            statements.extend(as_list(policy["Properties"]["PolicyDocument"]["Statement"]))
+    assert not role["Properties"].get("ManagedPolicyArns"), "managed policies escape these checks"
+    return statements
+
+
+def spoke_role(template: Template) -> tuple[str, dict]:
+    return only(template, "AWS::IAM::Role", {"RoleName": SPOKE_ROLE_NAME})
+
+
+def hub_rule_pattern(hub: Template) -> dict:
+    bus_id, _ = only(hub, "AWS::Events::EventBus", {"Name": "mlgov-hub"})
+    _, rule = only(hub, "AWS::Events::Rule", {"EventBusName": {"Ref": bus_id}})
+    return rule["Properties"]["EventPattern"]
+
+
+def default_bus_rule(template: Template) -> dict:
+    rules = [
+        rule
+        for rule in template.find_resources("AWS::Events::Rule").values()
+        if rule["Properties"].get("EventBusName", "default") == "default"
+    ]
+    assert len(rules) == 1, rules
+    return rules[0]
+
+
+def asset_manifests_of(assembly, stack_name: str) -> list[dict]:
+    directory = Path(assembly.directory)
+    artifacts = json.loads((directory / "manifest.json").read_text())["artifacts"]
+    return [
+        json.loads((directory / artifacts[dep]["properties"]["file"]).read_text())
+        for dep in artifacts[stack_name].get("dependencies", [])
+        if artifacts[dep]["type"] == "cdk:asset-manifest"
+    ]
+
+
+def allows(statement: dict, action: str) -> bool:
+    return statement["Effect"] == "Allow" and any(
+        fnmatchcase(action.lower(), pattern.lower()) for pattern in as_list(statement["Action"])
+    )
+
+
+# ---------------------------------------------------------------- deployable by a StackSet, without bootstrap
+
+
+def test_spoke_template_has_no_code(spoke):
+    types = {resource["Type"] for resource in spoke.to_json()["Resources"].values()}
+    assert types, "empty spoke template"
+    assert not {t for t in types if t.startswith("AWS::Lambda::")}
+    assert not {t for t in types if t.startswith("Custom::") or t == "AWS::CloudFormation::CustomResource"}
+
+
+def test_spoke_needs_no_assets_and_no_cdk_bootstrap(synthesized, spoke):
+    stacks, assembly = synthesized
+    for manifest in asset_manifests_of(assembly, stacks["spoke"].artifact_id):
+        assert not manifest.get("files"), manifest
+        assert not manifest.get("dockerImages"), manifest
+    template = spoke.to_json()
+    assert "BootstrapVersion" not in template.get("Parameters", {})
+    assert "CheckBootstrapVersion" not in template.get("Rules", {})
+    text = json.dumps(template)
+    assert "cdk-bootstrap" not in text and "cdk-hnb659fds" not in text
+
+
+# ---------------------------------------------------------------- forwarding to the hub bus
+
+
+def test_spoke_forwards_the_hub_rules_exact_pattern_from_the_default_bus(spoke, hub):
+    rule = default_bus_rule(spoke)
+    assert rule["Properties"]["EventPattern"] == hub_rule_pattern(hub)
+
+
+def test_spoke_rule_targets_the_hub_bus_through_a_role_that_may_put_events_there(spoke, mlgov):
+    hub_bus = f"arn:${{AWS::Partition}}:events:{mlgov['hub_region']}:{mlgov['hub_account']}:event-bus/mlgov-hub"
+    (target,) = default_bus_rule(spoke)["Properties"]["Targets"]
+    assert render(target["Arn"]) == hub_bus
+    # Cross-region and organization-admitted cross-account bus targets need a role (EventBridge rejects them without).
+    role_id, attribute = target["RoleArn"]["Fn::GetAtt"]
+    assert attribute == "Arn"
+    statements = [s for s in role_statements(spoke, role_id) if allows(s, "events:PutEvents")]
+    assert [render(as_list(s["Resource"])) for s in statements] == [[hub_bus]]
+
+
+# ---------------------------------------------------------------- the mlgov-spoke role
+
+
+def test_spoke_role_is_created_only_in_the_hub_region(spoke, mlgov):
+    _, role = spoke_role(spoke)
+    condition = role["Condition"]
+    expression = spoke.to_json()["Conditions"][condition]
+    assert expression == {"Fn::Equals": [{"Ref": "AWS::Region"}, mlgov["hub_region"]]}
+
+
+def test_spoke_role_trusts_only_the_hub_auto_tagger_role(spoke, mlgov):
+    _, role = spoke_role(spoke)
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+    assert render(statement["Principal"]["AWS"]) == f"arn:${{AWS::Partition}}:iam::{mlgov['hub_account']}:root"
+    (patterns,) = statement["Condition"]["ArnEquals"].values()
+    assert list(statement["Condition"]["ArnEquals"]) == ["aws:PrincipalArn"]
+    (pattern,) = as_list(patterns)
+    hub = mlgov["hub_account"]
+    # ArnEquals matches each ARN component with IAM wildcards.
+    assert fnmatchcase(f"arn:aws:iam::{hub}:role/{AUTO_TAGGER_ROLE_NAME}", pattern)
+    for other in (
+        f"arn:aws:iam::{hub}:role/mlgov-hub-scanner",
+        f"arn:aws:iam::{hub}:role/{AUTO_TAGGER_ROLE_NAME}-copy",
+        f"arn:aws:iam::{hub}:user/{AUTO_TAGGER_ROLE_NAME}",
+        f"arn:aws:iam::999999999999:role/{AUTO_TAGGER_ROLE_NAME}",
+    ):
+        assert not fnmatchcase(other, pattern), other
+
+
+def test_spoke_role_adds_only_the_auto_tagger_keys(spoke):
+    role_id, _ = spoke_role(spoke)
+    add_tags = [s for s in role_statements(spoke, role_id) if allows(s, "sagemaker:AddTags")]
+    assert len(add_tags) == 1, add_tags
+    (statement,) = add_tags
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"aws:TagKeys": AUTO_TAGGER_TAG_KEYS}}
+    for key in ("mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date"):
+        assert not any(fnmatchcase(key, allowed) for allowed in AUTO_TAGGER_TAG_KEYS), key
+
+
+def test_spoke_role_can_never_delete(spoke):
+    role_id, _ = spoke_role(spoke)
+    statements = role_statements(spoke, role_id)
+    assert statements
+    for statement in statements:
+        for action in ("sagemaker:DeleteEndpoint", "sagemaker:DeleteModel", "sagemaker:DeleteCluster"):
+            assert not allows(statement, action), statement
+        assert not any(a.lower().startswith("sagemaker:delete") for a in as_list(statement["Action"])), statement
+
+
+# ---------------------------------------------------------------- single-account mode
+
+
+def test_single_account_mode_has_no_org_stack(single_account):
+    stacks, assembly = single_account
+    assert "org" not in stacks
+    for artifact in assembly.stacks:
+        types = {resource["Type"] for resource in artifact.template["Resources"].values()}
+        assert not {t for t in types if t.startswith("AWS::Organizations::")}, artifact.stack_name
+
+
+def test_single_account_mode_deploys_one_spoke_per_member_region_into_the_hub_account(single_account, mlgov):
+    stacks, _ = single_account
+    spokes = {key: stack for key, stack in stacks.items() if key.startswith("spoke")}
+    assert sorted(stack.region for stack in spokes.values()) == sorted(mlgov["member_regions"])
+    for stack in spokes.values():
+        assert stack.account == mlgov["hub_account"]
+        default_bus_rule(Template.from_stack(stack))  # each forwards to the hub bus
+
+
+def test_single_account_hub_bus_admits_only_the_hub_account(single_account, mlgov):
+    stacks, _ = single_account
+    hub = Template.from_stack(stacks["hub"])
+    bus_id, _ = only(hub, "AWS::Events::EventBus", {"Name": "mlgov-hub"})
+    policies = hub.find_resources("AWS::Events::EventBusPolicy", {"Properties": {"EventBusName": {"Ref": bus_id}}})
+    statements = [s for policy in policies.values() for s in as_list(policy["Properties"]["Statement"])]
+    assert statements
+    for statement in statements:
+        assert render(statement["Principal"]["AWS"]) == f"arn:${{AWS::Partition}}:iam::{mlgov['hub_account']}:root"
+        assert "aws:PrincipalOrgID" not in json.dumps(statement)
+
+
+# ---------------------------------------------------------------- cdk-nag, in both modes
+
+
+@pytest.fixture(scope="module", params=["organization", "single-account"])
+def every_stack(request, synthesized, single_account) -> list:
+    stacks, _ = synthesized if request.param == "organization" else single_account
+    return list(stacks.values())
+
+
+def test_cdk_nag_reports_no_unsuppressed_errors_in_any_stack(every_stack):
+    for stack in every_stack:
+        errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+        assert errors == [], [error.entry.data for error in errors]
+
+
+def test_every_cdk_nag_suppression_gives_a_real_reason(every_stack):
+    suppressions = []
+    for stack in every_stack:
+        template = Template.from_stack(stack).to_json()
+        metadata = [template.get("Metadata", {})] + [r.get("Metadata", {}) for r in template["Resources"].values()]
+        for entry in metadata:
+            suppressions.extend(entry.get("cdk_nag", {}).get("rules_to_suppress", []))
+    assert suppressions, "no suppressions found: is the metadata key still cdk_nag.rules_to_suppress?"
+    for suppression in suppressions:
+        assert len(suppression.get("reason", "").strip()) >= 20, suppression
