@@ -12,9 +12,7 @@ from tests.infra.conftest import REPO
 
 def _run_app(context: dict, tmp_path) -> subprocess.CompletedProcess:
     env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
-    return subprocess.run(
-        [sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-    )
+    return subprocess.run([sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.parametrize(

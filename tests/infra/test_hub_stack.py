@@ -11,6 +11,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from mlgov.domain.tagging import TagDefaults
+from tests.infra.template_helpers import as_list, only, render, role_statements
 
 AUTO_TAGGER_ROLE_NAME = "mlgov-hub-auto-tagger"
 SPOKE_ROLE_NAME = "mlgov-spoke"
@@ -28,48 +29,6 @@ def hub(synthesized) -> Template:
 @pytest.fixture(scope="module")
 def mlgov(cdk_context) -> dict:
     return cdk_context["mlgov"]
-
-
-def only(template: Template, resource_type: str, props: dict | None = None) -> tuple[str, dict]:
-    """The one resource of a type (and properties): (logical id, resource); fails when there are none or several."""
-    found = template.find_resources(resource_type, {"Properties": props} if props else None)
-    assert len(found) == 1, f"expected one {resource_type} matching {props}, found {sorted(found)}"
-    return next(iter(found.items()))
-
-
-def render(value: object) -> object:
-    """A CloudFormation value as text: Fn::Join flattened, pseudo parameters as ${AWS::X}, other Refs as ${Ref:X}."""
-    if isinstance(value, dict) and len(value) == 1:
-        ((function, argument),) = value.items()
-        if function == "Fn::Join":
-            separator, parts = argument
-            return separator.join(str(render(part)) for part in parts)
-        if function == "Ref":
-            return "${" + argument + "}" if argument.startswith("AWS::") else "${Ref:" + argument + "}"
-        if function == "Fn::GetAtt":
-            return "${GetAtt:" + ".".join(argument) + "}"
-    if isinstance(value, list):
-        return [render(item) for item in value]
-    return value
-
-
-def as_list(value: object) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-def role_statements(template: Template, role_id: str) -> list[dict]:
-    """Every statement granted to a role: its inline policies and the AWS::IAM::Policy resources attached to it."""
-    role = template.to_json()["Resources"][role_id]
-    statements = [
-        statement
-        for policy in role["Properties"].get("Policies", [])
-        for statement in as_list(policy["PolicyDocument"]["Statement"])
-    ]
-    for policy in template.find_resources("AWS::IAM::Policy").values():
-        if {"Ref": role_id} in policy["Properties"].get("Roles", []):
-            statements.extend(as_list(policy["Properties"]["PolicyDocument"]["Statement"]))
-    assert not role["Properties"].get("ManagedPolicyArns"), "managed policies escape these checks"
-    return statements
 
 
 def tag_accepting_creates_from_botocore() -> list[str]:

@@ -23,9 +23,7 @@ def test_every_checked_in_scp_is_deployed_verbatim_to_the_target_ous(org_templat
 
 
 def test_org_stack_attaches_no_more_scps_than_a_target_has_slots_for(org_template):
-    scps = org_template.find_resources(
-        "AWS::Organizations::Policy", {"Properties": {"Type": "SERVICE_CONTROL_POLICY"}}
-    )
+    scps = org_template.find_resources("AWS::Organizations::Policy", {"Properties": {"Type": "SERVICE_CONTROL_POLICY"}})
     assert 1 <= len(scps) <= SCP_MAX_PER_TARGET
     for resource in scps.values():
         minified = json.dumps(resource["Properties"]["Content"], separators=(",", ":"))

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
+from tests.infra.template_helpers import as_list, only, render, role_statements
+
 SPOKE_ROLE_NAME = "mlgov-spoke"
 AUTO_TAGGER_ROLE_NAME = "mlgov-hub-auto-tagger"
 # What the auto-tagger writes (design: "Tags"), and nothing else: mlgov:zombie* belongs to the approval role.
@@ -56,45 +58,6 @@ def single_account(cdk_context, tmp_path_factory):
     app = cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out.single")))
     stacks = build_app(app)
     return stacks, app.synth()
-
-
-def only(template: Template, resource_type: str, props: dict | None = None) -> tuple[str, dict]:
-    found = template.find_resources(resource_type, {"Properties": props} if props else None)
-    assert len(found) == 1, f"expected one {resource_type} matching {props}, found {sorted(found)}"
-    return next(iter(found.items()))
-
-
-def render(value: object) -> object:
-    """A CloudFormation value as text: Fn::Join flattened, pseudo parameters as ${AWS::X}, other Refs as ${Ref:X}."""
-    if isinstance(value, dict) and len(value) == 1:
-        ((function, argument),) = value.items()
-        if function == "Fn::Join":
-            separator, parts = argument
-            return separator.join(str(render(part)) for part in parts)
-        if function == "Ref":
-            return "${" + argument + "}" if argument.startswith("AWS::") else "${Ref:" + argument + "}"
-    if isinstance(value, list):
-        return [render(item) for item in value]
-    return value
-
-
-def as_list(value: object) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-def role_statements(template: Template, role_id: str) -> list[dict]:
-    """Every statement granted to a role: its inline policies and the AWS::IAM::Policy resources attached to it."""
-    role = template.to_json()["Resources"][role_id]
-    statements = [
-        statement
-        for policy in role["Properties"].get("Policies", [])
-        for statement in as_list(policy["PolicyDocument"]["Statement"])
-    ]
-    for policy in template.find_resources("AWS::IAM::Policy").values():
-        if {"Ref": role_id} in policy["Properties"].get("Roles", []):
-            statements.extend(as_list(policy["Properties"]["PolicyDocument"]["Statement"]))
-    assert not role["Properties"].get("ManagedPolicyArns"), "managed policies escape these checks"
-    return statements
 
 
 def spoke_role(template: Template) -> tuple[str, dict]:
