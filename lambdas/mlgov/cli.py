@@ -98,6 +98,24 @@ def build_parser() -> argparse.ArgumentParser:
     sdk.add_argument("--print", dest="print_only", action="store_true", help="print instead of writing")
     sdk.set_defaults(run=_sdk_defaults)
 
+    scan = commands.add_parser(
+        "scan", parents=[common], help="inventory, price and judge every SageMaker resource (read-only)"
+    )
+    scan.add_argument(
+        "--accounts", nargs="+", metavar="ID", help="default: this account (or the org with --assume-role)"
+    )
+    scan.add_argument("--regions", nargs="+", metavar="REGION", help="default: --region or the profile's region")
+    scan.add_argument("--assume-role", metavar="NAME", help="role to assume in each account, e.g. mlgov-spoke")
+    scan.add_argument("--types", nargs="+", metavar="TYPE", help="only these resource types (e.g. endpoint)")
+    scan.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    scan.add_argument("--output", type=Path, help="write the report here instead of stdout")
+    scan.add_argument("--workers", type=int, default=8, help="account × region scans at once (default 8)")
+    scan.set_defaults(run=_scan)
+
+    from mlgov.cli_pricing import add_pricing_commands
+
+    add_pricing_commands(commands, common)
+
     doctor = commands.add_parser("doctor", parents=[common], help="check a live installation's prerequisites")
     doctor.add_argument("--hub-bus", default="mlgov-hub", help="hub event bus name (checked when present)")
     doctor.add_argument("--skip-hub", action="store_true", help="member account: do not look for the hub bus")
@@ -258,6 +276,48 @@ def _sdk_defaults(args) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     print(f"wrote {path}: {len(sections)} SageMaker resource types now default to your tags")
+    return 0
+
+
+def _scan(args) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, NoCredentialsError, ProfileNotFound
+
+    from mlgov.price_files import load_price_table
+    from mlgov.report_render import render_csv, render_json, render_table
+    from mlgov.scan import ScanRequest, ScanSetupError, discover, report
+
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1")
+    try:
+        session = boto3.Session(profile_name=args.profile, region_name=args.region)
+    except ProfileNotFound as err:
+        raise CliError(str(err)) from None
+    regions = args.regions or ([session.region_name] if session.region_name else None)
+    if not regions:
+        raise CliError("no region: pass --regions or --region, or set AWS_REGION")
+    request = ScanRequest(
+        regions=regions,
+        accounts=args.accounts,
+        assume_role=args.assume_role,
+        resource_types=args.types,
+        max_workers=args.workers,
+        endpoint_url=args.endpoint_url,
+    )
+    now = datetime.now(UTC)
+    try:
+        result = discover(session, request, now)
+    except (ScanSetupError, NoCredentialsError, BotoCoreError) as err:
+        raise CliError(str(err)) from None
+    schema = load_schema(PolicyFiles(args.policies_dir).schema_path)
+    document = report(result, request, load_price_table(), schema, now)
+    renderer = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
+    text = renderer(document)
+    if args.output:
+        args.output.write_text(text)
+        print(f"wrote {args.output}: {document['summary']['resources']} resources, {len(document['errors'])} errors")
+    else:
+        print(text, end="")
     return 0
 
 

@@ -1,0 +1,95 @@
+"""Renders a scan report as a terminal table (rich), CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+CSV_COLUMNS = (
+    "status",
+    "resource_type",
+    "name",
+    "account",
+    "region",
+    "instance_type",
+    "instance_count",
+    "monthly_cost_usd",
+    "waste_usd_month",
+    "owner",
+    "ml:team",
+    "ml:model",
+    "ml:experiment",
+    "ml:environment",
+    "reason",
+    "arn",
+)
+
+
+def render_json(report: dict) -> str:
+    return json.dumps(report, indent=2) + "\n"
+
+
+def render_csv(report: dict) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for finding in report["findings"]:
+        row = {**finding, **{key: finding["tags"].get(key, "") for key in CSV_COLUMNS if key.startswith("ml:")}}
+        writer.writerow({key: "" if row.get(key) is None else row.get(key) for key in CSV_COLUMNS})
+    return buffer.getvalue()
+
+
+def render_table(report: dict, width: int = 160) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    summary = report["summary"]
+    table = Table(title=f"mlgov scan — {summary['resources']} resources", show_footer=True, expand=False)
+    table.add_column("status", footer="total")
+    table.add_column("type")
+    table.add_column("name", overflow="fold")
+    table.add_column("account")
+    table.add_column("region")
+    table.add_column("instances", overflow="fold")
+    table.add_column("$/month", justify="right", footer=_money(summary["monthly_cost_usd"]))
+    table.add_column("waste/month", justify="right", footer=_money(summary["waste_usd_month"]))
+    table.add_column("owner", overflow="fold")
+    table.add_column("team")
+    for finding in report["findings"]:
+        instances = f"{finding['instance_count']} × {finding['instance_type']}" if finding["instance_type"] else ""
+        table.add_row(
+            finding["status"],
+            finding["resource_type"],
+            finding["name"],
+            finding["account"],
+            finding["region"],
+            instances,
+            _money(finding["monthly_cost_usd"]),
+            _money(finding["waste_usd_month"]) if finding["waste_usd_month"] else "",
+            finding["owner"] or "",
+            finding["tags"].get("ml:team", ""),
+        )
+    console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
+    console.print(table)
+    lines = [console.file.getvalue().rstrip("\n")]
+    attribution = report.get("attribution", {})
+    by_status = ", ".join(f"{status} {count}" for status, count in summary["by_status"].items())
+    lines.append(f"status: {by_status or 'nothing found'}")
+    lines.append(
+        f"tag compliance: {summary['tag_compliance_pct']}% of resources, "
+        f"{attribution.get('tag_compliance_usd_pct', 100.0)}% of spend; "
+        f"untagged spend {_money(attribution.get('untagged_usd_month', 0.0))}/month"
+    )
+    teams = attribution.get("by_tag", {}).get("ml:team", {})
+    if teams:
+        lines.append("by team: " + ", ".join(f"{team} {_money(usd)}" for team, usd in list(teams.items())[:8]))
+    for error in report["errors"]:
+        lines.append(f"error: {error['account']} {error['region']} {error['operation']}: {error['message']}")
+    if report.get("pricing"):
+        lines.append(f"prices: {report['pricing'].get('source', '')} ({report['pricing'].get('as_of', '')})")
+    return "\n".join(lines) + "\n"
+
+
+def _money(value: float | None) -> str:
+    return "n/a" if value is None else f"${value:,.2f}"

@@ -1,0 +1,181 @@
+"""`mlgov scan` on moto across accounts and regions: a denied account is an error entry, the rest is complete."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import jsonschema
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from mlgov.cli import main
+from mlgov.price_files import load_price_table
+from mlgov.scan import ScanRequest, ScanSetupError, discover, report
+
+CALLER = "123456789012"  # moto's default account
+MEMBER = "333333333333"
+DENIED = "444444444444"
+REGIONS = ["us-east-1", "eu-west-1"]
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+REPORT_SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "lambdas/mlgov/data/scan_report.schema.json").read_text()
+)
+TAGS = [
+    {"Key": "ml:team", "Value": "fraud"},
+    {"Key": "ml:model", "Value": "churn"},
+    {"Key": "ml:experiment", "Value": "q4"},
+    {"Key": "ml:environment", "Value": "prod"},
+    {"Key": "auto-delete-after", "Value": "2027-01-31"},
+    {"Key": "mlgov:created-by", "Value": "alice@example.com"},
+]
+
+
+def _session_in(account: str, region: str) -> boto3.Session:
+    if account == CALLER:
+        return boto3.Session(region_name=region)
+    credentials = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+
+
+def _endpoint(account: str, region: str, name: str, count: int, tags=TAGS) -> None:
+    sm = _session_in(account, region).client("sagemaker")
+    image = f"{account}.dkr.ecr.{region}.amazonaws.com/xgboost:1"
+    role = f"arn:aws:iam::{account}:role/SageMakerExecution"
+    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=role, PrimaryContainer={"Image": image}, Tags=tags)
+    sm.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{name}-model",
+                "InitialInstanceCount": count,
+                "InstanceType": "ml.m5.xlarge",
+            }
+        ],
+        Tags=tags,
+    )
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=tags)
+
+
+@pytest.fixture
+def organization():
+    with mock_aws():
+        _endpoint(CALLER, "us-east-1", "hub-churn", 1)
+        _endpoint(MEMBER, "us-east-1", "member-churn", 2)
+        _endpoint(MEMBER, "us-east-1", "member-untagged", 1, tags=[{"Key": "owner", "Value": "nobody"}])
+        _endpoint(MEMBER, "eu-west-1", "member-eu", 1)  # the checked-in price table has no eu-west-1 prices
+        _endpoint(DENIED, "us-east-1", "hidden", 4)
+        session = boto3.Session(region_name="us-east-1")
+
+        def deny_assuming_into_the_denied_account(params, **_):
+            if f":{DENIED}:" in params.get("RoleArn", ""):
+                raise ClientError(
+                    {"Error": {"Code": "AccessDenied", "Message": f"not authorized to assume a role in {DENIED}"}},
+                    "AssumeRole",
+                )
+
+        session.events.register("provide-client-params.sts.AssumeRole", deny_assuming_into_the_denied_account)
+        yield session
+
+
+def _scan(session, accounts, real_schema) -> dict:
+    request = ScanRequest(regions=REGIONS, accounts=accounts, assume_role="mlgov-spoke", resource_types=["endpoint"])
+    return report(discover(session, request, NOW), request, load_price_table(), real_schema, NOW)
+
+
+def test_denied_account_is_an_error_entry_and_the_rest_is_complete(organization, real_schema):
+    full = _scan(organization, [CALLER, MEMBER, DENIED], real_schema)
+    allowed_only = _scan(organization, [CALLER, MEMBER], real_schema)
+
+    assert {(e["account"], e["region"]) for e in full["errors"]} == {(DENIED, r) for r in REGIONS}
+    assert all("AccessDenied" in e["message"] for e in full["errors"])
+    assert {f["name"] for f in full["findings"]} == {"hub-churn", "member-churn", "member-untagged", "member-eu"}
+    assert full["summary"] == allowed_only["summary"]
+    by_name = {f["name"]: f for f in full["findings"]}
+    assert by_name["member-eu"]["monthly_cost_usd"] is None and "eu-west-1" in by_name["member-eu"]["evidence"]["cost"]
+    priced = [f["monthly_cost_usd"] for f in full["findings"] if f["name"] != "member-eu"]
+    assert None not in priced
+    assert full["summary"]["monthly_cost_usd"] == pytest.approx(sum(priced), abs=0.02)
+    assert full["attribution"]["unpriced_resources"] == 1
+
+
+def test_costs_attribution_and_statuses_follow_the_tags(organization, real_schema):
+    document = _scan(organization, [CALLER, MEMBER], real_schema)
+
+    by_name = {f["name"]: f for f in document["findings"]}
+    assert by_name["member-churn"]["instance_count"] == 2 and by_name["member-churn"]["instance_type"] == "ml.m5.xlarge"
+    assert by_name["member-churn"]["monthly_cost_usd"] == pytest.approx(2 * by_name["hub-churn"]["monthly_cost_usd"])
+    assert by_name["member-untagged"]["status"] == "untagged"
+    assert by_name["hub-churn"]["status"] == "active" and by_name["hub-churn"]["owner"] == "alice@example.com"
+    teams = document["attribution"]["by_tag"]["ml:team"]
+    assert teams["fraud"] == pytest.approx(
+        by_name["hub-churn"]["monthly_cost_usd"] + by_name["member-churn"]["monthly_cost_usd"], abs=0.02
+    )
+    assert teams["(untagged)"] == pytest.approx(by_name["member-untagged"]["monthly_cost_usd"], abs=0.02)
+    assert document["summary"]["tag_compliance_pct"] == pytest.approx(75.0, abs=0.1)
+
+
+def test_report_validates_against_the_checked_in_json_schema(organization, real_schema):
+    document = _scan(organization, [CALLER, MEMBER, DENIED], real_schema)
+
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(document)
+
+
+def test_foreign_accounts_without_a_role_to_assume_are_refused(organization):
+    request = ScanRequest(regions=REGIONS, accounts=[MEMBER])
+
+    with pytest.raises(ScanSetupError, match="--assume-role"):
+        discover(organization, request, NOW)
+
+
+def test_cli_scan_writes_json_csv_and_table(organization, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    json_path, csv_path = tmp_path / "scan.json", tmp_path / "scan.csv"
+
+    assert (
+        main(["scan", "--regions", "us-east-1", "--types", "endpoint", "--format", "json", "--output", str(json_path)])
+        == 0
+    )
+    assert (
+        main(["scan", "--regions", "us-east-1", "--types", "endpoint", "--format", "csv", "--output", str(csv_path)])
+        == 0
+    )
+    assert main(["scan", "--regions", "us-east-1", "--types", "endpoint"]) == 0
+
+    document = json.loads(json_path.read_text())
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(document)
+    assert [f["name"] for f in document["findings"]] == ["hub-churn"]
+    assert csv_path.read_text().splitlines()[1].startswith("active,endpoint,hub-churn,")
+    table = capsys.readouterr().out
+    assert "hub-churn" in table and "tag compliance" in table
+
+
+def test_cli_scan_without_credentials_exits_with_one_line(monkeypatch, tmp_path, capsys):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    code = main(["scan", "--regions", "us-east-1"])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("mlgov: error:") and "Traceback" not in err[0]
+
+
+def test_cli_scan_rejects_bad_arguments_with_one_line(capsys):
+    code = main(["scan", "--regions", "us-east-1", "--workers", "0"])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == ["mlgov: error: --workers must be at least 1"]

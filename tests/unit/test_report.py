@@ -1,0 +1,172 @@
+"""The mlgov.scan/1 report: lifecycle verdicts, waste, ordering, totals, and the checked-in JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from mlgov.domain.costing import Cost
+from mlgov.domain.inventory import InstanceGroup, Resource, ScanError, Variant
+from mlgov.domain.report import Verdict, build_report, instance_count, instance_type_label, lifecycle_verdict, waste
+from mlgov.report_render import render_csv, render_table
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+TODAY = NOW.date()
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "lambdas/mlgov/data/scan_report.schema.json").read_text())
+GOOD_TAGS = {
+    "ml:team": "fraud",
+    "ml:model": "churn",
+    "ml:experiment": "q4",
+    "ml:environment": "prod",
+    "auto-delete-after": "2027-01-31",
+    "mlgov:created-by": "alice@example.com",
+}
+
+
+def endpoint(name="churn", tags=None, running=True, count=2) -> Resource:
+    return Resource(
+        arn=f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}",
+        account="123456789012",
+        region="us-east-1",
+        resource_type="endpoint",
+        name=name,
+        status="InService" if running else "OutOfService",
+        created=datetime(2026, 11, 1, tzinfo=UTC),
+        tags=GOOD_TAGS if tags is None else tags,
+        running=running,
+        variants=(Variant("AllTraffic", "ml.m5.xlarge", count),),
+    )
+
+
+def hourly_cost(hourly: float | None) -> Cost:
+    monthly = None if hourly is None else hourly * 720
+    return Cost(hourly, monthly, monthly, None, None, "test price")
+
+
+def test_tagged_running_endpoint_is_active(real_schema):
+    verdict = lifecycle_verdict(endpoint(), hourly_cost(0.46), real_schema, TODAY)
+    assert verdict.status == "active"
+
+
+def test_missing_required_tag_is_untagged_with_the_key_named(real_schema):
+    tags = {k: v for k, v in GOOD_TAGS.items() if k != "ml:team"}
+    verdict = lifecycle_verdict(endpoint(tags=tags), hourly_cost(0.46), real_schema, TODAY)
+    assert verdict.status == "untagged" and "ml:team" in verdict.reason
+
+
+def test_past_auto_delete_after_on_a_billed_resource_is_expired_and_wastes_its_run_rate(real_schema):
+    tags = {**GOOD_TAGS, "auto-delete-after": "2026-11-01"}
+    cost = hourly_cost(0.46)
+    verdict = lifecycle_verdict(endpoint(tags=tags), cost, real_schema, TODAY)
+
+    assert verdict.status == "expired" and "2026-11-01" in verdict.reason
+    # November has 30 days: 0.46 $/h × 720 h
+    assert waste(cost, verdict, NOW) == pytest.approx(331.2)
+
+
+def test_expired_but_not_billed_resource_is_not_waste(real_schema):
+    tags = {**GOOD_TAGS, "auto-delete-after": "2026-11-01"}
+    stopped = endpoint(tags=tags, running=False)
+    verdict = lifecycle_verdict(stopped, hourly_cost(0.0), real_schema, TODAY)
+    assert verdict.status == "stopped" and waste(hourly_cost(0.0), verdict, NOW) == 0.0
+
+
+def test_active_resources_waste_nothing():
+    assert waste(hourly_cost(1.0), Verdict("active", "x"), NOW) == 0.0
+
+
+def test_zero_node_hyperpod_cluster_is_stopped(real_schema):
+    cluster = Resource(
+        arn="arn:aws:sagemaker:us-east-1:123456789012:cluster/abc123",
+        account="123456789012",
+        region="us-east-1",
+        resource_type="cluster",
+        name="weekend",
+        status="InService",
+        created=datetime(2026, 11, 1, tzinfo=UTC),
+        tags=GOOD_TAGS,
+        running=False,
+        instance_groups=(InstanceGroup("workers", "ml.g5.xlarge", 0, 0),),
+    )
+    verdict = lifecycle_verdict(cluster, hourly_cost(0.0), real_schema, TODAY)
+    assert verdict.status == "stopped"
+    assert instance_count(cluster) == 0 and instance_type_label(cluster) == "ml.g5.xlarge"
+
+
+def test_mixed_endpoint_lists_every_variant_type():
+    resource = Resource(
+        arn="arn:aws:sagemaker:us-east-1:123456789012:endpoint/mixed",
+        account="123456789012",
+        region="us-east-1",
+        resource_type="endpoint",
+        name="mixed",
+        status="InService",
+        created=None,
+        variants=(Variant("a", "ml.g5.xlarge", 1), Variant("b", None, 0, 2048, 5)),
+    )
+    assert instance_type_label(resource) == "ml.g5.xlarge,serverless" and instance_count(resource) == 1
+
+
+def _items(real_schema):
+    expired = endpoint("old", tags={**GOOD_TAGS, "auto-delete-after": "2026-10-01"}, count=4)
+    rows = [
+        (endpoint("cheap", count=1), hourly_cost(0.23)),
+        (expired, hourly_cost(0.92)),
+        (endpoint("big", count=8), hourly_cost(1.84)),
+        (endpoint("unpriced", tags={"owner": "x"}), hourly_cost(None)),
+    ]
+    return [(r, c, lifecycle_verdict(r, c, real_schema, TODAY)) for r, c in rows]
+
+
+def test_findings_are_sorted_by_waste_then_cost_and_totals_add_up(real_schema):
+    errors = [ScanError("444444444444", "us-east-1", "AssumeRole", "AccessDenied")]
+    report = build_report(
+        _items(real_schema),
+        errors,
+        {"accounts": ["123456789012"], "regions": ["us-east-1"]},
+        real_schema,
+        NOW,
+        {"as_of": "2026-11-24", "source": "test", "currency": "USD"},
+    )
+
+    assert [f["name"] for f in report["findings"]] == ["old", "big", "cheap", "unpriced"]
+    assert report["summary"]["monthly_cost_usd"] == pytest.approx((0.23 + 0.92 + 1.84) * 720, abs=0.01)
+    assert report["summary"]["waste_usd_month"] == pytest.approx(0.92 * 720, abs=0.01)
+    assert report["summary"]["by_status"] == {"active": 2, "expired": 1, "untagged": 1}
+    assert report["attribution"]["unpriced_resources"] == 1
+    assert report["errors"] == [
+        {"account": "444444444444", "region": "us-east-1", "operation": "AssumeRole", "message": "AccessDenied"}
+    ]
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+
+
+def test_schema_rejects_a_finding_with_an_unknown_status(real_schema):
+    report = build_report(_items(real_schema), [], {"accounts": [], "regions": []}, real_schema, NOW, {})
+    report["findings"][0]["status"] = "abandoned"
+
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(SCHEMA).validate(report)
+
+
+def test_csv_and_table_render_every_finding(real_schema):
+    report = build_report(_items(real_schema), [], {"accounts": [], "regions": []}, real_schema, NOW, {})
+
+    csv_lines = render_csv(report).splitlines()
+    table = render_table(report)
+
+    assert csv_lines[0].startswith("status,resource_type,name,") and len(csv_lines) == 5
+    assert csv_lines[1].startswith("expired,endpoint,old,")
+    for name in ("old", "big", "cheap", "unpriced"):
+        assert name in table
+    assert "n/a" in table and "total" in table
+
+
+def test_report_dates_are_utc_iso(real_schema):
+    report = build_report([], [], {"accounts": [], "regions": []}, real_schema, NOW, {})
+    assert report["generated_at"] == "2026-11-24T12:00:00Z"
+    assert report["summary"]["tag_compliance_pct"] == 100.0
+    assert date.fromisoformat(report["generated_at"][:10]) == TODAY
