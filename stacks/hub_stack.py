@@ -1,4 +1,4 @@
-"""HubStack (hub account, one region): the org event bus, the auto-tagger and its idempotency state and DLQ."""
+"""HubStack (hub account, one region): the org event bus, the auto-tagger, the job cost ledger, their state, DLQs."""
 
 from __future__ import annotations
 
@@ -17,17 +17,21 @@ from constructs import Construct
 from mlgov.domain.tagging import TagDefaults
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
 from stacks.config import MlgovConfig
-from stacks.parts.events import HUB_BUS_NAME, create_call_patterns
+from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, job_state_change_pattern
 from stacks.parts.lambda_code import ARCHITECTURE, PYTHON_RUNTIME, mlgov_code, powertools_layer
 from stacks.parts.tag_keys import auto_tagger_writable_keys
 
 AUTO_TAGGER_ROLE_NAME = "mlgov-hub-auto-tagger"
+JOB_LEDGER_ROLE_NAME = "mlgov-hub-job-ledger"
 SPOKE_ROLE_NAME = "mlgov-spoke"
 
 
 def hub_function_role_arns(config: MlgovConfig, partition: str = "*") -> list[str]:
     """The hub roles a spoke role trusts (fixed names, so spokes can be deployed before the hub)."""
-    return [f"arn:{partition}:iam::{config.hub_account}:role/{AUTO_TAGGER_ROLE_NAME}"]
+    return [
+        f"arn:{partition}:iam::{config.hub_account}:role/{name}"
+        for name in (AUTO_TAGGER_ROLE_NAME, JOB_LEDGER_ROLE_NAME)
+    ]
 
 
 class HubStack(cdk.Stack):
@@ -84,6 +88,7 @@ class HubStack(cdk.Stack):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        self._job_ledger(config)
         cdk.CfnOutput(self, "HubBusArn", value=self.bus.event_bus_arn)
         cdk.CfnOutput(self, "AutoTaggerDlqUrl", value=self.dead_letter_queue.queue_url)
         NagSuppressions.add_resource_suppressions(
@@ -95,6 +100,11 @@ class HubStack(cdk.Stack):
                 }
             ],
         )
+
+    def _powertools_layer(self) -> lambda_.ILayerVersion:
+        """One layer reference (and one SSM parameter) shared by every function of the stack."""
+        existing = self.node.try_find_child("PowertoolsLayer")
+        return existing if existing is not None else powertools_layer(self)
 
     def _admit_senders(self, config: MlgovConfig) -> None:
         if config.org_mode:
@@ -135,7 +145,7 @@ class HubStack(cdk.Stack):
             architecture=ARCHITECTURE,
             code=mlgov_code(),
             handler="mlgov.handlers.auto_tagger.handler",
-            layers=[powertools_layer(self)],
+            layers=[self._powertools_layer()],
             role=role,
             memory_size=256,
             timeout=cdk.Duration.seconds(60),
@@ -201,6 +211,147 @@ class HubStack(cdk.Stack):
             ],
         )
         return function
+
+    def _job_ledger(self, config: MlgovConfig) -> None:
+        """Ended training, processing and transform jobs -> one cost row each, in a table that outlives List*."""
+        self.job_ledger_dlq = sqs.Queue(
+            self,
+            "JobLedgerDlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        self.ledger_table = dynamodb.TableV2(
+            self,
+            "JobLedgerTable",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.RETAIN,  # the only record of what finished jobs cost
+        )
+        role = iam.Role(
+            self,
+            "JobLedgerRole",
+            role_name=JOB_LEDGER_ROLE_NAME,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="mlgov job ledger: writes job cost rows; reads training jobs through mlgov-spoke",
+        )
+        log_group = logs.LogGroup(
+            self,
+            "JobLedgerLogs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.job_ledger = lambda_.Function(
+            self,
+            "JobLedger",
+            description="mlgov: records each ended SageMaker job and its cost in the job ledger",
+            runtime=PYTHON_RUNTIME,
+            architecture=ARCHITECTURE,
+            code=mlgov_code(),
+            handler="mlgov.handlers.job_ledger.handler",
+            layers=[self._powertools_layer()],
+            role=role,
+            memory_size=256,
+            timeout=cdk.Duration.seconds(60),
+            log_group=log_group,
+            dead_letter_queue=self.job_ledger_dlq,
+            retry_attempts=2,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "mlgov-job-ledger",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                "MLGOV_HUB_ACCOUNT": config.hub_account,
+                "MLGOV_SPOKE_ROLE": SPOKE_ROLE_NAME,
+                "MLGOV_LEDGER_TABLE": self.ledger_table.table_name,
+                "MLGOV_DLQ_URL": self.job_ledger_dlq.queue_url,
+            },
+        )
+        log_group.grant_write(role)
+        self.job_ledger_dlq.grant_send_messages(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteLedgerRows",
+                actions=["dynamodb:PutItem"],
+                resources=[self.ledger_table.table_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AssumeSpokeRoles",
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:{cdk.Aws.PARTITION}:iam::*:role/{SPOKE_ROLE_NAME}"],
+            )
+        )
+        hub_training_jobs = f"arn:{cdk.Aws.PARTITION}:sagemaker:*:{config.hub_account}:training-job/*"
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeTrainingJobsInTheHubAccount",
+                actions=["sagemaker:DescribeTrainingJob"],
+                resources=[hub_training_jobs],
+            )
+        )
+        pattern = job_state_change_pattern()
+        events.Rule(
+            self,
+            "JobStateChangesRule",
+            event_bus=self.bus,
+            description="mlgov: training, processing and transform job state changes from every governed account",
+            event_pattern=events.EventPattern(source=pattern["source"], detail_type=pattern["detail-type"]),
+            targets=[
+                targets.LambdaFunction(
+                    self.job_ledger,
+                    dead_letter_queue=self.job_ledger_dlq,
+                    retry_attempts=8,
+                    max_event_age=cdk.Duration.hours(6),
+                )
+            ],
+        )
+        cloudwatch.Alarm(
+            self,
+            "JobLedgerDlqAlarm",
+            alarm_name="mlgov-job-ledger-dlq-not-empty",
+            alarm_description="Job events the ledger could not record are waiting in its DLQ (each has a reason)",
+            metric=self.job_ledger_dlq.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        cdk.CfnOutput(self, "JobLedgerTableName", value=self.ledger_table.table_name)
+        cdk.CfnOutput(self, "JobLedgerDlqUrl", value=self.job_ledger_dlq.queue_url)
+        NagSuppressions.add_resource_suppressions(
+            self.job_ledger_dlq,
+            [{"id": "AwsSolutions-SQS3", "reason": "This queue is the job ledger's dead-letter queue; it needs none."}],
+        )
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "The spoke role has the same name in every member account (account unknown at synth); "
+                    "the ledger describes any training job of the hub account in any governed region.",
+                    "appliesTo": [
+                        f"Resource::arn:<AWS::Partition>:iam::*:role/{SPOKE_ROLE_NAME}",
+                        f"Resource::arn:<AWS::Partition>:sagemaker:*:{config.hub_account}:training-job/*",
+                    ],
+                }
+            ],
+            apply_to_children=True,
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.job_ledger,
+            [
+                {
+                    "id": "AwsSolutions-L1",
+                    "reason": "Python 3.12 is the runtime the pinned Powertools layer and the "
+                    "test suite target; moving runtimes is a deliberate, tested change.",
+                }
+            ],
+        )
 
 
 def _cdk_pattern(pattern: dict) -> dict:

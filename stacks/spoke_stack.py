@@ -1,4 +1,4 @@
-"""SpokeStack (every governed account and region, no code assets): forward create events, let the hub tag."""
+"""SpokeStack (every governed account and region, no code assets): forward create and job events, let the hub act."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from constructs import Construct
 
 from stacks.config import MlgovConfig
 from stacks.hub_stack import SPOKE_ROLE_NAME, hub_function_role_arns
-from stacks.parts.events import HUB_BUS_NAME, create_call_patterns
+from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, job_state_change_pattern
 from stacks.parts.tag_keys import auto_tagger_writable_keys
 
 
@@ -37,6 +37,14 @@ class SpokeStack(cdk.Stack):
                 ),
                 targets=[targets.EventBus(hub_bus)],
             )
+        job_pattern = job_state_change_pattern()
+        events.Rule(
+            self,
+            "ForwardJobStateChanges",
+            description="mlgov: forward training, processing and transform job state changes to the hub bus",
+            event_pattern=events.EventPattern(source=job_pattern["source"], detail_type=job_pattern["detail-type"]),
+            targets=[targets.EventBus(hub_bus)],
+        )
         in_role_region = cdk.CfnCondition(
             self, "IsRoleRegion", expression=cdk.Fn.condition_equals(cdk.Aws.REGION, config.hub_region)
         )

@@ -21,6 +21,7 @@ class Settings:
     dead_letter_queue_url: str | None
     tag_defaults: TagDefaults
     endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
+    ledger_table: str | None = None  # the job cost ledger (job_ledger function only)
 
 
 @cache
@@ -38,6 +39,7 @@ def settings() -> Settings:
         dead_letter_queue_url=os.environ.get("MLGOV_DLQ_URL") or None,
         tag_defaults=defaults,
         endpoint_url=os.environ.get("MLGOV_ENDPOINT_URL") or None,
+        ledger_table=os.environ.get("MLGOV_LEDGER_TABLE") or None,
     )
 
 

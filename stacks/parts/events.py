@@ -6,6 +6,7 @@ import json
 from functools import cache
 
 from mlgov.domain.create_event import CREATE_DETAIL_TYPES, SAGEMAKER_SOURCE
+from mlgov.domain.job_event import JOB_STATE_CHANGE_DETAIL_TYPES
 from mlgov.repo_files import DEFAULT_POLICIES_DIR
 
 HUB_BUS_NAME = "mlgov-hub"
@@ -46,3 +47,11 @@ def create_call_patterns() -> list[dict]:
         chunk.append(name)
     patterns.append(create_call_pattern(tuple(chunk)))
     return patterns
+
+
+def job_state_change_pattern() -> dict:
+    """Every state change of training, processing and transform jobs; the job_ledger records the terminal ones.
+
+    Not filtered on status: the status field's name differs per job type, and the handler acknowledges the rest.
+    """
+    return {"source": [SAGEMAKER_SOURCE], "detail-type": list(JOB_STATE_CHANGE_DETAIL_TYPES)}

@@ -50,20 +50,35 @@ def hub_template(tmp_path_factory) -> dict:
     return app.synth().get_stack_by_name("MlgovHub").template
 
 
-def _one(template: dict, resource_type: str) -> dict:
-    found = [r for r in template["Resources"].values() if r["Type"] == resource_type]
-    assert len(found) == 1, f"{len(found)} {resource_type} in the hub template"
+AUTO_TAGGER_HANDLER = "mlgov.handlers.auto_tagger.handler"  # DESIGN.md, "Lambda entry points"
+
+
+def _auto_tagger_id(template: dict) -> str:
+    found = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function" and resource["Properties"]["Handler"] == AUTO_TAGGER_HANDLER
+    ]
+    assert len(found) == 1, f"{len(found)} auto-tagger functions in the hub template"
     return found[0]
 
 
 @pytest.fixture(scope="module")
 def event_pattern(hub_template) -> dict:
-    return _one(hub_template, "AWS::Events::Rule")["Properties"]["EventPattern"]
+    """The pattern of the one rule that targets the auto-tagger."""
+    target = {"Fn::GetAtt": [_auto_tagger_id(hub_template), "Arn"]}
+    rules = [
+        r
+        for r in hub_template["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and any(t["Arn"] == target for t in r["Properties"]["Targets"])
+    ]
+    assert len(rules) == 1, f"{len(rules)} rules target the auto-tagger"
+    return rules[0]["Properties"]["EventPattern"]
 
 
 @pytest.fixture(scope="module")
 def auto_tagger_function(hub_template) -> dict:
-    return _one(hub_template, "AWS::Lambda::Function")["Properties"]
+    return hub_template["Resources"][_auto_tagger_id(hub_template)]["Properties"]
 
 
 # ---------------------------------------------------------------- CloudTrail records as PutEvents entries

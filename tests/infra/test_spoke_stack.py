@@ -64,10 +64,18 @@ def spoke_role(template: Template) -> tuple[str, dict]:
     return only(template, "AWS::IAM::Role", {"RoleName": SPOKE_ROLE_NAME})
 
 
+CREATE_CALLS = "AWS API Call via CloudTrail"  # the job-ledger rules are tested in test_job_ledger_stack.py
+
+
 def hub_rule_pattern(hub: Template) -> dict:
     bus_id, _ = only(hub, "AWS::Events::EventBus", {"Name": "mlgov-hub"})
-    _, rule = only(hub, "AWS::Events::Rule", {"EventBusName": {"Ref": bus_id}})
-    return rule["Properties"]["EventPattern"]
+    rules = [
+        rule
+        for rule in hub.find_resources("AWS::Events::Rule", {"Properties": {"EventBusName": {"Ref": bus_id}}}).values()
+        if CREATE_CALLS in rule["Properties"]["EventPattern"].get("detail-type", [])
+    ]
+    assert len(rules) == 1, rules
+    return rules[0]["Properties"]["EventPattern"]
 
 
 def default_bus_rule(template: Template) -> dict:
@@ -75,6 +83,7 @@ def default_bus_rule(template: Template) -> dict:
         rule
         for rule in template.find_resources("AWS::Events::Rule").values()
         if rule["Properties"].get("EventBusName", "default") == "default"
+        and CREATE_CALLS in rule["Properties"]["EventPattern"].get("detail-type", [])
     ]
     assert len(rules) == 1, rules
     return rules[0]
@@ -147,24 +156,28 @@ def test_spoke_role_is_created_only_in_the_hub_region(spoke, mlgov):
     assert expression == {"Fn::Equals": [{"Ref": "AWS::Region"}, mlgov["hub_region"]]}
 
 
-def test_spoke_role_trusts_only_the_hub_auto_tagger_role(spoke, mlgov):
+def test_spoke_role_trusts_only_the_hub_function_roles(spoke, mlgov):
     _, role = spoke_role(spoke)
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
     assert render(statement["Principal"]["AWS"]) == f"arn:${{AWS::Partition}}:iam::{mlgov['hub_account']}:root"
     (patterns,) = statement["Condition"]["ArnEquals"].values()
     assert list(statement["Condition"]["ArnEquals"]) == ["aws:PrincipalArn"]
-    (pattern,) = as_list(patterns)
+    patterns = as_list(patterns)
     hub = mlgov["hub_account"]
-    # ArnEquals matches each ARN component with IAM wildcards.
-    assert fnmatchcase(f"arn:aws:iam::{hub}:role/{AUTO_TAGGER_ROLE_NAME}", pattern)
+
+    def trusted(arn: str) -> bool:  # ArnEquals matches each ARN component with IAM wildcards.
+        return any(fnmatchcase(arn, pattern) for pattern in patterns)
+
+    assert trusted(f"arn:aws:iam::{hub}:role/{AUTO_TAGGER_ROLE_NAME}")
+    assert trusted(f"arn:aws:iam::{hub}:role/mlgov-hub-job-ledger")
     for other in (
         f"arn:aws:iam::{hub}:role/mlgov-hub-scanner",
         f"arn:aws:iam::{hub}:role/{AUTO_TAGGER_ROLE_NAME}-copy",
         f"arn:aws:iam::{hub}:user/{AUTO_TAGGER_ROLE_NAME}",
         f"arn:aws:iam::999999999999:role/{AUTO_TAGGER_ROLE_NAME}",
     ):
-        assert not fnmatchcase(other, pattern), other
+        assert not trusted(other), other
 
 
 def test_spoke_role_adds_only_the_auto_tagger_keys(spoke):
