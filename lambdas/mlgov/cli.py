@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--format", choices=["table", "json", "csv"], default="table")
     scan.add_argument("--output", type=Path, help="write the report here instead of stdout")
     scan.add_argument("--workers", type=int, default=8, help="account × region scans at once (default 8)")
+    scan.add_argument("--ledger", metavar="TABLE", help="hub job-cost ledger table: add finished jobs it recorded")
     scan.set_defaults(run=_scan)
 
     from mlgov.cli_pricing import add_pricing_commands
@@ -303,6 +304,7 @@ def _scan(args) -> int:
         resource_types=args.types,
         max_workers=args.workers,
         endpoint_url=args.endpoint_url,
+        ledger_table=args.ledger,
     )
     now = datetime.now(UTC)
     try:

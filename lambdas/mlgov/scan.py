@@ -30,6 +30,7 @@ class ScanRequest:
     per_region_workers: int = 8  # ListTags / Describe calls at once inside one account-region
     job_lookback_days: int = 45
     endpoint_url: str | None = None
+    ledger_table: str | None = None  # hub job-cost ledger (DynamoDB) to add jobs List* no longer returns
 
 
 @dataclass
@@ -81,12 +82,15 @@ def discover(session: boto3.Session, request: ScanRequest, now: datetime, invent
             return [], [ScanError(account, region, _operation(err), str(err))], 0
 
     result = ScanResult(accounts=accounts)
+    if request.ledger_table:
+        result.resources.extend(_ledger_jobs(session, request, now, set(accounts)))
     tasks = [(account, region) for account in accounts for region in request.regions]
     with ThreadPoolExecutor(max_workers=max(1, min(request.max_workers, len(tasks) or 1))) as pool:
         for resources, errors, calls in pool.map(lambda task: scan_one(*task), tasks):
             result.resources.extend(resources)
             result.errors.extend(errors)
             result.api_calls += calls
+    result.resources = merge_ledger(result.resources)
     return result
 
 
@@ -107,6 +111,43 @@ def report(
     scope = {"accounts": result.accounts, "regions": list(request.regions)}
     pricing = {"as_of": prices.as_of, "source": prices.source, "currency": prices.currency}
     return build_report(items, result.errors, scope, schema, now, pricing)
+
+
+def _ledger_jobs(session: boto3.Session, request: ScanRequest, now: datetime, accounts: set[str]) -> list[Resource]:
+    """Finished jobs from the hub's ledger within the lookback, for the scanned accounts and regions."""
+    from datetime import timedelta
+
+    from mlgov.aws.ledger_table import LedgerTable
+    from mlgov.domain.ledger import NotALedgerItem, resource_from_ledger_item
+
+    client = session.client("dynamodb", config=RETRY_CONFIG, endpoint_url=request.endpoint_url)
+    try:
+        rows = LedgerTable(client, request.ledger_table).read_rows(now - timedelta(days=request.job_lookback_days))
+    except (ClientError, BotoCoreError) as err:
+        raise ScanSetupError(f"cannot read the job ledger {request.ledger_table}: {err}") from None
+    jobs = []
+    for row in rows:
+        try:
+            job = resource_from_ledger_item(row)
+        except NotALedgerItem:
+            continue
+        if job.account in accounts and job.region in request.regions:
+            jobs.append(job)
+    return jobs
+
+
+def merge_ledger(resources: list[Resource]) -> list[Resource]:
+    """Live inventory wins; ledger rows only add jobs the List* APIs no longer return (same ARN, any case)."""
+    live = {r.arn.lower() for r in resources if r.details.get("source") != "ledger"}
+    seen: set[str] = set()
+    merged = []
+    for resource in resources:
+        key = resource.arn.lower()
+        if resource.details.get("source") == "ledger" and (key in live or key in seen):
+            continue
+        seen.add(key)
+        merged.append(resource)
+    return merged
 
 
 def _caller_account(session: boto3.Session, endpoint_url: str | None) -> str:

@@ -179,3 +179,67 @@ def test_cli_scan_rejects_bad_arguments_with_one_line(capsys):
 
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err == ["mlgov: error: --workers must be at least 1"]
+
+
+def _ledger_row(name: str, account: str = CALLER, region: str = "us-east-1"):
+    from mlgov.domain.costing import cost_of
+    from mlgov.domain.inventory import Resource
+    from mlgov.domain.ledger import ledger_item
+
+    job = Resource(
+        arn=f"arn:aws:sagemaker:{region}:{account}:training-job/{name}",
+        account=account,
+        region=region,
+        resource_type="training-job",
+        name=name,
+        status="Completed",
+        created=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+        tags={t["Key"]: t["Value"] for t in TAGS},
+        instance_type="ml.m5.xlarge",
+        instance_count=2,
+        started=datetime(2026, 11, 20, 9, 5, tzinfo=UTC),
+        ended=datetime(2026, 11, 20, 10, 5, tzinfo=UTC),
+        billable_seconds=3600,
+        training_seconds=3600,
+    )
+    return ledger_item(job, cost_of(job, load_price_table(), NOW), price_as_of="2026-11-24", recorded_at=NOW)
+
+
+def test_ledger_adds_finished_jobs_the_list_apis_forgot_without_duplicates(organization, real_schema):
+    from mlgov.aws.ledger_table import LedgerTable
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ledger = LedgerTable(dynamodb, "ledger")
+    ledger.put_job_row(_ledger_row("forgotten-job"))
+    ledger.put_job_row(_ledger_row("other-account-job", account="999999999999"))
+    request = ScanRequest(
+        regions=["us-east-1"], accounts=[CALLER], ledger_table="ledger", resource_types=["endpoint", "training-job"]
+    )
+
+    document = report(discover(organization, request, NOW), request, load_price_table(), real_schema, NOW)
+
+    jobs = [f for f in document["findings"] if f["resource_type"] == "training-job"]
+    assert [j["name"] for j in jobs] == ["forgotten-job"]
+    # 2 instances × 3600 s × $/h ÷ 3600
+    hourly = load_price_table().hourly("ml.m5.xlarge", "us-east-1", "training").hourly_usd
+    assert jobs[0]["evidence"]["run_cost_usd"] == pytest.approx(2 * hourly, abs=0.01)
+
+
+def test_live_inventory_wins_over_a_ledger_row_for_the_same_job():
+    from dataclasses import replace
+
+    from mlgov.domain.ledger import resource_from_ledger_item
+    from mlgov.scan import merge_ledger
+
+    ledger_job = resource_from_ledger_item(_ledger_row("Same-Job"))
+    live_job = replace(ledger_job, arn=ledger_job.arn.lower(), details={})
+
+    merged = merge_ledger([ledger_job, live_job, ledger_job])
+
+    assert merged == [live_job]
