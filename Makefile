@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 
-.PHONY: help venv node test lint synth policies demo bench clean
+.PHONY: help venv layers node test lint synth policies demo bench clean
 
 help:
 	@echo "make demo      compile the policies, synthesize the stacks and show what would be deployed"
@@ -34,25 +34,36 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 		| grep -v "^WARNING: Location" ; test "$${PIPESTATUS[0]}" -eq 0
 	touch $@
 
+# Libraries the Lambda runtime lacks (boto3 comes from the runtime, Powertools from AWS's layer), installed as a
+# plain layer asset: no Docker. The pin is the one in requirements.txt.
+SLACK_PIN := $(shell grep -i '^slack-sdk==' requirements.txt)
+layers: venv build/layers/slack/.installed
+build/layers/slack/.installed: requirements.txt $(VENV)/.installed
+	rm -rf build/layers/slack && mkdir -p build/layers/slack
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
+		--target build/layers/slack/python "$(SLACK_PIN)" 2>&1 | grep -v "^WARNING: Location" ; test "$${PIPESTATUS[0]}" -eq 0
+	find build/layers/slack -name "*.dist-info" -prune -exec rm -rf {} +
+	touch $@
+
 node: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: venv node
+test: venv layers node
 	$(PY) -m pytest
 
 lint: venv synth
 	$(VENV)/bin/ruff check app.py stacks lambdas tests bench
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json
 
-synth: venv node
+synth: venv layers node
 	$(CDK) synth --quiet
 
 policies: venv
 	$(VENV)/bin/mlgov policies build
 
-demo: venv node
+demo: venv layers node
 	@echo "== 1/3 compile the tag schema into SCPs and a tag policy"
 	$(VENV)/bin/mlgov policies build
 	@echo "== 2/3 synthesize the stacks (cdk.json context 'mlgov')"
@@ -66,4 +77,4 @@ bench: venv
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(PY) $$b || exit 1; done || echo "no benchmarks yet"
 
 clean:
-	rm -rf cdk.out .pytest_cache demo-out
+	rm -rf cdk.out .pytest_cache demo-out build

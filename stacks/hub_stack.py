@@ -18,7 +18,9 @@ from mlgov.domain.tagging import TagDefaults
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
 from stacks.config import MlgovConfig
 from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, job_state_change_pattern
+from stacks.parts.hyperpod_scheduler import HYPERPOD_ROLE_NAME, HyperPodScheduler
 from stacks.parts.lambda_code import ARCHITECTURE, PYTHON_RUNTIME, mlgov_code, powertools_layer
+from stacks.parts.scan_workflow import SCANNER_ROLE_NAME, ArchiveBucket, ScanWorkflow
 from stacks.parts.tag_keys import auto_tagger_writable_keys
 
 AUTO_TAGGER_ROLE_NAME = "mlgov-hub-auto-tagger"
@@ -30,7 +32,7 @@ def hub_function_role_arns(config: MlgovConfig, partition: str = "*") -> list[st
     """The hub roles a spoke role trusts (fixed names, so spokes can be deployed before the hub)."""
     return [
         f"arn:{partition}:iam::{config.hub_account}:role/{name}"
-        for name in (AUTO_TAGGER_ROLE_NAME, JOB_LEDGER_ROLE_NAME)
+        for name in (AUTO_TAGGER_ROLE_NAME, JOB_LEDGER_ROLE_NAME, SCANNER_ROLE_NAME, HYPERPOD_ROLE_NAME)
     ]
 
 
@@ -89,6 +91,11 @@ class HubStack(cdk.Stack):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self._job_ledger(config)
+        self.archive = ArchiveBucket(self, "Archive", retention_days=config.archive_retention_days)
+        self.scan = ScanWorkflow(self, "Scan", config=config, archive=self.archive)
+        self.hyperpod = HyperPodScheduler(self, "HyperPod", config=config)
+        cdk.CfnOutput(self, "ArchiveBucketName", value=self.archive.bucket.bucket_name)
+        cdk.CfnOutput(self, "ScanStateMachineArn", value=self.scan.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "HubBusArn", value=self.bus.event_bus_arn)
         cdk.CfnOutput(self, "AutoTaggerDlqUrl", value=self.dead_letter_queue.queue_url)
         NagSuppressions.add_resource_suppressions(

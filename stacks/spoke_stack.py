@@ -12,6 +12,7 @@ from constructs import Construct
 from stacks.config import MlgovConfig
 from stacks.hub_stack import SPOKE_ROLE_NAME, hub_function_role_arns
 from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, job_state_change_pattern
+from stacks.parts.hyperpod_scheduler import hyperpod_statements
 from stacks.parts.tag_keys import auto_tagger_writable_keys
 
 
@@ -65,10 +66,16 @@ class SpokeStack(cdk.Stack):
             [
                 {
                     "id": "AwsSolutions-IAM5",
-                    "reason": "Read and tag any SageMaker resource of this account in any governed region; AddTags is "
+                    "reason": "Read and tag any SageMaker resource of this account in any governed region (List* and "
+                    "GetMetricData have no resource-level permissions; HyperPod clusters and their execution roles are "
+                    "unknown at synth, UpdateCluster only on clusters tagged mlgov:schedule); AddTags is "
                     "limited by aws:TagKeys to the keys the auto-tagger writes.",
                     "appliesTo": [
                         "Action::sagemaker:Describe*",
+                        "Action::sagemaker:List*",
+                        "Resource::*",
+                        "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:cluster/*",
+                        "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:*",
                     ],
                 }
@@ -85,10 +92,16 @@ class SpokeStack(cdk.Stack):
                     resources=[own_resources],
                 ),
                 iam.PolicyStatement(
+                    sid="ListSageMakerAndReadUsageMetrics",  # no resource-level permissions exist for these
+                    actions=["sagemaker:List*", "cloudwatch:GetMetricData"],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
                     sid="AddAutoTaggerKeysOnly",
                     actions=["sagemaker:AddTags"],
                     resources=[own_resources],
                     conditions={"ForAllValues:StringLike": {"aws:TagKeys": list(auto_tagger_writable_keys())}},
                 ),
+                *hyperpod_statements(cdk.Aws.PARTITION, cdk.Aws.ACCOUNT_ID),
             ]
         )

@@ -41,17 +41,12 @@ def ledger_function(hub: Template) -> tuple[str, dict]:
 
 
 def ledger_table(hub: Template) -> tuple[str, dict]:
-    tables = {
-        **hub.find_resources("AWS::DynamoDB::Table"),
-        **hub.find_resources("AWS::DynamoDB::GlobalTable"),
-    }
-    keyed_on_pk = {
-        logical_id: table
-        for logical_id, table in tables.items()
-        if table["Properties"]["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
-    }
-    assert len(keyed_on_pk) == 1, sorted(tables)
-    return next(iter(keyed_on_pk.items()))
+    """The table the stack's JobLedgerTableName output names."""
+    outputs = hub.to_json()["Outputs"]
+    table_id = next(o["Value"]["Ref"] for name, o in outputs.items() if name.startswith("JobLedgerTableName"))
+    table = hub.to_json()["Resources"][table_id]
+    assert table["Properties"]["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    return table_id, table
 
 
 def ledger_rule(hub: Template) -> dict:

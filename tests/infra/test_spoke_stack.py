@@ -171,8 +171,9 @@ def test_spoke_role_trusts_only_the_hub_function_roles(spoke, mlgov):
 
     assert trusted(f"arn:aws:iam::{hub}:role/{AUTO_TAGGER_ROLE_NAME}")
     assert trusted(f"arn:aws:iam::{hub}:role/mlgov-hub-job-ledger")
+    assert trusted(f"arn:aws:iam::{hub}:role/mlgov-hub-scanner")
     for other in (
-        f"arn:aws:iam::{hub}:role/mlgov-hub-scanner",
+        f"arn:aws:iam::{hub}:role/mlgov-hub-approval",
         f"arn:aws:iam::{hub}:role/{AUTO_TAGGER_ROLE_NAME}-copy",
         f"arn:aws:iam::{hub}:user/{AUTO_TAGGER_ROLE_NAME}",
         f"arn:aws:iam::999999999999:role/{AUTO_TAGGER_ROLE_NAME}",
@@ -180,14 +181,29 @@ def test_spoke_role_trusts_only_the_hub_function_roles(spoke, mlgov):
         assert not trusted(other), other
 
 
-def test_spoke_role_adds_only_the_auto_tagger_keys(spoke):
+def test_spoke_role_adds_only_the_auto_tagger_keys_and_the_hyperpod_saved_counts(spoke):
     role_id, _ = spoke_role(spoke)
-    add_tags = [s for s in role_statements(spoke, role_id) if allows(s, "sagemaker:AddTags")]
-    assert len(add_tags) == 1, add_tags
-    (statement,) = add_tags
-    assert statement["Condition"] == {"ForAllValues:StringLike": {"aws:TagKeys": AUTO_TAGGER_TAG_KEYS}}
+    add_tags = {s["Sid"]: s for s in role_statements(spoke, role_id) if allows(s, "sagemaker:AddTags")}
+    assert set(add_tags) == {"AddAutoTaggerKeysOnly", "SaveCountsTag"}
+    assert add_tags["AddAutoTaggerKeysOnly"]["Condition"] == {
+        "ForAllValues:StringLike": {"aws:TagKeys": AUTO_TAGGER_TAG_KEYS}
+    }
+    assert add_tags["SaveCountsTag"]["Condition"] == {
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:hyperpod-saved"]}
+    }
+    assert (
+        render(add_tags["SaveCountsTag"]["Resource"]) == "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:cluster/*"
+    )
     for key in ("mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date"):
         assert not any(fnmatchcase(key, allowed) for allowed in AUTO_TAGGER_TAG_KEYS), key
+
+
+def test_spoke_role_scales_only_clusters_that_carry_a_schedule(spoke):
+    role_id, _ = spoke_role(spoke)
+    (update,) = [s for s in role_statements(spoke, role_id) if allows(s, "sagemaker:UpdateCluster")]
+    assert update["Condition"] == {"Null": {"aws:ResourceTag/mlgov:schedule": "false"}}
+    (pass_role,) = [s for s in role_statements(spoke, role_id) if allows(s, "iam:PassRole")]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
 
 
 def test_spoke_role_can_never_delete(spoke):

@@ -1,0 +1,131 @@
+"""The findings table in DynamoDB: one row per resource ARN with first_seen (never changed), last_seen and status.
+
+Key: partition key `arn` (S), no sort key. A zombie's current episode starts on `zombie_since`
+(kept while it stays a zombie or its evidence is missing, removed on any other status); `approval_execution` names
+the approval execution started for that episode. `expires_at` (epoch seconds) is refreshed on every sighting, for
+the table's TTL to drop resources that disappeared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+KEY = "arn"  # the partition key attribute
+ROW_TTL = timedelta(days=90)
+# Statuses that neither start nor end a zombie episode: missing evidence is not proof of traffic.
+_EPISODE_NEUTRAL = frozenset({"unknown"})
+
+
+@dataclass(frozen=True)
+class RecordedFinding:
+    arn: str
+    first_seen: str
+    previous_status: str | None  # None: the row is new
+    zombie_since: str | None  # the current zombie episode's first day, when it is in one
+    new_zombie: bool  # a zombie now, and no zombie episode was open before this run
+    approval_execution: str | None  # the approval execution recorded for an episode, if any
+
+
+class FindingsTable:
+    def __init__(self, client, table_name: str, max_workers: int = 16) -> None:
+        self._client = client  # a boto3 DynamoDB client (low-level), created by the caller's wiring
+        self._table = table_name
+        self._max_workers = max_workers
+        self._serializer = TypeSerializer()
+        self._deserializer = TypeDeserializer()
+
+    def record_all(self, findings: list[Mapping], now: datetime, run_id: str) -> list[RecordedFinding]:
+        """Upsert every finding (bounded concurrency); results in the order of `findings`. A DynamoDB error raises."""
+        if not findings:
+            return []
+        with ThreadPoolExecutor(max_workers=max(1, min(self._max_workers, len(findings)))) as pool:
+            return list(pool.map(lambda finding: self.record(finding, now, run_id), findings))
+
+    def record(self, finding: Mapping, now: datetime, run_id: str) -> RecordedFinding:
+        """One UpdateItem: first_seen only if absent, everything else overwritten; the old row comes back (ALL_OLD)."""
+        seen = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        today = now.strftime("%Y-%m-%d")
+        status = finding["status"]
+        overwritten = {
+            "last_seen": seen,
+            "status": status,
+            "waste_usd_month": _decimal(finding.get("waste_usd_month")),
+            "monthly_cost_usd": _decimal(finding.get("monthly_cost_usd")),
+            "account": finding["account"],
+            "region": finding["region"],
+            "resource_type": finding["resource_type"],
+            "name": finding["name"],
+            "owner": finding.get("owner"),
+            "team": (finding.get("tags") or {}).get("ml:team"),
+            "reason": str(finding.get("reason", ""))[:1000],
+            "last_run_id": run_id,
+            "expires_at": int((now + ROW_TTL).timestamp()),
+        }
+        set_if_absent = {"first_seen": seen}
+        removed: list[str] = []
+        if status == "zombie":
+            set_if_absent["zombie_since"] = today
+        elif status not in _EPISODE_NEUTRAL:
+            removed.append("zombie_since")
+        names: dict[str, str] = {}
+        values: dict[str, dict] = {}
+
+        def alias(attribute: str) -> str:
+            names[f"#a{len(names)}"] = attribute
+            return f"#a{len(names) - 1}"
+
+        def placeholder(item: object) -> str:
+            values[f":v{len(values)}"] = self._serializer.serialize(item)
+            return f":v{len(values) - 1}"
+
+        sets = [f"{alias(a)} = {placeholder(v)}" for a, v in overwritten.items()]
+        sets += [f"{(n := alias(a))} = if_not_exists({n}, {placeholder(v)})" for a, v in set_if_absent.items()]
+        expression = "SET " + ", ".join(sets)
+        if removed:
+            expression += " REMOVE " + ", ".join(alias(a) for a in removed)
+        response = self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": finding["arn"]}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_OLD",
+        )
+        old = {key: self._deserializer.deserialize(value) for key, value in response.get("Attributes", {}).items()}
+        old_since = old.get("zombie_since")
+        since = (old_since or today) if status == "zombie" else old_since if status in _EPISODE_NEUTRAL else None
+        return RecordedFinding(
+            arn=finding["arn"],
+            first_seen=old.get("first_seen", seen),
+            previous_status=old.get("status"),
+            zombie_since=since,
+            new_zombie=status == "zombie" and old_since is None,
+            approval_execution=old.get("approval_execution"),
+        )
+
+    def mark_approval(self, arn: str, execution_name: str, now: datetime) -> None:
+        """Remember that the approval for the current episode was handed over (started, or already running)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": arn}},
+            UpdateExpression="SET approval_execution = :name, approval_started_at = :at",
+            ConditionExpression=f"attribute_exists({KEY})",
+            ExpressionAttributeValues={
+                ":name": {"S": execution_name},
+                ":at": {"S": now.strftime("%Y-%m-%dT%H:%M:%SZ")},
+            },
+        )
+
+    def get(self, arn: str) -> dict | None:
+        item = self._client.get_item(TableName=self._table, Key={KEY: {"S": arn}}, ConsistentRead=True).get("Item")
+        return None if item is None else {key: self._deserializer.deserialize(value) for key, value in item.items()}
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(round(value, 2)))

@@ -1,0 +1,239 @@
+"""`mlgov hyperpod hold|resume|status|plan`: the manual override of HyperPod schedules and a dry-run view of them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import UTC, datetime
+
+from mlgov.aws.hyperpod_state import ClusterRecord, StateStore
+
+STATE_TABLE_ENV = "MLGOV_HYPERPOD_STATE_TABLE"
+
+
+class HyperPodCliError(ValueError):
+    """A hyperpod command cannot go on; printed as one line, exit status 2."""
+
+
+def add_hyperpod_commands(commands, common: argparse.ArgumentParser) -> None:
+    """Add `hyperpod hold|resume|status|plan` to the `mlgov` subparsers."""
+    hyperpod = commands.add_parser("hyperpod", help="HyperPod on/off schedules: hold, resume, status, plan")
+    hyperpod_commands = hyperpod.add_subparsers(title="hyperpod commands")
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument(
+        "--state-table", metavar="NAME", help=f"the hub's HyperPod state table (default: ${STATE_TABLE_ENV})"
+    )
+
+    hold = hyperpod_commands.add_parser(
+        "hold", parents=[common, state], help="keep a cluster as it is: the scheduler leaves it alone (writes)"
+    )
+    hold.add_argument("cluster", metavar="CLUSTER", help="cluster name or ARN")
+    hold.add_argument("--reason", help="why, shown by `status`")
+    hold.set_defaults(run=_hold)
+
+    resume = hyperpod_commands.add_parser(
+        "resume",
+        parents=[common, state],
+        help="release a hold and forget the last action: the next run follows the schedule again (writes)",
+    )
+    resume.add_argument("cluster", metavar="CLUSTER", help="cluster name or ARN")
+    resume.set_defaults(run=_resume)
+
+    status = hyperpod_commands.add_parser(
+        "status", parents=[common, state], help="holds, saved counts and last actions from the state table"
+    )
+    status.add_argument("cluster", metavar="CLUSTER", nargs="?", help="one cluster (default: every cluster)")
+    status.set_defaults(run=_status)
+
+    plan = hyperpod_commands.add_parser(
+        "plan", parents=[common, state], help="what the scheduler would do now (never changes anything)"
+    )
+    plan.add_argument("--regions", nargs="+", metavar="REGION", help="default: --region or the profile's region")
+    plan.add_argument("--at", metavar="ISO8601", help="decide at this instant instead of now, e.g. 2026-03-30T07:00Z")
+    plan.add_argument("--format", choices=["table", "json"], default="table")
+    plan.set_defaults(run=_plan)
+
+
+def _session(args: argparse.Namespace):
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        session = boto3.Session(profile_name=getattr(args, "profile", None), region_name=getattr(args, "region", None))
+    except ProfileNotFound as err:
+        raise HyperPodCliError(str(err)) from None
+    if not session.region_name:
+        raise HyperPodCliError("no AWS region: pass --region or set AWS_REGION")
+    return session
+
+
+def _client(session, service: str, args: argparse.Namespace, region: str | None = None):
+    from mlgov.aws.sessions import RETRY_CONFIG
+
+    return session.client(
+        service, region_name=region or session.region_name, config=RETRY_CONFIG, endpoint_url=_endpoint(args)
+    )
+
+
+def _endpoint(args: argparse.Namespace) -> str | None:
+    return getattr(args, "endpoint_url", None)
+
+
+def _store(args: argparse.Namespace, session, required: bool = True) -> StateStore | None:
+    from mlgov.aws.hyperpod_state import DynamoDbStateStore
+
+    table = getattr(args, "state_table", None) or os.environ.get(STATE_TABLE_ENV)
+    if not table:
+        if required:
+            raise HyperPodCliError(f"no state table: pass --state-table or set {STATE_TABLE_ENV}")
+        return None
+    return DynamoDbStateStore(_client(session, "dynamodb", args), table)
+
+
+def _aws_errors():
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return ClientError, BotoCoreError
+
+
+def _resolve(args: argparse.Namespace, session, store: StateStore) -> tuple[str, str]:
+    """(arn, name) of CLUSTER: an ARN as given, else a name the state table knows, else DescribeCluster here."""
+    cluster = args.cluster
+    if cluster.startswith("arn:"):
+        known = store.get(cluster)
+        return cluster, (known.name if known and known.name else cluster.rsplit("/", 1)[-1])
+    matches = [record for record in store.records() if record.name == cluster]
+    if len(matches) > 1:
+        arns = ", ".join(record.arn for record in matches)
+        raise HyperPodCliError(f"several clusters are named {cluster} ({arns}): pass the ARN")
+    if matches:
+        return matches[0].arn, cluster
+    try:
+        described = _client(session, "sagemaker", args).describe_cluster(ClusterName=cluster)
+    except _aws_errors() as err:
+        raise HyperPodCliError(
+            f"cluster {cluster} is neither in the state table nor describable in {session.region_name} ({err}); "
+            "pass its ARN"
+        ) from None
+    return described["ClusterArn"], described.get("ClusterName") or cluster
+
+
+def _caller(session, args: argparse.Namespace) -> str | None:
+    try:
+        return _client(session, "sts", args).get_caller_identity()["Arn"]
+    except _aws_errors():
+        return None
+
+
+def _hold(args: argparse.Namespace) -> int:
+    session = _session(args)
+    store = _store(args, session)
+    try:
+        arn, name = _resolve(args, session, store)
+        store.set_hold(arn, name, True, datetime.now(UTC), by=_caller(session, args), reason=args.reason)
+    except _aws_errors() as err:
+        raise HyperPodCliError(f"cannot write the state table: {err}") from None
+    print(f"held {name} ({arn}): the scheduler leaves it as it is until `mlgov hyperpod resume {name}`")
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    session = _session(args)
+    store = _store(args, session)
+    try:
+        arn, name = _resolve(args, session, store)
+        record = store.get(arn)
+        store.set_hold(arn, name, False, datetime.now(UTC))
+        store.forget_last_action(arn)
+    except _aws_errors() as err:
+        raise HyperPodCliError(f"cannot write the state table: {err}") from None
+    was = "released the hold on" if record and record.hold else "was not on hold:"
+    print(f"{was} {name} ({arn}); last action forgotten, the next run follows the schedule")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    session = _session(args)
+    store = _store(args, session)
+    try:
+        if args.cluster:
+            arn, _ = _resolve(args, session, store)
+            record = store.get(arn)
+            if record is None:
+                raise HyperPodCliError(f"no state for {args.cluster} ({arn}): the scheduler has not acted on it")
+            records = [record]
+        else:
+            records = store.records()
+    except _aws_errors() as err:
+        raise HyperPodCliError(f"cannot read the state table: {err}") from None
+    if not records:
+        print("no clusters in the state table yet")
+        return 0
+    print(f"{'CLUSTER':28} {'HOLD':6} {'SAVED COUNTS':28} LAST ACTION")
+    for record in records:
+        print(_status_line(record))
+        if args.cluster:
+            print(f"  arn: {record.arn}")
+            if record.hold:
+                print(f"  held by {record.hold_by or 'unknown'} at {_when(record.hold_at)}: {record.hold_reason or ''}")
+            if record.saved:
+                print(f"  saved at {_when(record.saved.saved_at)} ({record.saved.window_id})")
+            if record.last_action and record.last_action.message:
+                print(f"  last action message: {record.last_action.message}")
+    return 0
+
+
+def _status_line(record: ClusterRecord) -> str:
+    saved = " ".join(f"{k}={v}" for k, v in record.saved.counts.items()) if record.saved else "-"
+    last = record.last_action
+    action = f"{last.action} {last.outcome} {_when(last.at)} ({last.window_id})" if last else "-"
+    return f"{record.name or record.arn:28} {'held' if record.hold else '-':6} {saved:28} {action}"
+
+
+def _when(instant: datetime | None) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ") if instant else "?"
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from mlgov.aws.hyperpod import HyperPodClusters
+    from mlgov.aws.hyperpod_state import InMemoryStateStore
+    from mlgov.hyperpod_scheduling import schedule_pass, summarize
+
+    now = _instant(args.at) if args.at else datetime.now(UTC)
+    session = _session(args)
+    store = _store(args, session, required=False)
+    if store is None:
+        store = InMemoryStateStore()
+        print(f"note: no state table (--state-table or ${STATE_TABLE_ENV}): holds and saved counts are not known")
+    try:
+        account = _client(session, "sts", args).get_caller_identity()["Account"]
+    except _aws_errors() as err:
+        raise HyperPodCliError(f"cannot identify the account: {err}") from None
+    outcomes, errors = [], []
+    for region in args.regions or [session.region_name]:
+        clusters = HyperPodClusters(_client(session, "sagemaker", args, region))
+        found, failed = schedule_pass(clusters, store, account=account, region=region, now=now, apply=False)
+        outcomes.extend(found)
+        errors.extend(failed)
+    if args.format == "json":
+        print(json.dumps(summarize(outcomes, errors, dry_run=True, now=now), indent=2, default=str))
+    else:
+        print(f"plan at {now.isoformat()} (dry run: nothing is changed)")
+        for outcome in outcomes:
+            print(f"  {outcome.region:14} {outcome.cluster:28} {outcome.outcome:11} {outcome.reason}")
+        if not outcomes:
+            print("  no HyperPod clusters")
+        for error in errors:
+            print(f"  {error.region:14} {error.operation} failed: {error.message}")
+    return 1 if errors else 0
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise HyperPodCliError(f"--at {text!r} is not an ISO 8601 time like 2026-03-30T07:00Z") from None
+    if instant.tzinfo is None:
+        raise HyperPodCliError(f"--at {text!r} has no time zone (add Z or +02:00)")
+    return instant

@@ -1,0 +1,31 @@
+"""Lambda entry point: every hyperpod_schedule_minutes, scale tagged HyperPod clusters down off-hours and back up."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from aws_lambda_powertools import Logger
+
+logger = Logger(service="mlgov-hyperpod-scheduler")
+
+_WORTH_A_LINE = frozenset({"applied", "rejected", "deferred", "dry_run", "invalid", "error"})
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict, context) -> dict:
+    summary = _runtime().run(event, log=lambda text, **fields: logger.info(text, extra=fields))
+    for cluster in summary["clusters"]:
+        if cluster["outcome"] in _WORTH_A_LINE:
+            level = logger.warning if cluster["outcome"] in ("rejected", "invalid", "error") else logger.info
+            level("hyperpod cluster " + cluster["outcome"], extra={"hyperpod_cluster": cluster})
+    for error in summary["errors"]:
+        logger.warning("hyperpod account-region failed", extra={"hyperpod_error": error})
+    logger.info("hyperpod scheduler pass", extra={"dry_run": summary["dry_run"], "totals": summary["totals"]})
+    return summary
+
+
+@cache
+def _runtime():
+    from mlgov.handlers.hyperpod_scheduler_runtime import HyperPodSchedulerRuntime
+
+    return HyperPodSchedulerRuntime.from_settings()

@@ -1,0 +1,143 @@
+"""Wiring for the hyperpod_scheduler Lambda: its settings, spoke-role sessions, the state table, one pass per target.
+
+Environment (read once, on first use):
+    MLGOV_HUB_ACCOUNT, MLGOV_SPOKE_ROLE, MLGOV_ENDPOINT_URL   shared with the other functions (mlgov.settings)
+    MLGOV_HYPERPOD_STATE_TABLE   required: the DynamoDB table (partition key `pk`, string)
+    MLGOV_HYPERPOD_APPLY         `true` to scale; anything else (or unset) is a dry run that changes nothing
+    MLGOV_TARGETS                JSON {"accounts": ["111122223333", ...], "regions": ["eu-west-1", ...]}: every
+                                 account × region is scheduled; accounts default to the hub's, regions to AWS_REGION
+An invocation event may narrow a run: {"accounts": [...], "regions": [...], "dry_run": true}. It can force a dry
+run but never turn one into a real run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mlgov.aws.hyperpod import HyperPodClusters
+from mlgov.aws.hyperpod_state import DynamoDbStateStore, StateStore
+from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
+from mlgov.domain.resource_identity import partition_for_region
+from mlgov.hyperpod_scheduling import ClusterOutcome, PassError, schedule_pass, summarize
+from mlgov.settings import SettingsError, settings
+
+SESSION_NAME = "mlgov-hyperpod-scheduler"  # how the scheduler's calls show in member accounts' CloudTrail
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"", "false", "0", "no"})
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    hub_account: str
+    spoke_role_name: str
+    state_table: str
+    apply: bool
+    accounts: tuple[str, ...]
+    regions: tuple[str, ...]
+    endpoint_url: str | None = None
+
+
+@cache
+def scheduler_settings() -> SchedulerSettings:
+    shared = settings()
+    state_table = os.environ.get("MLGOV_HYPERPOD_STATE_TABLE")
+    if not state_table:
+        raise SettingsError("environment variable MLGOV_HYPERPOD_STATE_TABLE is not set")
+    apply = os.environ.get("MLGOV_HYPERPOD_APPLY", "").strip().lower()
+    if apply not in _TRUE | _FALSE:
+        raise SettingsError(f"MLGOV_HYPERPOD_APPLY must be true or false, got {apply!r}")
+    default_regions = [os.environ["AWS_REGION"]] if os.environ.get("AWS_REGION") else []
+    accounts, regions = parse_targets(os.environ.get("MLGOV_TARGETS") or "{}", [shared.hub_account], default_regions)
+    return SchedulerSettings(
+        hub_account=shared.hub_account,
+        spoke_role_name=shared.spoke_role_name,
+        state_table=state_table,
+        apply=apply in _TRUE,
+        accounts=accounts,
+        regions=regions,
+        endpoint_url=shared.endpoint_url,
+    )
+
+
+def parse_targets(
+    text: str | Mapping, default_accounts: list[str], default_regions: list[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """{"accounts": [...], "regions": [...]} (JSON text or a mapping) → (accounts, regions); SettingsError if bad."""
+    try:
+        targets = json.loads(text) if isinstance(text, str) else text
+    except json.JSONDecodeError as err:
+        raise SettingsError(f"MLGOV_TARGETS is not JSON: {err}") from None
+    if not isinstance(targets, Mapping):
+        raise SettingsError('MLGOV_TARGETS must be {"accounts": [...], "regions": [...]}')
+    unknown = sorted(set(targets) - {"accounts", "regions", "dry_run"})
+    if unknown:
+        raise SettingsError(f"targets: unknown key {unknown[0]!r} (accounts, regions)")
+    accounts = targets.get("accounts") or default_accounts
+    regions = targets.get("regions") or default_regions
+    for key, values in (("accounts", accounts), ("regions", regions)):
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            raise SettingsError(f"targets: {key} must be a list of strings")
+    bad = [account for account in accounts if not (account.isdigit() and len(account) == 12)]
+    if bad:
+        raise SettingsError(f"targets: {bad[0]!r} is not a 12-digit account id")
+    if not regions:
+        raise SettingsError("targets: no regions (set MLGOV_TARGETS regions or AWS_REGION)")
+    return tuple(dict.fromkeys(accounts)), tuple(dict.fromkeys(regions))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class HyperPodSchedulerRuntime:
+    config: SchedulerSettings
+    sessions: AccountSessions
+    store: StateStore
+    clock: Callable[[], datetime] = _utcnow
+
+    @classmethod
+    def from_settings(cls, config: SchedulerSettings | None = None) -> HyperPodSchedulerRuntime:
+        config = config or scheduler_settings()
+        sessions = AccountSessions(
+            config.hub_account, config.spoke_role_name, endpoint_url=config.endpoint_url, session_name=SESSION_NAME
+        )
+        dynamodb = boto3.client("dynamodb", config=RETRY_CONFIG, endpoint_url=config.endpoint_url)
+        return cls(config, sessions, DynamoDbStateStore(dynamodb, config.state_table))
+
+    def run(self, event: Mapping | None = None, log=None) -> dict:
+        """One pass over every target account × region; the summary of what was decided and done."""
+        event = event if isinstance(event, Mapping) else {}
+        narrowed = {key: event[key] for key in ("accounts", "regions") if key in event}
+        accounts, regions = parse_targets(narrowed, list(self.config.accounts), list(self.config.regions))
+        dry_run = not self.config.apply or bool(event.get("dry_run"))
+        now = self.clock()
+        outcomes: list[ClusterOutcome] = []
+        errors: list[PassError] = []
+        for account in accounts:
+            for region in regions:
+                try:
+                    sagemaker = self.sessions.client("sagemaker", account, region, partition_for_region(region))
+                except (ClientError, BotoCoreError) as err:  # e.g. the spoke role is missing in that account
+                    errors.append(PassError(account, region, "AssumeRole", str(err)))
+                    continue
+                found, failed = schedule_pass(
+                    HyperPodClusters(sagemaker),
+                    self.store,
+                    account=account,
+                    region=region,
+                    now=now,
+                    apply=not dry_run,
+                    log=log,
+                )
+                outcomes.extend(found)
+                errors.extend(failed)
+        return summarize(outcomes, errors, dry_run=dry_run, now=now)

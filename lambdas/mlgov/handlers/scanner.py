@@ -1,0 +1,60 @@
+"""Lambda entry point of the scheduled scan workflow: the state machine's `targets`, `scan` and `aggregate` tasks.
+
+Events (from the state machine) and results:
+- {"task": "targets", "run_id"} → {"run_id", "targets": [{"account", "region", "run_id"}], "targets_key", "count"}
+- {"task": "scan", "account", "region", "run_id"} → {"account", "region", "part_key", "resources", "errors"}
+- {"task": "aggregate", "run_id", "parts": [scan results, or Catch outputs {"account", "region", "error"}]}
+  → {"run_id", "report_key", "summary", "errors", "new_zombies", "approvals_started", "approval_errors",
+  "digest_posted"}
+A malformed event raises BadTask (the execution fails: a wiring bug). Access errors in an account-region never raise.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from aws_lambda_powertools import Logger
+
+from mlgov.domain.scan_run import BadTask, parse_target, run_id_of
+
+logger = Logger(service="mlgov-scanner")
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+def handler(event: dict, context) -> dict:
+    if not isinstance(event, dict):
+        raise BadTask(f"the event must be a JSON object, not {type(event).__name__}")
+    task = event.get("task")
+    if task == "targets":
+        run_id = run_id_of(event)
+        logger.append_keys(run_id=run_id, task=task)
+        result = _runtime().targets(run_id)
+        logger.info("targets listed", extra={"count": result["count"]})
+        return result
+    if task == "scan":
+        target = parse_target(event)
+        logger.append_keys(run_id=target.run_id, task=task, account=target.account, region=target.region)
+        result = _runtime().scan(target)
+        logger.info("account-region scanned", extra={"resources": result["resources"], "errors": result["errors"]})
+        return result
+    if task == "aggregate":
+        run_id = run_id_of(event)
+        parts = event.get("parts")
+        if parts is not None and not isinstance(parts, list):
+            raise BadTask("parts must be a list of scan results")
+        logger.append_keys(run_id=run_id, task=task)
+        result = _runtime().aggregate(run_id, parts)
+        logger.info(
+            "run aggregated",
+            extra={key: result[key] for key in ("report_key", "approvals_started", "digest_posted", "errors")}
+            | {"new_zombies": len(result["new_zombies"])},
+        )
+        return result
+    raise BadTask(f"unknown task {task!r}: expected targets, scan or aggregate")
+
+
+@cache
+def _runtime():
+    from mlgov.handlers.scanner_runtime import ScannerRuntime
+
+    return ScannerRuntime.from_settings(logger)

@@ -1,0 +1,473 @@
+"""Wiring for the scanner Lambda: settings, clients and the scan workflow's three tasks (targets, scan, aggregate)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
+from mlgov.domain.inventory import Resource, ScanError
+from mlgov.domain.scan_run import (
+    BadTask,
+    Target,
+    approval_execution_name,
+    failed_part_error,
+    is_exempt,
+    needs_approval,
+    part_key,
+    parts_prefix,
+    report_key,
+    report_location,
+    targets,
+    targets_key,
+)
+from mlgov.scan import Judge, ScanRequest, ScanResult
+from mlgov.settings import SettingsError
+
+SESSION_NAME = "mlgov-scanner"  # how the scanner's calls show in member accounts' CloudTrail
+# (sessions, target, now, tag schema) -> a judge for scan.report; it may expose `errors` (ScanError list filled while
+# judging) and `last_invoked` ({endpoint ARN: YYYY-MM-DD}), as mlgov.zombie_scan.ZombieJudge does.
+JudgeFactory = Callable[[AccountSessions, Target, datetime, object], Judge | None]
+LAST_INVOKED_TAG = "last-invoked"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ScannerSettings:
+    """The scanner's environment (set by the stack), read once on first use."""
+
+    hub_account: str
+    spoke_role_name: str
+    archive_bucket: str
+    findings_table: str
+    regions: tuple[str, ...]
+    accounts: tuple[str, ...] | None  # None: list the organization's ACTIVE accounts
+    approval_state_machine_arn: str | None = None
+    slack_channel: str | None = None
+    slack_token_secret: str | None = None
+    slack_api_url: str | None = None
+    zombie_idle_days: int = 30
+    zombie_min_age_days: int = 7
+    resource_types: tuple[str, ...] | None = None  # None: every supported type
+    max_approvals_per_run: int | None = None  # None: no limit; the rest start on the next run
+    write_last_invoked: bool = True  # update the endpoints' `last-invoked` tag when traffic was seen
+    tag_schema_json: str | None = None  # None: the packaged copy of policies/tag_schema.json
+    home_region: str = "us-east-1"  # the hub's region: console links
+    endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ScannerSettings:
+        env = os.environ if environ is None else environ
+        home_region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        accounts = _json_list(env, "MLGOV_ACCOUNTS")
+        regions = _json_list(env, "MLGOV_REGIONS") or (home_region,)
+        types = _json_list(env, "MLGOV_RESOURCE_TYPES")
+        return cls(
+            hub_account=_required(env, "MLGOV_HUB_ACCOUNT"),
+            spoke_role_name=env.get("MLGOV_SPOKE_ROLE") or "mlgov-spoke",
+            archive_bucket=_required(env, "MLGOV_ARCHIVE_BUCKET"),
+            findings_table=_required(env, "MLGOV_FINDINGS_TABLE"),
+            regions=regions,
+            accounts=accounts,
+            approval_state_machine_arn=env.get("MLGOV_APPROVAL_STATE_MACHINE_ARN") or None,
+            slack_channel=env.get("MLGOV_SLACK_CHANNEL") or None,
+            slack_token_secret=env.get("MLGOV_SLACK_TOKEN_SECRET") or None,
+            slack_api_url=env.get("MLGOV_SLACK_API_URL") or None,
+            zombie_idle_days=_int(env, "MLGOV_ZOMBIE_IDLE_DAYS", 30),
+            zombie_min_age_days=_int(env, "MLGOV_ZOMBIE_MIN_AGE_DAYS", 7),
+            resource_types=types,
+            max_approvals_per_run=_int(env, "MLGOV_MAX_APPROVALS_PER_RUN", None),
+            write_last_invoked=_bool(env, "MLGOV_WRITE_LAST_INVOKED", True),
+            tag_schema_json=env.get("MLGOV_TAG_SCHEMA") or None,
+            home_region=home_region,
+            endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
+        )
+
+
+@cache
+def scanner_settings() -> ScannerSettings:
+    return ScannerSettings.from_environment()
+
+
+@dataclass
+class ScannerRuntime:
+    settings: ScannerSettings
+    sessions: AccountSessions
+    logger: object
+    judge_factory: JudgeFactory | None = None
+    clock: Callable[[], datetime] = _utcnow
+    _clients: dict = field(default_factory=dict, repr=False)
+    _prices: object = field(default=None, repr=False)
+    _schema: object = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, logger, config: ScannerSettings | None = None) -> ScannerRuntime:
+        config = config or scanner_settings()
+        sessions = AccountSessions(
+            config.hub_account, config.spoke_role_name, endpoint_url=config.endpoint_url, session_name=SESSION_NAME
+        )
+        return cls(config, sessions, logger, judge_factory=default_judge_factory(config))
+
+    # ---- task "targets" -------------------------------------------------------------------------------------------
+
+    def targets(self, run_id: str) -> dict:
+        """Every account × region of the run; also written to runs/<run_id>/targets.json (a Distributed Map's
+        ItemReader source when the list outgrows the 256 KB state payload)."""
+        accounts = self.settings.accounts if self.settings.accounts is not None else self._organization_accounts()
+        items = [target.as_json() for target in targets(accounts, self.settings.regions, run_id)]
+        key = targets_key(run_id)
+        self._archive().put_json(key, items)
+        return {"run_id": run_id, "targets": items, "targets_key": key, "count": len(items)}
+
+    def _organization_accounts(self) -> list[str]:
+        """ACTIVE accounts of the organization (the hub must be the management account or a delegated
+        administrator); an account that is in no organization scans itself."""
+        organizations = self._client("organizations")
+        try:
+            accounts = []
+            for page in organizations.get_paginator("list_accounts").paginate():
+                accounts += [a["Id"] for a in page["Accounts"] if a.get("State", a.get("Status")) == "ACTIVE"]
+            return accounts
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "AWSOrganizationsNotInUseException":
+                self.logger.info("not in an organization: scanning the hub account only")
+                return [self.settings.hub_account]
+            raise SettingsError(
+                f"cannot list the organization's accounts ({err}); make the hub a delegated administrator "
+                "or set MLGOV_ACCOUNTS"
+            ) from None
+
+    # ---- task "scan" ----------------------------------------------------------------------------------------------
+
+    def scan(self, target: Target) -> dict:
+        """Inventory, price and judge one account-region; write its partial report. Access errors are entries."""
+        from mlgov.scan import report
+
+        now = self.clock()
+        result = self.discover(target, now)
+        judge = self._judge(target, now, result.errors) if result.resources else None
+        request = ScanRequest(regions=[target.region], accounts=[target.account])
+        document = report(result, request, self.prices(), self.schema(), now, judge=judge)
+        if judge is not None and judge.last_invoked and self.settings.write_last_invoked:
+            document["errors"] += self._write_last_invoked(target, judge.last_invoked)
+        key = part_key(target)
+        self._archive().put_json(key, document)
+        return {
+            "account": target.account,
+            "region": target.region,
+            "part_key": key,
+            "resources": document["summary"]["resources"],
+            "errors": len(document["errors"]),
+        }
+
+    def discover(self, target: Target, now: datetime) -> ScanResult:
+        from mlgov.aws.inventory import SageMakerInventory
+
+        result = ScanResult(accounts=[target.account])
+        try:
+            client = self.sessions.client("sagemaker", target.account, target.region)
+            inventory = SageMakerInventory(
+                client, target.account, target.region, resource_types=self.settings.resource_types, now=now
+            )
+            result.resources, result.errors = inventory.collect()
+            result.api_calls = sum(inventory.api_calls.values())
+        except (ClientError, BotoCoreError) as err:
+            result.errors.append(ScanError(target.account, target.region, _operation(err), str(err)))
+        return result
+
+    def _judge(self, target: Target, now: datetime, errors: list[ScanError]) -> _GuardedJudge | None:
+        if self.judge_factory is None:
+            return None
+        try:
+            judge = self.judge_factory(self.sessions, target, now, self.schema())
+        except (ClientError, BotoCoreError) as err:
+            errors.append(ScanError(target.account, target.region, _operation(err), str(err)))
+            return None
+        return None if judge is None else _GuardedJudge(judge, target, errors)
+
+    def _write_last_invoked(self, target: Target, values: Mapping[str, str]) -> list[dict]:
+        """`last-invoked` = the day traffic was last seen, on endpoints whose tag is older; failures are entries."""
+        from mlgov.aws.sagemaker_tags import SageMakerTags
+
+        errors = []
+        try:
+            tags = SageMakerTags(self.sessions.client("sagemaker", target.account, target.region))
+            for arn, day in sorted(values.items()):
+                try:
+                    tags.add_tags(arn, {LAST_INVOKED_TAG: day})
+                except (ClientError, BotoCoreError) as err:
+                    errors.append(_error_entry(target, err, f"{LAST_INVOKED_TAG} on {arn}"))
+        except (ClientError, BotoCoreError) as err:
+            errors.append(_error_entry(target, err, LAST_INVOKED_TAG))
+        return errors
+
+    # ---- task "aggregate" -----------------------------------------------------------------------------------------
+
+    def aggregate(self, run_id: str, parts: Sequence[Mapping] | None) -> dict:
+        """Merge the parts, archive the report, record findings, start approvals for new zombies, post the digest."""
+        from mlgov.domain.report_merge import merge_reports
+
+        now = self.clock()
+        documents, errors = self._read_parts(run_id, parts)
+        merged = merge_reports(documents, now, errors=errors)
+        key = report_key(run_id, now)
+        archive = self._archive()
+        archive.put_json(key, merged)
+        archive.put_json("reports/latest.json", merged)
+        recorded = self._findings_table().record_all(merged["findings"], now, run_id)
+        new_zombies = [row.arn for row in recorded if row.new_zombie]
+        started, approval_errors = self._start_approvals(merged, recorded, run_id, key, now)
+        posted = self._post_digest(merged, key, len(new_zombies))
+        return {
+            "run_id": run_id,
+            "report_key": key,
+            "summary": merged["summary"],
+            "errors": len(merged["errors"]),
+            "new_zombies": new_zombies,
+            "approvals_started": started,
+            "approval_errors": approval_errors,
+            "digest_posted": posted,
+        }
+
+    def _read_parts(self, run_id: str, parts: Sequence[Mapping] | None) -> tuple[list[dict], list[dict]]:
+        archive = self._archive()
+        if parts is None:  # e.g. a Distributed Map that wrote its results elsewhere: every part of the run
+            parts = [{"part_key": key} for key in archive.keys(parts_prefix(run_id))]
+        documents, errors = [], []
+        prefix = parts_prefix(run_id)
+        for item in parts:
+            key = item.get("part_key") if isinstance(item, Mapping) else None
+            if not key:
+                errors.append(failed_part_error(item if isinstance(item, Mapping) else {}))
+                continue
+            if not str(key).startswith(prefix):
+                raise BadTask(f"part_key {key!r} is not under {prefix}")
+            try:
+                documents.append(archive.get_json(key))
+            except (ClientError, BotoCoreError, ValueError) as err:
+                errors.append(
+                    {
+                        "account": str(item.get("account", "")),
+                        "region": str(item.get("region", "")),
+                        "operation": "GetObject",
+                        "message": f"part {key} unreadable: {err}",
+                    }
+                )
+        return documents, errors
+
+    def _start_approvals(
+        self, report: dict, recorded: Sequence, run_id: str, key: str, now: datetime
+    ) -> tuple[int, int]:
+        """One execution per zombie episode not yet handed over, largest waste first; (started, failed)."""
+        by_arn = {finding["arn"]: finding for finding in report["findings"]}
+        pending = [row for row in recorded if needs_approval(by_arn[row.arn], row.zombie_since, row.approval_execution)]
+        exempt = sum(1 for row in recorded if row.new_zombie and is_exempt(by_arn[row.arn]))
+        if exempt:
+            self.logger.info("new zombies exempt from approval (mlgov:exempt)", extra={"count": exempt})
+        if not pending:
+            return 0, 0
+        arn = self.settings.approval_state_machine_arn
+        if not arn:
+            self.logger.warning(
+                "no approval state machine configured (MLGOV_APPROVAL_STATE_MACHINE_ARN): no approval started",
+                extra={"pending": len(pending)},
+            )
+            return 0, 0
+        limit = self.settings.max_approvals_per_run
+        if limit is not None and len(pending) > limit:
+            self.logger.info("approvals capped for this run; the rest start next run", extra={"pending": len(pending)})
+            pending = pending[:limit]  # recorded follows the report's order: largest waste first
+        from mlgov.aws.approval_starts import start_approval
+
+        sfn, table = self._client("stepfunctions"), self._findings_table()
+        started = failed = 0
+        for row in pending:
+            name = approval_execution_name(row.arn, row.zombie_since)
+            payload = {
+                "run_id": run_id,
+                "report_key": key,
+                "first_seen": row.first_seen,
+                "zombie_since": row.zombie_since,
+                "finding": by_arn[row.arn],
+            }
+            try:
+                if start_approval(sfn, arn, name, payload):
+                    started += 1
+                else:
+                    self.logger.info(
+                        "approval already started for this zombie", extra={"arn": row.arn, "execution": name}
+                    )
+                table.mark_approval(row.arn, name, now)
+            except (ClientError, BotoCoreError) as err:
+                failed += 1
+                self.logger.error(
+                    "could not start the approval; retried next run", extra={"arn": row.arn, "error": str(err)}
+                )
+        return started, failed
+
+    def _post_digest(self, report: dict, key: str, new_zombies: int) -> bool:
+        config = self.settings
+        if not (config.slack_channel and config.slack_token_secret):
+            self.logger.info("Slack digest not configured (MLGOV_SLACK_CHANNEL, MLGOV_SLACK_TOKEN_SECRET)")
+            return False
+        from mlgov.aws.slack_post import SlackPostError, bot_token, post_message
+        from mlgov.domain.slack_digest import digest_blocks, digest_text
+
+        url = report_location(config.archive_bucket, key, config.home_region)
+        try:
+            token = bot_token(self._client("secretsmanager"), config.slack_token_secret)
+            post_message(
+                token,
+                config.slack_channel,
+                digest_blocks(report, url, new_zombies=new_zombies),
+                digest_text(report, new_zombies=new_zombies),
+                base_url=config.slack_api_url,
+            )
+        except (SlackPostError, ClientError, BotoCoreError, ImportError) as err:
+            self.logger.error("Slack digest not posted", extra={"error": str(err)})
+            return False
+        return True
+
+    # ---- shared ---------------------------------------------------------------------------------------------------
+
+    def prices(self):
+        if self._prices is None:
+            from mlgov.price_files import load_price_table
+
+            self._prices = load_price_table()
+        return self._prices
+
+    def schema(self):
+        if self._schema is None:
+            from mlgov.packaged_schema import load_packaged_schema
+
+            text = self.settings.tag_schema_json
+            self._schema = load_packaged_schema(text, source="MLGOV_TAG_SCHEMA") if text else load_packaged_schema()
+        return self._schema
+
+    def _client(self, service: str):
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service,
+                region_name=self.settings.home_region,
+                config=RETRY_CONFIG,
+                endpoint_url=self.settings.endpoint_url,
+            )
+        return self._clients[service]
+
+    def _archive(self):
+        from mlgov.aws.report_archive import ReportArchive
+
+        return ReportArchive(self._client("s3"), self.settings.archive_bucket)
+
+    def _findings_table(self):
+        from mlgov.aws.findings_table import FindingsTable
+
+        return FindingsTable(self._client("dynamodb"), self.settings.findings_table)
+
+
+class _GuardedJudge:
+    """Runs the usage judge inside scan.report and moves what went wrong into the report's errors: a CloudWatch
+    failure leaves the lifecycle verdicts standing (never a zombie without evidence)."""
+
+    def __init__(self, judge: Judge, target: Target, errors: list[ScanError]) -> None:
+        self._judge = judge
+        self._target = target
+        self._errors = errors  # the ScanResult's list: scan.report builds the report from it after judging
+
+    @property
+    def last_invoked(self) -> Mapping[str, str]:
+        return getattr(self._judge, "last_invoked", None) or {}
+
+    def __call__(self, costed: Sequence[tuple[Resource, object]]) -> list:
+        try:
+            verdicts = self._judge(costed)
+        except (ClientError, BotoCoreError) as err:
+            self._errors.append(ScanError(self._target.account, self._target.region, _operation(err), str(err)))
+            return [None] * len(costed)
+        self._errors.extend(getattr(self._judge, "errors", None) or [])
+        return verdicts
+
+
+def default_judge_factory(config: ScannerSettings) -> JudgeFactory:
+    """mlgov.zombie_scan's judge (batched GetMetricData per account-region) with the configured thresholds."""
+    from mlgov.domain.zombies import ZombiePolicy
+
+    try:
+        policy = ZombiePolicy(idle_days=config.zombie_idle_days, min_age_days=config.zombie_min_age_days)
+    except ValueError as err:
+        raise SettingsError(f"MLGOV_ZOMBIE_IDLE_DAYS / MLGOV_ZOMBIE_MIN_AGE_DAYS: {err}") from None
+
+    def factory(sessions: AccountSessions, target: Target, now: datetime, schema) -> Judge:
+        from mlgov.zombie_scan import make_judge
+
+        return make_judge(sessions, policy, now, schema)
+
+    return factory
+
+
+def _error_entry(target: Target, err: Exception, what: str) -> dict:
+    return {
+        "account": target.account,
+        "region": target.region,
+        "operation": _operation(err),
+        "message": f"{what}: {err}",
+    }
+
+
+def _operation(err: Exception) -> str:
+    return getattr(err, "operation_name", None) or type(err).__name__
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name)
+    if not value:
+        raise SettingsError(f"environment variable {name} is not set")
+    return value
+
+
+def _json_list(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    text = env.get(name)
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SettingsError(f"{name} is not valid JSON: {err.msg}") from None
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise SettingsError(f'{name} must be a JSON list of strings, e.g. ["eu-west-1"]')
+    return tuple(value)
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = (env.get(name) or "").strip().lower()
+    if not text:
+        return default
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise SettingsError(f"{name} must be true or false (got {text!r})")
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number (got {text!r})") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative (got {value})")
+    return value

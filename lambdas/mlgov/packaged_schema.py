@@ -1,0 +1,63 @@
+"""The tag schema inside the Lambda code asset (mlgov/data/tag_schema.json, a checked copy of policies/tag_schema.json).
+
+The asset is the lambdas/ folder only, so policies/ is not there; and jsonschema (with its compiled dependencies) is
+neither in the Lambda runtime nor in the Powertools layer. The copy is validated where jsonschema is installed (tests,
+CLI, synth: a test proves it equals policies/tag_schema.json); in a Lambda it is parsed without the JSON Schema pass,
+by the same semantic rules.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from mlgov.domain.tag_schema import SchemaError, TagSchema, parse_schema
+
+PACKAGED_SCHEMA_RESOURCE = "data/tag_schema.json"
+
+
+def packaged_schema_text() -> str:
+    return resources.files("mlgov").joinpath(PACKAGED_SCHEMA_RESOURCE).read_text()
+
+
+def load_packaged_schema(text: str | None = None, source: str = f"mlgov/{PACKAGED_SCHEMA_RESOURCE}") -> TagSchema:
+    """`text` (default: the packaged copy) as a TagSchema; SchemaError (one line) when it is unusable."""
+    try:
+        raw = json.loads(text if text is not None else packaged_schema_text())
+    except json.JSONDecodeError as err:
+        raise SchemaError(f"{source}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})") from None
+    try:
+        import jsonschema  # noqa: F401  (present in the venv; absent in the Lambda runtime)
+    except ImportError:
+        return parse_trusted_schema(raw, source)
+    from mlgov.repo_files import meta_schema
+
+    return parse_schema(raw, meta_schema(), source=source)
+
+
+def parse_trusted_schema(raw: dict, source: str) -> TagSchema:
+    """parse_schema's semantic checks without the JSON Schema pass, for a file already validated at build time.
+
+    Uses tag_schema's rule parser so both paths build the same TagSchema (a test compares them). A malformed file
+    still fails here, with a KeyError/TypeError turned into a SchemaError, never a half-parsed schema.
+    """
+    from mlgov.domain.tag_schema import _check_unique, _parse_rule
+
+    try:
+        rules = tuple(_parse_rule(item, index, source) for index, item in enumerate(raw["tags"]))
+        _check_unique((rule.key for rule in rules), source)
+        if sum(rule.is_date for rule in rules) > 1:
+            raise SchemaError(f"{source}: tags: at most one key may have format 'date' (the lifetime tag)")
+        protected, studio = raw["protected_tag_keys"], raw["studio_ui_creates"]
+        return TagSchema(
+            rules=rules,
+            exempt_principals=tuple(raw["exempt_principals"]),
+            protected_keys=tuple(protected["keys"]),
+            protected_writers=tuple(protected["writers"]),
+            protected_reason=protected["reason"],
+            studio_ui_actions=tuple(studio["actions"]),
+            studio_ui_enforced=studio["enforce"],
+            studio_ui_reason=studio["reason"],
+        )
+    except (KeyError, TypeError, AttributeError) as err:
+        raise SchemaError(f"{source}: malformed ({type(err).__name__}: {err})") from None

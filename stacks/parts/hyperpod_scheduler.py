@@ -1,0 +1,135 @@
+"""HyperPod on/off scheduling: a Lambda on its own EventBridge Scheduler rate, and the table of saved counts."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from stacks.config import MlgovConfig
+from stacks.parts.functions import MlgovFunction
+
+HYPERPOD_ROLE_NAME = "mlgov-hub-hyperpod"
+SPOKE_ROLE_NAME = "mlgov-spoke"
+
+
+class HyperPodScheduler(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: MlgovConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.state_table = dynamodb.TableV2(
+            self,
+            "StateTable",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.RETAIN,  # saved instance counts are what a scale-up restores
+        )
+        targets = {"accounts": [config.hub_account], "regions": list(config.member_regions)}
+        scheduler_function = MlgovFunction(
+            self,
+            "Scheduler",
+            name="hyperpod_scheduler",
+            role_name=HYPERPOD_ROLE_NAME,
+            description="mlgov HyperPod scheduler: scales clusters to 0 off-hours and back to their saved counts",
+            environment={
+                "MLGOV_HUB_ACCOUNT": config.hub_account,
+                "MLGOV_SPOKE_ROLE": SPOKE_ROLE_NAME,
+                "MLGOV_HYPERPOD_STATE_TABLE": self.state_table.table_name,
+                "MLGOV_TARGETS": json.dumps(targets),
+                "MLGOV_HYPERPOD_APPLY": "false",  # dry run until the platform team opts in (see README)
+            },
+            timeout=cdk.Duration.minutes(5),
+        )
+        self.function = scheduler_function.function
+        # Two overlapping passes could both scale down before either records its action.
+        self.function.node.default_child.add_property_override("ReservedConcurrentExecutions", 1)
+        role = scheduler_function.role
+        self.state_table.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        partition, account = cdk.Aws.PARTITION, config.hub_account
+        for statement in hyperpod_statements(partition, account):
+            role.add_to_policy(statement)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AssumeSpokeRoles",
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:{partition}:iam::*:role/{SPOKE_ROLE_NAME}"],
+            )
+        )
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "ListClusters has no resource-level permission; clusters and their execution roles "
+                    "are not known at synth (UpdateCluster is limited to clusters tagged mlgov:schedule); the "
+                    "spoke role has the same name in every member account.",
+                }
+            ],
+            apply_to_children=True,
+        )
+        self._schedule(config)
+
+    def _schedule(self, config: MlgovConfig) -> None:
+        role = iam.Role(
+            self,
+            "ScheduleRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}
+            ),
+            description="EventBridge Scheduler runs the mlgov HyperPod scheduler",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
+        )
+        minutes = config.hyperpod_schedule_minutes
+        scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name="mlgov-hyperpod",
+            description="mlgov: evaluate HyperPod cluster schedules",
+            schedule_expression=f"rate({minutes} minute{'s' if minutes != 1 else ''})",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.function.function_arn,
+                role_arn=role.role_arn,
+                input="{}",
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=0),
+            ),
+        )
+
+
+def hyperpod_statements(partition: str, account: str) -> list[iam.PolicyStatement]:
+    """What scaling HyperPod needs in one account (the hub's own role, and the spoke role in members)."""
+    return [
+        iam.PolicyStatement(sid="ListClusters", actions=["sagemaker:ListClusters"], resources=["*"]),
+        iam.PolicyStatement(
+            sid="ReadClusters",
+            actions=["sagemaker:DescribeCluster", "sagemaker:ListTags"],
+            resources=[f"arn:{partition}:sagemaker:*:{account}:cluster/*"],
+        ),
+        iam.PolicyStatement(
+            sid="ScaleScheduledClustersOnly",
+            actions=["sagemaker:UpdateCluster"],
+            resources=[f"arn:{partition}:sagemaker:*:{account}:cluster/*"],
+            conditions={"Null": {"aws:ResourceTag/mlgov:schedule": "false"}},
+        ),
+        iam.PolicyStatement(
+            sid="SaveCountsTag",
+            actions=["sagemaker:AddTags"],
+            resources=[f"arn:{partition}:sagemaker:*:{account}:cluster/*"],
+            conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:hyperpod-saved"]}},
+        ),
+        iam.PolicyStatement(
+            sid="PassClusterExecutionRoles",
+            actions=["iam:PassRole"],
+            resources=[f"arn:{partition}:iam::{account}:role/*"],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+    ]

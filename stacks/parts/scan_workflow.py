@@ -1,0 +1,332 @@
+"""The scheduled scan: EventBridge Scheduler → Step Functions (targets → Map of account×region scans → aggregate),
+with the versioned, KMS-encrypted archive bucket and the findings table it writes."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from stacks.config import MlgovConfig
+from stacks.parts.functions import MlgovFunction
+
+SCANNER_ROLE_NAME = "mlgov-hub-scanner"
+SPOKE_ROLE_NAME = "mlgov-spoke"
+# Beyond this many account × region items the scan fans out with a Distributed Map (child executions) instead
+# of an inline Map, whose items share one 256 KB execution history.
+DISTRIBUTED_MAP_THRESHOLD = 200
+INLINE_MAP_CONCURRENCY = 10
+DISTRIBUTED_MAP_CONCURRENCY = 40
+
+
+class ArchiveBucket(Construct):
+    """Reports and (issue 7) endpoint snapshots: versioned, KMS-encrypted, TLS only, retention then Glacier/expiry."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, retention_days: int) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(self, "Key", enable_key_rotation=True, description="mlgov archive bucket")
+        access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        NagSuppressions.add_resource_suppressions(
+            access_logs,
+            [
+                {
+                    "id": "AwsSolutions-S1",
+                    "reason": "This bucket receives the archive bucket's access logs; logging "
+                    "it into itself would loop.",
+                }
+            ],
+        )
+        transition_days = max(30, min(retention_days // 2, retention_days - 1)) if retention_days > 31 else None
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="archive/",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="retention",
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.GLACIER, transition_after=cdk.Duration.days(transition_days)
+                        )
+                    ]
+                    if transition_days
+                    else None,
+                    expiration=cdk.Duration.days(retention_days),
+                    noncurrent_version_expiration=cdk.Duration.days(retention_days),
+                )
+            ],
+        )
+
+
+class ScanWorkflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: MlgovConfig,
+        archive: ArchiveBucket,
+        approval_state_machine_arn: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.findings_table = dynamodb.TableV2(
+            self,
+            "FindingsTable",
+            partition_key=dynamodb.Attribute(name="arn", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expires_at",  # each sighting pushes it 90 days ahead
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        environment = {
+            "MLGOV_HUB_ACCOUNT": config.hub_account,
+            "MLGOV_SPOKE_ROLE": SPOKE_ROLE_NAME,
+            "MLGOV_REGIONS": json.dumps(list(config.member_regions)),
+            "MLGOV_ARCHIVE_BUCKET": archive.bucket.bucket_name,
+            "MLGOV_FINDINGS_TABLE": self.findings_table.table_name,
+            "MLGOV_ZOMBIE_IDLE_DAYS": str(config.zombie_idle_days),
+            "MLGOV_ZOMBIE_MIN_AGE_DAYS": str(config.zombie_min_age_days),
+            "MLGOV_SLACK_CHANNEL": config.slack.channel_id,
+            "MLGOV_SLACK_TOKEN_SECRET": config.slack.bot_token_secret_name,
+        }
+        if config.single_account:
+            environment["MLGOV_ACCOUNTS"] = json.dumps([config.hub_account])
+        if approval_state_machine_arn:
+            environment["MLGOV_APPROVAL_STATE_MACHINE_ARN"] = approval_state_machine_arn
+        scanner = MlgovFunction(
+            self,
+            "Scanner",
+            name="scanner",
+            role_name=SCANNER_ROLE_NAME,
+            description="mlgov scanner: lists targets, scans one account-region, aggregates the report",
+            environment=environment,
+            timeout=cdk.Duration.minutes(15),
+            memory_size=1024,
+            with_slack=True,
+        )
+        self.scanner = scanner.function
+        self._grant_scanner(scanner.role, config, archive, approval_state_machine_arn)
+        self.state_machine = self._state_machine(scanner)
+        self._schedule(config)
+
+    def _grant_scanner(
+        self, role: iam.Role, config: MlgovConfig, archive: ArchiveBucket, approval_arn: str | None
+    ) -> None:
+        archive.bucket.grant_read_write(role)
+        self.findings_table.grant_read_write_data(role)
+        partition = cdk.Aws.PARTITION
+        statements = [
+            iam.PolicyStatement(
+                sid="AssumeSpokeRoles",
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:{partition}:iam::*:role/{SPOKE_ROLE_NAME}"],
+            ),
+            iam.PolicyStatement(
+                sid="ReadSageMakerAndMetricsInTheHubAccount",
+                actions=["sagemaker:List*", "sagemaker:Describe*", "cloudwatch:GetMetricData"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="WriteLastInvokedInTheHubAccount",
+                actions=["sagemaker:AddTags"],
+                resources=[f"arn:{partition}:sagemaker:*:{config.hub_account}:endpoint/*"],
+                conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["last-invoked"]}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadSlackToken",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[
+                    f"arn:{partition}:secretsmanager:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:secret:"
+                    f"{config.slack.bot_token_secret_name}-*"
+                ],
+            ),
+        ]
+        if config.org_mode:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ListOrganizationAccounts", actions=["organizations:ListAccounts"], resources=["*"]
+                )
+            )
+        if approval_arn:
+            statements.append(
+                iam.PolicyStatement(sid="StartApprovals", actions=["states:StartExecution"], resources=[approval_arn])
+            )
+        for statement in statements:
+            role.add_to_policy(statement)
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "SageMaker List* and CloudWatch GetMetricData have no resource-level permissions; the "
+                    "spoke role name is the same in every member account; the Slack secret ARN ends in a random "
+                    "suffix; report and run objects are written under prefixes of the archive bucket.",
+                }
+            ],
+            apply_to_children=True,
+        )
+
+    def _state_machine(self, scanner: MlgovFunction) -> sfn.StateMachine:
+        function = scanner.function
+        targets = tasks.LambdaInvoke(
+            self,
+            "ListTargets",
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object(
+                {"task": "targets", "run_id": sfn.JsonPath.string_at("$$.Execution.Name")}
+            ),
+            payload_response_only=True,
+        )
+        count = sfn.Pass(
+            self,
+            "CountTargets",
+            parameters={
+                "run_id.$": "$.run_id",
+                "targets.$": "$.targets",
+                "count.$": "States.ArrayLength($.targets)",
+            },
+        )
+        aggregate = tasks.LambdaInvoke(
+            self,
+            "Aggregate",
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "task": "aggregate",
+                    "run_id": sfn.JsonPath.string_at("$.run_id"),
+                    "parts": sfn.JsonPath.list_at("$.parts"),
+                }
+            ),
+            payload_response_only=True,
+        )
+        inline = sfn.Map(
+            self,
+            "ScanEachAccountRegion",
+            items_path="$.targets",
+            max_concurrency=INLINE_MAP_CONCURRENCY,
+            result_path="$.parts",
+        ).item_processor(self._scan_one(function, "Inline"))
+        distributed = sfn.DistributedMap(
+            self,
+            "ScanEachAccountRegionDistributed",
+            items_path="$.targets",
+            max_concurrency=DISTRIBUTED_MAP_CONCURRENCY,
+            result_path="$.parts",
+        ).item_processor(self._scan_one(function, "Distributed"))
+        fan_out = (
+            sfn.Choice(self, "ManyTargets?")
+            .when(sfn.Condition.number_greater_than("$.count", DISTRIBUTED_MAP_THRESHOLD), distributed)
+            .otherwise(inline)
+        )
+        inline.next(aggregate)
+        distributed.next(aggregate)
+        definition = targets.next(count).next(fan_out)
+        log_group = logs.LogGroup(
+            self,
+            "StateMachineLogs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name="mlgov-scan",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=cdk.Duration.hours(2),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        NagSuppressions.add_resource_suppressions(
+            state_machine,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "CDK grants lambda:InvokeFunction on the scanner's versions (:*), X-Ray and log "
+                    "delivery need *, and the Distributed Map starts child executions of this state machine.",
+                }
+            ],
+            apply_to_children=True,
+        )
+        return state_machine
+
+    def _scan_one(self, function, prefix: str) -> sfn.IChainable:
+        scan = tasks.LambdaInvoke(
+            self,
+            f"{prefix}ScanAccountRegion",
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "task": "scan",
+                    "account": sfn.JsonPath.string_at("$.account"),
+                    "region": sfn.JsonPath.string_at("$.region"),
+                    "run_id": sfn.JsonPath.string_at("$.run_id"),
+                }
+            ),
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+        )
+        failed = sfn.Pass(
+            self,
+            f"{prefix}ScanFailed",
+            parameters={
+                "account.$": "$.account",
+                "region.$": "$.region",
+                "failed": True,
+                "error.$": "$.error.Error",
+                "cause.$": "$.error.Cause",
+            },
+        )
+        scan.add_catch(failed, result_path="$.error")  # a failed account-region is reported, not fatal
+        return scan
+
+    def _schedule(self, config: MlgovConfig) -> None:
+        role = iam.Role(
+            self,
+            "ScheduleRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}
+            ),
+            description="EventBridge Scheduler starts the mlgov scan",
+        )
+        self.state_machine.grant_start_execution(role)
+        scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name="mlgov-scan",
+            description="mlgov: scheduled organization scan",
+            schedule_expression=config.scan_schedule,
+            schedule_expression_timezone="UTC",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.state_machine.state_machine_arn, role_arn=role.role_arn, input="{}"
+            ),
+        )

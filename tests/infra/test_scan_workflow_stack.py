@@ -1,0 +1,96 @@
+"""Scheduled scan and HyperPod scheduler as synthesized from the real cdk.json."""
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from tests.infra.template_helpers import only, render
+
+
+@pytest.fixture(scope="module")
+def hub(synthesized) -> Template:
+    stacks, _ = synthesized
+    return Template.from_stack(stacks["hub"])
+
+
+def test_archive_bucket_is_versioned_kms_encrypted_tls_only_with_retention(hub, cdk_context):
+    _, bucket = only(hub, "AWS::S3::Bucket", {"VersioningConfiguration": {"Status": "Enabled"}})
+    props = bucket["Properties"]
+    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == cdk_context["mlgov"]["archive_retention_days"]
+    assert rule["Transitions"][0]["StorageClass"] == "GLACIER"
+    assert props["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
+    hub.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_findings_table_keeps_rows_90_days_after_the_last_sighting(hub):
+    hub.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "KeySchema": [{"AttributeName": "arn", "KeyType": "HASH"}],
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+        },
+    )
+
+
+def test_scanner_runs_with_powertools_and_slack_layers_and_its_settings(hub, cdk_context):
+    _, scanner = only(hub, "AWS::Lambda::Function", {"Handler": "mlgov.handlers.scanner.handler"})
+    props = scanner["Properties"]
+    assert len(props["Layers"]) == 2
+    env = props["Environment"]["Variables"]
+    config = cdk_context["mlgov"]
+    assert json.loads(env["MLGOV_REGIONS"]) == config["member_regions"]
+    assert env["MLGOV_ZOMBIE_IDLE_DAYS"] == str(config["zombie_idle_days"])
+    assert env["MLGOV_SLACK_TOKEN_SECRET"] == config["slack"]["bot_token_secret_name"]
+    assert "MLGOV_ACCOUNTS" not in env  # org mode lists the organization's accounts
+    hub.has_resource_properties(
+        "AWS::Lambda::LayerVersion", {"CompatibleRuntimes": ["python3.12"], "CompatibleArchitectures": ["arm64"]}
+    )
+
+
+def test_state_machine_scans_every_target_in_a_map_and_survives_a_failed_target(hub):
+    _, machine = only(hub, "AWS::StepFunctions::StateMachine", {"StateMachineName": "mlgov-scan"})
+    definition = json.loads(
+        "".join(
+            str(part) if isinstance(part, str) else "X"
+            for part in render(machine["Properties"]["DefinitionString"]["Fn::Join"][1])
+        )
+    )
+    states = definition["States"]
+    assert definition["StartAt"] == "ListTargets"
+    inline = states["ScanEachAccountRegion"]
+    assert inline["Type"] == "Map" and inline["MaxConcurrency"] == 10
+    scan = inline["ItemProcessor"]["States"]["InlineScanAccountRegion"]
+    assert scan["Catch"][0]["Next"] == "InlineScanFailed"
+    assert states["ScanEachAccountRegionDistributed"]["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert states["ManyTargets?"]["Choices"][0]["NumericGreaterThan"] == 200
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_scan_schedule_comes_from_the_config(hub, cdk_context):
+    hub.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {
+            "Name": "mlgov-scan",
+            "ScheduleExpression": cdk_context["mlgov"]["scan_schedule"],
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+        },
+    )
+
+
+def test_hyperpod_scheduler_runs_dry_one_at_a_time_on_its_own_rate(hub, cdk_context):
+    _, function = only(hub, "AWS::Lambda::Function", {"Handler": "mlgov.handlers.hyperpod_scheduler.handler"})
+    assert function["Properties"]["ReservedConcurrentExecutions"] == 1
+    assert function["Properties"]["Environment"]["Variables"]["MLGOV_HYPERPOD_APPLY"] == "false"
+    minutes = cdk_context["mlgov"]["hyperpod_schedule_minutes"]
+    hub.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {
+            "Name": "mlgov-hyperpod",
+            "ScheduleExpression": f"rate({minutes} minutes)",
+            "Target": Match.object_like({"RetryPolicy": {"MaximumRetryAttempts": 0}}),
+        },
+    )
