@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--output", type=Path, help="write the report here instead of stdout")
     scan.add_argument("--workers", type=int, default=8, help="account × region scans at once (default 8)")
     scan.add_argument("--ledger", metavar="TABLE", help="hub job-cost ledger table: add finished jobs it recorded")
+    scan.add_argument(
+        "--zombies", action="store_true", help="add usage evidence: zombie endpoints, idle notebooks/apps"
+    )
+    scan.add_argument("--idle-days", type=int, help="zombie: days without invocations (default: cdk.json or 30)")
+    scan.add_argument("--min-age-days", type=int, help="zombie: endpoints younger than this never are (default 7)")
     scan.set_defaults(run=_scan)
 
     from mlgov.cli_pricing import add_pricing_commands
@@ -311,12 +316,18 @@ def _scan(args) -> int:
         ledger_table=args.ledger,
     )
     now = datetime.now(UTC)
+    schema = load_schema(PolicyFiles(args.policies_dir).schema_path)
     try:
+        judge = _zombie_judge(args, session, request, now, schema) if args.zombies else None
         result = discover(session, request, now)
     except (ScanSetupError, NoCredentialsError, BotoCoreError) as err:
         raise CliError(str(err)) from None
-    schema = load_schema(PolicyFiles(args.policies_dir).schema_path)
-    document = report(result, request, load_price_table(), schema, now)
+    document = report(result, request, load_price_table(), schema, now, judge=judge)
+    if judge is not None:
+        document["errors"] += [
+            {"account": e.account, "region": e.region, "operation": e.operation, "message": e.message}
+            for e in judge.errors
+        ]
     renderer = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
     text = renderer(document)
     if args.output:
@@ -325,6 +336,36 @@ def _scan(args) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def _zombie_judge(args, session, request, now, schema):
+    from mlgov.aws.sessions import AccountSessions
+    from mlgov.domain.zombies import ZombiePolicy
+    from mlgov.scan import _caller_account
+    from mlgov.zombie_scan import make_judge
+
+    idle_days, min_age_days = _configured_thresholds()
+    idle_days = args.idle_days if args.idle_days is not None else idle_days
+    min_age_days = args.min_age_days if args.min_age_days is not None else min_age_days
+    if idle_days < 1 or min_age_days < 0:
+        raise CliError("--idle-days must be at least 1 and --min-age-days at least 0")
+    sessions = AccountSessions(
+        hub_account=_caller_account(session, request.endpoint_url),
+        role_name=request.assume_role or "",
+        base_session=session,
+        endpoint_url=request.endpoint_url,
+        session_name="mlgov-scan",
+    )
+    return make_judge(sessions, ZombiePolicy(idle_days=idle_days, min_age_days=min_age_days), now, schema)
+
+
+def _configured_thresholds() -> tuple[int, int]:
+    """zombie_idle_days / zombie_min_age_days from ./cdk.json when run in a checkout, else the defaults."""
+    try:
+        context = json.loads(Path("cdk.json").read_text())["context"]["mlgov"]
+        return int(context.get("zombie_idle_days", 30)), int(context.get("zombie_min_age_days", 7))
+    except (OSError, ValueError, KeyError, TypeError):
+        return 30, 7
 
 
 def _doctor(args) -> int:

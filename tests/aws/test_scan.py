@@ -243,3 +243,40 @@ def test_live_inventory_wins_over_a_ledger_row_for_the_same_job():
     merged = merge_ledger([ledger_job, live_job, ledger_job])
 
     assert merged == [live_job]
+
+
+def test_cli_scan_with_zombies_marks_an_endpoint_without_any_metrics_unknown_never_zombie(
+    organization, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    output = tmp_path / "zombies.json"
+
+    code = main(
+        [
+            "scan",
+            "--regions",
+            "us-east-1",
+            "--types",
+            "endpoint",
+            "--zombies",
+            "--idle-days",
+            "30",
+            "--min-age-days",
+            "0",
+            "--format",
+            "json",
+            "--output",
+            str(output),
+        ]
+    )
+
+    assert code == 0
+    (finding,) = json.loads(output.read_text())["findings"]
+    assert finding["status"] == "unknown" and "AllTraffic" in finding["reason"]
+
+
+def test_cli_scan_rejects_an_idle_window_beyond_cloudwatch_retention(organization, capsys):
+    code = main(["scan", "--regions", "us-east-1", "--zombies", "--idle-days", "999"])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "idle_days" in err[0]
