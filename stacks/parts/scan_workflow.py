@@ -235,20 +235,31 @@ class ScanWorkflow(Construct):
             max_concurrency=INLINE_MAP_CONCURRENCY,
             result_path="$.parts",
         ).item_processor(self._scan_one(function, "Inline"))
+        # Results of thousands of scans would overflow the 256 KB state payload: drop them; the aggregate lists the
+        # parts the scans wrote to the archive bucket instead (parts = null).
         distributed = sfn.DistributedMap(
             self,
             "ScanEachAccountRegionDistributed",
             items_path="$.targets",
             max_concurrency=DISTRIBUTED_MAP_CONCURRENCY,
-            result_path="$.parts",
+            result_path=sfn.JsonPath.DISCARD,
         ).item_processor(self._scan_one(function, "Distributed"))
+        aggregate_from_archive = tasks.LambdaInvoke(
+            self,
+            "AggregateFromArchive",
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object(
+                {"task": "aggregate", "run_id": sfn.JsonPath.string_at("$.run_id"), "parts": None}
+            ),
+            payload_response_only=True,
+        )
         fan_out = (
             sfn.Choice(self, "ManyTargets?")
             .when(sfn.Condition.number_greater_than("$.count", DISTRIBUTED_MAP_THRESHOLD), distributed)
             .otherwise(inline)
         )
         inline.next(aggregate)
-        distributed.next(aggregate)
+        distributed.next(aggregate_from_archive)
         definition = targets.next(count).next(fan_out)
         log_group = logs.LogGroup(
             self,
