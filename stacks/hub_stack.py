@@ -9,7 +9,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagSuppressions
 from constructs import Construct
@@ -18,8 +17,9 @@ from mlgov.domain.tagging import TagDefaults
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
 from stacks.config import MlgovConfig
 from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, job_state_change_pattern
+from stacks.parts.functions import MlgovFunction
 from stacks.parts.hyperpod_scheduler import HYPERPOD_ROLE_NAME, HyperPodScheduler
-from stacks.parts.lambda_code import ARCHITECTURE, PYTHON_RUNTIME, mlgov_code, powertools_layer
+from stacks.parts.lambda_code import powertools_layer
 from stacks.parts.scan_workflow import SCANNER_ROLE_NAME, ArchiveBucket, ScanWorkflow
 from stacks.parts.tag_keys import auto_tagger_writable_keys
 
@@ -42,12 +42,8 @@ class HubStack(cdk.Stack):
         self.bus = events.EventBus(self, "HubBus", event_bus_name=HUB_BUS_NAME)
         self._admit_senders(config)
 
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "AutoTaggerDlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+        self.dead_letter_queue = self._dead_letter_queue(
+            "AutoTagger", "mlgov-auto-tagger-dlq-not-empty", "Events the auto-tagger could not handle"
         )
         self.idempotency_table = dynamodb.TableV2(
             self,
@@ -62,34 +58,13 @@ class HubStack(cdk.Stack):
         )
         self.auto_tagger = self._auto_tagger(config)
         for index, pattern in enumerate(create_call_patterns()):
-            events.Rule(
-                self,
-                "CreateCallsRule" if index == 0 else f"CreateCallsRule{index + 1}",
-                event_bus=self.bus,
-                description="mlgov: successful SageMaker create calls from every governed account and region",
-                event_pattern=events.EventPattern(**_cdk_pattern(pattern)),
-                targets=[
-                    targets.LambdaFunction(
-                        self.auto_tagger,
-                        dead_letter_queue=self.dead_letter_queue,
-                        retry_attempts=8,
-                        max_event_age=cdk.Duration.hours(6),
-                    )
-                ],
+            self._route(
+                f"CreateCallsRule{index + 1 if index else ''}",
+                pattern,
+                self.auto_tagger,
+                self.dead_letter_queue,
+                "mlgov: successful SageMaker create calls from every governed account and region",
             )
-        cloudwatch.Alarm(
-            self,
-            "AutoTaggerDlqAlarm",
-            alarm_name="mlgov-auto-tagger-dlq-not-empty",
-            alarm_description="Events the auto-tagger could not handle are waiting in its DLQ (each has a reason)",
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
         self._job_ledger(config)
         self.archive = ArchiveBucket(self, "Archive", retention_days=config.archive_retention_days)
         self.scan = ScanWorkflow(self, "Scan", config=config, archive=self.archive)
@@ -98,20 +73,54 @@ class HubStack(cdk.Stack):
         cdk.CfnOutput(self, "ScanStateMachineArn", value=self.scan.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "HubBusArn", value=self.bus.event_bus_arn)
         cdk.CfnOutput(self, "AutoTaggerDlqUrl", value=self.dead_letter_queue.queue_url)
-        NagSuppressions.add_resource_suppressions(
-            self.dead_letter_queue,
-            [
-                {
-                    "id": "AwsSolutions-SQS3",
-                    "reason": "This queue is the dead-letter queue; it needs none of its own.",
-                }
-            ],
-        )
 
     def _powertools_layer(self) -> lambda_.ILayerVersion:
         """One layer reference (and one SSM parameter) shared by every function of the stack."""
         existing = self.node.try_find_child("PowertoolsLayer")
         return existing if existing is not None else powertools_layer(self)
+
+    def _dead_letter_queue(self, name: str, alarm_name: str, what: str) -> sqs.Queue:
+        """An encrypted, TLS-only DLQ with an alarm as soon as anything lands in it."""
+        queue = sqs.Queue(
+            self,
+            f"{name}Dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        cloudwatch.Alarm(
+            self,
+            f"{name}DlqAlarm",
+            alarm_name=alarm_name,
+            alarm_description=f"{what} are waiting in its DLQ (each has a reason)",
+            metric=queue.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        NagSuppressions.add_resource_suppressions(
+            queue,
+            [{"id": "AwsSolutions-SQS3", "reason": "This queue is a dead-letter queue; it needs none of its own."}],
+        )
+        return queue
+
+    def _route(self, rule_id: str, pattern: dict, function: lambda_.IFunction, dlq: sqs.IQueue, description: str):
+        """A hub-bus rule delivering `pattern` to `function`, retrying for 6 hours, then into `dlq`."""
+        events.Rule(
+            self,
+            rule_id,
+            event_bus=self.bus,
+            description=description,
+            event_pattern=events.EventPattern(**_cdk_pattern(pattern)),
+            targets=[
+                targets.LambdaFunction(
+                    function, dead_letter_queue=dlq, retry_attempts=8, max_event_age=cdk.Duration.hours(6)
+                )
+            ],
+        )
 
     def _admit_senders(self, config: MlgovConfig) -> None:
         if config.org_mode:
@@ -130,47 +139,24 @@ class HubStack(cdk.Stack):
         )
 
     def _auto_tagger(self, config: MlgovConfig) -> lambda_.Function:
-        role = iam.Role(
-            self,
-            "AutoTaggerRole",
-            role_name=AUTO_TAGGER_ROLE_NAME,
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="mlgov auto-tagger: assumes mlgov-spoke in member accounts, tags in the hub account",
-        )
-        log_group = logs.LogGroup(
-            self,
-            "AutoTaggerLogs",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
         defaults = TagDefaults.from_schema(load_schema(DEFAULT_POLICIES_DIR / "tag_schema.json"))
-        function = lambda_.Function(
+        built = MlgovFunction(
             self,
             "AutoTagger",
+            name="auto_tagger",
+            role_name=AUTO_TAGGER_ROLE_NAME,
             description="mlgov: tags each new SageMaker resource with its creator and lifetime defaults",
-            runtime=PYTHON_RUNTIME,
-            architecture=ARCHITECTURE,
-            code=mlgov_code(),
-            handler="mlgov.handlers.auto_tagger.handler",
-            layers=[self._powertools_layer()],
-            role=role,
-            memory_size=256,
-            timeout=cdk.Duration.seconds(60),
-            log_group=log_group,
-            dead_letter_queue=self.dead_letter_queue,
-            retry_attempts=2,
-            reserved_concurrent_executions=None,
             environment={
-                "POWERTOOLS_SERVICE_NAME": "mlgov-auto-tagger",
-                "POWERTOOLS_LOG_LEVEL": "INFO",
                 "MLGOV_HUB_ACCOUNT": config.hub_account,
                 "MLGOV_SPOKE_ROLE": SPOKE_ROLE_NAME,
                 "MLGOV_IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
                 "MLGOV_DLQ_URL": self.dead_letter_queue.queue_url,
                 "MLGOV_TAG_DEFAULTS": defaults.to_json(),
             },
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=2,
         )
-        log_group.grant_write(role)
+        function, role = built.function, built.role
         self.idempotency_table.grant_read_write_data(role)
         self.dead_letter_queue.grant_send_messages(role)
         role.add_to_policy(
@@ -207,26 +193,12 @@ class HubStack(cdk.Stack):
             ],
             apply_to_children=True,
         )
-        NagSuppressions.add_resource_suppressions(
-            function,
-            [
-                {
-                    "id": "AwsSolutions-L1",
-                    "reason": "Python 3.12 is the runtime the pinned Powertools layer and the "
-                    "test suite target; moving runtimes is a deliberate, tested change.",
-                }
-            ],
-        )
         return function
 
     def _job_ledger(self, config: MlgovConfig) -> None:
         """Ended training, processing and transform jobs -> one cost row each, in a table that outlives List*."""
-        self.job_ledger_dlq = sqs.Queue(
-            self,
-            "JobLedgerDlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+        self.job_ledger_dlq = self._dead_letter_queue(
+            "JobLedger", "mlgov-job-ledger-dlq-not-empty", "Job events the ledger could not record"
         )
         self.ledger_table = dynamodb.TableV2(
             self,
@@ -238,44 +210,22 @@ class HubStack(cdk.Stack):
             ),
             removal_policy=cdk.RemovalPolicy.RETAIN,  # the only record of what finished jobs cost
         )
-        role = iam.Role(
-            self,
-            "JobLedgerRole",
-            role_name=JOB_LEDGER_ROLE_NAME,
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="mlgov job ledger: writes job cost rows; reads training jobs through mlgov-spoke",
-        )
-        log_group = logs.LogGroup(
-            self,
-            "JobLedgerLogs",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        self.job_ledger = lambda_.Function(
+        built = MlgovFunction(
             self,
             "JobLedger",
+            name="job_ledger",
+            role_name=JOB_LEDGER_ROLE_NAME,
             description="mlgov: records each ended SageMaker job and its cost in the job ledger",
-            runtime=PYTHON_RUNTIME,
-            architecture=ARCHITECTURE,
-            code=mlgov_code(),
-            handler="mlgov.handlers.job_ledger.handler",
-            layers=[self._powertools_layer()],
-            role=role,
-            memory_size=256,
-            timeout=cdk.Duration.seconds(60),
-            log_group=log_group,
-            dead_letter_queue=self.job_ledger_dlq,
-            retry_attempts=2,
             environment={
-                "POWERTOOLS_SERVICE_NAME": "mlgov-job-ledger",
-                "POWERTOOLS_LOG_LEVEL": "INFO",
                 "MLGOV_HUB_ACCOUNT": config.hub_account,
                 "MLGOV_SPOKE_ROLE": SPOKE_ROLE_NAME,
                 "MLGOV_LEDGER_TABLE": self.ledger_table.table_name,
                 "MLGOV_DLQ_URL": self.job_ledger_dlq.queue_url,
             },
+            dead_letter_queue=self.job_ledger_dlq,
+            retry_attempts=2,
         )
-        log_group.grant_write(role)
+        self.job_ledger, role = built.function, built.role
         self.job_ledger_dlq.grant_send_messages(role)
         role.add_to_policy(
             iam.PolicyStatement(
@@ -300,33 +250,12 @@ class HubStack(cdk.Stack):
             )
         )
         pattern = job_state_change_pattern()
-        events.Rule(
-            self,
+        self._route(
             "JobStateChangesRule",
-            event_bus=self.bus,
-            description="mlgov: training, processing and transform job state changes from every governed account",
-            event_pattern=events.EventPattern(source=pattern["source"], detail_type=pattern["detail-type"]),
-            targets=[
-                targets.LambdaFunction(
-                    self.job_ledger,
-                    dead_letter_queue=self.job_ledger_dlq,
-                    retry_attempts=8,
-                    max_event_age=cdk.Duration.hours(6),
-                )
-            ],
-        )
-        cloudwatch.Alarm(
-            self,
-            "JobLedgerDlqAlarm",
-            alarm_name="mlgov-job-ledger-dlq-not-empty",
-            alarm_description="Job events the ledger could not record are waiting in its DLQ (each has a reason)",
-            metric=self.job_ledger_dlq.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            pattern,
+            self.job_ledger,
+            self.job_ledger_dlq,
+            "mlgov: training, processing and transform job state changes from every governed account",
         )
         cdk.CfnOutput(self, "JobLedgerTableName", value=self.ledger_table.table_name)
         cdk.CfnOutput(self, "JobLedgerDlqUrl", value=self.job_ledger_dlq.queue_url)
@@ -363,4 +292,4 @@ class HubStack(cdk.Stack):
 
 def _cdk_pattern(pattern: dict) -> dict:
     """EventPattern keyword arguments from a raw EventBridge pattern."""
-    return {"source": pattern["source"], "detail_type": pattern["detail-type"], "detail": pattern["detail"]}
+    return {"source": pattern["source"], "detail_type": pattern["detail-type"], "detail": pattern.get("detail")}

@@ -31,6 +31,7 @@ class MlgovFunction(Construct):
         memory_size: int = 256,
         dead_letter_queue: sqs.IQueue | None = None,
         with_slack: bool = False,
+        retry_attempts: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -61,6 +62,7 @@ class MlgovFunction(Construct):
             timeout=timeout or cdk.Duration.minutes(1),
             log_group=log_group,
             dead_letter_queue=dead_letter_queue,
+            retry_attempts=retry_attempts,
             environment={
                 "POWERTOOLS_SERVICE_NAME": f"mlgov-{name.replace('_', '-')}",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
