@@ -177,6 +177,8 @@ def test_add_tags_sends_the_plan_in_one_call_in_order(sagemaker) -> None:
 
     SageMakerTags(client).add_tags(ENDPOINT_ARN, plan)
 
+    stubber.assert_no_pending_responses()  # exactly the one AddTags call, with the expected parameters
+
 
 def test_an_empty_plan_sends_nothing(sagemaker) -> None:
     client, _ = sagemaker  # nothing is stubbed: any call would raise UnStubbedResponseError
