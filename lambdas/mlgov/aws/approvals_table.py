@@ -1,0 +1,150 @@
+"""Pending approvals in DynamoDB: the Step Functions task token behind each Slack approval message, claimed once.
+
+Key: partition key `pk` (S) = `approval#<id>`, no sort key. The id is derived from the task token (so a retried
+notify task writes the same item, not a second one) and is what the Slack buttons carry; the token itself never
+leaves this table. Item: approval_id, task_token, status (pending | done), endpoint_arn, endpoint_name, account,
+region, snooze_days, created_at, expires_at (epoch seconds: the decision deadline, i.e. the state's timeout),
+purge_at (epoch seconds, the table's TTL attribute: keeps decided items for audit), channel and ts (the message,
+once posted), and after a click decision, decided_by, decided_at.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+KEY = "pk"
+PREFIX = "approval#"
+PENDING, DONE = "pending", "done"
+KEEP_AFTER_DEADLINE = timedelta(days=90)  # purge_at = deadline + this
+
+
+def approval_id(task_token: str) -> str:
+    """22 URL-safe characters from SHA-256 of the token: stable for one token, reveals nothing of it."""
+    digest = hashlib.sha256(task_token.encode("utf-8")).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+class ApprovalsTable:
+    def __init__(self, client, table_name: str) -> None:
+        self._client = client  # a boto3 DynamoDB client (low-level), created by the caller's wiring
+        self._table = table_name
+        self._serializer = TypeSerializer()
+        self._deserializer = TypeDeserializer()
+
+    def put_pending(
+        self, task_token: str, finding: Mapping, *, now: datetime, timeout: timedelta, snooze_days: int
+    ) -> str:
+        """Record a pending approval; its id (for the buttons). Idempotent per token: a retry gets the same id."""
+        if not task_token:
+            raise ValueError("task_token is empty")
+        ident = approval_id(task_token)
+        deadline = now + timeout
+        item = {
+            KEY: PREFIX + ident,
+            "approval_id": ident,
+            "task_token": task_token,
+            "status": PENDING,
+            "endpoint_arn": str(finding.get("arn", "")),
+            "endpoint_name": str(finding.get("name", "")),
+            "account": str(finding.get("account", "")),
+            "region": str(finding.get("region", "")),
+            "snooze_days": int(snooze_days),
+            "created_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "expires_at": int(deadline.timestamp()),
+            "purge_at": int((deadline + KEEP_AFTER_DEADLINE).timestamp()),
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={key: self._serializer.serialize(value) for key, value in item.items()},
+                ConditionExpression="attribute_not_exists(#pk) OR task_token = :token",
+                ExpressionAttributeNames={"#pk": KEY},
+                ExpressionAttributeValues={":token": {"S": task_token}},
+            )
+        except ClientError as err:
+            if _code(err) != "ConditionalCheckFailedException":
+                raise
+            raise RuntimeError(f"approval id {ident} already holds another task token") from None
+        return ident
+
+    def get(self, ident: str) -> dict | None:
+        response = self._client.get_item(TableName=self._table, Key=_key(ident), ConsistentRead=True)
+        return self._item(response.get("Item"))
+
+    def claim(self, ident: str, *, by: str, decision: str, now: datetime) -> dict | None:
+        """Atomically move a pending, unexpired approval to done; the item (with task_token), or None when it is
+        unknown, already done or past its deadline. Of two concurrent clicks exactly one gets the item."""
+        now_epoch = int(now.timestamp())
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=_key(ident),
+                UpdateExpression="SET #s = :done, decided_by = :by, decision = :decision, decided_at = :at",
+                ConditionExpression="#s = :pending AND expires_at > :now",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":done": {"S": DONE},
+                    ":pending": {"S": PENDING},
+                    ":by": {"S": by},
+                    ":decision": {"S": decision},
+                    ":at": {"S": stamp},
+                    ":now": {"N": str(now_epoch)},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as err:
+            if _code(err) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return self._item(response.get("Attributes"))
+
+    def release(self, ident: str, by: str) -> bool:
+        """Undo a claim whose SendTaskSuccess failed for a transient reason, so the approver can click again."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(ident),
+                UpdateExpression="SET #s = :pending REMOVE decided_by, decision, decided_at",
+                ConditionExpression="#s = :done AND decided_by = :by",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":pending": {"S": PENDING}, ":done": {"S": DONE}, ":by": {"S": by}},
+            )
+        except ClientError as err:
+            if _code(err) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def mark_message(self, ident: str, channel: str, ts: str) -> None:
+        """Remember where the approval message was posted (for chat.update when the flow ends)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=_key(ident),
+            UpdateExpression="SET channel = :channel, ts = :ts",
+            ConditionExpression=f"attribute_exists({KEY})",
+            ExpressionAttributeValues={":channel": {"S": channel}, ":ts": {"S": ts}},
+        )
+
+    def _item(self, raw: Mapping | None) -> dict | None:
+        if raw is None:
+            return None
+        item = {key: self._deserializer.deserialize(value) for key, value in raw.items()}
+        for key in ("expires_at", "purge_at", "snooze_days"):  # Decimal → int for callers and JSON
+            if key in item:
+                item[key] = int(item[key])
+        return item
+
+
+def _key(ident: str) -> dict:
+    return {KEY: {"S": PREFIX + ident}}
+
+
+def _code(err: ClientError) -> str:
+    return err.response.get("Error", {}).get("Code", "")

@@ -1,0 +1,206 @@
+"""Wiring for the Slack interactions Lambda: settings, the signing secret (cached, never logged), clients, the click."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mlgov.aws.approvals_table import ApprovalsTable
+from mlgov.domain.interaction import Click, already_handled_text, decide_click
+from mlgov.settings import SettingsError
+
+SECRET_TTL_SECONDS = 900  # re-read the signing secret this often (rotation), not per request
+RESPONSE_URL_PREFIX = "https://hooks.slack.com/"  # the only place ephemeral replies are posted to
+RESPONSE_URL_TIMEOUT_SECONDS = 1  # Slack wants the HTTP answer within 3 s
+# Slack wants the answer within 3 s: few, short attempts (a failed send releases the claim for another click).
+FAST_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=2)
+# SendTaskSuccess errors meaning the task no longer waits: the click is answered as already handled.
+FINISHED_TASK_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+
+
+class SigningSecretError(RuntimeError):
+    """The signing secret cannot be read or is empty; the text never contains the secret."""
+
+
+@dataclass(frozen=True)
+class InteractionSettings:
+    """The function's environment (set by the stack), read once on first use."""
+
+    signing_secret_id: str  # MLGOV_SLACK_SIGNING_SECRET: Secrets Manager name or ARN
+    approvals_table: str  # MLGOV_APPROVALS_TABLE
+    approvers: frozenset[str]  # MLGOV_SLACK_APPROVERS: JSON list of Slack user ids
+    region: str | None = None
+    endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> InteractionSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            signing_secret_id=_required(env, "MLGOV_SLACK_SIGNING_SECRET"),
+            approvals_table=_required(env, "MLGOV_APPROVALS_TABLE"),
+            approvers=_approvers(env.get("MLGOV_SLACK_APPROVERS")),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
+        )
+
+
+@cache
+def interaction_settings() -> InteractionSettings:
+    return InteractionSettings.from_environment()
+
+
+@dataclass
+class SlackInteractionsRuntime:
+    settings: InteractionSettings
+    logger: object
+    clock: Callable[[], float] = time.time
+    reply: Callable[[str, str], None] | None = None  # (response_url, text); None: post with slack-sdk
+    _clients: dict = field(default_factory=dict, repr=False)
+    _secret: tuple[str, float] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, logger, config: InteractionSettings | None = None) -> SlackInteractionsRuntime:
+        return cls(config or interaction_settings(), logger)
+
+    # ---- signature -----------------------------------------------------------------------------------------------
+
+    def verify(self, body: str, headers: Mapping[str, str]) -> bool:
+        """slack-sdk's check: HMAC-SHA256 of v0:{timestamp}:{body}, constant-time compare, 5-minute window."""
+        from slack_sdk.signature import SignatureVerifier
+
+        clock = self.clock
+
+        class _Clock:
+            def now(self) -> float:
+                return clock()
+
+        try:
+            return SignatureVerifier(self._signing_secret(), clock=_Clock()).is_valid_request(body, headers)
+        except ValueError:  # a timestamp header that is not a number
+            return False
+
+    def _signing_secret(self) -> str:
+        now = time.monotonic()
+        if self._secret is None or now - self._secret[1] > SECRET_TTL_SECONDS:
+            self._secret = (signing_secret(self._client("secretsmanager"), self.settings.signing_secret_id), now)
+        return self._secret[0]
+
+    # ---- the click -----------------------------------------------------------------------------------------------
+
+    def handle(self, click: Click) -> str:
+        """Decide, claim once, tell Step Functions; the text for the clicking user."""
+        table = self._table()
+        now = self.clock()
+        state = table.get(click.reference) if click.user_id in self.settings.approvers else None
+        decision = decide_click(click, self.settings.approvers, state, now=now)
+        if decision.send is None:
+            self.logger.info("click changes nothing", extra={"known": state is not None})
+            return self._answer(click, decision.respond_text)
+        claimed = table.claim(
+            click.reference,
+            by=click.user_id,
+            decision=click.action,
+            now=datetime.fromtimestamp(now, UTC),
+        )
+        if claimed is None:  # another delivery of the click, or a concurrent click, got there first
+            self.logger.info("approval already claimed")
+            return self._answer(click, already_handled_text())
+        sfn = self._client("stepfunctions")
+        try:
+            if decision.send == "success":
+                sfn.send_task_success(taskToken=claimed["task_token"], output=json.dumps(decision.output))
+            else:
+                sfn.send_task_failure(taskToken=claimed["task_token"], **decision.output)
+        except ClientError as err:
+            code = err.response.get("Error", {}).get("Code", "")
+            if code in FINISHED_TASK_ERRORS:
+                self.logger.info("the execution no longer waits for this decision", extra={"error_code": code})
+                return self._answer(click, already_handled_text())
+            return self._unclaim(click, table, code or type(err).__name__)
+        except BotoCoreError as err:
+            return self._unclaim(click, table, type(err).__name__)
+        self.logger.info("decision sent to Step Functions", extra={"decision": click.action})
+        return self._answer(click, decision.respond_text)
+
+    def _unclaim(self, click: Click, table: ApprovalsTable, error: str) -> str:
+        self.logger.error("decision not delivered; approval released for another click", extra={"error": error})
+        table.release(click.reference, click.user_id)
+        return self._answer(click, "mlgov could not record your decision just now; nothing was changed. Please retry.")
+
+    def _answer(self, click: Click, text: str) -> str:
+        """Also post the text to the click's response_url: Slack ignores an HTTP body for block_actions."""
+        url = click.response_url
+        if url and url.startswith(RESPONSE_URL_PREFIX):
+            try:
+                (self.reply or _post_ephemeral)(url, text)
+            except Exception as err:  # noqa: BLE001 - a lost ephemeral note must not lose the decision
+                self.logger.warning("ephemeral reply not posted", extra={"error": f"{type(err).__name__}: {err}"})
+        return text
+
+    # ---- clients -------------------------------------------------------------------------------------------------
+
+    def _table(self) -> ApprovalsTable:
+        return ApprovalsTable(self._client("dynamodb"), self.settings.approvals_table)
+
+    def _client(self, service: str):
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service, region_name=self.settings.region, config=FAST_CONFIG, endpoint_url=self.settings.endpoint_url
+            )
+        return self._clients[service]
+
+
+def signing_secret(secretsmanager, secret_id: str) -> str:
+    """The secret's string: the signing secret itself, or JSON with a `signing_secret` member."""
+    try:
+        text = secretsmanager.get_secret_value(SecretId=secret_id).get("SecretString") or ""
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code")
+        raise SigningSecretError(f"cannot read secret {secret_id}: {code}") from None
+    if text.lstrip().startswith("{"):
+        try:
+            text = json.loads(text).get("signing_secret") or ""
+        except (json.JSONDecodeError, AttributeError):
+            raise SigningSecretError(f"secret {secret_id} looks like JSON but does not parse") from None
+    secret = str(text).strip()
+    if not secret:
+        raise SigningSecretError(f"secret {secret_id} holds no signing secret (a string, or JSON with signing_secret)")
+    return secret
+
+
+def _post_ephemeral(url: str, text: str) -> None:
+    from slack_sdk.webhook import WebhookClient
+
+    response = WebhookClient(url, timeout=RESPONSE_URL_TIMEOUT_SECONDS).send(
+        text=text, response_type="ephemeral", replace_original=False
+    )
+    if response.status_code != 200:
+        raise RuntimeError(f"response_url answered {response.status_code}")
+
+
+def _approvers(text: str | None) -> frozenset[str]:
+    if not text:
+        raise SettingsError("environment variable MLGOV_SLACK_APPROVERS is not set (a JSON list of Slack user ids)")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SettingsError(f"MLGOV_SLACK_APPROVERS is not valid JSON: {err.msg}") from None
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise SettingsError('MLGOV_SLACK_APPROVERS must be a JSON list of Slack user ids, e.g. ["U012ABCDEF"]')
+    return frozenset(value)
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name)
+    if not value:
+        raise SettingsError(f"environment variable {name} is not set")
+    return value
