@@ -126,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_hyperpod_commands(commands, common)
 
+    from mlgov.cli_restore import add_restore_commands
+
+    add_restore_commands(commands, common)
+
     doctor = commands.add_parser("doctor", parents=[common], help="check a live installation's prerequisites")
     doctor.add_argument("--hub-bus", default="mlgov-hub", help="hub event bus name (checked when present)")
     doctor.add_argument("--skip-hub", action="store_true", help="member account: do not look for the hub bus")

@@ -1,0 +1,283 @@
+"""Endpoint snapshots in the archive bucket: copy model artifacts, verify the copies, write and read manifests.
+
+Which credentials do what. S3 authorizes a server-side copy (CopyObject / UploadPartCopy) as the caller of the copy,
+who needs read on the source and write (+ kms:GenerateDataKey) on the archive. Across accounts that caller is the
+spoke role (`source_client`): it reads its own account's buckets, and the hub's archive bucket and key policies grant
+it PutObject / GenerateDataKey. The hub's own client (`archive_client`) heads the copies, writes and reads manifests.
+In a single-account install both are the same client.
+
+Copies use boto3's managed copy: CopyObject up to 5 GB, multipart UploadPartCopy above, with ChecksumAlgorithm=SHA256
+so S3 computes a SHA-256 of the archived bytes. What "verified" means is spelled out in `mlgov.domain.snapshot`;
+when the source holds no checksum comparable with the archive's, `verify_copies` streams the source once and
+computes its SHA-256 (the only comparison that holds for an SSE-KMS archive, whose ETags are not MD5s).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
+
+from mlgov.domain.snapshot import (
+    MANIFEST_NAME,
+    S3_PREFIX,
+    TIMESTAMP_PATTERN,
+    ArtifactSource,
+    CopiedObject,
+    SnapshotError,
+    archive_key,
+    artifact_sources,
+    endpoint_model_names,
+    endpoint_prefix,
+    full_object_checksums,
+    manifest,
+    snapshot_prefix,
+    snapshot_timestamp,
+    verify,
+)
+
+GB = 1024**3
+MULTIPART_THRESHOLD = 5 * GB  # CopyObject's limit: larger objects need UploadPartCopy
+DEFAULT_TRANSFER_CONFIG = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=512 * 1024**2)
+CHECKSUM_ALGORITHM = "SHA256"
+_STREAM_CHUNK = 8 * 1024**2
+
+
+def source_keys(client, source: ArtifactSource) -> list[str]:
+    """The keys a source stands for: itself, or every key under an S3Prefix (all pages)."""
+    if source.data_type != S3_PREFIX:
+        return [source.key]
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=source.bucket, Prefix=source.key):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    if not keys:
+        raise SnapshotError(f"{source.uri} ({source.model_name} {source.location}) lists no objects")
+    return keys
+
+
+def _head(client, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
+    try:
+        return client.head_object(
+            Bucket=bucket, Key=key, ChecksumMode="ENABLED", **({"VersionId": version_id} if version_id else {})
+        )
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
+            return None
+        raise
+
+
+def copy_artifacts(
+    source_client,
+    archive_client,
+    sources: Iterable[ArtifactSource],
+    archive_bucket: str,
+    prefix: str,
+    *,
+    transfer_config: TransferConfig | None = None,
+) -> list[CopiedObject]:
+    """Copy every object of `sources` to `archive_bucket` under `prefix` (see `archive_key`); the copy of each pins
+    the source version it headed. Raises ClientError / SnapshotError on the first failure: a partial snapshot is
+    never reported as complete."""
+    copied: list[CopiedObject] = []
+    done: set[str] = set()
+    for source in sources:
+        for key in source_keys(source_client, source):
+            source_uri = f"s3://{source.bucket}/{key}"
+            if source_uri in done:
+                continue
+            head = _head(source_client, source.bucket, key)
+            if head is None:
+                raise SnapshotError(f"{source_uri} ({source.model_name} {source.location}) does not exist")
+            copy_source = {"Bucket": source.bucket, "Key": key}
+            if head.get("VersionId") and head["VersionId"] != "null":
+                copy_source["VersionId"] = head["VersionId"]
+            target = archive_key(prefix, source.bucket, key)
+            source_client.copy(
+                copy_source,
+                archive_bucket,
+                target,
+                ExtraArgs={"ChecksumAlgorithm": CHECKSUM_ALGORITHM},
+                SourceClient=source_client,
+                Config=transfer_config or DEFAULT_TRANSFER_CONFIG,
+            )
+            archived = _head(archive_client, archive_bucket, target)
+            if archived is None:
+                raise SnapshotError(f"copy of {source_uri} to s3://{archive_bucket}/{target} is not visible")
+            copied.append(
+                CopiedObject(
+                    source_uri=source_uri,
+                    archive_key=target,
+                    size=archived["ContentLength"],
+                    checksum=_recorded_checksum(archived),
+                    version_id=archived.get("VersionId"),
+                    source_version_id=copy_source.get("VersionId"),
+                    source_etag=head.get("ETag"),
+                )
+            )
+            done.add(source_uri)
+    return copied
+
+
+def _recorded_checksum(archived: Mapping[str, Any]) -> dict[str, str]:
+    sums = full_object_checksums(archived)
+    if CHECKSUM_ALGORITHM in sums:
+        return {"algorithm": CHECKSUM_ALGORITHM, "value": sums[CHECKSUM_ALGORITHM], "type": "FULL_OBJECT"}
+    composite = archived.get(f"Checksum{CHECKSUM_ALGORITHM}")
+    if composite:
+        return {"algorithm": CHECKSUM_ALGORITHM, "value": composite, "type": "COMPOSITE"}
+    return {"algorithm": "ETag", "value": (archived.get("ETag") or "").strip('"'), "type": "ETAG"}
+
+
+def _split_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def sha256_of(client, bucket: str, key: str, version_id: str | None = None) -> str:
+    """Base64 SHA-256 of an object's bytes, streamed (S3's ChecksumSHA256 encoding)."""
+    body = client.get_object(Bucket=bucket, Key=key, **({"VersionId": version_id} if version_id else {}))["Body"]
+    digest = hashlib.sha256()
+    for chunk in body.iter_chunks(_STREAM_CHUNK):
+        digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def verify_copies(
+    source_client, archive_client, archive_bucket: str, copied: Iterable[CopiedObject], *, hash_sources: bool = True
+) -> list[str]:
+    """Head both sides of every copy and apply `mlgov.domain.snapshot.verify`; [] means verified.
+
+    The source is headed at the version that was copied, the archive at its *current* version (what a restored model
+    will read). With `hash_sources`, a source whose S3 checksums cannot be compared with the archive's full-object
+    SHA-256 is streamed once to compute it."""
+    objects = list(copied)
+    source_heads: dict[str, dict[str, Any] | None] = {}
+    archive_heads: dict[str, dict[str, Any] | None] = {}
+    for obj in objects:
+        bucket, key = _split_uri(obj.source_uri)
+        source = _head(source_client, bucket, key, obj.source_version_id)
+        archived = _head(archive_client, archive_bucket, obj.archive_key)
+        if source is not None and archived is not None and hash_sources:
+            archive_sums = full_object_checksums(archived)
+            if CHECKSUM_ALGORITHM in archive_sums and not set(full_object_checksums(source)) & set(archive_sums):
+                source = {**source, f"Checksum{CHECKSUM_ALGORITHM}": sha256_of(
+                    source_client, bucket, key, obj.source_version_id
+                )}  # fmt: skip
+        source_heads[obj.source_uri] = source
+        archive_heads[obj.archive_key] = archived
+    return verify(objects, source_heads, archive_heads)
+
+
+# --- manifests ----------------------------------------------------------------------------------------------------
+
+
+def write_manifest(archive_client, bucket: str, document: Mapping[str, Any]) -> str:
+    """Store `document` as `<prefix>manifest.json`; returns the key."""
+    key = f"{document['prefix']}{MANIFEST_NAME}"
+    archive_client.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(document, indent=1, sort_keys=True).encode(),
+        ContentType="application/json",
+        ChecksumAlgorithm=CHECKSUM_ALGORITHM,
+    )
+    return key
+
+
+def list_snapshots(archive_client, bucket: str, account: str, region: str, endpoint: str) -> list[str]:
+    """Timestamps (YYYYMMDDTHHMMSSZ) of the endpoint's snapshots that have a manifest, oldest first."""
+    base = endpoint_prefix(account, region, endpoint)
+    stamps: list[str] = []
+    paginator = archive_client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=base, Delimiter="/"):
+        for common in page.get("CommonPrefixes", []):
+            stamp = common["Prefix"][len(base) :].rstrip("/")
+            if TIMESTAMP_PATTERN.match(stamp):
+                stamps.append(stamp)
+    return [s for s in sorted(stamps) if _head(archive_client, bucket, f"{base}{s}/{MANIFEST_NAME}") is not None]
+
+
+def read_manifest(
+    archive_client, bucket: str, account: str, region: str, endpoint: str, taken_at: datetime | str | None = None
+) -> dict[str, Any]:
+    """The manifest of the snapshot taken at `taken_at` (datetime or YYYYMMDDTHHMMSSZ), or of the latest one."""
+    if taken_at is None:
+        stamps = list_snapshots(archive_client, bucket, account, region, endpoint)
+        if not stamps:
+            raise SnapshotError(f"no snapshot of {endpoint} ({account}, {region}) in s3://{bucket}")
+        stamp = stamps[-1]
+    elif isinstance(taken_at, datetime):
+        stamp = snapshot_timestamp(taken_at)
+    else:
+        stamp = taken_at
+        if not TIMESTAMP_PATTERN.match(stamp):
+            raise SnapshotError(f"snapshot {stamp!r} is not a timestamp like 20260301T120000Z")
+    key = f"{endpoint_prefix(account, region, endpoint)}{stamp}/{MANIFEST_NAME}"
+    try:
+        body = archive_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise SnapshotError(f"no snapshot {stamp} of {endpoint}: s3://{bucket}/{key} does not exist") from None
+        raise
+    return json.loads(body)
+
+
+# --- one snapshot, end to end ------------------------------------------------------------------------------------
+
+
+def _tags(sagemaker_client, arn: str) -> list[dict[str, str]]:
+    tags: list[dict[str, str]] = []
+    for page in sagemaker_client.get_paginator("list_tags").paginate(ResourceArn=arn):
+        tags.extend(page.get("Tags", []))
+    return tags
+
+
+def take_snapshot(
+    sagemaker_client,
+    source_client,
+    archive_client,
+    archive_bucket: str,
+    *,
+    account: str,
+    region: str,
+    endpoint: str,
+    taken_at: datetime,
+    transfer_config: TransferConfig | None = None,
+) -> dict[str, Any]:
+    """Describe the endpoint, its config and models; copy their artifacts; verify; write the manifest (with the
+    verification result) and return it. The caller deletes only when `manifest["verification"]["verified"]`."""
+    described_endpoint = sagemaker_client.describe_endpoint(EndpointName=endpoint)
+    config = sagemaker_client.describe_endpoint_config(EndpointConfigName=described_endpoint["EndpointConfigName"])
+    models = {name: sagemaker_client.describe_model(ModelName=name) for name in endpoint_model_names(config)}
+    sources = artifact_sources(config, models)
+    prefix = snapshot_prefix(account, region, endpoint, taken_at)
+    copied = copy_artifacts(
+        source_client, archive_client, sources, archive_bucket, prefix, transfer_config=transfer_config
+    )
+    problems = verify_copies(source_client, archive_client, archive_bucket, copied)
+    tags = {
+        "endpoint": _tags(sagemaker_client, described_endpoint["EndpointArn"]),
+        "endpoint_config": _tags(sagemaker_client, config["EndpointConfigArn"]),
+        "models": {name: _tags(sagemaker_client, model["ModelArn"]) for name, model in models.items()},
+    }
+    document = manifest(
+        account=account,
+        region=region,
+        taken_at=taken_at,
+        archive_bucket=archive_bucket,
+        describe_endpoint=described_endpoint,
+        describe_endpoint_config=config,
+        describe_models=models,
+        tags=tags,
+        sources=sources,
+        copied=copied,
+        problems=problems,
+    )
+    write_manifest(archive_client, archive_bucket, document)
+    return document

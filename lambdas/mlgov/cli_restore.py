@@ -1,0 +1,83 @@
+"""`mlgov restore ENDPOINT`: recreate a deleted endpoint from its snapshot in the archive bucket (writes)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+ARCHIVE_BUCKET_ENV = "MLGOV_ARCHIVE_BUCKET"
+
+
+def add_restore_commands(commands, common: argparse.ArgumentParser) -> None:
+    """Add `restore` to the `mlgov` subparsers."""
+    restore = commands.add_parser(
+        "restore",
+        parents=[common],
+        help="recreate a deleted endpoint (models, endpoint config, endpoint) from its snapshot (writes)",
+    )
+    restore.add_argument("endpoint", metavar="ENDPOINT", help="name of the deleted endpoint")
+    restore.add_argument(
+        "--archive-bucket", metavar="BUCKET", help=f"the hub's archive bucket (default: ${ARCHIVE_BUCKET_ENV})"
+    )
+    restore.add_argument("--account", metavar="ID", help="account the endpoint lived in (default: the caller's)")
+    restore.add_argument("--snapshot", metavar="TS", help="snapshot timestamp, e.g. 20260301T120000Z (default: latest)")
+    restore.add_argument("--name", metavar="NEW", help="recreate under this endpoint name (models: NEW-<model>)")
+    restore.add_argument("--dry-run", action="store_true", help="print the three requests, create nothing")
+    restore.set_defaults(run=_restore)
+
+
+def _restore(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+
+    from mlgov.aws.sessions import RETRY_CONFIG
+    from mlgov.restore import RestoreError, apply_plan, load_snapshot
+
+    bucket = args.archive_bucket or os.environ.get(ARCHIVE_BUCKET_ENV)
+    if not bucket:
+        raise RestoreError(f"no archive bucket: pass --archive-bucket or set {ARCHIVE_BUCKET_ENV}")
+    try:
+        session = boto3.Session(profile_name=getattr(args, "profile", None), region_name=getattr(args, "region", None))
+    except ProfileNotFound as err:
+        raise RestoreError(str(err)) from None
+    if not session.region_name:
+        raise RestoreError("no AWS region: pass --region or set AWS_REGION")
+    endpoint_url = getattr(args, "endpoint_url", None)
+
+    def client(service: str):
+        return session.client(service, config=RETRY_CONFIG, endpoint_url=endpoint_url)
+
+    account = args.account
+    if not account:
+        try:
+            account = client("sts").get_caller_identity()["Account"]
+        except (ClientError, BotoCoreError) as err:
+            raise RestoreError(f"cannot identify the account (pass --account): {err}") from None
+    loaded = load_snapshot(
+        client("s3"),
+        bucket,
+        account=account,
+        region=session.region_name,
+        endpoint=args.endpoint,
+        snapshot=args.snapshot,
+        new_name=args.name,
+    )
+    plan = loaded.plan
+    if not loaded.verified:
+        print(f"mlgov: warning: snapshot {loaded.taken_at} of {args.endpoint} was not verified", file=sys.stderr)
+    for note in plan.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.dry_run:
+        requests = {
+            "CreateModel": plan.models,
+            "CreateEndpointConfig": plan.endpoint_config,
+            "CreateEndpoint": plan.endpoint,
+        }
+        print(f"# dry run: restore of {args.endpoint} from snapshot {loaded.taken_at} (nothing is created)")
+        print(json.dumps(requests, indent=2))
+        return 0
+    apply_plan(client("sagemaker"), plan, log=print)
+    print(f"restored {plan.endpoint['EndpointName']} from snapshot {loaded.taken_at}: the endpoint is being created")
+    return 0
