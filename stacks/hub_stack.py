@@ -16,6 +16,7 @@ from constructs import Construct
 from mlgov.domain.tagging import TagDefaults
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
 from stacks.config import MlgovConfig
+from stacks.parts.approval_flow import ApprovalFlow
 from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, job_state_change_pattern
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.hyperpod_scheduler import HYPERPOD_ROLE_NAME, HyperPodScheduler
@@ -67,7 +68,14 @@ class HubStack(cdk.Stack):
             )
         self._job_ledger(config)
         self.archive = ArchiveBucket(self, "Archive", retention_days=config.archive_retention_days)
-        self.scan = ScanWorkflow(self, "Scan", config=config, archive=self.archive)
+        self.approval = ApprovalFlow(self, "Approval", config=config, archive=self.archive)
+        self.scan = ScanWorkflow(
+            self,
+            "Scan",
+            config=config,
+            archive=self.archive,
+            approval_state_machine_arn=self.approval.state_machine.state_machine_arn,
+        )
         self.hyperpod = HyperPodScheduler(self, "HyperPod", config=config)
         cdk.CfnOutput(self, "ArchiveBucketName", value=self.archive.bucket.bucket_name)
         cdk.CfnOutput(self, "ScanStateMachineArn", value=self.scan.state_machine.state_machine_arn)

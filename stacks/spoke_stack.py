@@ -11,8 +11,10 @@ from constructs import Construct
 
 from stacks.config import MlgovConfig
 from stacks.hub_stack import SPOKE_ROLE_NAME, hub_function_role_arns
+from stacks.parts.approval_flow import APPROVAL_ROLE_NAME, APPROVAL_SPOKE_ROLE_NAME, approval_spoke_role_statements
 from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, job_state_change_pattern
 from stacks.parts.hyperpod_scheduler import hyperpod_statements
+from stacks.parts.scan_workflow import archive_bucket_name
 from stacks.parts.tag_keys import auto_tagger_writable_keys
 
 
@@ -61,6 +63,7 @@ class SpokeStack(cdk.Stack):
             max_session_duration=cdk.Duration.hours(1),
         )
         role.node.default_child.cfn_options.condition = in_role_region
+        self._approval_role(config, in_role_region)
         NagSuppressions.add_resource_suppressions(
             role,
             [
@@ -78,6 +81,41 @@ class SpokeStack(cdk.Stack):
                         "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:*",
                     ],
+                }
+            ],
+        )
+
+    def _approval_role(self, config: MlgovConfig, in_role_region: cdk.CfnCondition) -> None:
+        """`mlgov-spoke-approval`: trusted only by the hub's approval flow; the only role that may delete."""
+        partition = cdk.Aws.PARTITION
+        archive_arn = f"arn:{partition}:s3:::{archive_bucket_name(config.hub_account, config.hub_region)}"
+        key_arn = f"arn:{partition}:kms:{config.hub_region}:{config.hub_account}:key/*"
+        role = iam.Role(
+            self,
+            "ApprovalRole",
+            role_name=APPROVAL_SPOKE_ROLE_NAME,
+            description="mlgov approval flow: snapshot, approval tags, delete endpoints tagged mlgov:zombie=confirmed",
+            assumed_by=iam.AccountPrincipal(config.hub_account).with_conditions(
+                {"ArnEquals": {"aws:PrincipalArn": [f"arn:*:iam::{config.hub_account}:role/{APPROVAL_ROLE_NAME}"]}}
+            ),
+            inline_policies={
+                "mlgov-spoke-approval": iam.PolicyDocument(
+                    statements=approval_spoke_role_statements(
+                        partition, cdk.Aws.ACCOUNT_ID, archive_bucket_arn=archive_arn, archive_key_arn=key_arn
+                    )
+                )
+            },
+            max_session_duration=cdk.Duration.hours(1),
+        )
+        role.node.default_child.cfn_options.condition = in_role_region
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "Model artifacts live in any bucket the account's models name, endpoints are unknown at "
+                    "synth (DeleteEndpoint only with mlgov:zombie=confirmed), snapshots go under the archive's "
+                    "snapshots/ prefix encrypted with the hub archive key, whose id is generated.",
                 }
             ],
         )

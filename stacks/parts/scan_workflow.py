@@ -29,6 +29,10 @@ INLINE_MAP_CONCURRENCY = 10
 DISTRIBUTED_MAP_CONCURRENCY = 40
 
 
+def archive_bucket_name(hub_account: str, hub_region: str) -> str:
+    return f"mlgov-archive-{hub_account}-{hub_region}"
+
+
 class ArchiveBucket(Construct):
     """Reports and (issue 7) endpoint snapshots: versioned, KMS-encrypted, TLS only, retention then Glacier/expiry."""
 
@@ -56,9 +60,12 @@ class ArchiveBucket(Construct):
             ],
         )
         transition_days = max(30, min(retention_days // 2, retention_days - 1)) if retention_days > 31 else None
+        stack = cdk.Stack.of(self)
         self.bucket = s3.Bucket(
             self,
             "Bucket",
+            # A known name: member accounts' approval roles are granted the snapshots/ prefix by ARN.
+            bucket_name=archive_bucket_name(stack.account, stack.region),
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,

@@ -4,7 +4,7 @@ The definition (ListTargets → CountTargets → Choice → inline Map of ScanAc
 and the scanner's handler and environment come from the template; its Lambda tasks are answered in process by the
 template's handler (tests/e2e/lambda_shim.py). Only the template's own resources are swapped for moto's (archive
 bucket, findings table), and the few variables the `hub` fixture adds are commented there (the hub account,
-the approval state machine the hub template does not wire yet, the local Slack API, endpoints only).
+a stand-in for the approval state machine the template names, the local Slack API, endpoints only).
 
 The organization: the hub (moto's default account, the management account), a member reached through the spoke
 role, and an account whose AssumeRole is refused. The member runs one zombie endpoint (old, InService, no
@@ -277,6 +277,12 @@ def _moto_resources(template: dict, environment: dict, region: str) -> dict[str,
                 AttributeDefinitions=resource["Properties"]["AttributeDefinitions"],
                 BillingMode="PAY_PER_REQUEST",
             )
+        elif resource["Type"] == "AWS::StepFunctions::StateMachine":  # the approval flow: only its starts matter here
+            names[logical_id] = boto3.client("stepfunctions", region_name=region).create_state_machine(
+                name="mlgov-approval",
+                definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
+                roleArn=f"arn:aws:iam::{HUB}:role/mlgov-approval",
+            )["stateMachineArn"]
         else:
             raise AssertionError(f"the scanner's environment refers to a {resource['Type']}: create it in moto here")
     return names
@@ -313,21 +319,11 @@ def hub(monkeypatch, hub_stack, slack_api):
             "member-zombie": _endpoint(member, "member-zombie", invocations=None, cpu=True, variant="blue"),
         }
         _endpoint(denied, "hidden", invocations=[0.0], cpu=False, variant="AllTraffic")
-        sfn = boto3.client("stepfunctions", region_name=region)
-        approval = sfn.create_state_machine(
-            name="mlgov-approval",  # a stand-in: only its executions are looked at
-            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
-            roleArn=f"arn:aws:iam::{HUB}:role/mlgov-approval",
-        )["stateMachineArn"]
-
         lambdas = InProcessLambdas(template, region, HUB)
         variables = scanner["Environment"]["Variables"]
         refs = _moto_resources(template, variables, region)
         environment = {name: lambdas.resolve(value, refs) for name, value in variables.items()} | {
             "MLGOV_HUB_ACCOUNT": HUB,  # moto's default account plays the hub (the template names the real one)
-            # The hub stack passes no approval state machine to ScanWorkflow yet (so the template sets no
-            # MLGOV_APPROVAL_STATE_MACHINE_ARN and the deployed scanner would start no approval): the stand-in's.
-            "MLGOV_APPROVAL_STATE_MACHINE_ARN": approval,
             "MLGOV_SLACK_API_URL": slack_api[0],  # test only: the local Slack Web API
             # moto lacks the List operations of several SageMaker types (AWS_FACTS "moto"): endpoints only.
             "MLGOV_RESOURCE_TYPES": json.dumps(["endpoint"]),
@@ -341,6 +337,7 @@ def hub(monkeypatch, hub_stack, slack_api):
         _reset_caches()
         _adjust_runtime(environment, clock, denied)
 
+        sfn = boto3.client("stepfunctions", region_name=region)
         definition = lambdas.resolve(template["Resources"][machine_id]["Properties"]["DefinitionString"])
         state_machine = sfn.create_state_machine(
             name="mlgov-scan", definition=definition, roleArn=f"arn:aws:iam::{HUB}:role/mlgov-scan"
@@ -349,7 +346,7 @@ def hub(monkeypatch, hub_stack, slack_api):
             yield Hub(
                 region=region,
                 state_machine=state_machine,
-                approval_state_machine=approval,
+                approval_state_machine=environment["MLGOV_APPROVAL_STATE_MACHINE_ARN"],
                 bucket=refs[variables["MLGOV_ARCHIVE_BUCKET"]["Ref"]],
                 lambdas=lambdas,
                 scanner=scanner_id,

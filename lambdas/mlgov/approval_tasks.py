@@ -1,0 +1,391 @@
+"""The approval state machine's tasks (issue 7): notify, re-check, tag, snapshot, verify, guarded delete, update.
+
+Every call into a member account goes through the `mlgov-spoke-approval` role (the hub's own credentials in the hub
+account), the only role allowed to write `mlgov:zombie*` / `mlgov:exempt` and to delete, and it may delete only an
+endpoint tagged `mlgov:zombie=confirmed`. This module adds its own guard on top: `delete` refuses unless the
+verify task's output says the snapshot is verified and names the same snapshot.
+
+State (the execution's JSON) members the tasks read: `finding` (the scan report's finding), `first_seen`,
+`zombie_since`, `decision` ({"decision", "by", "days"?} from the Slack click), `snapshot` (the snapshot task's output),
+`verification` (the verify task's output), `result` ({"outcome", "step"?}) and `error` ({"Error", "Cause"}).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from mlgov.aws.approvals_table import KEEP_AFTER_DEADLINE, ApprovalsTable, approval_id
+from mlgov.aws.metrics import MetricReader
+from mlgov.domain.approval_message import approval_blocks, approval_text, result_blocks, result_text
+from mlgov.domain.inventory import Resource, Variant
+from mlgov.domain.zombies import UsageWindow, invocation_queries, measurable
+
+APPROVAL_ROLE_NAME = "mlgov-spoke-approval"
+ZOMBIE_TAG, ZOMBIE_BY_TAG, ZOMBIE_DATE_TAG, EXEMPT_TAG = (
+    "mlgov:zombie",
+    "mlgov:zombie-by",
+    "mlgov:zombie-date",
+    ("mlgov:exempt"),
+)
+ZOMBIE_KEYS = (ZOMBIE_TAG, ZOMBIE_BY_TAG, ZOMBIE_DATE_TAG)
+WRITABLE_KEYS = (*ZOMBIE_KEYS, EXEMPT_TAG)  # what the approval spoke role may tag (aws:TagKeys condition)
+CANDIDATE, CONFIRMED = "candidate", "confirmed"
+MESSAGE_PREFIX = "message#"  # approvals-table item: execution ARN -> where its Slack message is
+_CAUSE_MAX = 500
+
+
+class ApprovalRefused(RuntimeError):
+    """A task refused to act (e.g. delete without a verified snapshot); the execution takes its failure path."""
+
+
+@dataclass(frozen=True)
+class SlackGateway:
+    """(blocks, text) -> ts posts to the approval channel; (channel, ts, blocks, text) replaces a message."""
+
+    channel: str
+    post: Callable[[list[dict], str], str]
+    update: Callable[[str, str, list[dict], str], str]
+
+
+@dataclass
+class ApprovalTasks:
+    sessions: Any  # mlgov.aws.sessions.AccountSessions over the approval spoke role
+    archive_client: Any  # the hub's S3 client (heads copies, writes manifests)
+    archive_bucket: str
+    approvals: ApprovalsTable | None = None
+    dynamodb: Any = None  # the low-level client behind `approvals` (message pointers)
+    approvals_table: str | None = None
+    slack: SlackGateway | None = None
+    timeout_hours: int = 72
+    snooze_days: int = 30
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    snapshot_fn: Callable[..., dict] | None = None  # default: mlgov.aws.snapshot_store.take_snapshot
+    verify_fn: Callable[..., list[str]] | None = None  # default: mlgov.aws.snapshot_store.verify_copies
+
+    # ---- notify (waitForTaskToken) -------------------------------------------------------------------------------
+
+    def notify(self, state: Mapping, task_token: str, execution_id: str) -> dict:
+        """Record the pending approval, post the message once (a retried task does not post twice), remember it."""
+        if not task_token:
+            raise ApprovalRefused("notify needs the task token ($$.Task.Token)")
+        if self.approvals is None or self.slack is None:
+            raise ApprovalRefused("notify needs the approvals table and Slack settings")
+        finding = _finding(state)
+        now = self.clock()
+        # Read before put_pending: its PutItem replaces the item, dropping the channel/ts a previous try recorded.
+        existing = self.approvals.get(approval_id(task_token)) or {}
+        ident = self.approvals.put_pending(
+            task_token, finding, now=now, timeout=timedelta(hours=self.timeout_hours), snooze_days=self.snooze_days
+        )
+        ts, channel = existing.get("ts"), existing.get("channel") or self.slack.channel
+        if not ts:
+            ts = self.slack.post(approval_blocks(finding, ident, self.snooze_days), approval_text(finding))
+        self.approvals.mark_message(ident, channel, ts)
+        self._remember_message(execution_id, ident, channel, ts, now)
+        return {"approval_id": ident, "channel": channel, "ts": ts}
+
+    def _remember_message(self, execution_id: str, ident: str, channel: str, ts: str, now: datetime) -> None:
+        if not execution_id or self.dynamodb is None:
+            return
+        purge = now + timedelta(hours=self.timeout_hours) + KEEP_AFTER_DEADLINE
+        self.dynamodb.put_item(
+            TableName=self.approvals_table,
+            Item={
+                "pk": {"S": MESSAGE_PREFIX + execution_id},
+                "approval_id": {"S": ident},
+                "channel": {"S": channel},
+                "ts": {"S": ts},
+                "purge_at": {"N": str(int(purge.timestamp()))},
+            },
+        )
+
+    def _message_of(self, execution_id: str) -> tuple[str, str] | None:
+        if not execution_id or self.dynamodb is None:
+            return None
+        item = self.dynamodb.get_item(
+            TableName=self.approvals_table, Key={"pk": {"S": MESSAGE_PREFIX + execution_id}}, ConsistentRead=True
+        ).get("Item")
+        if not item or "ts" not in item:
+            return None
+        return item["channel"]["S"], item["ts"]["S"]
+
+    # ---- re-check ------------------------------------------------------------------------------------------------
+
+    def recheck(self, state: Mapping) -> dict:
+        """Invocations since the zombie episode began (zombie_since, else first_seen) → {"still_idle", "reason"}.
+
+        Conservative: an endpoint that is gone, not InService-like, or cannot be measured is *not* still idle."""
+        finding = _finding(state)
+        account, region, name = _where(finding)
+        since = _moment(state.get("zombie_since") or state.get("first_seen"))
+        if since is None:
+            return {"still_idle": False, "reason": "the finding carries no zombie_since / first_seen to re-check from"}
+        sagemaker = self.sessions.client("sagemaker", account, region)
+        try:
+            described = sagemaker.describe_endpoint(EndpointName=name)
+        except ClientError as err:
+            if _code(err) == "ValidationException":
+                return {"still_idle": False, "reason": f"endpoint {name} no longer exists"}
+            raise
+        variants = tuple(
+            Variant(v["VariantName"], None, int(v.get("CurrentInstanceCount") or 0))
+            for v in described.get("ProductionVariants", [])
+        )
+        endpoint = Resource(
+            arn=described.get("EndpointArn") or finding.get("arn", ""),
+            account=account,
+            region=region,
+            resource_type="endpoint",
+            name=name,
+            status=described.get("EndpointStatus", ""),
+            created=described.get("CreationTime"),
+            variants=variants,
+            details={"async_inference": bool(described.get("AsyncInferenceConfig"))},
+        )
+        if not measurable(endpoint):
+            return {"still_idle": False, "reason": "the endpoint's usage cannot be measured (no variants or async)"}
+        now = self.clock()
+        if since >= now:
+            return {"still_idle": True, "reason": "the finding is from just now: no newer usage to read"}
+        queries = invocation_queries([endpoint])
+        series = MetricReader(self.sessions.client("cloudwatch", account, region)).fetch(
+            queries, UsageWindow(since, now)
+        )
+        total = sum(value for points in series.values() for _, value in points)
+        if total > 0:
+            return {
+                "still_idle": False,
+                "reason": f"{total:g} invocations since {since.date().isoformat()}",
+                "invocations": total,
+            }
+        return {"still_idle": True, "reason": f"no invocation since {since.date().isoformat()}", "invocations": 0}
+
+    # ---- tags ----------------------------------------------------------------------------------------------------
+
+    def mark_candidate(self, state: Mapping) -> dict:
+        return self._tag(state, {ZOMBIE_TAG: CANDIDATE, ZOMBIE_BY_TAG: "mlgov", ZOMBIE_DATE_TAG: self._today()})
+
+    def confirm(self, state: Mapping) -> dict:
+        by = _decision(state).get("by") or ""
+        if not by:
+            raise ApprovalRefused("confirm needs the approver (decision.by)")
+        return self._tag(state, {ZOMBIE_TAG: CONFIRMED, ZOMBIE_BY_TAG: _tag_value(by), ZOMBIE_DATE_TAG: self._today()})
+
+    def clear_candidate(self, state: Mapping) -> dict:
+        account, region, name = _where(_finding(state))
+        arn = _finding(state).get("arn")
+        self.sessions.client("sagemaker", account, region).delete_tags(ResourceArn=arn, TagKeys=list(ZOMBIE_KEYS))
+        return {"cleared": list(ZOMBIE_KEYS)}
+
+    def exempt(self, state: Mapping, kind: str) -> dict:
+        """kind: reject | snooze | timeout. Writes mlgov:exempt=<what, who, when>, clears the zombie keys."""
+        today = self.clock().date()
+        decision = _decision(state)
+        by = _tag_value(decision.get("by") or "nobody")
+        if kind == "reject":
+            value, until = f"rejected by {by} on {today.isoformat()}", None
+        elif kind == "snooze":
+            days = _int(decision.get("days"), self.snooze_days)
+            until = (today + timedelta(days=days)).isoformat()
+            value = f"snoozed by {by} on {today.isoformat()} until {until}"
+        elif kind == "timeout":
+            value, until = f"no answer within {self.timeout_hours}h - kept on {today.isoformat()}", None
+        else:
+            raise ApprovalRefused(f"unknown exemption kind {kind!r}")
+        finding = _finding(state)
+        account, region, _ = _where(finding)
+        client = self.sessions.client("sagemaker", account, region)
+        value = _tag_value(value)
+        client.add_tags(ResourceArn=finding["arn"], Tags=[{"Key": EXEMPT_TAG, "Value": value}])
+        client.delete_tags(ResourceArn=finding["arn"], TagKeys=list(ZOMBIE_KEYS))
+        return {"exempt": value, "until": until, "kind": kind}
+
+    def _tag(self, state: Mapping, tags: Mapping[str, str]) -> dict:
+        finding = _finding(state)
+        account, region, _ = _where(finding)
+        self.sessions.client("sagemaker", account, region).add_tags(
+            ResourceArn=finding["arn"], Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+        )
+        return {"tags": dict(tags)}
+
+    def _today(self) -> str:
+        return self.clock().date().isoformat()
+
+    # ---- snapshot, verify, delete --------------------------------------------------------------------------------
+
+    def snapshot(self, state: Mapping) -> dict:
+        """Copy the artifacts, verify, write the manifest (mlgov.aws.snapshot_store.take_snapshot)."""
+        from mlgov.aws.snapshot_store import take_snapshot
+
+        finding = _finding(state)
+        account, region, name = _where(finding)
+        document = (self.snapshot_fn or take_snapshot)(
+            self.sessions.client("sagemaker", account, region),
+            self.sessions.client("s3", account, region),
+            self.archive_client,
+            self.archive_bucket,
+            account=account,
+            region=region,
+            endpoint=name,
+            taken_at=self.clock(),
+        )
+        verification = document.get("verification") or {}
+        return {
+            "archive_bucket": self.archive_bucket,
+            "prefix": document["prefix"],
+            "manifest_key": f"{document['prefix']}manifest.json",
+            "snapshot": document["prefix"].rstrip("/").rsplit("/", 1)[-1],
+            "objects": len(document.get("objects") or []),
+            "verified_at_copy": bool(verification.get("verified")),
+        }
+
+    def verify(self, state: Mapping) -> dict:
+        """Re-read the manifest from the archive and re-verify every copy against its source: {"verified", ...}."""
+        from mlgov.aws.snapshot_store import verify_copies
+        from mlgov.domain.snapshot import CopiedObject
+
+        snap = state.get("snapshot") or {}
+        key = snap.get("manifest_key")
+        if not key:
+            return {"verified": False, "problems": ["no snapshot was taken"], "manifest_key": None}
+        account, region, _ = _where(_finding(state))
+        try:
+            body = self.archive_client.get_object(Bucket=self.archive_bucket, Key=key)["Body"].read()
+            document = json.loads(body)
+        except (ClientError, ValueError) as err:
+            return {"verified": False, "problems": [f"manifest unreadable: {err}"[:_CAUSE_MAX]], "manifest_key": key}
+        problems = list((document.get("verification") or {}).get("problems") or [])
+        if document.get("verification") is None:
+            problems.append("the manifest records no verification")
+        copied = [CopiedObject.from_dict(item) for item in document.get("objects") or []]
+        problems += (self.verify_fn or verify_copies)(
+            self.sessions.client("s3", account, region), self.archive_client, self.archive_bucket, copied
+        )
+        return {"verified": not problems, "problems": problems[:20], "manifest_key": key, "objects": len(copied)}
+
+    def delete(self, state: Mapping) -> dict:
+        verification = state.get("verification") or {}
+        snap = state.get("snapshot") or {}
+        if verification.get("verified") is not True:
+            raise ApprovalRefused("refusing to delete: the snapshot is not verified")
+        if not snap.get("manifest_key") or verification.get("manifest_key") != snap.get("manifest_key"):
+            raise ApprovalRefused("refusing to delete: the verification does not name this execution's snapshot")
+        if _decision(state).get("decision") != "approve":
+            raise ApprovalRefused("refusing to delete: the decision is not approve")
+        account, region, name = _where(_finding(state))
+        self.sessions.client("sagemaker", account, region).delete_endpoint(EndpointName=name)
+        return {"deleted": True, "endpoint": name}
+
+    # ---- the final message ---------------------------------------------------------------------------------------
+
+    def update_message(self, state: Mapping, execution_id: str) -> dict:
+        if self.slack is None:
+            raise ApprovalRefused("update_message needs the Slack settings")
+        finding = _finding(state)
+        result = state.get("result") or {}
+        outcome = result.get("outcome") or "failed"
+        detail = self._detail(state, outcome, result)
+        blocks, text = result_blocks(finding, outcome, detail), result_text(finding, outcome, detail)
+        where = self._message_of(execution_id)
+        if where is None:  # the request was never posted (notify failed): post the result instead
+            ts = self.slack.post(blocks, text)
+            return {"outcome": outcome, "posted": True, "ts": ts}
+        channel, ts = where
+        self.slack.update(channel, ts, blocks, text)
+        return {"outcome": outcome, "updated": True, "ts": ts}
+
+    def _detail(self, state: Mapping, outcome: str, result: Mapping) -> dict:
+        decision = _decision(state)
+        if outcome == "approved":
+            snap = state.get("snapshot") or {}
+            return {"by": decision.get("by"), "archive_bucket": self.archive_bucket, "snapshot": snap.get("snapshot")}
+        if outcome in ("rejected", "snoozed"):
+            return {"by": decision.get("by"), "until": (state.get("exempt") or {}).get("until")}
+        if outcome == "timed_out":
+            return {"hours": self.timeout_hours}
+        if outcome == "aborted":
+            return {"reason": (state.get("recheck") or {}).get("reason")}
+        reason = result.get("reason")
+        if not reason and state.get("error"):
+            error = state["error"]
+            reason = f"{error.get('Error', 'error')}: {_cause(error.get('Cause'))}"
+        if not reason and state.get("verification"):
+            reason = "snapshot not verified: " + "; ".join(state["verification"].get("problems") or [])[:_CAUSE_MAX]
+        return {
+            "reason": reason,
+            "step": result.get("step"),
+            "deleted": bool((state.get("deleted") or {}).get("deleted")),
+        }
+
+
+# ---- helpers -----------------------------------------------------------------------------------------------------
+
+
+def _finding(state: Mapping) -> Mapping:
+    finding = state.get("finding")
+    if not isinstance(finding, Mapping) or not finding.get("arn"):
+        raise ApprovalRefused("the state carries no finding with an arn")
+    return finding
+
+
+def _where(finding: Mapping) -> tuple[str, str, str]:
+    arn = str(finding["arn"])
+    parts = arn.split(":")
+    account = str(finding.get("account") or (parts[4] if len(parts) > 5 else ""))
+    region = str(finding.get("region") or (parts[3] if len(parts) > 5 else ""))
+    name = str(finding.get("name") or arn.rsplit("/", 1)[-1])
+    if not (account and region and name):
+        raise ApprovalRefused(f"cannot tell account, region and name of {arn}")
+    return account, region, name
+
+
+def _decision(state: Mapping) -> Mapping:
+    decision = state.get("decision")
+    return decision if isinstance(decision, Mapping) else {}
+
+
+def _moment(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _tag_value(text: str) -> str:
+    """SageMaker tag values: letters, digits, spaces and _ . : / = + - @ only, 256 characters."""
+    return "".join(ch if ch.isalnum() or ch in " _.:/=+-@" else "-" for ch in str(text))[:256]
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        number = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
+
+
+def _cause(cause: object) -> str:
+    text = str(cause or "")
+    try:
+        parsed = json.loads(text)
+        text = str(parsed.get("errorMessage") or text) if isinstance(parsed, dict) else text
+    except ValueError:
+        pass
+    return text[:_CAUSE_MAX]
+
+
+def _code(err: ClientError) -> str:
+    return err.response.get("Error", {}).get("Code", "")

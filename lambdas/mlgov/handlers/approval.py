@@ -1,0 +1,57 @@
+"""Lambda entry point of the approval state machine (`mlgov-approval`): one function, dispatching on event["task"].
+
+Events carry the execution state under `state` (the scan's approval start input plus what earlier states added):
+- {"task": "notify", "state", "task_token", "execution_id"} (waitForTaskToken) → {"approval_id", "channel", "ts"};
+  the state machine resumes with the Slack click's output instead ({"decision", "by", "days"?}).
+- {"task": "recheck", "state"} → {"still_idle": bool, "reason", "invocations"?}
+- {"task": "mark_candidate" | "confirm" | "clear_candidate", "state"} → {"tags"} / {"cleared"}
+- {"task": "exempt", "state", "kind": "reject" | "snooze" | "timeout"} → {"exempt", "until", "kind"}
+- {"task": "snapshot", "state"} → {"archive_bucket", "prefix", "manifest_key", "snapshot", "objects", ...}
+- {"task": "verify", "state"} → {"verified": bool, "problems", "manifest_key", "objects"}
+- {"task": "delete", "state"} → {"deleted": true, "endpoint"}; ApprovalRefused unless verify said verified
+- {"task": "update_message", "state", "execution_id"} → {"outcome", "updated" | "posted", "ts"}
+A task that raises fails its state; the state machine catches it and ends in a failed state with Slack updated.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from aws_lambda_powertools import Logger
+
+from mlgov.approval_tasks import ApprovalRefused
+
+logger = Logger(service="mlgov-approval")
+TASKS = ("notify", "recheck", "mark_candidate", "confirm", "clear_candidate", "exempt", "snapshot", "verify",
+         "delete", "update_message")  # fmt: skip
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+def handler(event: dict, context) -> dict:
+    if not isinstance(event, dict) or not isinstance(event.get("state"), dict):
+        raise ApprovalRefused("the event must be a JSON object with the execution state under 'state'")
+    task, state = event.get("task"), event["state"]
+    if task not in TASKS:
+        raise ApprovalRefused(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
+    logger.append_keys(task=task, endpoint=(state.get("finding") or {}).get("arn"))
+    result = dispatch(_tasks(), event)
+    logger.info("task done", extra={"result": {k: v for k, v in result.items() if k != "problems"}})
+    return result
+
+
+def dispatch(tasks, event: dict) -> dict:
+    task, state = event["task"], event["state"]
+    if task == "notify":
+        return tasks.notify(state, event.get("task_token") or "", event.get("execution_id") or "")
+    if task == "exempt":
+        return tasks.exempt(state, event.get("kind") or "reject")
+    if task == "update_message":
+        return tasks.update_message(state, event.get("execution_id") or "")
+    return getattr(tasks, task)(state)
+
+
+@cache
+def _tasks():
+    from mlgov.handlers.approval_runtime import build_tasks
+
+    return build_tasks()

@@ -1,0 +1,384 @@
+"""The zombie approval flow (issue 7): approvals table, the approval Lambda, the Slack interactions endpoint and the
+STANDARD state machine `mlgov-approval`.
+
+MarkCandidate → Notify (waitForTaskToken, timeout approval_timeout_hours; Timeout → MarkTimedOut) → Decision?
+  approve → Recheck → StillIdle? (no → ClearCandidate → Aborted) → Snapshot → Verify → Verified?
+            (no → NotVerified, never Delete) → Confirm → Delete → Deleted
+  reject  → Exempt → Rejected          snooze → Snooze → Snoozed
+every branch and every caught error → UpdateMessage (chat.update of the request) → Done | ApprovalFailed.
+
+The Slack endpoint is a Lambda Function URL with AuthType NONE: Slack cannot sign requests with SigV4, so the
+function itself authenticates every request with the Slack signing secret (HMAC-SHA256, 5-minute replay window,
+slack-sdk SignatureVerifier) and checks the clicking user against `slack.approvers` before anything changes.
+"""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from stacks.config import MlgovConfig
+from stacks.parts.functions import MlgovFunction
+from stacks.parts.scan_workflow import ArchiveBucket
+
+APPROVAL_ROLE_NAME = "mlgov-hub-approval"
+SLACK_ROLE_NAME = "mlgov-hub-slack-interactions"
+APPROVAL_SPOKE_ROLE_NAME = "mlgov-spoke-approval"
+STATE_MACHINE_NAME = "mlgov-approval"
+ZOMBIE_TAG_KEYS = ["mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date", "mlgov:exempt"]
+SNOOZE_DAYS = 30
+
+
+def approval_spoke_role_statements(
+    partition: str, account: str, *, archive_bucket_arn: str | None = None, archive_key_arn: str | None = None
+) -> list[iam.PolicyStatement]:
+    """The permissions of `mlgov-spoke-approval` in `account` (also granted to the hub's approval role for the hub
+    account itself, where no role is assumed). DeleteEndpoint only on endpoints tagged mlgov:zombie=confirmed;
+    tag writes only of the approval keys. Pair with a suppression: S3 artifact reads and the SageMaker reads are
+    Resource * (model artifacts live in any bucket the account's models name).
+
+    Cross-account snapshots: S3 authorizes the server-side copy as the spoke role, so in a member account it also
+    needs write on the hub archive's `snapshots/` prefix and use of its KMS key: pass `archive_bucket_arn` and
+    `archive_key_arn` (the hub's ApprovalFlow adds the matching bucket and key policy statements in org mode)."""
+    endpoints = f"arn:{partition}:sagemaker:*:{account}:endpoint/*"
+    statements = [
+        iam.PolicyStatement(
+            sid="DeleteOnlyConfirmedZombies",
+            actions=["sagemaker:DeleteEndpoint"],
+            resources=[endpoints],
+            conditions={"StringEquals": {"aws:ResourceTag/mlgov:zombie": "confirmed"}},
+        ),
+        iam.PolicyStatement(
+            sid="WriteOnlyApprovalTags",
+            actions=["sagemaker:AddTags", "sagemaker:DeleteTags"],
+            resources=[endpoints],
+            conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ZOMBIE_TAG_KEYS}},
+        ),
+        iam.PolicyStatement(
+            sid="DescribeForSnapshotAndRecheck",
+            actions=[
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DescribeModel",
+                "sagemaker:ListTags",
+                "cloudwatch:GetMetricData",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="ReadModelArtifacts",
+            actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes", "s3:ListBucket"],
+            resources=["*"],
+        ),
+    ]
+    if archive_bucket_arn:
+        statements.append(
+            iam.PolicyStatement(
+                sid="WriteSnapshotsToTheHubArchive",
+                actions=["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:AbortMultipartUpload"],
+                resources=[f"{archive_bucket_arn}/snapshots/*"],
+            )
+        )
+    if archive_key_arn:
+        statements.append(
+            iam.PolicyStatement(
+                sid="EncryptSnapshotsWithTheArchiveKey",
+                actions=["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+                resources=[archive_key_arn],
+            )
+        )
+    return statements
+
+
+class ApprovalFlow(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: MlgovConfig, archive: ArchiveBucket) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.table = dynamodb.TableV2(
+            self,
+            "ApprovalsTable",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="purge_at",
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        approval = MlgovFunction(
+            self,
+            "Approval",
+            name="approval",
+            role_name=APPROVAL_ROLE_NAME,
+            description="mlgov approval flow tasks: notify, re-check, tag, snapshot, verify, guarded delete, update",
+            environment={
+                "MLGOV_HUB_ACCOUNT": config.hub_account,
+                "MLGOV_APPROVAL_ROLE": APPROVAL_SPOKE_ROLE_NAME,
+                "MLGOV_ARCHIVE_BUCKET": archive.bucket.bucket_name,
+                "MLGOV_APPROVALS_TABLE": self.table.table_name,
+                "MLGOV_SLACK_CHANNEL": config.slack.channel_id,
+                "MLGOV_SLACK_TOKEN_SECRET": config.slack.bot_token_secret_name,
+                "MLGOV_APPROVAL_TIMEOUT_HOURS": str(config.approval_timeout_hours),
+                "MLGOV_SNOOZE_DAYS": str(SNOOZE_DAYS),
+            },
+            timeout=cdk.Duration.minutes(15),
+            memory_size=1024,
+            with_slack=True,
+        )
+        self.approval_function = approval.function
+        self._grant_approval(approval.role, archive)
+        slack = MlgovFunction(
+            self,
+            "SlackInteractions",
+            name="slack_interactions",
+            role_name=SLACK_ROLE_NAME,
+            description="mlgov Slack approval clicks: verify the signature, check the approver, SendTaskSuccess",
+            environment={
+                "MLGOV_SLACK_SIGNING_SECRET": config.slack.signing_secret_name,
+                "MLGOV_APPROVALS_TABLE": self.table.table_name,
+                "MLGOV_SLACK_APPROVERS": json.dumps(list(config.slack.approvers)),
+            },
+            timeout=cdk.Duration.seconds(10),
+            with_slack=True,
+        )
+        self.slack_function = slack.function
+        self._grant_slack(slack.role)
+        # AuthType NONE: Slack cannot SigV4-sign; the function verifies Slack's signing secret on every request.
+        self.slack_url = slack.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+        cdk.CfnOutput(self, "SlackInteractionsUrl", value=self.slack_url.url, description="Slack interactivity URL")
+        self.state_machine = self._state_machine(approval.function)
+
+    # ---- permissions ---------------------------------------------------------------------------------------------
+
+    def _grant_approval(self, role: iam.Role, archive: ArchiveBucket) -> None:
+        partition = cdk.Aws.PARTITION
+        self.table.grant_read_write_data(role)
+        archive.bucket.grant_read_write(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AssumeApprovalSpokeRoles",
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:{partition}:iam::*:role/{APPROVAL_SPOKE_ROLE_NAME}"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadSlackToken",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self._secret_arn(self.config.slack.bot_token_secret_name)],
+            )
+        )
+        for statement in approval_spoke_role_statements(partition, self.config.hub_account):
+            role.add_to_policy(statement)  # the hub account's own endpoints: no role is assumed there
+        if self.config.org_mode and self.config.organization_id:
+            # Cross-account snapshots: S3 authorizes the copy as the spoke approval role, which writes the archive.
+            spoke_roles = f"arn:{partition}:iam::*:role/{APPROVAL_SPOKE_ROLE_NAME}"
+            conditions = {
+                "StringEquals": {"aws:PrincipalOrgID": self.config.organization_id},
+                "ArnLike": {"aws:PrincipalArn": spoke_roles},
+            }
+            archive.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="SpokeApprovalRolesWriteSnapshots",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:AbortMultipartUpload"],
+                    resources=[archive.bucket.arn_for_objects("snapshots/*")],
+                    conditions=conditions,
+                )
+            )
+            archive.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="SpokeApprovalRolesEncryptSnapshots",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+                    resources=["*"],
+                    conditions=conditions,
+                )
+            )
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "The approval spoke role has the same name in every member account; SageMaker "
+                    "Describe/ListTags and CloudWatch GetMetricData are read-only and GetMetricData has no "
+                    "resource-level permissions; model artifacts live in whatever buckets the models name "
+                    "(read-only); endpoint tag writes are limited by aws:TagKeys and DeleteEndpoint by "
+                    "aws:ResourceTag/mlgov:zombie=confirmed; the Slack secret ARN ends in a random suffix; "
+                    "snapshots are written under prefixes of the archive bucket (CDK grant).",
+                }
+            ],
+            apply_to_children=True,
+        )
+
+    def _grant_slack(self, role: iam.Role) -> None:
+        self.table.grant_read_write_data(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadSigningSecret",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self._secret_arn(self.config.slack.signing_secret_name)],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AnswerApprovalTasks",
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                resources=["*"],
+            )
+        )
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "states:SendTaskSuccess / SendTaskFailure act on a task token and support no "
+                    "resource-level permissions (Resource must be *); the Slack signing secret ARN ends in a "
+                    "random suffix.",
+                }
+            ],
+            apply_to_children=True,
+        )
+
+    @staticmethod
+    def _secret_arn(name: str) -> str:
+        return f"arn:{cdk.Aws.PARTITION}:secretsmanager:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:secret:{name}-*"
+
+    # ---- the state machine ---------------------------------------------------------------------------------------
+
+    def _task(self, function, state_id: str, task: str, result_path: str | None, **extra) -> tasks.LambdaInvoke:
+        return tasks.LambdaInvoke(
+            self,
+            state_id,
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object({"task": task, "state": sfn.JsonPath.entire_payload, **extra}),
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+            result_path=result_path if result_path is not None else sfn.JsonPath.DISCARD,
+        )
+
+    def _outcome(self, state_id: str, outcome: str, step: str | None = None) -> sfn.Pass:
+        result = {"outcome": outcome} | ({"step": step} if step else {})
+        return sfn.Pass(self, state_id, result=sfn.Result.from_object(result), result_path="$.result")
+
+    def _state_machine(self, function: lambda_.IFunction) -> sfn.StateMachine:
+        execution_id = sfn.JsonPath.string_at("$$.Execution.Id")
+        update = self._task(function, "UpdateMessage", "update_message", "$.message", execution_id=execution_id)
+        done = sfn.Succeed(self, "Done")
+        failed_end = sfn.Fail(self, "ApprovalFailed", error="ApprovalFailed", cause="see the Slack message")
+        not_updated = sfn.Fail(
+            self, "MessageNotUpdated", error="SlackUpdateFailed", cause="the flow ended; Slack was not updated"
+        )
+        update.add_catch(not_updated, result_path="$.update_error")
+        update.next(
+            sfn.Choice(self, "Outcome?")
+            .when(sfn.Condition.string_equals("$.result.outcome", "failed"), failed_end)
+            .otherwise(done)
+        )
+
+        def failure(step: str) -> sfn.Pass:
+            return self._outcome(f"{step}Failed", "failed", step).next(update)
+
+        def guarded(task: tasks.LambdaInvoke, step: str) -> tasks.LambdaInvoke:
+            task.add_catch(failure(step), result_path="$.error")
+            return task
+
+        mark = guarded(self._task(function, "MarkCandidate", "mark_candidate", "$.candidate"), "MarkCandidate")
+        notify = tasks.LambdaInvoke(
+            self,
+            "Notify",
+            lambda_function=function,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "task": "notify",
+                    "state": sfn.JsonPath.entire_payload,
+                    "task_token": sfn.JsonPath.task_token,
+                    "execution_id": execution_id,
+                }
+            ),
+            task_timeout=sfn.Timeout.duration(cdk.Duration.hours(self.config.approval_timeout_hours)),
+            result_path="$.decision",
+        )
+        timed_out = self._task(function, "MarkTimedOut", "exempt", "$.exempt", kind="timeout")
+        timed_out_outcome = self._outcome("TimedOut", "timed_out").next(update)
+        timed_out.add_catch(timed_out_outcome, result_path="$.error")  # kept either way: nothing is deleted
+        timed_out.next(timed_out_outcome)
+        notify.add_catch(timed_out, errors=["States.Timeout"], result_path="$.error")
+        notify.add_catch(failure("Notify"), result_path="$.error")
+
+        # approve
+        recheck = guarded(self._task(function, "Recheck", "recheck", "$.recheck"), "Recheck")
+        aborted = self._outcome("Aborted", "aborted").next(update)
+        clear = self._task(function, "ClearCandidate", "clear_candidate", None)
+        clear.add_catch(aborted, result_path="$.error")
+        clear.next(aborted)
+        snapshot = guarded(self._task(function, "Snapshot", "snapshot", "$.snapshot"), "Snapshot")
+        verify = guarded(self._task(function, "Verify", "verify", "$.verification"), "Verify")
+        not_verified = self._outcome("NotVerified", "failed", "Verify").next(update)
+        confirm = guarded(self._task(function, "Confirm", "confirm", "$.confirm"), "Confirm")
+        delete = guarded(self._task(function, "Delete", "delete", "$.deleted"), "Delete")
+        deleted = self._outcome("Deleted", "approved").next(update)
+        snapshot.next(verify).next(
+            sfn.Choice(self, "Verified?")
+            .when(sfn.Condition.boolean_equals("$.verification.verified", True), confirm)
+            .otherwise(not_verified)
+        )
+        confirm.next(delete).next(deleted)
+        recheck.next(
+            sfn.Choice(self, "StillIdle?")
+            .when(sfn.Condition.boolean_equals("$.recheck.still_idle", True), snapshot)
+            .otherwise(clear)
+        )
+
+        # reject / snooze
+        exempt = guarded(self._task(function, "Exempt", "exempt", "$.exempt", kind="reject"), "Exempt")
+        exempt.next(self._outcome("Rejected", "rejected").next(update))
+        snooze = guarded(self._task(function, "Snooze", "exempt", "$.exempt", kind="snooze"), "Snooze")
+        snooze.next(self._outcome("Snoozed", "snoozed").next(update))
+
+        decision = (
+            sfn.Choice(self, "Decision?")
+            .when(sfn.Condition.string_equals("$.decision.decision", "approve"), recheck)
+            .when(sfn.Condition.string_equals("$.decision.decision", "reject"), exempt)
+            .when(sfn.Condition.string_equals("$.decision.decision", "snooze"), snooze)
+            .otherwise(self._outcome("UnknownDecision", "failed", "Decision").next(update))
+        )
+        definition = mark.next(notify).next(decision)
+        log_group = logs.LogGroup(
+            self,
+            "StateMachineLogs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=STATE_MACHINE_NAME,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=cdk.Duration.hours(self.config.approval_timeout_hours + 6),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        NagSuppressions.add_resource_suppressions(
+            state_machine,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "CDK grants lambda:InvokeFunction on the approval function's versions (:*); X-Ray "
+                    "and CloudWatch Logs delivery need Resource *.",
+                }
+            ],
+            apply_to_children=True,
+        )
+        return state_machine

@@ -1,0 +1,213 @@
+"""ApprovalFlow alone in a small stack (config from the real cdk.json): ASL shape, guarded delete, IAM, cdk-nag."""
+
+import json
+
+import pytest
+from aws_cdk.assertions import Annotations, Match, Template
+
+from tests.infra.conftest import REPO
+
+
+def _build(mlgov_context: dict, outdir: str):
+    import aws_cdk as cdk
+    from cdk_nag import AwsSolutionsChecks
+
+    from stacks.config import load_config
+    from stacks.parts.approval_flow import ApprovalFlow
+    from stacks.parts.scan_workflow import ArchiveBucket
+
+    config = load_config(mlgov_context)
+    app = cdk.App(outdir=outdir)
+    stack = cdk.Stack(app, "ApprovalOnly", env=cdk.Environment(account=config.hub_account, region=config.hub_region))
+    archive = ArchiveBucket(stack, "Archive", retention_days=config.archive_retention_days)
+    flow = ApprovalFlow(stack, "Approval", config=config, archive=archive)
+    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    app.synth()
+    return config, stack, flow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    context = json.loads((REPO / "cdk.json").read_text())["context"]["mlgov"]
+    return _build(context, str(tmp_path_factory.mktemp("approval.out")))
+
+
+@pytest.fixture(scope="module")
+def template(built) -> Template:
+    return Template.from_stack(built[1])
+
+
+def _definition(template: Template) -> dict:
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    body = machine["Properties"]["DefinitionString"]
+    if isinstance(body, dict):  # Fn::Join of literal strings and tokens
+        body = "".join(part if isinstance(part, str) else "ARN" for part in body["Fn::Join"][1])
+    return json.loads(body)
+
+
+def _successors(state: dict) -> list[str]:
+    found = [state["Next"]] if "Next" in state else []
+    found += [choice["Next"] for choice in state.get("Choices", [])]
+    found += [state["Default"]] if "Default" in state else []
+    found += [catch["Next"] for catch in state.get("Catch", [])]
+    return found
+
+
+def _reachable(states: dict, start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += _successors(states[name])
+    return seen
+
+
+def test_standard_state_machine_named_mlgov_approval(template):
+    template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine", {"StateMachineName": "mlgov-approval", "StateMachineType": "STANDARD"}
+    )
+
+
+def test_notify_waits_for_the_task_token_with_the_configured_timeout(template, built):
+    config = built[0]
+    states = _definition(template)["States"]
+    notify = states["Notify"]
+    assert notify["Resource"].endswith("lambda:invoke.waitForTaskToken")
+    assert notify["TimeoutSeconds"] == config.approval_timeout_hours * 3600
+    assert notify["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    catches = {tuple(c["ErrorEquals"]): c["Next"] for c in notify["Catch"]}
+    assert catches[("States.Timeout",)] == "MarkTimedOut"
+    assert "UpdateMessage" in _reachable(states, "MarkTimedOut")
+    assert "Delete" not in _reachable(states, "MarkTimedOut")
+
+
+def test_decision_branches(template):
+    states = _definition(template)["States"]
+    assert _definition(template)["StartAt"] == "MarkCandidate"
+    assert states["MarkCandidate"]["Next"] == "Notify"
+    assert states["Notify"]["Next"] == "Decision?"
+    choices = {c["StringEquals"]: c["Next"] for c in states["Decision?"]["Choices"]}
+    assert choices == {"approve": "Recheck", "reject": "Exempt", "snooze": "Snooze"}
+    assert states["Recheck"]["Next"] == "StillIdle?"
+    (idle,) = states["StillIdle?"]["Choices"]
+    assert idle["Next"] == "Snapshot" and states["StillIdle?"]["Default"] == "ClearCandidate"
+    assert states["Snapshot"]["Next"] == "Verify" and states["Verify"]["Next"] == "Verified?"
+    (verified,) = states["Verified?"]["Choices"]
+    assert verified == {"Variable": "$.verification.verified", "BooleanEquals": True, "Next": "Confirm"}
+    assert states["Confirm"]["Next"] == "Delete"
+    assert states["Exempt"]["Parameters"]["kind"] == "reject"
+    assert states["Snooze"]["Parameters"]["kind"] == "snooze"
+
+
+def test_no_path_deletes_after_a_failed_or_unverified_snapshot(template):
+    states = _definition(template)["States"]
+    for start in ("NotVerified", "SnapshotFailed", "VerifyFailed", "ClearCandidate", "Exempt", "Snooze"):
+        assert "Delete" not in _reachable(states, start), start
+    # the only way into Delete is Verified? → Confirm
+    into_delete = {name for name, state in states.items() if "Delete" in _successors(state)}
+    assert into_delete == {"Confirm"}
+    into_confirm = {name for name, state in states.items() if "Confirm" in _successors(state)}
+    assert into_confirm == {"Verified?"}
+
+
+def test_every_path_ends_after_updating_the_message(template):
+    states = _definition(template)["States"]
+    terminal = {name for name, state in states.items() if state["Type"] in ("Succeed", "Fail")}
+    assert terminal == {"Done", "ApprovalFailed", "MessageNotUpdated"}
+    for name, state in states.items():
+        if state["Type"] == "Task" and name != "UpdateMessage":
+            assert state.get("Catch"), f"{name} has no Catch"
+            assert "UpdateMessage" in _reachable(states, name), name
+    for name in terminal:
+        assert name in _reachable(states, "UpdateMessage")
+
+
+def test_approvals_table_and_function_url(template, built):
+    template.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "TimeToLiveSpecification": {"AttributeName": "purge_at", "Enabled": True},
+        },
+    )
+    template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "NONE"})
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "mlgov.handlers.slack_interactions.handler",
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "MLGOV_SLACK_SIGNING_SECRET": built[0].slack.signing_secret_name,
+                        "MLGOV_SLACK_APPROVERS": json.dumps(list(built[0].slack.approvers)),
+                    }
+                )
+            },
+        },
+    )
+    template.has_resource_properties("AWS::IAM::Role", {"RoleName": "mlgov-hub-approval"})
+    template.has_resource_properties("AWS::Lambda::Function", {"Handler": "mlgov.handlers.approval.handler"})
+
+
+def test_spoke_statements_guard_delete_and_tag_keys():
+    import aws_cdk as cdk
+
+    from stacks.parts.approval_flow import approval_spoke_role_statements
+
+    stack = cdk.Stack()
+    docs = [stack.resolve(s.to_statement_json()) for s in approval_spoke_role_statements("aws", "123456789012")]
+    by_sid = {d["Sid"]: d for d in docs}
+    delete = by_sid["DeleteOnlyConfirmedZombies"]
+    assert delete["Action"] == "sagemaker:DeleteEndpoint"
+    assert delete["Condition"] == {"StringEquals": {"aws:ResourceTag/mlgov:zombie": "confirmed"}}
+    tags = by_sid["WriteOnlyApprovalTags"]
+    assert tags["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"] == [
+        "mlgov:zombie",
+        "mlgov:zombie-by",
+        "mlgov:zombie-date",
+        "mlgov:exempt",
+    ]
+    assert all("DeleteEndpoint" not in str(d["Action"]) for sid, d in by_sid.items() if sid != delete["Sid"])
+
+
+def test_cdk_nag_reports_no_unsuppressed_errors(built):
+    stack = built[1]
+    errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert errors == [], [error.entry.data for error in errors]
+
+
+def test_spoke_statements_evaluated_deny_delete_of_an_untagged_endpoint():
+    import aws_cdk as cdk
+
+    from mlgov.domain.iam_eval import RequestContext, statement_matches
+    from stacks.parts.approval_flow import approval_spoke_role_statements
+
+    stack = cdk.Stack()
+    allows = [stack.resolve(s.to_statement_json()) for s in approval_spoke_role_statements("aws", "123456789012")]
+    endpoint = "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/churn"
+
+    def allowed(action: str, context: dict) -> bool:
+        request = RequestContext(action=action, resource=endpoint, context=context)
+        return any(statement_matches(s, request) for s in allows)
+
+    assert not allowed("sagemaker:DeleteEndpoint", {})
+    assert not allowed("sagemaker:DeleteEndpoint", {"aws:ResourceTag/mlgov:zombie": "candidate"})
+    assert allowed("sagemaker:DeleteEndpoint", {"aws:ResourceTag/mlgov:zombie": "confirmed"})
+    assert allowed("sagemaker:AddTags", {"aws:TagKeys": ["mlgov:zombie", "mlgov:zombie-by"]})
+    assert not allowed("sagemaker:AddTags", {"aws:TagKeys": ["mlgov:zombie", "ml:team"]})
+    assert not allowed("sagemaker:DeleteTags", {"aws:TagKeys": ["auto-delete-after"]})
+
+
+def test_spoke_statements_can_write_the_hub_archive_for_cross_account_snapshots():
+    import aws_cdk as cdk
+
+    from stacks.parts.approval_flow import approval_spoke_role_statements
+
+    stack = cdk.Stack()
+    statements = approval_spoke_role_statements(
+        "aws", "123456789012", archive_bucket_arn="arn:aws:s3:::archive", archive_key_arn="arn:aws:kms:k"
+    )
+    by_sid = {d["Sid"]: d for d in (stack.resolve(s.to_statement_json()) for s in statements)}
+    assert by_sid["WriteSnapshotsToTheHubArchive"]["Resource"] == "arn:aws:s3:::archive/snapshots/*"
+    assert by_sid["EncryptSnapshotsWithTheArchiveKey"]["Resource"] == "arn:aws:kms:k"

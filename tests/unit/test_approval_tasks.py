@@ -1,0 +1,397 @@
+"""The approval state machine's tasks (mlgov.approval_tasks) over Stubbers and moto: guarded delete, tags, re-check,
+notify once, message update, verify, handler dispatch."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from mlgov.approval_tasks import ApprovalRefused, ApprovalTasks, SlackGateway
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+ACCOUNT, REGION, NAME = "333333333333", "eu-west-1", "churn-prod"
+ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{NAME}"
+FINDING = {"arn": ARN, "account": ACCOUNT, "region": REGION, "name": NAME, "resource_type": "endpoint",
+           "status": "zombie", "waste_usd_month": 120.0, "monthly_cost_usd": 120.0, "tags": {}}  # fmt: skip
+MANIFEST_KEY = f"snapshots/{ACCOUNT}/{REGION}/{NAME}/20261124T120000Z/manifest.json"
+
+
+@pytest.fixture(autouse=True)
+def fake_aws_credentials(monkeypatch):
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/mlgov-tests/config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/mlgov-tests/credentials")
+
+
+class FakeSessions:
+    """AccountSessions stand-in: one client per service, records which account/region was asked for."""
+
+    def __init__(self, **clients) -> None:
+        self.clients = clients
+        self.asked: list[tuple[str, str, str]] = []
+
+    def client(self, service, account, region, partition="aws"):
+        self.asked.append((service, account, region))
+        return self.clients[service]
+
+
+def _stubbed(service: str):
+    client = boto3.client(service, region_name=REGION)
+    return client, Stubber(client)
+
+
+def _tasks(sessions, **extra) -> ApprovalTasks:
+    return ApprovalTasks(sessions=sessions, archive_client=None, archive_bucket="archive", clock=lambda: NOW, **extra)
+
+
+def _state(**extra) -> dict:
+    return {"finding": FINDING, "first_seen": "2026-09-01", "zombie_since": "2026-11-20"} | extra
+
+
+VERIFIED = {"verified": True, "problems": [], "manifest_key": MANIFEST_KEY}
+SNAPSHOT = {"manifest_key": MANIFEST_KEY, "snapshot": "20261124T120000Z", "prefix": MANIFEST_KEY[:-13]}
+APPROVE = {"decision": "approve", "by": "U0PLATFORM1"}
+
+
+# ---- guarded delete ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        _state(decision=APPROVE, snapshot=SNAPSHOT),  # no verify output at all
+        _state(decision=APPROVE, snapshot=SNAPSHOT, verification={**VERIFIED, "verified": False}),
+        _state(decision=APPROVE, snapshot=SNAPSHOT, verification={**VERIFIED, "verified": "true"}),
+        _state(decision=APPROVE, verification=VERIFIED),  # no snapshot
+        _state(decision=APPROVE, snapshot=SNAPSHOT, verification={**VERIFIED, "manifest_key": "other"}),
+        _state(decision={"decision": "reject", "by": "U1"}, snapshot=SNAPSHOT, verification=VERIFIED),
+    ],
+)
+def test_delete_is_refused_without_a_verified_snapshot_of_this_execution(state):
+    sagemaker, stub = _stubbed("sagemaker")
+    with stub:  # no call expected: any DeleteEndpoint would raise from the Stubber
+        with pytest.raises(ApprovalRefused, match="refusing to delete"):
+            _tasks(FakeSessions(sagemaker=sagemaker)).delete(state)
+        stub.assert_no_pending_responses()
+
+
+def test_delete_goes_through_the_approval_session_when_verified():
+    sagemaker, stub = _stubbed("sagemaker")
+    stub.add_response("delete_endpoint", {}, {"EndpointName": NAME})
+    sessions = FakeSessions(sagemaker=sagemaker)
+    with stub:
+        result = _tasks(sessions).delete(_state(decision=APPROVE, snapshot=SNAPSHOT, verification=VERIFIED))
+    stub.assert_no_pending_responses()
+    assert result == {"deleted": True, "endpoint": NAME}
+    assert sessions.asked == [("sagemaker", ACCOUNT, REGION)]
+
+
+# ---- tags --------------------------------------------------------------------------------------------------------
+
+
+def test_mark_candidate_and_confirm_write_the_zombie_tags():
+    sagemaker, stub = _stubbed("sagemaker")
+    stub.add_response(
+        "add_tags",
+        {},
+        {
+            "ResourceArn": ARN,
+            "Tags": [
+                {"Key": "mlgov:zombie", "Value": "candidate"},
+                {"Key": "mlgov:zombie-by", "Value": "mlgov"},
+                {"Key": "mlgov:zombie-date", "Value": "2026-11-24"},
+            ],
+        },
+    )
+    stub.add_response(
+        "add_tags",
+        {},
+        {
+            "ResourceArn": ARN,
+            "Tags": [
+                {"Key": "mlgov:zombie", "Value": "confirmed"},
+                {"Key": "mlgov:zombie-by", "Value": "U0PLATFORM1"},
+                {"Key": "mlgov:zombie-date", "Value": "2026-11-24"},
+            ],
+        },
+    )
+    tasks = _tasks(FakeSessions(sagemaker=sagemaker))
+    with stub:
+        tasks.mark_candidate(_state())
+        tasks.confirm(_state(decision=APPROVE))
+    stub.assert_no_pending_responses()
+
+
+def test_confirm_needs_an_approver():
+    sagemaker, stub = _stubbed("sagemaker")
+    with stub, pytest.raises(ApprovalRefused):
+        _tasks(FakeSessions(sagemaker=sagemaker)).confirm(_state(decision={"decision": "approve"}))
+
+
+@pytest.mark.parametrize(
+    ("kind", "decision", "value", "until"),
+    [
+        ("reject", {"decision": "reject", "by": "U0PLATFORM1"}, "rejected by U0PLATFORM1 on 2026-11-24", None),
+        (
+            "snooze",
+            {"decision": "snooze", "by": "U0PLATFORM1", "days": 14},
+            "snoozed by U0PLATFORM1 on 2026-11-24 until 2026-12-08",
+            "2026-12-08",
+        ),
+        ("timeout", {}, "no answer within 72h - kept on 2026-11-24", None),
+    ],
+)
+def test_exempt_tags_who_and_when_and_clears_the_zombie_keys(kind, decision, value, until):
+    sagemaker, stub = _stubbed("sagemaker")
+    stub.add_response("add_tags", {}, {"ResourceArn": ARN, "Tags": [{"Key": "mlgov:exempt", "Value": value}]})
+    stub.add_response(
+        "delete_tags", {}, {"ResourceArn": ARN, "TagKeys": ["mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date"]}
+    )
+    with stub:
+        result = _tasks(FakeSessions(sagemaker=sagemaker)).exempt(_state(decision=decision), kind)
+    stub.assert_no_pending_responses()
+    assert result == {"exempt": value, "until": until, "kind": kind}
+
+
+# ---- re-check ----------------------------------------------------------------------------------------------------
+
+
+def _recheck(values: list[float]) -> dict:
+    sagemaker, sm_stub = _stubbed("sagemaker")
+    cloudwatch, cw_stub = _stubbed("cloudwatch")
+    sm_stub.add_response(
+        "describe_endpoint",
+        {
+            "EndpointName": NAME,
+            "EndpointArn": ARN,
+            "EndpointConfigName": "cfg",
+            "EndpointStatus": "InService",
+            "CreationTime": NOW - timedelta(days=90),
+            "LastModifiedTime": NOW - timedelta(days=90),
+            "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 1}],
+        },
+        {"EndpointName": NAME},
+    )
+    stamps = [NOW - timedelta(days=1 + i) for i in range(len(values))]
+    cw_stub.add_response(
+        "get_metric_data",
+        {"MetricDataResults": [{"Id": "q0", "Timestamps": stamps, "Values": values, "StatusCode": "Complete"}]},
+    )
+    with sm_stub, cw_stub:
+        result = _tasks(FakeSessions(sagemaker=sagemaker, cloudwatch=cloudwatch)).recheck(_state())
+    sm_stub.assert_no_pending_responses()
+    cw_stub.assert_no_pending_responses()
+    return result
+
+
+def test_recheck_with_traffic_is_not_idle():
+    result = _recheck([0.0, 7.0])
+    assert result["still_idle"] is False
+    assert "7 invocations since 2026-11-20" in result["reason"]
+
+
+def test_recheck_without_traffic_is_still_idle():
+    assert _recheck([])["still_idle"] is True
+    assert _recheck([0.0, 0.0])["still_idle"] is True
+
+
+def test_recheck_of_a_vanished_endpoint_is_not_idle():
+    sagemaker, stub = _stubbed("sagemaker")
+    stub.add_client_error("describe_endpoint", "ValidationException", "Could not find endpoint")
+    with stub:
+        result = _tasks(FakeSessions(sagemaker=sagemaker)).recheck(_state())
+    assert result == {"still_idle": False, "reason": f"endpoint {NAME} no longer exists"}
+
+
+# ---- notify and the final message (moto DynamoDB, fake Slack) ----------------------------------------------------
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.posted: list[tuple[list, str]] = []
+        self.updated: list[tuple[str, str, list, str]] = []
+
+    def gateway(self) -> SlackGateway:
+        return SlackGateway("C0MLGOV01", self.post, self.update)
+
+    def post(self, blocks, text):
+        self.posted.append((blocks, text))
+        return f"1700000000.00000{len(self.posted)}"
+
+    def update(self, channel, ts, blocks, text):
+        self.updated.append((channel, ts, blocks, text))
+        return ts
+
+
+@pytest.fixture
+def dynamodb():
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(
+            TableName="approvals",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+
+
+def _notify_tasks(dynamodb, slack: FakeSlack) -> ApprovalTasks:
+    from mlgov.aws.approvals_table import ApprovalsTable
+
+    return _tasks(
+        FakeSessions(),
+        approvals=ApprovalsTable(dynamodb, "approvals"),
+        dynamodb=dynamodb,
+        approvals_table="approvals",
+        slack=slack.gateway(),
+    )
+
+
+def test_notify_posts_once_per_token_and_the_result_replaces_that_message(dynamodb):
+    slack = FakeSlack()
+    tasks = _notify_tasks(dynamodb, slack)
+    execution = "arn:aws:states:eu-west-1:222222222222:execution:mlgov-approval:x1"
+    first = tasks.notify(_state(), "token-" + "a" * 200, execution)
+    again = tasks.notify(_state(), "token-" + "a" * 200, execution)  # a retried task
+    assert first == again and len(slack.posted) == 1
+    blocks, _ = slack.posted[0]
+    assert "token-" not in json.dumps(blocks)  # the buttons carry the approval id, never the token
+    pending = tasks.approvals.get(first["approval_id"])
+    assert pending["ts"] == first["ts"] and pending["status"] == "pending"
+
+    state = _state(decision={"decision": "reject", "by": "U0PLATFORM1"}, result={"outcome": "rejected"})
+    result = tasks.update_message(state, execution)
+    assert result["updated"] is True and len(slack.posted) == 1
+    channel, ts, blocks, text = slack.updated[0]
+    assert (channel, ts) == ("C0MLGOV01", first["ts"])
+    assert "actions" not in {block["type"] for block in blocks}  # no buttons left to click
+    assert text.startswith("mlgov: kept")
+
+
+def test_update_message_posts_the_result_when_the_request_was_never_posted(dynamodb):
+    slack = FakeSlack()
+    tasks = _notify_tasks(dynamodb, slack)
+    error = {
+        "Error": "SlackPostError",
+        "Cause": json.dumps({"errorMessage": "chat.postMessage failed: not_in_channel"}),
+    }
+    result = tasks.update_message(_state(result={"outcome": "failed", "step": "Notify"}, error=error), "exec-none")
+    assert result["posted"] is True and not slack.updated
+    blocks, _ = slack.posted[0]
+    assert "not_in_channel" in json.dumps(blocks) and "Nothing was deleted" in json.dumps(blocks)
+
+
+# ---- verify (moto S3 for the manifest) ---------------------------------------------------------------------------
+
+
+def test_verify_re_reads_the_manifest_and_re_checks_the_copies():
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="archive", CreateBucketConfiguration={"LocationConstraint": REGION})
+        document = {"verification": {"verified": True, "problems": []}, "objects": [
+            {"source_uri": "s3://models/m.tar.gz", "archive_key": "k", "size": 1, "checksum": {}, "version_id": None}
+        ]}  # fmt: skip
+        s3.put_object(Bucket="archive", Key=MANIFEST_KEY, Body=json.dumps(document).encode())
+        seen = []
+
+        def verify_fn(source, archive, bucket, copied):
+            seen.append([obj.source_uri for obj in copied])
+            return problems
+
+        tasks = ApprovalTasks(
+            sessions=FakeSessions(s3=s3), archive_client=s3, archive_bucket="archive", verify_fn=verify_fn
+        )
+        problems: list[str] = []
+        assert tasks.verify(_state(snapshot=SNAPSHOT))["verified"] is True
+        problems = ["k: checksum mismatch"]
+        result = tasks.verify(_state(snapshot=SNAPSHOT))
+        assert result["verified"] is False and result["problems"] == problems
+        assert seen == [["s3://models/m.tar.gz"]] * 2
+        assert tasks.verify(_state())["verified"] is False  # no snapshot taken
+        missing = tasks.verify(_state(snapshot={**SNAPSHOT, "manifest_key": "snapshots/none/manifest.json"}))
+        assert missing["verified"] is False
+
+
+# ---- the handler -------------------------------------------------------------------------------------------------
+
+
+def test_handler_dispatches_and_rejects_unknown_tasks(monkeypatch):
+    from mlgov.handlers import approval
+
+    calls = []
+
+    class Recorder:
+        def exempt(self, state, kind):
+            calls.append(("exempt", kind))
+            return {"kind": kind}
+
+        def delete(self, state):
+            calls.append(("delete",))
+            return {"deleted": True}
+
+    assert approval.dispatch(Recorder(), {"task": "exempt", "state": {}, "kind": "snooze"}) == {"kind": "snooze"}
+    assert approval.dispatch(Recorder(), {"task": "delete", "state": {}}) == {"deleted": True}
+    assert calls == [("exempt", "snooze"), ("delete",)]
+
+    class Context:
+        function_name, memory_limit_in_mb, aws_request_id = "approval", 256, "r1"
+        invoked_function_arn = "arn:aws:lambda:eu-west-1:222222222222:function:approval"
+
+    with pytest.raises(ApprovalRefused, match="unknown task"):
+        approval.handler({"task": "rm -rf", "state": {}}, Context())
+    with pytest.raises(ApprovalRefused, match="state"):
+        approval.handler({"task": "delete"}, Context())
+
+
+# ---- chat.update (mlgov.aws.slack_update) against a local Slack Web API ------------------------------------------
+
+
+class _SlackApi(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.requests.append({"path": self.path, "body": body})
+        answer = {"ok": True, "ts": "1.2"} if b"C0MLGOV01" in body else {"ok": False, "error": "channel_not_found"}
+        payload = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_update_message_calls_chat_update_and_reports_slack_errors_without_the_token():
+    from mlgov.aws.slack_post import SlackPostError
+    from mlgov.aws.slack_update import update_message
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlackApi)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/api"
+    try:
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "done"}}]
+        assert update_message("xoxb-secret", "C0MLGOV01", "1.2", blocks, "done", base_url=url) == "1.2"
+        with pytest.raises(SlackPostError, match="chat.update failed: channel_not_found") as raised:
+            update_message("xoxb-secret", "C0OTHER01", "1.2", blocks, "done", base_url=url)
+        assert "xoxb" not in str(raised.value)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert [r["path"] for r in server.requests] == ["/api/chat.update"] * 2
+    assert b'"ts": "1.2"' in server.requests[0]["body"] or b"ts=1.2" in server.requests[0]["body"]
