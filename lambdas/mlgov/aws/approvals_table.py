@@ -63,14 +63,16 @@ class ApprovalsTable:
             self._client.put_item(
                 TableName=self._table,
                 Item={key: self._serializer.serialize(value) for key, value in item.items()},
-                ConditionExpression="attribute_not_exists(#pk) OR task_token = :token",
+                # Never replace an existing item: a retried notify must keep its message ts and any decision.
+                ConditionExpression="attribute_not_exists(#pk)",
                 ExpressionAttributeNames={"#pk": KEY},
-                ExpressionAttributeValues={":token": {"S": task_token}},
             )
         except ClientError as err:
             if _code(err) != "ConditionalCheckFailedException":
                 raise
-            raise RuntimeError(f"approval id {ident} already holds another task token") from None
+            existing = self.get(ident)
+            if existing is None or existing.get("task_token") != task_token:
+                raise RuntimeError(f"approval id {ident} already holds another task token") from None
         return ident
 
     def get(self, ident: str) -> dict | None:
