@@ -190,3 +190,34 @@ def test_a_failed_snapshot_copy_deletes_nothing(flow):
     assert _tags(flow).get("mlgov:zombie") == "candidate"  # never confirmed
     (_, _, blocks, text) = flow["slack"].updated[-1]
     assert text.startswith("mlgov: approval failed") and "Nothing was deleted" in json.dumps(blocks)
+
+
+def test_no_answer_before_the_timeout_keeps_the_endpoint(flow):
+    # The template's own ASL with only Notify's TimeoutSeconds shortened (72 h is asserted in the construct test).
+    definition = json.loads(flow["sfn"].describe_state_machine(stateMachineArn=flow["machine"])["definition"])
+    notify = [s for s in _all_states(definition) if "waitForTaskToken" in str(s.get("Resource", ""))]
+    assert len(notify) == 1 and notify[0]["TimeoutSeconds"] > 3600
+    notify[0]["TimeoutSeconds"] = 1
+    machine = flow["sfn"].create_state_machine(
+        name="mlgov-approval-short", definition=json.dumps(definition), roleArn=f"arn:aws:iam::{ACCOUNT}:role/x"
+    )["stateMachineArn"]
+    finding = {"arn": ARN, "account": ACCOUNT, "region": REGION, "name": ENDPOINT, "status": "zombie"}
+    payload = {"run_id": "r1", "report_key": "k", "first_seen": "2026-09-01", "zombie_since": "2026-11-20"}
+    execution = flow["sfn"].start_execution(stateMachineArn=machine, input=json.dumps(payload | {"finding": finding}))[
+        "executionArn"
+    ]
+
+    result = _finish(flow, execution)
+
+    assert result["status"] == "SUCCEEDED"
+    assert flow["sagemaker"].describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"]
+    assert _tags(flow)["mlgov:exempt"].startswith("no answer within")
+
+
+def _all_states(definition: dict):
+    for state in definition["States"].values():
+        yield state
+        for branch in state.get("Branches", []):
+            yield from _all_states(branch)
+        if "ItemProcessor" in state:
+            yield from _all_states(state["ItemProcessor"])
