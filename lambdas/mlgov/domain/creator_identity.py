@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from mlgov.domain.tag_schema import is_allowed_tag_char
+
 # Creator.kind values.
 IAM_USER = "iam-user"
 ASSUMED_ROLE = "assumed-role"
@@ -20,8 +22,6 @@ UNKNOWN_KIND = "unknown"
 
 # botocore SageMaker TagValue: max 256, pattern ([\p{L}\p{Z}\p{N}_.:/=+\-@]*).
 TAG_VALUE_MAX_LENGTH = 256
-_ALLOWED_CATEGORIES = frozenset("LZN")  # first letter of the Unicode category: Letter, Separator, Number
-_ALLOWED_PUNCTUATION = frozenset("_.:/=+-@")
 _REPLACEMENT = "_"
 _ELLIPSIS = "..."  # "." is allowed in tag values; "…" (U+2026) is not
 
@@ -102,12 +102,8 @@ def sanitize_tag_value(text: object, max_length: int = TAG_VALUE_MAX_LENGTH) -> 
         raw = text if isinstance(text, str) else str(text)
     except Exception:  # a broken __str__ must not stop tagging; there is nothing readable to keep
         return ""
-    clean = "".join(ch if _allowed(ch) else _REPLACEMENT for ch in unicodedata.normalize("NFC", raw))
+    clean = "".join(ch if is_allowed_tag_char(ch) else _REPLACEMENT for ch in unicodedata.normalize("NFC", raw))
     return _shorten(clean, _limit(max_length))
-
-
-def _allowed(ch: str) -> bool:
-    return ch in _ALLOWED_PUNCTUATION or unicodedata.category(ch)[0] in _ALLOWED_CATEGORIES
 
 
 def _limit(max_length: object) -> int:

@@ -103,13 +103,14 @@ def tag_value_problem(value: str) -> str | None:
     """SageMaker's own tag value limits: 256 characters of letters, digits, spaces and _ . : / = + - @."""
     if len(value) > TAG_VALUE_MAX:
         return f"value is {len(value)} characters long (maximum {TAG_VALUE_MAX})"
-    bad = sorted({ch for ch in value if not _is_allowed_tag_char(ch)})
+    bad = sorted({ch for ch in value if not is_allowed_tag_char(ch)})
     if bad:
         return f"value contains characters SageMaker rejects: {' '.join(repr(ch) for ch in bad)}"
     return None
 
 
-def _is_allowed_tag_char(ch: str) -> bool:
+def is_allowed_tag_char(ch: str) -> bool:
+    """SageMaker's TagValue pattern: Unicode letters, separators and numbers, and _ . : / = + - @."""
     return ch in _ALLOWED_PUNCTUATION or unicodedata.category(ch)[0] in ("L", "N", "Z")
 
 
