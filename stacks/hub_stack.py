@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -22,6 +21,7 @@ from stacks.parts.functions import MlgovFunction
 from stacks.parts.hyperpod_scheduler import HYPERPOD_ROLE_NAME, HyperPodScheduler
 from stacks.parts.lambda_code import powertools_layer
 from stacks.parts.scan_workflow import SCANNER_ROLE_NAME, ArchiveBucket, ScanWorkflow
+from stacks.parts.tables import state_table
 from stacks.parts.tag_keys import auto_tagger_writable_keys
 
 AUTO_TAGGER_ROLE_NAME = "mlgov-hub-auto-tagger"
@@ -46,16 +46,8 @@ class HubStack(cdk.Stack):
         self.dead_letter_queue = self._dead_letter_queue(
             "AutoTagger", "mlgov-auto-tagger-dlq-not-empty", "Events the auto-tagger could not handle"
         )
-        self.idempotency_table = dynamodb.TableV2(
-            self,
-            "IdempotencyTable",
-            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute="expiration",
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+        self.idempotency_table = state_table(
+            self, "IdempotencyTable", key="id", ttl_attribute="expiration", retain=False
         )
         self.auto_tagger = self._auto_tagger(config)
         for index, pattern in enumerate(create_call_patterns()):
@@ -208,16 +200,7 @@ class HubStack(cdk.Stack):
         self.job_ledger_dlq = self._dead_letter_queue(
             "JobLedger", "mlgov-job-ledger-dlq-not-empty", "Job events the ledger could not record"
         )
-        self.ledger_table = dynamodb.TableV2(
-            self,
-            "JobLedgerTable",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=cdk.RemovalPolicy.RETAIN,  # the only record of what finished jobs cost
-        )
+        self.ledger_table = state_table(self, "JobLedgerTable", key="pk")  # the only record of finished jobs
         built = MlgovFunction(
             self,
             "JobLedger",

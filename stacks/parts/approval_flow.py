@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 
 import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -29,6 +28,7 @@ from constructs import Construct
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.scan_workflow import ArchiveBucket
+from stacks.parts.tables import state_table
 
 APPROVAL_ROLE_NAME = "mlgov-hub-approval"
 SLACK_ROLE_NAME = "mlgov-hub-slack-interactions"
@@ -103,17 +103,7 @@ class ApprovalFlow(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: MlgovConfig, archive: ArchiveBucket) -> None:
         super().__init__(scope, construct_id)
         self.config = config
-        self.table = dynamodb.TableV2(
-            self,
-            "ApprovalsTable",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute="purge_at",
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
+        self.table = state_table(self, "ApprovalsTable", key="pk", ttl_attribute="purge_at")
         approval = MlgovFunction(
             self,
             "Approval",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from cdk_nag import NagSuppressions
@@ -13,6 +12,7 @@ from constructs import Construct
 
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
+from stacks.parts.tables import state_table
 
 HYPERPOD_ROLE_NAME = "mlgov-hub-hyperpod"
 SPOKE_ROLE_NAME = "mlgov-spoke"
@@ -21,16 +21,7 @@ SPOKE_ROLE_NAME = "mlgov-spoke"
 class HyperPodScheduler(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: MlgovConfig) -> None:
         super().__init__(scope, construct_id)
-        self.state_table = dynamodb.TableV2(
-            self,
-            "StateTable",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=cdk.RemovalPolicy.RETAIN,  # saved instance counts are what a scale-up restores
-        )
+        self.state_table = state_table(self, "StateTable", key="pk")  # saved counts a scale-up restores
         targets = {"accounts": [config.hub_account], "regions": list(config.member_regions)}
         scheduler_function = MlgovFunction(
             self,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -19,6 +18,7 @@ from constructs import Construct
 
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
+from stacks.parts.tables import state_table
 
 SCANNER_ROLE_NAME = "mlgov-hub-scanner"
 SPOKE_ROLE_NAME = "mlgov-spoke"
@@ -103,17 +103,7 @@ class ScanWorkflow(Construct):
         approval_state_machine_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.findings_table = dynamodb.TableV2(
-            self,
-            "FindingsTable",
-            partition_key=dynamodb.Attribute(name="arn", type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute="expires_at",  # each sighting pushes it 90 days ahead
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
+        self.findings_table = state_table(self, "FindingsTable", key="arn", ttl_attribute="expires_at")
         environment = {
             "MLGOV_HUB_ACCOUNT": config.hub_account,
             "MLGOV_SPOKE_ROLE": SPOKE_ROLE_NAME,
