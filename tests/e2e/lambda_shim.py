@@ -11,7 +11,9 @@ and called with the JSON payload and a fake context, and the result comes back a
 The template's functions get fake ARNs (``arn:aws:lambda:<region>:<account>:function:<logical id>``):
 ``resolve`` puts them where the template says ``Fn::GetAtt [<function>, Arn]`` (e.g. in a state machine's
 DefinitionString) and the test's own resources where it says ``Ref``. Environments are the test's business
-(``os.environ`` is shared by every function in the process).
+(``os.environ`` is shared by every function in the process) unless ``environments`` is given: then each invocation
+runs with its own function's variables, and a switch to another function clears the ``mlgov`` package's cached
+settings and runtimes first — the cold start a separate Lambda process would have.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import os
+import sys
 import threading
 import traceback
 import uuid
@@ -77,7 +81,13 @@ class InProcessLambdas:
     is a process of its own, here they share module-level caches and clients.
     """
 
-    def __init__(self, template: Mapping, region: str, account: str) -> None:
+    def __init__(
+        self,
+        template: Mapping,
+        region: str,
+        account: str,
+        environments: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self._functions: dict[str, _Function] = {}
         for logical_id, resource in template["Resources"].items():
             if resource["Type"] != "AWS::Lambda::Function":
@@ -91,7 +101,10 @@ class InProcessLambdas:
                 int(properties.get("Timeout", 3)),
             )
         self.invocations: list[Invocation] = []
-        self._lock = threading.Lock()
+        self._environments = environments
+        self._active: str | None = None
+        self._applied: set[str] = set()
+        self._lock = threading.RLock()
         self._events = None
         self._unique_id = f"mlgov-in-process-lambdas-{id(self)}"
 
@@ -99,6 +112,28 @@ class InProcessLambdas:
 
     def arn(self, logical_id: str) -> str:
         return self._functions[logical_id].arn
+
+    def logical_ids(self) -> list[str]:
+        return list(self._functions)
+
+    def by_handler(self, handler: str) -> str:
+        """The logical id of the one function whose Handler is `handler` (DESIGN.md names the entry points)."""
+        found = [f.logical_id for f in self._functions.values() if f.handler == handler]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} functions with handler {handler}")
+        return found[0]
+
+    def set_environment(self, logical_id: str, variables: Mapping[str, str]) -> None:
+        """The function's own environment (turns per-function environments on)."""
+        if self._environments is None:
+            self._environments = {}
+        self._environments = {**self._environments, logical_id: dict(variables)}
+        self._active = None
+
+    def invoke(self, logical_id: str, event: object) -> Invocation:
+        """Runs the function as Lambda would for an asynchronous or direct invocation; returns what happened."""
+        self._run(self._functions[logical_id], event)
+        return self.invocations[-1]
 
     def resolve(self, value: object, refs: Mapping[str, str] | None = None) -> object:
         """A template value with ``Fn::GetAtt [<function>, Arn]`` → the fake ARN, ``Ref`` → ``refs[logical id]``,
@@ -177,6 +212,7 @@ class InProcessLambdas:
             timeout_seconds=function.timeout,
         )
         with self._lock:
+            self._activate(function)
             try:
                 result = _import(function.handler)(event, context)
             except Exception as err:  # the Python runtime reports any exception as an Unhandled function error
@@ -187,6 +223,29 @@ class InProcessLambdas:
             return 200, json.dumps(result).encode(), None
         except (TypeError, ValueError) as err:  # what Lambda answers for a result it cannot serialize
             return 200, _error_payload(err, "Runtime.MarshalError", context), "Unhandled"
+
+
+    def _activate(self, function: _Function) -> None:
+        """With per-function environments: this function's variables in os.environ, and a cold start on a switch."""
+        if self._environments is None or self._active == function.logical_id:
+            return
+        for name in self._applied:
+            os.environ.pop(name, None)
+        variables = dict(self._environments.get(function.logical_id, {}))
+        os.environ.update(variables)
+        self._applied = set(variables)
+        clear_mlgov_caches()
+        self._active = function.logical_id
+
+
+def clear_mlgov_caches() -> None:
+    """Every functools cache of the mlgov package (settings, runtimes, clients): what a new process starts without."""
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("mlgov") or module is None:
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                value.cache_clear()
 
 
 def _import(handler: str) -> Callable:

@@ -1,0 +1,871 @@
+"""The synthesized templates deployed onto a local moto server, their Lambda functions run in this process.
+
+Shared by the end-to-end tests and ``make demo``: nothing is wired by hand where the templates wire it.
+
+- ``Templates`` holds MlgovOrg, MlgovHub and the spoke template the OrgStack's StackSet rolls out (read from a cloud
+  assembly such as ``cdk.out`` or synthesized in process).
+- ``Harness`` starts ``moto.server.ThreadedMotoServer`` on 127.0.0.1 and points every boto3 client of the process at it
+  (``AWS_ENDPOINT_URL``). ``deploy_organization`` builds the organization the OrgStack expects (management account,
+  one OU per target OU, the policies attached); ``deploy_hub`` creates the hub template's resources in the hub
+  account; ``deploy_spokes`` plays the StackSet: one spoke instance per account of the target OUs × the StackSet's
+  regions. Each ``AWS::Lambda::Function`` becomes its ``Handler`` string, called in process with its own resolved
+  environment (``lambda_shim.InProcessLambdas``); rules, state machines, schedules and the Function URL reach them
+  exactly where the template points.
+
+Where moto is not AWS, the harness makes it behave like AWS (each one is a documented patch, active only inside the
+harness):
+- EventBridge: a rule target on another account's bus delivers the event unchanged (moto re-emits it as the target
+  account's own and drops ``resources``); a Lambda target queues an asynchronous invocation (moto would start Docker).
+- STS: AssumeRole of a role that does not exist is refused (moto grants any role), so a missing spoke shows.
+- Organizations: moto keeps an organization per management account; the hub (a delegated administrator, see
+  README) reads the management account's organization.
+The few environment values the harness adds to a function's template environment are listed in ``OVERRIDES``.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import logging
+import os
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from unittest import mock
+from urllib.parse import parse_qs
+
+import boto3
+from botocore.config import Config
+
+from tests.e2e.lambda_shim import InProcessLambdas, Invocation
+
+ORG_STACK = "MlgovOrg"
+HUB_STACK = "MlgovHub"
+SPOKE_STACK = "MlgovSpoke"
+BOOTSTRAP_ACCOUNT = "123456789012"  # moto's default account: only used to reach the others
+ACCESS_ROLE = "OrganizationAccountAccessRole"  # what Organizations creates in every account it creates
+FAKE_SECRETS = {"bot_token": "xoxb-mlgov-local-bot-token", "signing_secret": "8f742231b10e8888abcd99yyyzzz85a5"}
+# The environment the harness adds to the template's, per handler: why each differs from the deployed stack.
+OVERRIDES: dict[str, dict[str, str]] = {
+    # moto lacks the List operations of several SageMaker types (Studio apps/spaces/profiles, labeling jobs, feature
+    # groups, inference components): the scanner scans the types moto can list instead of reporting errors for them.
+    "mlgov.handlers.scanner.handler": {
+        "MLGOV_RESOURCE_TYPES": json.dumps(
+            ["endpoint", "notebook-instance", "training-job", "processing-job", "transform-job"]
+        )
+    },
+}
+HARNESS_ENV = ("MLGOV_ENDPOINT_URL", "MLGOV_SLACK_API_URL")  # every function: local moto and the local Slack API
+
+
+# ------------------------------------------------------------------------------------------------ templates
+
+
+@dataclass(frozen=True)
+class Templates:
+    hub: dict
+    spoke: dict
+    org: dict
+    hub_account: str
+    hub_region: str
+    management_account: str
+
+    @classmethod
+    def from_cloud_assembly(cls, directory: Path | str) -> Templates:
+        """Templates and environments from a `cdk synth` output directory (org mode)."""
+        directory = Path(directory)
+        manifest = json.loads((directory / "manifest.json").read_text())
+        environments = {
+            name: artifact["environment"]
+            for name, artifact in manifest["artifacts"].items()
+            if artifact.get("type") == "aws:cloudformation:stack"
+        }
+        if ORG_STACK not in environments:
+            raise ValueError(f"{directory} holds no {ORG_STACK} stack: the harness needs the org-mode config")
+        templates = {
+            name: json.loads((directory / f"{name}.template.json").read_text())
+            for name in (ORG_STACK, HUB_STACK, SPOKE_STACK)
+            if (directory / f"{name}.template.json").exists()
+        }
+        return cls._build(templates, environments)
+
+    @classmethod
+    def synthesize(cls, context: Mapping, outdir: str) -> Templates:
+        """The stacks `cdk synth` would write for this cdk.json context (cdk-nag off: tests/infra checks it)."""
+        for name, value in {
+            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+            "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+        }.items():
+            os.environ.setdefault(name, value)
+        import aws_cdk as cdk
+
+        from stacks.app_builder import build_app
+
+        app = cdk.App(context=dict(context), outdir=outdir)
+        build_app(app, nag=False)
+        assembly = app.synth()
+        templates, environments = {}, {}
+        for stack in assembly.stacks:
+            templates[stack.stack_name] = stack.template
+            environments[stack.stack_name] = f"aws://{stack.environment.account}/{stack.environment.region}"
+        return cls._build(templates, environments)
+
+    @classmethod
+    def _build(cls, templates: dict[str, dict], environments: dict[str, str]) -> Templates:
+        org = templates[ORG_STACK]
+        spoke = _stack_set_template(org) or templates.get(SPOKE_STACK)
+        if spoke is None:
+            raise ValueError(f"no spoke template: {ORG_STACK} has no StackSet and there is no {SPOKE_STACK} stack")
+        hub_account, hub_region = environments[HUB_STACK].removeprefix("aws://").split("/")
+        management_account = environments[ORG_STACK].removeprefix("aws://").split("/")[0]
+        return cls(templates[HUB_STACK], spoke, org, hub_account, hub_region, management_account)
+
+    @property
+    def stack_set(self) -> dict | None:
+        found = _resources(self.org, "AWS::CloudFormation::StackSet")
+        return next(iter(found.values()))["Properties"] if found else None
+
+    @property
+    def target_ous(self) -> list[str]:
+        if self.stack_set:
+            groups = self.stack_set["StackInstancesGroup"]
+            return sorted({ou for group in groups for ou in group["DeploymentTargets"]["OrganizationalUnitIds"]})
+        return sorted(
+            {
+                t
+                for p in _resources(self.org, "AWS::Organizations::Policy").values()
+                for t in p["Properties"]["TargetIds"]
+            }
+        )
+
+    @property
+    def member_regions(self) -> list[str]:
+        if self.stack_set:
+            return sorted({region for group in self.stack_set["StackInstancesGroup"] for region in group["Regions"]})
+        regions = json.loads(self.function_environment("mlgov.handlers.scanner.handler")["MLGOV_REGIONS"])
+        return sorted(regions)
+
+    def function_environment(self, handler: str) -> dict:
+        [function] = [
+            r["Properties"]
+            for r in _resources(self.hub, "AWS::Lambda::Function").values()
+            if r["Properties"]["Handler"] == handler
+        ]
+        return function.get("Environment", {}).get("Variables", {})
+
+
+def _stack_set_template(org: dict) -> dict | None:
+    for resource in _resources(org, "AWS::CloudFormation::StackSet").values():
+        body = resource["Properties"].get("TemplateBody")
+        if body is not None:
+            return json.loads(body) if isinstance(body, str) else body
+    return None
+
+
+def _resources(template: dict, resource_type: str) -> dict[str, dict]:
+    return {k: r for k, r in template.get("Resources", {}).items() if r["Type"] == resource_type}
+
+
+# ------------------------------------------------------------------------------------------------ intrinsics
+
+
+@dataclass
+class Stack:
+    """One deployed template: the physical id (Ref) and attributes (GetAtt) of each resource, and its pseudo values."""
+
+    name: str
+    template: dict
+    account: str
+    region: str
+    refs: dict[str, str] = field(default_factory=dict)
+    attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.refs.update(
+            {
+                "AWS::AccountId": self.account,
+                "AWS::Region": self.region,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+                "AWS::StackName": self.name,
+                "AWS::NoValue": None,
+            }
+        )
+        self._conditions: dict[str, bool] = {}
+
+    def condition(self, name: str) -> bool:
+        if name not in self._conditions:
+            self._conditions[name] = bool(self.resolve(self.template["Conditions"][name]))
+        return self._conditions[name]
+
+    def active(self, logical_id: str) -> bool:
+        condition = self.template["Resources"][logical_id].get("Condition")
+        return condition is None or self.condition(condition)
+
+    def resources(self, resource_type: str) -> Iterator[tuple[str, dict]]:
+        for logical_id, resource in self.template["Resources"].items():
+            if resource["Type"] == resource_type and self.active(logical_id):
+                yield logical_id, resource.get("Properties", {})
+
+    def physical_name(self, logical_id: str, limit: int = 63) -> str:
+        return f"{self.name}-{logical_id}".lower()[:limit]
+
+    def resolve(self, value: object) -> object:
+        """A template value with Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Equals, Fn::If, Fn::Select and Fn::Split
+        evaluated; anything else (or a resource not deployed yet) is wiring the harness does not know: KeyError."""
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            [(name, argument)] = value.items()
+            if name == "Ref":
+                return self.refs[argument]
+            if name == "Fn::GetAtt":
+                logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+                return self.attributes[(logical_id, attribute)]
+            if name == "Fn::Join":
+                separator, parts = argument
+                return separator.join(str(self.resolve(part)) for part in self.resolve(parts))
+            if name == "Fn::Sub":
+                text = argument if isinstance(argument, str) else argument[0]
+                extra = {} if isinstance(argument, str) else self.resolve(argument[1])
+                for key in _sub_names(text):
+                    replacement = (
+                        extra[key]
+                        if key in extra
+                        else self.resolve({"Fn::GetAtt": key.split(".", 1)} if "." in key else {"Ref": key})
+                    )
+                    text = text.replace("${" + key + "}", str(replacement))
+                return text
+            if name == "Fn::Equals":
+                left, right = (self.resolve(item) for item in argument)
+                return left == right
+            if name == "Fn::If":
+                condition, when_true, when_false = argument
+                return self.resolve(when_true if self.condition(condition) else when_false)
+            if name == "Condition":
+                return self.condition(argument)
+            if name == "Fn::Or":
+                return any(self.resolve(item) for item in argument)
+            if name == "Fn::And":
+                return all(self.resolve(item) for item in argument)
+            if name == "Fn::Not":
+                return not self.resolve(argument[0])
+            if name == "Fn::Select":
+                index, items = argument
+                return self.resolve(items)[int(self.resolve(index))]
+            if name == "Fn::Split":
+                separator, text = argument
+                return str(self.resolve(text)).split(separator)
+            if name.startswith("Fn::"):
+                raise KeyError(f"{name} {argument!r}: not resolvable by the harness")
+        return {key: self.resolve(item) for key, item in value.items()}
+
+
+def _sub_names(text: str) -> list[str]:
+    names, start = [], 0
+    while (begin := text.find("${", start)) != -1:
+        end = text.index("}", begin)
+        if not text.startswith("${!", begin):
+            names.append(text[begin + 2 : end])
+        start = end + 1
+    return names
+
+
+# ------------------------------------------------------------------------------------------------ local services
+
+
+class SlackWebApi:
+    """A local Slack Web API (chat.postMessage, chat.update) and response_url receiver that records every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self._counter = 0
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                try:
+                    document = (
+                        json.loads(body) if body.startswith("{") else {k: v[0] for k, v in parse_qs(body).items()}
+                    )
+                except ValueError:
+                    document = {"raw": body}
+                with outer._lock:
+                    outer._counter += 1
+                    ts = document.get("ts") or f"1767225600.{outer._counter:06d}"
+                    outer.requests.append(
+                        {
+                            "path": self.path,
+                            "body": document,
+                            "ts": ts,
+                            "authorization": self.headers.get("Authorization"),
+                        }
+                    )
+                answer = json.dumps({"ok": True, "channel": document.get("channel"), "ts": ts}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def messages(self, method: str = "chat.postMessage") -> list[dict]:
+        return [r for r in self.requests if r["path"] == f"/api/{method}"]
+
+    def replies(self) -> list[dict]:
+        return [r for r in self.requests if r["path"].startswith("/response/")]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+class FunctionUrl:
+    """An AWS::Lambda::Url on 127.0.0.1: each HTTP request becomes a Function URL (payload 2.0) event."""
+
+    def __init__(self, lambdas: InProcessLambdas, logical_id: str) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    text, encoded = body.decode("utf-8"), False
+                except UnicodeDecodeError:
+                    text, encoded = base64.b64encode(body).decode(), True
+                event = {
+                    "version": "2.0",
+                    "rawPath": self.path.split("?", 1)[0],
+                    "rawQueryString": self.path.split("?", 1)[1] if "?" in self.path else "",
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": text,
+                    "isBase64Encoded": encoded,
+                    "requestContext": {"http": {"method": "POST", "path": self.path, "sourceIp": "127.0.0.1"}},
+                }
+                call = lambdas.invoke(logical_id, event)
+                if call.error is not None:
+                    status, headers, payload = (
+                        502,
+                        {"Content-Type": "application/json"},
+                        b'{"message":"Internal Server Error"}',
+                    )
+                else:
+                    status = int(call.result.get("statusCode", 200))
+                    headers = call.result.get("headers") or {}
+                    payload = str(call.result.get("body", "")).encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+# ------------------------------------------------------------------------------------------------ the harness
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    ou: str | None  # the template's OU id it sits in (None: the management account)
+
+
+class Harness:
+    """Use as a context manager; see the module docstring. Not thread-safe itself: one driver thread."""
+
+    def __init__(self, templates: Templates) -> None:
+        self.templates = templates
+        self.hub: Stack | None = None
+        self.spokes: dict[tuple[str, str], Stack] = {}
+        self.accounts: dict[str, Account] = {}
+        self.ou_ids: dict[str, str] = {}  # the template's OU id → moto's
+        self.lambdas: InProcessLambdas | None = None
+        self.slack: SlackWebApi | None = None
+        self.function_url: FunctionUrl | None = None
+        self._pending: list[tuple[str, dict]] = []
+        self._pending_lock = threading.Lock()
+        self._schedules: dict[str, dict] = {}
+        self._patches: list = []
+        self._saved_environ: dict[str, str] | None = None
+        self._server = None
+        self.endpoint_url = ""
+
+    # ---- lifecycle --------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Harness:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+        self._saved_environ = dict(os.environ)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        for name in (
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_ROLE_ARN",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "MOTO_ACCOUNT_ID",
+            "AWS_SESSION_TOKEN",
+        ):
+            os.environ.pop(name, None)
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_REGION": self.templates.hub_region,
+                "AWS_DEFAULT_REGION": self.templates.hub_region,
+                "AWS_CONFIG_FILE": "/nonexistent/mlgov-harness/config",
+                "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/mlgov-harness/credentials",
+            }
+        )
+        boto3.DEFAULT_SESSION = None
+        self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+        self.slack = SlackWebApi()
+        self._patch_moto()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.lambdas is not None:
+            self.lambdas.__exit__(None, None, None)
+        if self.function_url is not None:
+            self.function_url.close()
+        if self.slack is not None:
+            self.slack.close()
+        for patch in reversed(self._patches):
+            patch.stop()
+        try:
+            self._post("/moto-api/reset", {})
+        finally:
+            self._server.stop()
+            os.environ.clear()
+            os.environ.update(self._saved_environ or {})
+            boto3.DEFAULT_SESSION = None
+            from tests.e2e.lambda_shim import clear_mlgov_caches
+
+            clear_mlgov_caches()
+
+    def _post(self, path: str, document: dict) -> None:
+        request = urllib.request.Request(
+            f"{self.endpoint_url}{path}",
+            data=json.dumps(document).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+
+    # ---- sessions -----------------------------------------------------------------------------------------------
+
+    def session(self, account: str, region: str | None = None, role: str = ACCESS_ROLE) -> boto3.Session:
+        """Credentials in `account` (the role Organizations creates, unless `role` says otherwise)."""
+        region = region or self.templates.hub_region
+        credentials = self._bootstrap("sts", region).assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="mlgov-harness"
+        )["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=region,
+        )
+
+    def _bootstrap(self, service: str, region: str | None = None, account: str | None = None):
+        """A client of moto's default account, or (with `account`) acting in that account through moto's header."""
+        client = boto3.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name=region or self.templates.hub_region,
+        ).client(service, config=Config(retries={"max_attempts": 1}))
+        if account:
+            client.meta.events.register(
+                "before-sign.*.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account)
+            )
+        return client
+
+    # ---- the organization (what exists before mlgov) ---------------------------------------------------------
+
+    def deploy_organization(self, members: Mapping[str, str]) -> None:
+        """The management account's organization: the hub and `members` ({account id: name}) in the first target OU,
+        an OrganizationAccountAccessRole in each, and the OrgStack's policies attached to the target OUs."""
+        from moto.organizations import models as organizations_models
+
+        management = self.templates.management_account
+        self._access_role(management)
+        org = self.session(management, "us-east-1").client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        root = org.list_roots()["Roots"][0]["Id"]
+        for index, template_ou in enumerate(self.templates.target_ous):
+            self.ou_ids[template_ou] = org.create_organizational_unit(ParentId=root, Name=f"ml-workloads-{index + 1}")[
+                "OrganizationalUnit"
+            ]["Id"]
+        self.accounts[management] = Account(management, "management", None)
+        first_ou = self.templates.target_ous[0]
+        for account_id, name in {self.templates.hub_account: "mlgov-hub", **members}.items():
+            with mock.patch.object(organizations_models.utils, "make_random_account_id", lambda a=account_id: a):
+                org.create_account(AccountName=name, Email=f"{name}@example.com")
+            org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=self.ou_ids[first_ou])
+            self._access_role(account_id)
+            self.accounts[account_id] = Account(account_id, name, first_ou)
+        # The hub reads the organization as its delegated administrator (README, "Organization rollout").
+        backends = organizations_models.organizations_backends
+        backends[self.templates.hub_account]["aws"] = backends[management]["aws"]
+        org_stack = Stack(ORG_STACK, self.templates.org, management, "us-east-1")
+        for _, properties in org_stack.resources("AWS::Organizations::Policy"):
+            policy = org.create_policy(
+                Content=json.dumps(properties["Content"]),
+                Description=properties.get("Description", ""),
+                Name=properties["Name"],
+                Type=properties["Type"],
+            )["Policy"]["PolicySummary"]["Id"]
+            for target in properties["TargetIds"]:
+                org.attach_policy(PolicyId=policy, TargetId=self.ou_ids[target])
+
+    def _access_role(self, account: str) -> None:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{BOOTSTRAP_ACCOUNT}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        iam = self._bootstrap("iam", account=account)
+        if not any(
+            role["RoleName"] == ACCESS_ROLE for role in iam.list_roles()["Roles"]
+        ):  # moto's CreateAccount adds it
+            iam.create_role(RoleName=ACCESS_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+
+    def governed_accounts(self) -> list[str]:
+        """The accounts the StackSet deploys to: every account of the target OUs."""
+        return sorted(a.id for a in self.accounts.values() if a.ou in self.templates.target_ous)
+
+    # ---- the hub ----------------------------------------------------------------------------------------------
+
+    def deploy_hub(self) -> Stack:
+        """MlgovHub's resources in the hub account and region; its functions served in process."""
+        templates = self.templates
+        hub = Stack(HUB_STACK, templates.hub, templates.hub_account, templates.hub_region)
+        session = self.session(hub.account, hub.region)
+        self._use_credentials(session)
+        self.hub = hub
+        self._prerequisites(session)
+        kms, s3 = session.client("kms"), session.client("s3")
+        for logical_id, properties in hub.resources("AWS::KMS::Key"):
+            metadata = kms.create_key(Description=properties.get("Description", logical_id))["KeyMetadata"]
+            hub.refs[logical_id], hub.attributes[(logical_id, "Arn")] = metadata["KeyId"], metadata["Arn"]
+        for logical_id, properties in hub.resources("AWS::S3::Bucket"):
+            name = properties.get("BucketName") or hub.physical_name(logical_id)
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": hub.region})
+            if properties.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+                s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            if "BucketEncryption" in properties:
+                s3.put_bucket_encryption(
+                    Bucket=name,
+                    ServerSideEncryptionConfiguration={
+                        "Rules": [  # CloudFormation's ServerSideEncryptionByDefault is the API's Apply...ByDefault
+                            {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                            for rule in hub.resolve(properties["BucketEncryption"]["ServerSideEncryptionConfiguration"])
+                        ]
+                    },
+                )
+            hub.refs[logical_id], hub.attributes[(logical_id, "Arn")] = name, f"arn:aws:s3:::{name}"
+        dynamodb = session.client("dynamodb")
+        for resource_type in ("AWS::DynamoDB::GlobalTable", "AWS::DynamoDB::Table"):
+            for logical_id, properties in hub.resources(resource_type):
+                name = properties.get("TableName") or hub.physical_name(logical_id, 255)
+                table = dynamodb.create_table(
+                    TableName=name,
+                    KeySchema=properties["KeySchema"],
+                    AttributeDefinitions=properties["AttributeDefinitions"],
+                    BillingMode="PAY_PER_REQUEST",
+                )["TableDescription"]
+                ttl = properties.get("TimeToLiveSpecification")
+                if ttl and ttl.get("Enabled"):
+                    dynamodb.update_time_to_live(
+                        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
+                    )
+                hub.refs[logical_id], hub.attributes[(logical_id, "Arn")] = name, table["TableArn"]
+        sqs = session.client("sqs")
+        for logical_id, properties in hub.resources("AWS::SQS::Queue"):
+            url = sqs.create_queue(QueueName=properties.get("QueueName") or hub.physical_name(logical_id, 80))[
+                "QueueUrl"
+            ]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            hub.refs[logical_id], hub.attributes[(logical_id, "Arn")] = url, arn
+        events = session.client("events")
+        for logical_id, properties in hub.resources("AWS::Events::EventBus"):
+            arn = events.create_event_bus(Name=properties["Name"])["EventBusArn"]
+            hub.refs[logical_id], hub.attributes[(logical_id, "Arn")] = properties["Name"], arn
+        for logical_id, properties in hub.resources("AWS::IAM::Role"):
+            name = properties.get("RoleName") or hub.physical_name(logical_id, 64)
+            hub.refs[logical_id] = name
+            hub.attributes[(logical_id, "Arn")] = f"arn:aws:iam::{hub.account}:role/{name}"
+
+        self.lambdas = InProcessLambdas(templates.hub, hub.region, hub.account, environments={})
+        for logical_id in self.lambdas.logical_ids():
+            hub.refs[logical_id] = logical_id
+            hub.attributes[(logical_id, "Arn")] = self.lambdas.arn(logical_id)
+        sfn = session.client("stepfunctions")
+        for logical_id, properties in hub.resources("AWS::StepFunctions::StateMachine"):
+            arn = sfn.create_state_machine(
+                name=properties.get("StateMachineName") or hub.physical_name(logical_id, 80),
+                definition=hub.resolve(properties["DefinitionString"]),
+                roleArn=hub.resolve(properties["RoleArn"]),
+                type=properties.get("StateMachineType", "STANDARD"),
+            )["stateMachineArn"]
+            hub.refs[logical_id], hub.attributes[(logical_id, "Arn")] = arn, arn
+        for logical_id, properties in hub.resources("AWS::Lambda::Function"):
+            environment = {
+                k: str(v) for k, v in hub.resolve(properties.get("Environment", {}).get("Variables", {})).items()
+            }
+            environment |= {"MLGOV_ENDPOINT_URL": self.endpoint_url, "MLGOV_SLACK_API_URL": self.slack.api_url}
+            environment |= OVERRIDES.get(properties["Handler"], {})
+            self.lambdas.set_environment(logical_id, environment)
+        self._rules(hub, events)
+        for _, properties in hub.resources("AWS::Scheduler::Schedule"):
+            self._schedules[properties["Name"]] = hub.resolve(properties["Target"])
+        for _, properties in hub.resources("AWS::Lambda::Url"):
+            target = hub.resolve(properties["TargetFunctionArn"])
+            self.function_url = FunctionUrl(self.lambdas, target.rsplit(":function:", 1)[1])
+        self.lambdas.__enter__()
+        return hub
+
+    def _prerequisites(self, session: boto3.Session) -> None:
+        """What the platform team creates before deploying (README): the Slack secrets the config names."""
+        secrets = session.client("secretsmanager")
+        names = {}
+        for function in _resources(self.templates.hub, "AWS::Lambda::Function").values():
+            variables = function["Properties"].get("Environment", {}).get("Variables", {})
+            if "MLGOV_SLACK_TOKEN_SECRET" in variables:
+                names[variables["MLGOV_SLACK_TOKEN_SECRET"]] = FAKE_SECRETS["bot_token"]
+            if "MLGOV_SLACK_SIGNING_SECRET" in variables:
+                names[variables["MLGOV_SLACK_SIGNING_SECRET"]] = FAKE_SECRETS["signing_secret"]
+        for name, value in names.items():
+            secrets.create_secret(Name=name, SecretString=value)
+
+    def _use_credentials(self, session: boto3.Session) -> None:
+        """The hub account's credentials for every default client of the process (the functions' execution role)."""
+        credentials = session.get_credentials().get_frozen_credentials()
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": credentials.access_key,
+                "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+                "AWS_SESSION_TOKEN": credentials.token,
+            }
+        )
+        boto3.DEFAULT_SESSION = None
+
+    def _rules(self, stack: Stack, events) -> None:
+        for logical_id, properties in stack.resources("AWS::Events::Rule"):
+            bus = stack.resolve(properties.get("EventBusName", "default"))
+            name = properties.get("Name") or stack.physical_name(logical_id, 64)
+            events.put_rule(
+                Name=name,
+                EventBusName=bus,
+                EventPattern=json.dumps(stack.resolve(properties["EventPattern"])),
+                State=properties.get("State", "ENABLED"),
+                Description=properties.get("Description", ""),
+            )
+            targets = []
+            for target in stack.resolve(properties["Targets"]):
+                targets.append(
+                    {
+                        k: v
+                        for k, v in target.items()
+                        if k in ("Id", "Arn", "RoleArn", "Input", "DeadLetterConfig", "RetryPolicy")
+                    }
+                )
+            events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+            stack.refs[logical_id] = name
+
+    # ---- the spokes (the StackSet) --------------------------------------------------------------------------
+
+    def deploy_spokes(self) -> None:
+        """One spoke stack instance per governed account × StackSet region, as the service-managed StackSet does."""
+        for account in self.governed_accounts():
+            for region in self.templates.member_regions:
+                spoke = Stack(SPOKE_STACK, self.templates.spoke, account, region)
+                session = self.session(account, region)
+                iam = session.client("iam")
+                for logical_id, properties in spoke.resources("AWS::IAM::Role"):
+                    name = properties.get("RoleName") or f"mlgov-spoke-{logical_id}-{region}".lower()[:64]
+                    spoke.refs[logical_id] = name
+                    spoke.attributes[(logical_id, "Arn")] = f"arn:aws:iam::{account}:role/{name}"
+                    iam.create_role(
+                        RoleName=name,
+                        AssumeRolePolicyDocument=json.dumps(spoke.resolve(properties["AssumeRolePolicyDocument"])),
+                        Description=properties.get("Description", ""),
+                    )
+                    for policy in spoke.resolve(properties.get("Policies", [])):
+                        iam.put_role_policy(
+                            RoleName=name,
+                            PolicyName=policy["PolicyName"],
+                            PolicyDocument=json.dumps(policy["PolicyDocument"]),
+                        )
+                self._rules(spoke, session.client("events"))
+                self.spokes[(account, region)] = spoke
+
+    # ---- moto made to behave like AWS -------------------------------------------------------------------------
+
+    def _patch_moto(self) -> None:
+        from moto.events import models as events_models
+        from moto.iam.models import iam_backends
+        from moto.sts import models as sts_models
+        from moto.sts.exceptions import STSClientError
+
+        original_send = events_models.Rule.send_to_targets
+        harness = self
+
+        def send_to_targets(rule, original_event, transform_input=True):
+            if not rule.event_pattern.matches_event(original_event):
+                return
+            others = []
+            for target in rule.targets:
+                arn = target["Arn"]
+                if ":event-bus/" in arn:
+                    harness._forward(arn, original_event)
+                elif arn.startswith("arn:aws:lambda:"):
+                    with harness._pending_lock:
+                        harness._pending.append((arn.rsplit(":function:", 1)[1], copy.deepcopy(original_event)))
+                else:
+                    others.append(target)
+            if others:
+                shallow = copy.copy(rule)
+                shallow.targets = others
+                original_send(shallow, original_event, transform_input)
+
+        original_assume = sts_models.STSBackend.assume_role
+
+        def assume_role(backend, region_name, role_session_name, role_arn, *args, **kwargs):
+            account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+            if account != BOOTSTRAP_ACCOUNT and not _role_exists(iam_backends[account]["aws"], name):
+                raise STSClientError(
+                    "AccessDenied", f"User is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+                )
+            return original_assume(backend, region_name, role_session_name, role_arn, *args, **kwargs)
+
+        for patch in (
+            mock.patch.object(events_models.Rule, "send_to_targets", send_to_targets),
+            mock.patch.object(sts_models.STSBackend, "assume_role", assume_role),
+        ):
+            patch.start()
+            self._patches.append(patch)
+
+    def _forward(self, bus_arn: str, event: dict) -> None:
+        """An event-bus target: the target bus's rules see the event as it was (account, region, resources kept)."""
+        from moto.events.models import events_backends
+
+        account, region, name = bus_arn.split(":")[4], bus_arn.split(":")[3], bus_arn.rsplit("/", 1)[1]
+        bus = events_backends[account][region].describe_event_bus(name)
+        for rule in list(bus.rules.values()):
+            if rule.state == "ENABLED":
+                rule.send_to_targets(copy.deepcopy(event))
+
+    # ---- driving it -------------------------------------------------------------------------------------------
+
+    def deliver(self) -> list[Invocation]:
+        """Runs every queued asynchronous Lambda invocation (rule targets), oldest first, until none is left."""
+        done = []
+        while True:
+            with self._pending_lock:
+                if not self._pending:
+                    return done
+                logical_id, event = self._pending.pop(0)
+            done.append(self.lambdas.invoke(logical_id, event))
+
+    def fire_schedule(self, name: str, timeout: float = 90, execution_name: str | None = None) -> dict:
+        """What EventBridge Scheduler does at the schedule's time: its target with its Input. A state machine target
+        runs to its end (describe_execution returned); a function target returns its Invocation as a dict."""
+        target = self._schedules[name]
+        if ":states:" in target["Arn"]:
+            sfn = boto3.client("stepfunctions")
+            # Scheduler names each execution (moto leaves $$.Execution.Name empty when StartExecution has no name).
+            execution = sfn.start_execution(
+                stateMachineArn=target["Arn"], name=execution_name or str(uuid.uuid4()), input=target.get("Input", "{}")
+            )
+            return self.wait_for_execution(execution["executionArn"], timeout)
+        call = self.lambdas.invoke(target["Arn"].rsplit(":function:", 1)[1], json.loads(target.get("Input", "{}")))
+        return {"result": call.result, "error": call.error}
+
+    def wait_for_execution(self, execution_arn: str, timeout: float = 90) -> dict:
+        sfn = boto3.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} still running after {timeout} s")
+            time.sleep(0.05)
+        return described
+
+    def wait_until(self, predicate: Callable[[], object], timeout: float = 30, what: str = "condition") -> object:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if value := predicate():
+                return value
+            time.sleep(0.05)
+        raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+    def function_for(self, handler: str) -> str:
+        return self.lambdas.by_handler(handler)
+
+    def state_machine_arn(self, name: str) -> str:
+        return f"arn:aws:states:{self.templates.hub_region}:{self.templates.hub_account}:stateMachine:{name}"
+
+    def hub_resource(self, logical_prefix: str) -> str:
+        """The physical id of the hub resource whose logical id starts with `logical_prefix` (exactly one)."""
+        [found] = [v for k, v in self.hub.refs.items() if k.startswith(logical_prefix) and not k.startswith("AWS::")]
+        return found
+
+
+def _role_exists(iam_backend, name: str) -> bool:
+    return any(role.name == name for role in iam_backend.roles.values())
+
+
+@contextmanager
+def deployed(templates: Templates, members: Mapping[str, str]) -> Iterator[Harness]:
+    """The whole installation on a fresh moto server: organization, hub, spokes."""
+    with Harness(templates) as harness:
+        harness.deploy_organization(members)
+        harness.deploy_hub()
+        harness.deploy_spokes()
+        yield harness
