@@ -8,13 +8,14 @@ from mlgov.domain.scp_compiler import PolicyTooLargeError
 from mlgov.domain.tag_schema import SchemaError
 from stacks.app_builder import build_app
 from stacks.config import ConfigError
+from stacks.org_stack import SpokeTemplateTooLargeError
 
 
 def main() -> int:
     app = cdk.App()
     try:
         build_app(app)
-    except (ConfigError, SchemaError, PolicyTooLargeError) as err:
+    except (ConfigError, SchemaError, PolicyTooLargeError, SpokeTemplateTooLargeError) as err:
         print(f"mlgov: {err}", file=sys.stderr)
         return 1
     app.synth()

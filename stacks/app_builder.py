@@ -9,7 +9,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.config import MlgovConfig, load_config
 from stacks.hub_stack import HubStack
-from stacks.org_stack import ORG_POLICY_REGIONS, OrgStack, compile_org_policies
+from stacks.org_stack import ORG_POLICY_REGIONS, SPOKE_DESCRIPTION, OrgStack, compile_org_policies
 from stacks.spoke_stack import SpokeStack
 
 
@@ -23,8 +23,9 @@ def build_app(app: cdk.App, config: MlgovConfig | None = None, nag: bool = True)
             app,
             "MlgovOrg",
             config=config,
+            nag=nag,
             env=cdk.Environment(account=config.management_account, region=region),
-            description="mlgov: SageMaker tag SCPs and tag policy attached to the target OUs",
+            description="mlgov: SageMaker tag SCPs, tag policy and the spoke StackSet for the target OUs",
         )
     else:
         compilation = compile_org_policies(config)
@@ -40,22 +41,16 @@ def build_app(app: cdk.App, config: MlgovConfig | None = None, nag: bool = True)
         env=cdk.Environment(account=config.hub_account, region=config.hub_region),
         description="mlgov hub: org event bus, auto-tagger",
     )
-    if config.org_mode:
-        # Environment-agnostic: the template a StackSet rolls out to every account and region of the OUs.
-        stacks["spoke"] = SpokeStack(
-            app,
-            "MlgovSpoke",
-            config=config,
-            description="mlgov spoke: event forwarding and the mlgov-spoke role",
-        )
-    else:
+    # Org mode: no spoke stack in this app (`cdk deploy --all` would put it into the management account); the
+    # OrgStack's StackSet embeds it (stacks.org_stack.spoke_template_body).
+    if not config.org_mode:
         for region in config.member_regions:
             stacks[f"spoke-{region}"] = SpokeStack(
                 app,
                 f"MlgovSpoke-{region}",
                 config=config,
                 env=cdk.Environment(account=config.hub_account, region=region),
-                description="mlgov spoke: event forwarding and the mlgov-spoke role",
+                description=SPOKE_DESCRIPTION,
             )
     if nag:
         cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))

@@ -25,6 +25,15 @@ def summarize(assembly_dir: Path) -> list[str]:
                 size = len(json.dumps(props["Content"], separators=(",", ":")))
                 targets = ", ".join(props.get("TargetIds", [])) or "no targets"
                 lines.append(f"      {props['Type']:22} {props['Name']:26} {size:5} chars -> {targets}")
+            elif resource["Type"] == "AWS::CloudFormation::StackSet":
+                props = resource["Properties"]
+                size = len(props.get("TemplateBody", "").encode("utf-8"))
+                for group in props.get("StackInstancesGroup", []):
+                    ous = ", ".join(group["DeploymentTargets"].get("OrganizationalUnitIds", [])) or "no OUs"
+                    regions = ", ".join(group.get("Regions", []))
+                    lines.append(
+                        f"      {'STACK_SET':22} {props['StackSetName']:26} {size:5} bytes -> {ous} in {regions}"
+                    )
     return lines or ["no stacks in the assembly (single-account mode prints SCPs instead of attaching them)"]
 
 

@@ -36,3 +36,14 @@ def org_template(synthesized):
 
     stacks, _ = synthesized
     return Template.from_stack(stacks["org"])
+
+
+@pytest.fixture(scope="session")
+def spoke_template(synthesized):
+    """The spoke as deployed in org mode: the TemplateBody of the MlgovOrg StackSet, read back from the assembly."""
+    from aws_cdk.assertions import Template
+
+    from stacks.org_stack import spoke_template_from_org_template
+
+    _, assembly = synthesized
+    return Template.from_json(spoke_template_from_org_template(assembly.get_stack_by_name("MlgovOrg").template))

@@ -26,9 +26,8 @@ def hub(synthesized) -> Template:
 
 
 @pytest.fixture(scope="module")
-def spoke(synthesized) -> Template:
-    stacks, _ = synthesized
-    return Template.from_stack(stacks["spoke"])
+def spoke(spoke_template) -> Template:
+    return spoke_template  # the MlgovOrg StackSet's TemplateBody
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""OrgStack as synthesized from the real cdk.json: the deployed SCPs are the checked-in ones."""
+"""OrgStack as synthesized from the real cdk.json: the deployed SCPs are the checked-in ones; the spoke StackSet."""
 
 import json
 from pathlib import Path
@@ -70,3 +70,77 @@ def test_cfn_lint_check_catches_a_broken_policy_type(synthesized):
     policy = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Organizations::Policy")
     policy["Properties"]["Type"] = "SERVICE_CONTROL_POLICIES"
     assert _cfn_lint_errors(json.dumps(template)) != []
+
+
+# ---------------------------------------------------------------- the spoke StackSet
+
+
+def _stack_set(org_template) -> dict:
+    (resource,) = org_template.find_resources("AWS::CloudFormation::StackSet").values()
+    return resource["Properties"]
+
+
+def test_stack_set_embeds_exactly_the_spoke_template_of_spoke_template_body(org_template, cdk_context):
+    from stacks.config import load_config
+    from stacks.org_stack import spoke_template_body, spoke_template_from_org_template
+
+    embedded = spoke_template_from_org_template(org_template.to_json())
+    assert embedded == json.loads(_stack_set(org_template)["TemplateBody"])
+    assert embedded == spoke_template_body(load_config(cdk_context["mlgov"]))
+
+
+def test_spoke_template_body_fits_the_stack_set_limit(org_template):
+    from stacks.org_stack import TEMPLATE_BODY_MAX_BYTES
+
+    size = len(_stack_set(org_template)["TemplateBody"].encode("utf-8"))
+    assert TEMPLATE_BODY_MAX_BYTES == 51_200
+    assert 0 < size < TEMPLATE_BODY_MAX_BYTES, size
+
+
+def test_spoke_template_over_the_limit_fails_synth_with_one_line(cdk_context, tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import aws_cdk as cdk
+
+    import app
+    from stacks import org_stack
+
+    monkeypatch.setattr(org_stack, "TEMPLATE_BODY_MAX_BYTES", 1_000)
+    # app.py as the CLI runs it, with the context and output directory the CLI would pass.
+    monkeypatch.setattr(app, "cdk", SimpleNamespace(App=lambda: cdk.App(context=cdk_context, outdir=str(tmp_path))))
+    assert app.main() == 1
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert "1000-byte limit" in lines[0] and "mlgov-spoke" in lines[0]
+
+
+def test_a_cdk_nag_error_in_the_spoke_fails_the_org_stack(cdk_context, monkeypatch):
+    import aws_cdk as cdk
+    from aws_cdk import aws_sqs as sqs
+
+    from stacks import org_stack
+    from stacks.config import load_config
+
+    class SpokeWithAnInsecureQueue(org_stack.SpokeStack):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            sqs.Queue(self, "NoDlqNoSsl")  # AwsSolutions-SQS3 / SQS4
+
+    monkeypatch.setattr(org_stack, "SpokeStack", SpokeWithAnInsecureQueue)
+    org_stack.synthesize_spoke.cache_clear()
+    try:
+        app = cdk.App(context=cdk_context)
+        stack = org_stack.OrgStack(app, "MlgovOrg", config=load_config(cdk_context["mlgov"]))
+        errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-SQS4"))
+        assert errors, "the spoke's nag error did not reach the OrgStack"
+        assert "NoDlqNoSsl" in errors[0].entry.data
+    finally:
+        org_stack.synthesize_spoke.cache_clear()  # drop the patched spoke for later tests
+
+
+def test_cfn_lint_finds_no_errors_in_the_spoke_template_in_any_member_region(org_template, cdk_context):
+    from cfnlint.api import ManualArgs, lint
+
+    body = _stack_set(org_template)["TemplateBody"]
+    matches = lint(body, config=ManualArgs(regions=list(cdk_context["mlgov"]["member_regions"])))
+    assert [str(match) for match in matches if match.rule.severity == "error"] == []

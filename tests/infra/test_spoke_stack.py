@@ -1,4 +1,5 @@
-"""SpokeStack (org mode from the real cdk.json, and a single-account config): forwarding, the scoped role, cdk-nag."""
+"""SpokeStack (org mode: the MlgovOrg StackSet's TemplateBody from the real cdk.json; and a single-account config):
+forwarding, the scoped role, cdk-nag."""
 
 from __future__ import annotations
 
@@ -34,9 +35,8 @@ def mlgov(cdk_context) -> dict:
 
 
 @pytest.fixture(scope="module")
-def spoke(synthesized) -> Template:
-    stacks, _ = synthesized
-    return Template.from_stack(stacks["spoke"])
+def spoke(spoke_template) -> Template:
+    return spoke_template  # org mode deploys the spoke only through the MlgovOrg StackSet
 
 
 @pytest.fixture(scope="module")
@@ -115,16 +115,29 @@ def test_spoke_template_has_no_code(spoke):
     assert not {t for t in types if t.startswith("Custom::") or t == "AWS::CloudFormation::CustomResource"}
 
 
-def test_spoke_needs_no_assets_and_no_cdk_bootstrap(synthesized, spoke):
-    stacks, assembly = synthesized
-    for manifest in asset_manifests_of(assembly, stacks["spoke"].artifact_id):
-        assert not manifest.get("files"), manifest
-        assert not manifest.get("dockerImages"), manifest
-    template = spoke.to_json()
+def assert_needs_no_cdk_bootstrap(template: dict) -> None:
     assert "BootstrapVersion" not in template.get("Parameters", {})
     assert "CheckBootstrapVersion" not in template.get("Rules", {})
     text = json.dumps(template)
     assert "cdk-bootstrap" not in text and "cdk-hnb659fds" not in text
+    assert "AssetParameters" not in text and "aws:asset:" not in text
+
+
+def test_spoke_needs_no_assets_and_no_cdk_bootstrap(spoke):
+    template = spoke.to_json()
+    assert not template.get("Parameters"), "a StackSet instance gets no parameter values from mlgov"
+    assert_needs_no_cdk_bootstrap(template)
+
+
+def test_single_account_spokes_need_no_assets_and_no_cdk_bootstrap(single_account):
+    stacks, assembly = single_account
+    spokes = [stack for key, stack in stacks.items() if key.startswith("spoke")]
+    assert spokes
+    for stack in spokes:
+        for manifest in asset_manifests_of(assembly, stack.artifact_id):
+            assert not manifest.get("files"), manifest
+            assert not manifest.get("dockerImages"), manifest
+        assert_needs_no_cdk_bootstrap(Template.from_stack(stack).to_json())
 
 
 # ---------------------------------------------------------------- forwarding to the hub bus
