@@ -1,0 +1,563 @@
+"""`make demo`: a simulated organization on a local moto server, run by the real mlgov wired from the templates.
+
+Stages (each prints what happened; ``run_demo`` returns the same facts for tests/e2e/test_demo.py):
+1. deploy   the OrgStack's policies, the hub and the StackSet's spokes (tests/e2e/harness.py)
+2. create   data scientists create endpoints, notebooks and jobs in three accounts and two regions; each create's
+            CloudTrail event goes through the spoke's rule to the hub bus and the auto-tagger
+3. usage    60 days of history: creation times moved back, CloudWatch metrics seeded (busy, idle, exempt)
+4. scan     the scheduled scan (EventBridge Scheduler → Step Functions → scanner) writes the report, posts the
+            Slack digest and starts one approval per new zombie
+5. approve  an approver clicks Approve on one zombie (a signed request to the local Function URL) and Reject on
+            another: re-check, snapshot, verify, delete — and the exemption
+6. restore  `mlgov restore` recreates the deleted endpoint from its snapshot
+7. report   demo-out/report.json and the self-contained demo-out/report.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import io
+import json
+import logging
+import os
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+REPO = Path(__file__).resolve().parents[2]
+MEMBERS = {"333333333333": "ml-research", "444444444444": "ml-prod", "555555555555": "ml-sandbox"}
+RESEARCH, PROD, SANDBOX = MEMBERS
+HISTORY_DAYS = 60
+APPROVER = "U0PLATFORM1"  # cdk.json slack.approvers
+
+
+def _tags(team: str, model: str, experiment: str, environment: str, keep_days: int = 120) -> dict[str, str]:
+    until = (datetime.now(UTC) + timedelta(days=keep_days)).strftime("%Y-%m-%d")
+    return {
+        "ml:team": team,
+        "ml:model": model,
+        "ml:experiment": experiment,
+        "ml:environment": environment,
+        "auto-delete-after": until,
+    }
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    account: str
+    region: str
+    name: str
+    instance_type: str
+    usage: str  # busy | idle (no invocations, instance metrics flowing) | new (created 2 days ago, no traffic yet)
+    tags: dict[str, str]
+    creator: str  # who created it (SSO user e-mail)
+    decision: str | None = None  # what the approver clicks in Slack: approve | reject | None (left waiting)
+
+
+ENDPOINTS = [
+    Endpoint(RESEARCH, "us-east-1", "fraud-xgb-staging", "ml.m5.xlarge", "idle",
+             _tags("fraud", "fraud-xgb", "exp-42", "staging"), "alice@example.com", decision="approve"),
+    Endpoint(RESEARCH, "us-east-1", "churn-bert-dev", "ml.g4dn.xlarge", "idle",
+             _tags("churn", "churn-bert", "exp-7", "dev"), "bob@example.com", decision="reject"),
+    Endpoint(RESEARCH, "eu-west-1", "nlp-summarizer-eu", "ml.m5.xlarge", "busy",
+             _tags("nlp", "summarizer", "exp-3", "prod"), "carol@example.com"),
+    Endpoint(PROD, "us-east-1", "churn-xgb-prod", "ml.m5.2xlarge", "busy",
+             _tags("churn", "churn-xgb", "release-12", "prod"), "dave@example.com"),
+    Endpoint(PROD, "us-east-1", "recsys-ranker-prod", "ml.g4dn.2xlarge", "busy",
+             _tags("recsys", "ranker", "release-3", "prod"), "erin@example.com"),
+    Endpoint(PROD, "us-east-1", "legacy-forecast", "ml.m5.large", "idle",
+             _tags("forecast", "prophet", "v1", "prod") | {"mlgov:exempt": "regulatory-hold"}, "frank@example.com"),
+    Endpoint(SANDBOX, "us-east-1", "llm-playground", "ml.g4dn.12xlarge", "idle",
+             {"ml:team": "genai"}, "grace@example.com"),  # created before the SCPs: most tags missing
+    Endpoint(SANDBOX, "eu-west-1", "vision-demo-eu", "ml.g4dn.xlarge", "idle",
+             _tags("vision", "yolo", "demo", "dev"), "heidi@example.com"),
+    Endpoint(SANDBOX, "us-east-1", "fresh-endpoint", "ml.m5.large", "new",
+             _tags("fraud", "fraud-xgb", "exp-43", "dev"), "alice@example.com"),
+]
+
+
+@dataclass(frozen=True)
+class Job:
+    account: str
+    region: str
+    kind: str  # training-job | processing-job
+    name: str
+    instance_type: str
+    instance_count: int
+    hours: float
+    spot: bool
+    tags: dict[str, str]
+    creator: str
+
+
+JOBS = [
+    Job(RESEARCH, "us-east-1", "training-job", "fraud-xgb-train-0921", "ml.m5.xlarge", 2, 3.0, False,
+        _tags("fraud", "fraud-xgb", "exp-42", "dev", 30), "alice@example.com"),
+    Job(RESEARCH, "us-east-1", "training-job", "fraud-xgb-train-0922", "ml.m5.xlarge", 2, 2.5, True,
+        _tags("fraud", "fraud-xgb", "exp-43", "dev", 30), "alice@example.com"),
+    Job(RESEARCH, "us-east-1", "training-job", "churn-bert-finetune", "ml.g4dn.2xlarge", 1, 9.0, True,
+        _tags("churn", "churn-bert", "exp-7", "dev", 30), "bob@example.com"),
+    Job(PROD, "us-east-1", "training-job", "churn-xgb-retrain-w47", "ml.m5.2xlarge", 4, 1.5, False,
+        _tags("churn", "churn-xgb", "release-12", "prod", 30), "pipeline"),
+    Job(PROD, "us-east-1", "training-job", "ranker-train-w47", "ml.p3.2xlarge", 2, 6.0, True,
+        _tags("recsys", "ranker", "release-3", "prod", 30), "pipeline"),
+    Job(SANDBOX, "us-east-1", "training-job", "llm-lora-try", "ml.g4dn.12xlarge", 1, 14.0, False,
+        {}, "grace@example.com"),
+    Job(RESEARCH, "eu-west-1", "training-job", "summarizer-distill", "ml.m5.xlarge", 1, 4.0, False,
+        _tags("nlp", "summarizer", "exp-3", "dev", 30), "carol@example.com"),
+    Job(PROD, "us-east-1", "processing-job", "churn-features-w47", "ml.m5.xlarge", 2, 0.75, False,
+        _tags("churn", "churn-xgb", "release-12", "prod", 30), "pipeline"),
+    Job(RESEARCH, "us-east-1", "processing-job", "fraud-eval-0922", "ml.m5.large", 1, 0.5, False,
+        _tags("fraud", "fraud-xgb", "exp-43", "dev", 30), "alice@example.com"),
+]
+NOTEBOOKS = [
+    (RESEARCH, "us-east-1", "alice-exploration", "ml.t3.medium", _tags("fraud", "fraud-xgb", "exp-42", "dev"),
+     "alice@example.com"),
+    (SANDBOX, "us-east-1", "grace-gpu-scratch", "ml.p3.2xlarge", {"ml:team": "genai"}, "grace@example.com"),
+    (PROD, "eu-west-1", "dave-debug", "ml.t3.large", _tags("churn", "churn-xgb", "release-12", "prod"),
+     "dave@example.com"),
+]
+
+
+@dataclass
+class DemoResult:
+    """What happened, for the printout and for tests/e2e/test_demo.py."""
+
+    tagged: dict[str, dict[str, str]] = field(default_factory=dict)  # ARN → tags after the auto-tagger
+    tagger_errors: list[str] = field(default_factory=list)
+    report: dict = field(default_factory=dict)
+    scan_output: dict = field(default_factory=dict)
+    approvals: dict[str, str] = field(default_factory=dict)  # endpoint → execution status at the end
+    deleted: list[str] = field(default_factory=list)
+    snapshot_objects: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    endpoint_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # name → tags at the end
+    surviving_endpoints: list[str] = field(default_factory=list)
+    outputs: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Demo:
+    def __init__(self, harness, say: Callable[[str], None]) -> None:
+        self.harness = harness
+        self.say = say
+        self.now = datetime.now(UTC)
+        self.result = DemoResult()
+        self.arns: dict[str, str] = {}
+
+    # ---- 2. create ----------------------------------------------------------------------------------------------
+
+    def create_everything(self) -> None:
+        created_at = self.now - timedelta(days=HISTORY_DAYS)
+        for endpoint in ENDPOINTS:
+            when = self.now - timedelta(days=2) if endpoint.usage == "new" else created_at
+            self._create_endpoint(endpoint, when)
+        for account, region, name, instance_type, tags, creator in NOTEBOOKS:
+            request = {
+                "NotebookInstanceName": name,
+                "InstanceType": instance_type,
+                "RoleArn": f"arn:aws:iam::{account}:role/SageMakerExecution",
+                "Tags": _tag_list(tags),
+            }
+            self.arns[name] = self._create(
+                account, region, "CreateNotebookInstance", request, "NotebookInstanceArn", creator, created_at
+            )
+            stored = _moto_backend(account, region).notebook_instances[name]
+            stored.creation_time = stored.last_modified_time = _naive(created_at)
+        for job in JOBS:
+            self._create_job(job, created_at + timedelta(days=HISTORY_DAYS - 3))
+        invocations = self.harness.deliver()
+        errors = [f"{call.logical_id}: {call.error}" for call in invocations if call.error is not None]
+        errors += [
+            f"{call.logical_id}: {call.result}" for call in invocations
+            if call.error is None and (call.result or {}).get("status") != "tagged"
+        ]
+        self.result.tagger_errors = errors
+        for name, arn in self.arns.items():
+            account, region = arn.split(":")[4], arn.split(":")[3]
+            self.result.tagged[arn] = self._tags(account, region, arn)
+        added = sum(
+            1 for tags in self.result.tagged.values() for key in tags if key.startswith("mlgov:") or key == "last-invoked"
+        )
+        self.say(
+            f"   {len(invocations)} CloudTrail create events → spoke rules → hub bus → auto-tagger: "
+            f"{len(self.arns)} resources tagged ({added} mlgov tags added), {len(errors)} errors"
+        )
+        example = self.result.tagged[self.arns["llm-playground"]]
+        self.say(
+            "   e.g. llm-playground (created with only ml:team): "
+            + ", ".join(f"{k}={v}" for k, v in sorted(example.items()) if k.startswith("mlgov:") or k in (
+                "last-invoked", "auto-delete-after"))
+        )
+
+    def _create_endpoint(self, endpoint: Endpoint, when: datetime) -> None:
+        session = self.harness.session(endpoint.account, endpoint.region)
+        s3 = session.client("s3")
+        bucket = f"ml-artifacts-{endpoint.account}-{endpoint.region}"
+        if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+            location = {} if endpoint.region == "us-east-1" else {
+                "CreateBucketConfiguration": {"LocationConstraint": endpoint.region}}
+            s3.create_bucket(Bucket=bucket, **location)
+        key = f"{endpoint.name}/model.tar.gz"
+        s3.put_object(Bucket=bucket, Key=key, Body=hashlib.sha256(endpoint.name.encode()).digest() * 4096)
+        role = f"arn:aws:iam::{endpoint.account}:role/SageMakerExecution"
+        image = f"763104351884.dkr.ecr.{endpoint.region}.amazonaws.com/xgboost-inference:2.0"
+        model = {"ModelName": f"{endpoint.name}-model", "ExecutionRoleArn": role,
+                 "PrimaryContainer": {"Image": image, "ModelDataUrl": f"s3://{bucket}/{key}"},
+                 "Tags": _tag_list(endpoint.tags)}
+        self._create(endpoint.account, endpoint.region, "CreateModel", model, "ModelArn", endpoint.creator, when)
+        config = {"EndpointConfigName": f"{endpoint.name}-config", "Tags": _tag_list(endpoint.tags),
+                  "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": f"{endpoint.name}-model",
+                                          "InitialInstanceCount": 1, "InstanceType": endpoint.instance_type}]}
+        self._create(endpoint.account, endpoint.region, "CreateEndpointConfig", config, "EndpointConfigArn",
+                     endpoint.creator, when)
+        request = {"EndpointName": endpoint.name, "EndpointConfigName": f"{endpoint.name}-config",
+                   "Tags": _tag_list(endpoint.tags)}
+        self.arns[endpoint.name] = self._create(
+            endpoint.account, endpoint.region, "CreateEndpoint", request, "EndpointArn", endpoint.creator, when
+        )
+        stored = _moto_backend(endpoint.account, endpoint.region).endpoints[endpoint.name]
+        stored.creation_time = stored.last_modified_time = _naive(when)
+
+    def _create_job(self, job: Job, when: datetime) -> None:
+        role = f"arn:aws:iam::{job.account}:role/SageMakerExecution"
+        image = f"763104351884.dkr.ecr.{job.region}.amazonaws.com/xgboost-training:2.0"
+        if job.kind == "training-job":
+            request = {
+                "TrainingJobName": job.name, "RoleArn": role,
+                "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
+                "OutputDataConfig": {"S3OutputPath": f"s3://ml-artifacts-{job.account}-{job.region}/jobs/"},
+                "ResourceConfig": {"InstanceType": job.instance_type, "InstanceCount": job.instance_count,
+                                   "VolumeSizeInGB": 50},
+                "StoppingCondition": {"MaxRuntimeInSeconds": 86400}
+                | ({"MaxWaitTimeInSeconds": 172800} if job.spot else {}),
+                "EnableManagedSpotTraining": job.spot,
+                "Tags": _tag_list(job.tags),
+            }
+            self.arns[job.name] = self._create(
+                job.account, job.region, "CreateTrainingJob", request, "TrainingJobArn", job.creator, when
+            )
+            stored = _moto_backend(job.account, job.region).training_jobs[job.name]
+            seconds = int(job.hours * 3600)
+            stored.creation_time = stored.training_start_time = _naive(when)
+            stored.training_end_time = stored.last_modified_time = _naive(when + timedelta(seconds=seconds))
+            stored.training_time_in_seconds = seconds
+            stored.billable_time_in_seconds = int(seconds * (0.35 if job.spot else 1.0))  # spot: ~65 % saved
+        else:
+            request = {
+                "ProcessingJobName": job.name, "RoleArn": role,
+                "AppSpecification": {"ImageUri": image},
+                "ProcessingResources": {"ClusterConfig": {"InstanceCount": job.instance_count,
+                                                          "InstanceType": job.instance_type, "VolumeSizeInGB": 30}},
+                "Tags": _tag_list(job.tags),
+            }
+            self.arns[job.name] = self._create(
+                job.account, job.region, "CreateProcessingJob", request, "ProcessingJobArn", job.creator, when
+            )
+            stored = _moto_backend(job.account, job.region).processing_jobs[job.name]
+            stored.processing_resources = request["ProcessingResources"]  # moto does not keep them
+            stored.creation_time = stored.processing_start_time = _naive(when)
+            stored.processing_end_time = stored.last_modified_time = _naive(when + timedelta(hours=job.hours))
+
+    def _create(self, account: str, region: str, operation: str, request: dict, arn_field: str, creator: str,
+                when: datetime) -> str:
+        """The data scientist's call in the member account, then its CloudTrail record on that region's default bus
+        (where SageMaker's management events land), which the spoke's rule forwards to the hub."""
+        from tests.samples.cloudtrail import assumed_role, create_event, sso_user
+
+        session = self.harness.session(account, region)
+        sagemaker = session.client("sagemaker")
+        method = "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
+        arn = getattr(sagemaker, method)(**request)[arn_field]
+        identity = assumed_role(account) if creator == "pipeline" else sso_user(account, creator)
+        record = create_event(
+            operation, _cloudtrail_case(request), {_lower_first(arn_field): arn},
+            account=account, region=region, user_identity=identity, event_time=when,
+        )
+        entry = {"Source": record["source"], "DetailType": record["detail-type"], "Detail": json.dumps(record["detail"]),
+                 "Time": when}
+        result = session.client("events").put_events(Entries=[entry])
+        if result["FailedEntryCount"]:
+            raise RuntimeError(f"PutEvents refused the {operation} record: {result['Entries']}")
+        return arn
+
+    # ---- 3. usage -------------------------------------------------------------------------------------------------
+
+    def seed_usage(self) -> None:
+        for endpoint in ENDPOINTS:
+            cloudwatch = self.harness.session(endpoint.account, endpoint.region).client("cloudwatch")
+            dimensions = [{"Name": "EndpointName", "Value": endpoint.name},
+                          {"Name": "VariantName", "Value": "AllTraffic"}]
+            days = range(1, HISTORY_DAYS - 1) if endpoint.usage != "new" else range(1, 2)
+            if endpoint.usage == "busy":
+                data = [{"MetricName": "Invocations", "Dimensions": dimensions, "Value": float(200 + 17 * (day % 7)),
+                         "Timestamp": self.now - timedelta(days=day), "Unit": "None"} for day in days]
+                cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=data)
+            cpu = [{"MetricName": "CPUUtilization", "Dimensions": dimensions, "Value": 2.5 if endpoint.usage != "busy"
+                    else 41.0, "Timestamp": self.now - timedelta(days=day), "Unit": "Percent"} for day in days]
+            cloudwatch.put_metric_data(Namespace="/aws/sagemaker/Endpoints", MetricData=cpu)
+        busy = sum(e.usage == "busy" for e in ENDPOINTS)
+        idle = sum(e.usage == "idle" for e in ENDPOINTS)
+        self.say(f"   {HISTORY_DAYS} days of metrics: {busy} endpoints with traffic, {idle} with none "
+                 f"(instance metrics flowing), 1 created two days ago")
+
+    # ---- 4. scan ----------------------------------------------------------------------------------------------------
+
+    def scan(self) -> None:
+        harness = self.harness
+        execution = harness.fire_schedule("mlgov-scan", execution_name=f"demo-scan-{self.now:%Y%m%dT%H%M%S}")
+        if execution["status"] != "SUCCEEDED":
+            raise RuntimeError(f"the scan workflow ended {execution['status']}: {execution.get('cause', '')[:500]}")
+        output = json.loads(execution["output"])
+        self.result.scan_output = output
+        import boto3
+
+        bucket = harness.hub_resource("ArchiveBucket")
+        body = boto3.client("s3").get_object(Bucket=bucket, Key=output["report_key"])["Body"].read()
+        self.result.report = json.loads(body)
+        summary = self.result.report["summary"]
+        self.say(
+            f"   Step Functions mlgov-scan SUCCEEDED: {summary['resources']} resources in "
+            f"{len(self.result.report['scope']['accounts'])} accounts × {len(self.result.report['scope']['regions'])}"
+            f" regions, ${summary['monthly_cost_usd']:,.2f}/month, waste ${summary['waste_usd_month']:,.2f}/month, "
+            f"tag compliance {summary['tag_compliance_pct']:.0f}%"
+        )
+        self.say(f"   by status: {json.dumps(summary['by_status'], sort_keys=True)}")
+        for finding in sorted(self.result.report["findings"], key=lambda f: -(f.get("waste_usd_month") or 0)):
+            if finding["status"] in ("zombie", "idle", "expired"):
+                waste = finding.get("waste_usd_month")
+                priced = finding.get("monthly_cost_usd") is not None
+                self.say(f"   {finding['status']:7} {finding['name']:22} {finding['account']} {finding['region']:10} "
+                         f"{'$%.2f/month' % waste if priced else 'unpriced':>14}  {finding['reason']}")
+        for error in self.result.report["errors"]:
+            self.say(f"   error   {error['account']} {error['region']} {error['operation']}: {error['message'][:90]}")
+        digest = harness.slack.messages()
+        self.say(f"   Slack digest posted to {digest[0]['body'].get('channel') if digest else '?'}; "
+                 f"{output['approvals_started']} approval(s) started")
+
+    # ---- 5. approve -------------------------------------------------------------------------------------------
+
+    def approve(self) -> None:
+        harness = self.harness
+        import boto3
+
+        sfn = boto3.client("stepfunctions")
+        machine = harness.state_machine_arn("mlgov-approval")
+        executions = {}
+        for execution in sfn.list_executions(stateMachineArn=machine)["executions"]:
+            started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
+            executions[started["finding"]["name"]] = execution["executionArn"]
+        for name in sorted(executions):
+            harness.wait_until(lambda n=name: self._approval_message(n), 30, f"the Slack approval request for {name}")
+        self.say(f"   {len(executions)} approval requests in Slack: {', '.join(sorted(executions))}")
+        for endpoint in ENDPOINTS:
+            if endpoint.decision and endpoint.name in executions:
+                status, answer = self._click(endpoint.name, endpoint.decision)
+                self.say(f"   {endpoint.decision} clicked on {endpoint.name} by {APPROVER}: HTTP {status} "
+                         f"“{answer.get('text', '')}”")
+                described = harness.wait_for_execution(executions[endpoint.name], 60)
+                self.result.approvals[endpoint.name] = described["status"]
+        for name, arn in executions.items():
+            self.result.approvals.setdefault(name, sfn.describe_execution(executionArn=arn)["status"])
+        for name, status in sorted(self.result.approvals.items()):
+            self.say(f"   approval {name}: {status}")
+        bucket = harness.hub_resource("ArchiveBucket")
+        s3 = boto3.client("s3")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="snapshots/").get("Contents", [])]
+        self.result.snapshot_objects = keys
+        for endpoint in ENDPOINTS:
+            sagemaker = harness.session(endpoint.account, endpoint.region).client("sagemaker")
+            names = {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]}
+            if endpoint.name in names:
+                self.result.surviving_endpoints.append(endpoint.name)
+                self.result.endpoint_tags[endpoint.name] = self._tags(
+                    endpoint.account, endpoint.region, self.arns[endpoint.name])
+            else:
+                self.result.deleted.append(endpoint.name)
+        self.say(f"   snapshot: {len(keys)} objects under s3://{bucket}/snapshots/; deleted: "
+                 f"{', '.join(self.result.deleted) or 'nothing'}")
+        rejected = [e.name for e in ENDPOINTS if e.decision == "reject"]
+        for name in rejected:
+            self.say(f"   {name} kept, tagged mlgov:exempt={self.result.endpoint_tags[name].get('mlgov:exempt')}")
+
+    def _approval_message(self, endpoint: str) -> dict | None:
+        for message in self.harness.slack.messages():
+            blocks = json.dumps(message["body"].get("blocks", ""))
+            if endpoint in blocks and '"action_id": "approve"' in blocks:
+                return message
+        return None
+
+    def _click(self, endpoint: str, action: str) -> tuple[int, dict]:
+        """What Slack sends when an approver clicks: a signed block_actions payload to the Function URL."""
+        from tests.e2e.harness import FAKE_SECRETS
+
+        message = self._approval_message(endpoint)
+        blocks = message["body"]["blocks"]
+        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+        [button] = [e for b in blocks for e in b.get("elements", []) if e.get("action_id") == action]
+        payload = {
+            "type": "block_actions",
+            "user": {"id": APPROVER, "username": "platform-lead", "team_id": "T0MLGOV"},
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["body"]["channel"]},
+            "channel": {"id": message["body"]["channel"], "name": "ml-governance"},
+            "message": {"type": "message", "ts": message["ts"]},
+            "response_url": f"{self.harness.slack.url}/response/{message['ts']}",
+            "actions": [{"action_id": action, "block_id": "mlgov_approval", "value": button["value"],
+                         "type": "button"}],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        timestamp = str(int(time.time()))
+        signature = hmac.new(FAKE_SECRETS["signing_secret"].encode(), f"v0:{timestamp}:{body}".encode(),
+                             hashlib.sha256).hexdigest()
+        request = urllib.request.Request(
+            self.harness.function_url.url, data=body.encode(), method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
+                     "X-Slack-Signature": f"v0={signature}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+
+    # ---- 6. restore -------------------------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        from mlgov.cli import main as mlgov
+
+        for name in self.result.deleted:
+            endpoint = next(e for e in ENDPOINTS if e.name == name)
+            session = self.harness.session(endpoint.account, endpoint.region)
+            credentials = session.get_credentials().get_frozen_credentials()
+            saved = dict(os.environ)
+            os.environ.update({"AWS_ACCESS_KEY_ID": credentials.access_key,
+                               "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+                               "AWS_SESSION_TOKEN": credentials.token})
+            argv = ["restore", name, "--account", endpoint.account, "--region", endpoint.region,
+                    "--archive-bucket", self.harness.hub_resource("ArchiveBucket"),
+                    "--endpoint-url", self.harness.endpoint_url, "--name", f"{name}-restored"]
+            out = io.StringIO()
+            try:
+                with redirect_stdout(out):
+                    code = mlgov(argv)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+            self.say(f"   $ mlgov {' '.join(argv[:2])} --name {name}-restored … → exit {code}")
+            for line in out.getvalue().splitlines():
+                self.say(f"     {line}")
+            if code == 0:
+                sagemaker = session.client("sagemaker")
+                restored = sagemaker.describe_endpoint(EndpointName=f"{name}-restored")
+                self.result.restored.append(restored["EndpointName"])
+
+    # ---- helpers ------------------------------------------------------------------------------------------------
+
+    def _tags(self, account: str, region: str, arn: str) -> dict[str, str]:
+        sagemaker = self.harness.session(account, region).client("sagemaker")
+        return {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+
+
+def _moto_backend(account: str, region: str):
+    from moto.sagemaker.models import sagemaker_backends
+
+    return sagemaker_backends[account][region]
+
+
+def _naive(moment: datetime) -> datetime:
+    """moto stores naive UTC datetimes (and compares them with the List filters' times)."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _cloudtrail_case(value):
+    """CloudTrail records request parameters with lower-camel keys (tags as {key, value})."""
+    if isinstance(value, dict):
+        return {_lower_first(k): _cloudtrail_case(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cloudtrail_case(v) for v in value]
+    return value
+
+
+def _quiet_lambda_logs(path: Path) -> None:
+    """The functions' Powertools JSON logs go to a file, as they would go to CloudWatch Logs."""
+    import importlib
+
+    stream = path.open("w")
+    for handler in ("auto_tagger", "job_ledger", "scanner", "approval", "slack_interactions", "hyperpod_scheduler"):
+        importlib.import_module(f"mlgov.handlers.{handler}")
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and name.startswith("mlgov"):
+            for log_handler in logger.handlers:
+                if isinstance(log_handler, logging.StreamHandler):
+                    log_handler.setStream(stream)
+
+
+def run_demo(templates, out_dir: Path, say: Callable[[str], None] = print) -> DemoResult:
+    from tests.e2e.harness import deployed
+
+    started = time.monotonic()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _quiet_lambda_logs(out_dir / "lambda-logs.jsonl")
+    say(f"== 1/7 deploy: OrgStack policies, MlgovHub in {templates.hub_account}/{templates.hub_region}, "
+        f"the spoke StackSet to {len(MEMBERS) + 1} accounts × {len(templates.member_regions)} regions (local moto)")
+    with deployed(templates, MEMBERS) as harness:
+        say(f"   moto server {harness.endpoint_url}; spokes: {len(harness.spokes)} stack instances; "
+            f"functions: {len(harness.lambdas.logical_ids())} served in process")
+        demo = Demo(harness, say)
+        say("== 2/7 create: data scientists create endpoints, notebooks and jobs")
+        demo.create_everything()
+        say("== 3/7 usage: two months of history")
+        demo.seed_usage()
+        say("== 4/7 scan: the daily schedule fires the mlgov-scan state machine")
+        demo.scan()
+        say("== 5/7 approve: Slack approvals (signed requests to the interactions Function URL)")
+        demo.approve()
+        say("== 6/7 restore: mlgov restore from the verified snapshot")
+        demo.restore()
+        result = demo.result
+    say("== 7/7 report")
+    from mlgov.report_html import render_html
+
+    report_json, report_html = out_dir / "report.json", out_dir / "report.html"
+    report_json.write_text(json.dumps(result.report, indent=2, sort_keys=True))
+    report_html.write_text(render_html(result.report))
+    result.outputs = [report_json, report_html]
+    result.seconds = time.monotonic() - started
+    say(f"   wrote {report_json} and {report_html} (open it in a browser); function logs in "
+        f"{out_dir / 'lambda-logs.jsonl'}")
+    say(f"== done in {result.seconds:.0f} s; the moto server is stopped and nothing is left running")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mlgov demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--cloud-assembly", default=str(REPO / "cdk.out"), help="cdk synth output (default cdk.out)")
+    parser.add_argument("--out", default=str(REPO / "demo-out"), help="where the report goes (default demo-out)")
+    args = parser.parse_args(argv)
+    from tests.e2e.harness import Templates
+
+    try:
+        templates = Templates.from_cloud_assembly(args.cloud_assembly)
+    except (OSError, ValueError, KeyError) as err:
+        print(f"mlgov demo: cannot read the synthesized templates in {args.cloud_assembly}: {err} "
+              "(run `make demo`, which synthesizes them first)", file=sys.stderr)
+        return 2
+    run_demo(templates, Path(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""`make demo`, asserted: the simulated organization run end to end by the system the templates wire.
+
+The demo (tests/e2e/demo.py) and this test share the harness (tests/e2e/harness.py): the spoke template is the one
+the OrgStack's StackSet embeds, the rules, state machines, schedule and Function URL are the hub template's, and each
+Lambda function is its template Handler. A wiring mistake in CDK fails here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from tests.e2e import demo
+from tests.e2e.conftest import REPO
+
+REPORT_SCHEMA = json.loads((REPO / "lambdas/mlgov/data/scan_report.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def outcome(templates, tmp_path_factory):
+    lines: list[str] = []
+    out = tmp_path_factory.mktemp("demo-out")
+    result = demo.run_demo(templates, out, say=lines.append)
+    return result, lines, out
+
+
+def _finding(report: dict, name: str) -> dict:
+    [found] = [f for f in report["findings"] if f["name"] == name]
+    return found
+
+
+def test_every_create_is_routed_to_the_auto_tagger_and_tagged_without_overwriting(outcome):
+    result, _, _ = outcome
+    assert result.tagger_errors == []
+    endpoints = {e.name: e for e in demo.ENDPOINTS}
+    created = len(demo.ENDPOINTS) + len(demo.NOTEBOOKS) + len(demo.JOBS)
+    assert len(result.tagged) == created
+    for arn, tags in result.tagged.items():
+        assert tags["mlgov:created-at"] and tags["mlgov:creator-arn"].startswith("arn:aws:"), arn
+        if ":endpoint/" in arn or ":notebook-instance/" in arn:  # persistent: set by the person or defaulted
+            assert tags.get("auto-delete-after"), arn
+    for name, endpoint in endpoints.items():
+        tags = next(t for a, t in result.tagged.items() if a.endswith(f":endpoint/{name}"))
+        assert tags["last-invoked"] == "never"
+        assert tags["mlgov:created-by"] == endpoint.creator
+        for key, value in endpoint.tags.items():  # a tag a person set is never overwritten
+            assert tags[key] == value, (name, key)
+
+
+def test_the_scan_finds_the_zombies_with_their_costs_and_spares_the_busy_and_the_new(outcome):
+    result, _, _ = outcome
+    report = result.report
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(report)
+    zombies = {f["name"] for f in report["findings"] if f["status"] == "zombie"}
+    assert zombies == {e.name for e in demo.ENDPOINTS if e.usage == "idle"}
+    for endpoint in demo.ENDPOINTS:
+        if endpoint.usage != "idle":
+            assert _finding(report, endpoint.name)["status"] == "active", endpoint.name
+    # 1 × ml.g4dn.12xlarge all month (720 h) at the checked-in us-east-1 hosting price
+    llm = _finding(report, "llm-playground")
+    assert llm["waste_usd_month"] == pytest.approx(llm["evidence"]["hourly_usd"] * 720, abs=0.01)
+    assert llm["waste_usd_month"] > 1000
+    # eu-west-1 is not in the checked-in price table: the cost is unknown, never a made-up number
+    assert _finding(report, "vision-demo-eu")["monthly_cost_usd"] is None
+    assert _finding(report, "legacy-forecast")["evidence"]["exempt"] == "regulatory-hold"
+    accounts = set(report["scope"]["accounts"])
+    assert set(demo.MEMBERS) <= accounts and report["scope"]["regions"] == ["eu-west-1", "us-east-1"]
+
+
+def test_one_zombie_is_approved_snapshotted_deleted_and_restored_one_rejected_the_rest_untouched(outcome):
+    result, _, _ = outcome
+    output = result.scan_output
+    waiting = {e.name for e in demo.ENDPOINTS if e.usage == "idle"} - {"legacy-forecast"}  # exempt: no approval
+    assert output["approvals_started"] == len(waiting)
+    assert set(result.approvals) == waiting
+    assert result.approvals["fraud-xgb-staging"] == "SUCCEEDED" and result.approvals["churn-bert-dev"] == "SUCCEEDED"
+    assert {result.approvals[n] for n in waiting - {"fraud-xgb-staging", "churn-bert-dev"}} == {"RUNNING"}
+    assert result.deleted == ["fraud-xgb-staging"]
+    prefix = "snapshots/333333333333/us-east-1/fraud-xgb-staging/"
+    assert any(k.startswith(prefix) and k.endswith("manifest.json") for k in result.snapshot_objects)
+    assert any(k.startswith(prefix) and k.endswith("model.tar.gz") for k in result.snapshot_objects)
+    assert result.restored == ["fraud-xgb-staging-restored"]
+    assert result.endpoint_tags["churn-bert-dev"]["mlgov:exempt"].startswith("rejected by U0PLATFORM1")
+    for name in ("legacy-forecast", "churn-xgb-prod", "recsys-ranker-prod", "fresh-endpoint", "llm-playground"):
+        assert name in result.surviving_endpoints
+        assert result.endpoint_tags[name].get("mlgov:zombie") != "confirmed"
+
+
+def test_the_demo_prints_each_stage_writes_the_report_and_stays_under_two_minutes(outcome):
+    result, lines, out = outcome
+    assert [line.split(" ", 2)[1] for line in lines if line.startswith("== ") and "/7" in line] == [
+        f"{n}/7" for n in range(1, 8)
+    ]
+    assert json.loads((out / "report.json").read_text()) == result.report
+    html = (out / "report.html").read_text()
+    assert "llm-playground" in html and "<svg" in html and "http://" not in html.split("<body", 1)[1]
+    assert result.seconds < 120
