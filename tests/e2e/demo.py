@@ -63,24 +63,83 @@ class Endpoint:
 
 
 ENDPOINTS = [
-    Endpoint(RESEARCH, "us-east-1", "fraud-xgb-staging", "ml.m5.xlarge", "idle",
-             _tags("fraud", "fraud-xgb", "exp-42", "staging"), "alice@example.com", decision="approve"),
-    Endpoint(RESEARCH, "us-east-1", "churn-bert-dev", "ml.g4dn.xlarge", "idle",
-             _tags("churn", "churn-bert", "exp-7", "dev"), "bob@example.com", decision="reject"),
-    Endpoint(RESEARCH, "eu-west-1", "nlp-summarizer-eu", "ml.m5.xlarge", "busy",
-             _tags("nlp", "summarizer", "exp-3", "prod"), "carol@example.com"),
-    Endpoint(PROD, "us-east-1", "churn-xgb-prod", "ml.m5.2xlarge", "busy",
-             _tags("churn", "churn-xgb", "release-12", "prod"), "dave@example.com"),
-    Endpoint(PROD, "us-east-1", "recsys-ranker-prod", "ml.g4dn.2xlarge", "busy",
-             _tags("recsys", "ranker", "release-3", "prod"), "erin@example.com"),
-    Endpoint(PROD, "us-east-1", "legacy-forecast", "ml.m5.large", "idle",
-             _tags("forecast", "prophet", "v1", "prod") | {"mlgov:exempt": "regulatory-hold"}, "frank@example.com"),
-    Endpoint(SANDBOX, "us-east-1", "llm-playground", "ml.g4dn.12xlarge", "idle",
-             {"ml:team": "genai"}, "grace@example.com"),  # created before the SCPs: most tags missing
-    Endpoint(SANDBOX, "eu-west-1", "vision-demo-eu", "ml.g4dn.xlarge", "idle",
-             _tags("vision", "yolo", "demo", "dev"), "heidi@example.com"),
-    Endpoint(SANDBOX, "us-east-1", "fresh-endpoint", "ml.m5.large", "new",
-             _tags("fraud", "fraud-xgb", "exp-43", "dev"), "alice@example.com"),
+    Endpoint(
+        RESEARCH,
+        "us-east-1",
+        "fraud-xgb-staging",
+        "ml.m5.xlarge",
+        "idle",
+        _tags("fraud", "fraud-xgb", "exp-42", "staging"),
+        "alice@example.com",
+        decision="approve",
+    ),
+    Endpoint(
+        RESEARCH,
+        "us-east-1",
+        "churn-bert-dev",
+        "ml.g4dn.xlarge",
+        "idle",
+        _tags("churn", "churn-bert", "exp-7", "dev"),
+        "bob@example.com",
+        decision="reject",
+    ),
+    Endpoint(
+        RESEARCH,
+        "eu-west-1",
+        "nlp-summarizer-eu",
+        "ml.m5.xlarge",
+        "busy",
+        _tags("nlp", "summarizer", "exp-3", "prod"),
+        "carol@example.com",
+    ),
+    Endpoint(
+        PROD,
+        "us-east-1",
+        "churn-xgb-prod",
+        "ml.m5.2xlarge",
+        "busy",
+        _tags("churn", "churn-xgb", "release-12", "prod"),
+        "dave@example.com",
+    ),
+    Endpoint(
+        PROD,
+        "us-east-1",
+        "recsys-ranker-prod",
+        "ml.g4dn.2xlarge",
+        "busy",
+        _tags("recsys", "ranker", "release-3", "prod"),
+        "erin@example.com",
+    ),
+    Endpoint(
+        PROD,
+        "us-east-1",
+        "legacy-forecast",
+        "ml.m5.large",
+        "idle",
+        _tags("forecast", "prophet", "v1", "prod") | {"mlgov:exempt": "regulatory-hold"},
+        "frank@example.com",
+    ),
+    Endpoint(
+        SANDBOX, "us-east-1", "llm-playground", "ml.g4dn.12xlarge", "idle", {"ml:team": "genai"}, "grace@example.com"
+    ),  # created before the SCPs: most tags missing
+    Endpoint(
+        SANDBOX,
+        "eu-west-1",
+        "vision-demo-eu",
+        "ml.g4dn.xlarge",
+        "idle",
+        _tags("vision", "yolo", "demo", "dev"),
+        "heidi@example.com",
+    ),
+    Endpoint(
+        SANDBOX,
+        "us-east-1",
+        "fresh-endpoint",
+        "ml.m5.large",
+        "new",
+        _tags("fraud", "fraud-xgb", "exp-43", "dev"),
+        "alice@example.com",
+    ),
 ]
 
 
@@ -99,31 +158,133 @@ class Job:
 
 
 JOBS = [
-    Job(RESEARCH, "us-east-1", "training-job", "fraud-xgb-train-0921", "ml.m5.xlarge", 2, 3.0, False,
-        _tags("fraud", "fraud-xgb", "exp-42", "dev", 30), "alice@example.com"),
-    Job(RESEARCH, "us-east-1", "training-job", "fraud-xgb-train-0922", "ml.m5.xlarge", 2, 2.5, True,
-        _tags("fraud", "fraud-xgb", "exp-43", "dev", 30), "alice@example.com"),
-    Job(RESEARCH, "us-east-1", "training-job", "churn-bert-finetune", "ml.g4dn.2xlarge", 1, 9.0, True,
-        _tags("churn", "churn-bert", "exp-7", "dev", 30), "bob@example.com"),
-    Job(PROD, "us-east-1", "training-job", "churn-xgb-retrain-w47", "ml.m5.2xlarge", 4, 1.5, False,
-        _tags("churn", "churn-xgb", "release-12", "prod", 30), "pipeline"),
-    Job(PROD, "us-east-1", "training-job", "ranker-train-w47", "ml.p3.2xlarge", 2, 6.0, True,
-        _tags("recsys", "ranker", "release-3", "prod", 30), "pipeline"),
-    Job(SANDBOX, "us-east-1", "training-job", "llm-lora-try", "ml.g4dn.12xlarge", 1, 14.0, False,
-        {}, "grace@example.com"),
-    Job(RESEARCH, "eu-west-1", "training-job", "summarizer-distill", "ml.m5.xlarge", 1, 4.0, False,
-        _tags("nlp", "summarizer", "exp-3", "dev", 30), "carol@example.com"),
-    Job(PROD, "us-east-1", "processing-job", "churn-features-w47", "ml.m5.xlarge", 2, 0.75, False,
-        _tags("churn", "churn-xgb", "release-12", "prod", 30), "pipeline"),
-    Job(RESEARCH, "us-east-1", "processing-job", "fraud-eval-0922", "ml.m5.large", 1, 0.5, False,
-        _tags("fraud", "fraud-xgb", "exp-43", "dev", 30), "alice@example.com"),
+    Job(
+        RESEARCH,
+        "us-east-1",
+        "training-job",
+        "fraud-xgb-train-0921",
+        "ml.m5.xlarge",
+        2,
+        3.0,
+        False,
+        _tags("fraud", "fraud-xgb", "exp-42", "dev", 30),
+        "alice@example.com",
+    ),
+    Job(
+        RESEARCH,
+        "us-east-1",
+        "training-job",
+        "fraud-xgb-train-0922",
+        "ml.m5.xlarge",
+        2,
+        2.5,
+        True,
+        _tags("fraud", "fraud-xgb", "exp-43", "dev", 30),
+        "alice@example.com",
+    ),
+    Job(
+        RESEARCH,
+        "us-east-1",
+        "training-job",
+        "churn-bert-finetune",
+        "ml.g4dn.2xlarge",
+        1,
+        9.0,
+        True,
+        _tags("churn", "churn-bert", "exp-7", "dev", 30),
+        "bob@example.com",
+    ),
+    Job(
+        PROD,
+        "us-east-1",
+        "training-job",
+        "churn-xgb-retrain-w47",
+        "ml.m5.2xlarge",
+        4,
+        1.5,
+        False,
+        _tags("churn", "churn-xgb", "release-12", "prod", 30),
+        "pipeline",
+    ),
+    Job(
+        PROD,
+        "us-east-1",
+        "training-job",
+        "ranker-train-w47",
+        "ml.p3.2xlarge",
+        2,
+        6.0,
+        True,
+        _tags("recsys", "ranker", "release-3", "prod", 30),
+        "pipeline",
+    ),
+    Job(
+        SANDBOX,
+        "us-east-1",
+        "training-job",
+        "llm-lora-try",
+        "ml.g4dn.12xlarge",
+        1,
+        14.0,
+        False,
+        {},
+        "grace@example.com",
+    ),
+    Job(
+        RESEARCH,
+        "eu-west-1",
+        "training-job",
+        "summarizer-distill",
+        "ml.m5.xlarge",
+        1,
+        4.0,
+        False,
+        _tags("nlp", "summarizer", "exp-3", "dev", 30),
+        "carol@example.com",
+    ),
+    Job(
+        PROD,
+        "us-east-1",
+        "processing-job",
+        "churn-features-w47",
+        "ml.m5.xlarge",
+        2,
+        0.75,
+        False,
+        _tags("churn", "churn-xgb", "release-12", "prod", 30),
+        "pipeline",
+    ),
+    Job(
+        RESEARCH,
+        "us-east-1",
+        "processing-job",
+        "fraud-eval-0922",
+        "ml.m5.large",
+        1,
+        0.5,
+        False,
+        _tags("fraud", "fraud-xgb", "exp-43", "dev", 30),
+        "alice@example.com",
+    ),
 ]
 NOTEBOOKS = [
-    (RESEARCH, "us-east-1", "alice-exploration", "ml.t3.medium", _tags("fraud", "fraud-xgb", "exp-42", "dev"),
-     "alice@example.com"),
+    (
+        RESEARCH,
+        "us-east-1",
+        "alice-exploration",
+        "ml.t3.medium",
+        _tags("fraud", "fraud-xgb", "exp-42", "dev"),
+        "alice@example.com",
+    ),
     (SANDBOX, "us-east-1", "grace-gpu-scratch", "ml.p3.2xlarge", {"ml:team": "genai"}, "grace@example.com"),
-    (PROD, "eu-west-1", "dave-debug", "ml.t3.large", _tags("churn", "churn-xgb", "release-12", "prod"),
-     "dave@example.com"),
+    (
+        PROD,
+        "eu-west-1",
+        "dave-debug",
+        "ml.t3.large",
+        _tags("churn", "churn-xgb", "release-12", "prod"),
+        "dave@example.com",
+    ),
 ]
 
 
@@ -177,15 +338,19 @@ class Demo:
         invocations = self.harness.deliver()
         errors = [f"{call.logical_id}: {call.error}" for call in invocations if call.error is not None]
         errors += [
-            f"{call.logical_id}: {call.result}" for call in invocations
+            f"{call.logical_id}: {call.result}"
+            for call in invocations
             if call.error is None and (call.result or {}).get("status") != "tagged"
         ]
         self.result.tagger_errors = errors
-        for name, arn in self.arns.items():
+        for arn in self.arns.values():
             account, region = arn.split(":")[4], arn.split(":")[3]
             self.result.tagged[arn] = self._tags(account, region, arn)
         added = sum(
-            1 for tags in self.result.tagged.values() for key in tags if key.startswith("mlgov:") or key == "last-invoked"
+            1
+            for tags in self.result.tagged.values()
+            for key in tags
+            if key.startswith("mlgov:") or key == "last-invoked"
         )
         self.say(
             f"   {len(invocations)} CloudTrail create events → spoke rules → hub bus → auto-tagger: "
@@ -194,8 +359,11 @@ class Demo:
         example = self.result.tagged[self.arns["llm-playground"]]
         self.say(
             "   e.g. llm-playground (created with only ml:team): "
-            + ", ".join(f"{k}={v}" for k, v in sorted(example.items()) if k.startswith("mlgov:") or k in (
-                "last-invoked", "auto-delete-after"))
+            + ", ".join(
+                f"{k}={v}"
+                for k, v in sorted(example.items())
+                if k.startswith("mlgov:") or k in ("last-invoked", "auto-delete-after")
+            )
         )
 
     def _create_endpoint(self, endpoint: Endpoint, when: datetime) -> None:
@@ -203,24 +371,49 @@ class Demo:
         s3 = session.client("s3")
         bucket = f"ml-artifacts-{endpoint.account}-{endpoint.region}"
         if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-            location = {} if endpoint.region == "us-east-1" else {
-                "CreateBucketConfiguration": {"LocationConstraint": endpoint.region}}
+            location = (
+                {}
+                if endpoint.region == "us-east-1"
+                else {"CreateBucketConfiguration": {"LocationConstraint": endpoint.region}}
+            )
             s3.create_bucket(Bucket=bucket, **location)
         key = f"{endpoint.name}/model.tar.gz"
         s3.put_object(Bucket=bucket, Key=key, Body=hashlib.sha256(endpoint.name.encode()).digest() * 4096)
         role = f"arn:aws:iam::{endpoint.account}:role/SageMakerExecution"
         image = f"763104351884.dkr.ecr.{endpoint.region}.amazonaws.com/xgboost-inference:2.0"
-        model = {"ModelName": f"{endpoint.name}-model", "ExecutionRoleArn": role,
-                 "PrimaryContainer": {"Image": image, "ModelDataUrl": f"s3://{bucket}/{key}"},
-                 "Tags": _tag_list(endpoint.tags)}
+        model = {
+            "ModelName": f"{endpoint.name}-model",
+            "ExecutionRoleArn": role,
+            "PrimaryContainer": {"Image": image, "ModelDataUrl": f"s3://{bucket}/{key}"},
+            "Tags": _tag_list(endpoint.tags),
+        }
         self._create(endpoint.account, endpoint.region, "CreateModel", model, "ModelArn", endpoint.creator, when)
-        config = {"EndpointConfigName": f"{endpoint.name}-config", "Tags": _tag_list(endpoint.tags),
-                  "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": f"{endpoint.name}-model",
-                                          "InitialInstanceCount": 1, "InstanceType": endpoint.instance_type}]}
-        self._create(endpoint.account, endpoint.region, "CreateEndpointConfig", config, "EndpointConfigArn",
-                     endpoint.creator, when)
-        request = {"EndpointName": endpoint.name, "EndpointConfigName": f"{endpoint.name}-config",
-                   "Tags": _tag_list(endpoint.tags)}
+        config = {
+            "EndpointConfigName": f"{endpoint.name}-config",
+            "Tags": _tag_list(endpoint.tags),
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": f"{endpoint.name}-model",
+                    "InitialInstanceCount": 1,
+                    "InstanceType": endpoint.instance_type,
+                }
+            ],
+        }
+        self._create(
+            endpoint.account,
+            endpoint.region,
+            "CreateEndpointConfig",
+            config,
+            "EndpointConfigArn",
+            endpoint.creator,
+            when,
+        )
+        request = {
+            "EndpointName": endpoint.name,
+            "EndpointConfigName": f"{endpoint.name}-config",
+            "Tags": _tag_list(endpoint.tags),
+        }
         self.arns[endpoint.name] = self._create(
             endpoint.account, endpoint.region, "CreateEndpoint", request, "EndpointArn", endpoint.creator, when
         )
@@ -232,11 +425,15 @@ class Demo:
         image = f"763104351884.dkr.ecr.{job.region}.amazonaws.com/xgboost-training:2.0"
         if job.kind == "training-job":
             request = {
-                "TrainingJobName": job.name, "RoleArn": role,
+                "TrainingJobName": job.name,
+                "RoleArn": role,
                 "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
                 "OutputDataConfig": {"S3OutputPath": f"s3://ml-artifacts-{job.account}-{job.region}/jobs/"},
-                "ResourceConfig": {"InstanceType": job.instance_type, "InstanceCount": job.instance_count,
-                                   "VolumeSizeInGB": 50},
+                "ResourceConfig": {
+                    "InstanceType": job.instance_type,
+                    "InstanceCount": job.instance_count,
+                    "VolumeSizeInGB": 50,
+                },
                 "StoppingCondition": {"MaxRuntimeInSeconds": 86400}
                 | ({"MaxWaitTimeInSeconds": 172800} if job.spot else {}),
                 "EnableManagedSpotTraining": job.spot,
@@ -253,10 +450,16 @@ class Demo:
             stored.billable_time_in_seconds = int(seconds * (0.35 if job.spot else 1.0))  # spot: ~65 % saved
         else:
             request = {
-                "ProcessingJobName": job.name, "RoleArn": role,
+                "ProcessingJobName": job.name,
+                "RoleArn": role,
                 "AppSpecification": {"ImageUri": image},
-                "ProcessingResources": {"ClusterConfig": {"InstanceCount": job.instance_count,
-                                                          "InstanceType": job.instance_type, "VolumeSizeInGB": 30}},
+                "ProcessingResources": {
+                    "ClusterConfig": {
+                        "InstanceCount": job.instance_count,
+                        "InstanceType": job.instance_type,
+                        "VolumeSizeInGB": 30,
+                    }
+                },
                 "Tags": _tag_list(job.tags),
             }
             self.arns[job.name] = self._create(
@@ -267,8 +470,9 @@ class Demo:
             stored.creation_time = stored.processing_start_time = _naive(when)
             stored.processing_end_time = stored.last_modified_time = _naive(when + timedelta(hours=job.hours))
 
-    def _create(self, account: str, region: str, operation: str, request: dict, arn_field: str, creator: str,
-                when: datetime) -> str:
+    def _create(
+        self, account: str, region: str, operation: str, request: dict, arn_field: str, creator: str, when: datetime
+    ) -> str:
         """The data scientist's call in the member account, then its CloudTrail record on that region's default bus
         (where SageMaker's management events land), which the spoke's rule forwards to the hub."""
         from tests.samples.cloudtrail import assumed_role, create_event, sso_user
@@ -279,11 +483,20 @@ class Demo:
         arn = getattr(sagemaker, method)(**request)[arn_field]
         identity = assumed_role(account) if creator == "pipeline" else sso_user(account, creator)
         record = create_event(
-            operation, _cloudtrail_case(request), {_lower_first(arn_field): arn},
-            account=account, region=region, user_identity=identity, event_time=when,
+            operation,
+            _cloudtrail_case(request),
+            {_lower_first(arn_field): arn},
+            account=account,
+            region=region,
+            user_identity=identity,
+            event_time=when,
         )
-        entry = {"Source": record["source"], "DetailType": record["detail-type"], "Detail": json.dumps(record["detail"]),
-                 "Time": when}
+        entry = {
+            "Source": record["source"],
+            "DetailType": record["detail-type"],
+            "Detail": json.dumps(record["detail"]),
+            "Time": when,
+        }
         result = session.client("events").put_events(Entries=[entry])
         if result["FailedEntryCount"]:
             raise RuntimeError(f"PutEvents refused the {operation} record: {result['Entries']}")
@@ -294,20 +507,40 @@ class Demo:
     def seed_usage(self) -> None:
         for endpoint in ENDPOINTS:
             cloudwatch = self.harness.session(endpoint.account, endpoint.region).client("cloudwatch")
-            dimensions = [{"Name": "EndpointName", "Value": endpoint.name},
-                          {"Name": "VariantName", "Value": "AllTraffic"}]
+            dimensions = [
+                {"Name": "EndpointName", "Value": endpoint.name},
+                {"Name": "VariantName", "Value": "AllTraffic"},
+            ]
             days = range(1, HISTORY_DAYS - 1) if endpoint.usage != "new" else range(1, 2)
             if endpoint.usage == "busy":
-                data = [{"MetricName": "Invocations", "Dimensions": dimensions, "Value": float(200 + 17 * (day % 7)),
-                         "Timestamp": self.now - timedelta(days=day), "Unit": "None"} for day in days]
+                data = [
+                    {
+                        "MetricName": "Invocations",
+                        "Dimensions": dimensions,
+                        "Value": float(200 + 17 * (day % 7)),
+                        "Timestamp": self.now - timedelta(days=day),
+                        "Unit": "None",
+                    }
+                    for day in days
+                ]
                 cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=data)
-            cpu = [{"MetricName": "CPUUtilization", "Dimensions": dimensions, "Value": 2.5 if endpoint.usage != "busy"
-                    else 41.0, "Timestamp": self.now - timedelta(days=day), "Unit": "Percent"} for day in days]
+            cpu = [
+                {
+                    "MetricName": "CPUUtilization",
+                    "Dimensions": dimensions,
+                    "Value": 2.5 if endpoint.usage != "busy" else 41.0,
+                    "Timestamp": self.now - timedelta(days=day),
+                    "Unit": "Percent",
+                }
+                for day in days
+            ]
             cloudwatch.put_metric_data(Namespace="/aws/sagemaker/Endpoints", MetricData=cpu)
         busy = sum(e.usage == "busy" for e in ENDPOINTS)
         idle = sum(e.usage == "idle" for e in ENDPOINTS)
-        self.say(f"   {HISTORY_DAYS} days of metrics: {busy} endpoints with traffic, {idle} with none "
-                 f"(instance metrics flowing), 1 created two days ago")
+        self.say(
+            f"   {HISTORY_DAYS} days of metrics: {busy} endpoints with traffic, {idle} with none "
+            f"(instance metrics flowing), 1 created two days ago"
+        )
 
     # ---- 4. scan ----------------------------------------------------------------------------------------------------
 
@@ -335,13 +568,17 @@ class Demo:
             if finding["status"] in ("zombie", "idle", "expired"):
                 waste = finding.get("waste_usd_month")
                 priced = finding.get("monthly_cost_usd") is not None
-                self.say(f"   {finding['status']:7} {finding['name']:22} {finding['account']} {finding['region']:10} "
-                         f"{'$%.2f/month' % waste if priced else 'unpriced':>14}  {finding['reason']}")
+                self.say(
+                    f"   {finding['status']:7} {finding['name']:22} {finding['account']} {finding['region']:10} "
+                    f"{f'${waste:,.2f}/month' if priced else 'unpriced':>14}  {finding['reason']}"
+                )
         for error in self.result.report["errors"]:
             self.say(f"   error   {error['account']} {error['region']} {error['operation']}: {error['message'][:90]}")
         digest = harness.slack.messages()
-        self.say(f"   Slack digest posted to {digest[0]['body'].get('channel') if digest else '?'}; "
-                 f"{output['approvals_started']} approval(s) started")
+        self.say(
+            f"   Slack digest posted to {digest[0]['body'].get('channel') if digest else '?'}; "
+            f"{output['approvals_started']} approval(s) started"
+        )
 
     # ---- 5. approve -------------------------------------------------------------------------------------------
 
@@ -361,8 +598,10 @@ class Demo:
         for endpoint in ENDPOINTS:
             if endpoint.decision and endpoint.name in executions:
                 status, answer = self._click(endpoint.name, endpoint.decision)
-                self.say(f"   {endpoint.decision} clicked on {endpoint.name} by {APPROVER}: HTTP {status} "
-                         f"“{answer.get('text', '')}”")
+                self.say(
+                    f"   {endpoint.decision} clicked on {endpoint.name} by {APPROVER}: HTTP {status} "
+                    f"“{answer.get('text', '')}”"
+                )
                 described = harness.wait_for_execution(executions[endpoint.name], 60)
                 self.result.approvals[endpoint.name] = described["status"]
         for name, arn in executions.items():
@@ -379,11 +618,14 @@ class Demo:
             if endpoint.name in names:
                 self.result.surviving_endpoints.append(endpoint.name)
                 self.result.endpoint_tags[endpoint.name] = self._tags(
-                    endpoint.account, endpoint.region, self.arns[endpoint.name])
+                    endpoint.account, endpoint.region, self.arns[endpoint.name]
+                )
             else:
                 self.result.deleted.append(endpoint.name)
-        self.say(f"   snapshot: {len(keys)} objects under s3://{bucket}/snapshots/; deleted: "
-                 f"{', '.join(self.result.deleted) or 'nothing'}")
+        self.say(
+            f"   snapshot: {len(keys)} objects under s3://{bucket}/snapshots/; deleted: "
+            f"{', '.join(self.result.deleted) or 'nothing'}"
+        )
         rejected = [e.name for e in ENDPOINTS if e.decision == "reject"]
         for name in rejected:
             self.say(f"   {name} kept, tagged mlgov:exempt={self.result.endpoint_tags[name].get('mlgov:exempt')}")
@@ -410,17 +652,24 @@ class Demo:
             "channel": {"id": message["body"]["channel"], "name": "ml-governance"},
             "message": {"type": "message", "ts": message["ts"]},
             "response_url": f"{self.harness.slack.url}/response/{message['ts']}",
-            "actions": [{"action_id": action, "block_id": "mlgov_approval", "value": button["value"],
-                         "type": "button"}],
+            "actions": [
+                {"action_id": action, "block_id": "mlgov_approval", "value": button["value"], "type": "button"}
+            ],
         }
         body = urlencode({"payload": json.dumps(payload)})
         timestamp = str(int(time.time()))
-        signature = hmac.new(FAKE_SECRETS["signing_secret"].encode(), f"v0:{timestamp}:{body}".encode(),
-                             hashlib.sha256).hexdigest()
+        signature = hmac.new(
+            FAKE_SECRETS["signing_secret"].encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256
+        ).hexdigest()
         request = urllib.request.Request(
-            self.harness.function_url.url, data=body.encode(), method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
-                     "X-Slack-Signature": f"v0={signature}"},
+            self.harness.function_url.url,
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": timestamp,
+                "X-Slack-Signature": f"v0={signature}",
+            },
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -435,12 +684,27 @@ class Demo:
             session = self.harness.session(endpoint.account, endpoint.region)
             credentials = session.get_credentials().get_frozen_credentials()
             saved = dict(os.environ)
-            os.environ.update({"AWS_ACCESS_KEY_ID": credentials.access_key,
-                               "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
-                               "AWS_SESSION_TOKEN": credentials.token})
-            argv = ["restore", name, "--account", endpoint.account, "--region", endpoint.region,
-                    "--archive-bucket", self.harness.hub_resource("ArchiveBucket"),
-                    "--endpoint-url", self.harness.endpoint_url, "--name", f"{name}-restored"]
+            os.environ.update(
+                {
+                    "AWS_ACCESS_KEY_ID": credentials.access_key,
+                    "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+                    "AWS_SESSION_TOKEN": credentials.token,
+                }
+            )
+            argv = [
+                "restore",
+                name,
+                "--account",
+                endpoint.account,
+                "--region",
+                endpoint.region,
+                "--archive-bucket",
+                self.harness.hub_resource("ArchiveBucket"),
+                "--endpoint-url",
+                self.harness.endpoint_url,
+                "--name",
+                f"{name}-restored",
+            ]
             out = io.StringIO()
             try:
                 with redirect_stdout(out):
@@ -511,11 +775,15 @@ def run_demo(templates, out_dir: Path, say: Callable[[str], None] = print) -> De
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
     _quiet_lambda_logs(out_dir / "lambda-logs.jsonl")
-    say(f"== 1/7 deploy: OrgStack policies, MlgovHub in {templates.hub_account}/{templates.hub_region}, "
-        f"the spoke StackSet to {len(MEMBERS) + 1} accounts × {len(templates.member_regions)} regions (local moto)")
+    say(
+        f"== 1/7 deploy: OrgStack policies, MlgovHub in {templates.hub_account}/{templates.hub_region}, "
+        f"the spoke StackSet to {len(MEMBERS) + 1} accounts × {len(templates.member_regions)} regions (local moto)"
+    )
     with deployed(templates, MEMBERS) as harness:
-        say(f"   moto server {harness.endpoint_url}; spokes: {len(harness.spokes)} stack instances; "
-            f"functions: {len(harness.lambdas.logical_ids())} served in process")
+        say(
+            f"   moto server {harness.endpoint_url}; spokes: {len(harness.spokes)} stack instances; "
+            f"functions: {len(harness.lambdas.logical_ids())} served in process"
+        )
         demo = Demo(harness, say)
         say("== 2/7 create: data scientists create endpoints, notebooks and jobs")
         demo.create_everything()
@@ -536,8 +804,10 @@ def run_demo(templates, out_dir: Path, say: Callable[[str], None] = print) -> De
     report_html.write_text(render_html(result.report))
     result.outputs = [report_json, report_html]
     result.seconds = time.monotonic() - started
-    say(f"   wrote {report_json} and {report_html} (open it in a browser); function logs in "
-        f"{out_dir / 'lambda-logs.jsonl'}")
+    say(
+        f"   wrote {report_json} and {report_html} (open it in a browser); function logs in "
+        f"{out_dir / 'lambda-logs.jsonl'}"
+    )
     say(f"== done in {result.seconds:.0f} s; the moto server is stopped and nothing is left running")
     return result
 
@@ -552,8 +822,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         templates = Templates.from_cloud_assembly(args.cloud_assembly)
     except (OSError, ValueError, KeyError) as err:
-        print(f"mlgov demo: cannot read the synthesized templates in {args.cloud_assembly}: {err} "
-              "(run `make demo`, which synthesizes them first)", file=sys.stderr)
+        print(
+            f"mlgov demo: cannot read the synthesized templates in {args.cloud_assembly}: {err} "
+            "(run `make demo`, which synthesizes them first)",
+            file=sys.stderr,
+        )
         return 2
     run_demo(templates, Path(args.out))
     return 0

@@ -33,9 +33,11 @@ import threading
 import time
 import urllib.request
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from unittest import mock
@@ -523,9 +525,10 @@ class Harness:
 
     # ---- the organization (what exists before mlgov) ---------------------------------------------------------
 
-    def deploy_organization(self, members: Mapping[str, str]) -> None:
+    def deploy_organization(self, members: Mapping[str, str], outside: Mapping[str, str] | None = None) -> None:
         """The management account's organization: the hub and `members` ({account id: name}) in the first target OU,
-        an OrganizationAccountAccessRole in each, and the OrgStack's policies attached to the target OUs."""
+        an OrganizationAccountAccessRole in each, and the OrgStack's policies attached to the target OUs. `outside`
+        accounts stay in the root: no StackSet instance, so no spoke role."""
         from moto.organizations import models as organizations_models
 
         management = self.templates.management_account
@@ -539,12 +542,16 @@ class Harness:
             ]["Id"]
         self.accounts[management] = Account(management, "management", None)
         first_ou = self.templates.target_ous[0]
-        for account_id, name in {self.templates.hub_account: "mlgov-hub", **members}.items():
+        placed = {account: first_ou for account in (self.templates.hub_account, *members)}
+        placed |= dict.fromkeys(outside or {}, None)
+        names = {self.templates.hub_account: "mlgov-hub", **members, **(outside or {})}
+        for account_id, ou in placed.items():
             with mock.patch.object(organizations_models.utils, "make_random_account_id", lambda a=account_id: a):
-                org.create_account(AccountName=name, Email=f"{name}@example.com")
-            org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=self.ou_ids[first_ou])
+                org.create_account(AccountName=names[account_id], Email=f"{names[account_id]}@example.com")
+            if ou is not None:
+                org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=self.ou_ids[ou])
             self._access_role(account_id)
-            self.accounts[account_id] = Account(account_id, name, first_ou)
+            self.accounts[account_id] = Account(account_id, names[account_id], ou)
         # The hub reads the organization as its delegated administrator (README, "Organization rollout").
         backends = organizations_models.organizations_backends
         backends[self.templates.hub_account]["aws"] = backends[management]["aws"]
@@ -785,6 +792,8 @@ class Harness:
                 )
             return original_assume(backend, region_name, role_session_name, role_arn, *args, **kwargs)
 
+        # moto's STS model has no AccessDenied shape; the client still gets the AWS error code (quiet its warning).
+        warnings.filterwarnings("ignore", message=r"Exception\(STSClientError\) with code AccessDenied")
         for patch in (
             mock.patch.object(events_models.Rule, "send_to_targets", send_to_targets),
             mock.patch.object(sts_models.STSBackend, "assume_role", assume_role),
@@ -803,6 +812,23 @@ class Harness:
                 rule.send_to_targets(copy.deepcopy(event))
 
     # ---- driving it -------------------------------------------------------------------------------------------
+
+    def emit(self, event: Mapping, account: str | None = None, region: str | None = None) -> None:
+        """An AWS service event (EventBridge envelope: source, detail-type, detail, resources, time) landing on the
+        default bus of its account and region, where CloudTrail and SageMaker put them; the spoke's rules take it
+        from there. Deliveries to Lambda targets wait for `deliver()`."""
+        account, region = account or event["account"], region or event["region"]
+        entry = {
+            "Source": event["source"],
+            "DetailType": event["detail-type"],
+            "Detail": json.dumps(event["detail"]),
+            "Resources": list(event.get("resources") or []),
+        }
+        if event.get("time"):
+            entry["Time"] = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+        result = self.session(account, region).client("events").put_events(Entries=[entry])
+        if result["FailedEntryCount"]:
+            raise RuntimeError(f"PutEvents refused the event: {result['Entries']}")
 
     def deliver(self) -> list[Invocation]:
         """Runs every queued asynchronous Lambda invocation (rule targets), oldest first, until none is left."""
@@ -862,10 +888,12 @@ def _role_exists(iam_backend, name: str) -> bool:
 
 
 @contextmanager
-def deployed(templates: Templates, members: Mapping[str, str]) -> Iterator[Harness]:
+def deployed(
+    templates: Templates, members: Mapping[str, str], outside: Mapping[str, str] | None = None
+) -> Iterator[Harness]:
     """The whole installation on a fresh moto server: organization, hub, spokes."""
     with Harness(templates) as harness:
-        harness.deploy_organization(members)
+        harness.deploy_organization(members, outside)
         harness.deploy_hub()
         harness.deploy_spokes()
         yield harness
