@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import hmac
 import io
 import json
 import logging
 import os
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parents[2]
 MEMBERS = {"333333333333": "ml-research", "444444444444": "ml-prod", "555555555555": "ml-sandbox"}
@@ -593,11 +590,11 @@ class Demo:
             started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
             executions[started["finding"]["name"]] = execution["executionArn"]
         for name in sorted(executions):
-            harness.wait_until(lambda n=name: self._approval_message(n), 30, f"the Slack approval request for {name}")
+            harness.wait_until(lambda n=name: harness.approval_message(n), 30, f"the Slack approval request for {name}")
         self.say(f"   {len(executions)} approval requests in Slack: {', '.join(sorted(executions))}")
         for endpoint in ENDPOINTS:
             if endpoint.decision and endpoint.name in executions:
-                status, answer = self._click(endpoint.name, endpoint.decision)
+                status, answer = harness.click(endpoint.name, endpoint.decision, APPROVER)
                 self.say(
                     f"   {endpoint.decision} clicked on {endpoint.name} by {APPROVER}: HTTP {status} "
                     f"“{answer.get('text', '')}”"
@@ -629,50 +626,6 @@ class Demo:
         rejected = [e.name for e in ENDPOINTS if e.decision == "reject"]
         for name in rejected:
             self.say(f"   {name} kept, tagged mlgov:exempt={self.result.endpoint_tags[name].get('mlgov:exempt')}")
-
-    def _approval_message(self, endpoint: str) -> dict | None:
-        for message in self.harness.slack.messages():
-            blocks = json.dumps(message["body"].get("blocks", ""))
-            if endpoint in blocks and '"action_id": "approve"' in blocks:
-                return message
-        return None
-
-    def _click(self, endpoint: str, action: str) -> tuple[int, dict]:
-        """What Slack sends when an approver clicks: a signed block_actions payload to the Function URL."""
-        from tests.e2e.harness import FAKE_SECRETS
-
-        message = self._approval_message(endpoint)
-        blocks = message["body"]["blocks"]
-        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-        [button] = [e for b in blocks for e in b.get("elements", []) if e.get("action_id") == action]
-        payload = {
-            "type": "block_actions",
-            "user": {"id": APPROVER, "username": "platform-lead", "team_id": "T0MLGOV"},
-            "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["body"]["channel"]},
-            "channel": {"id": message["body"]["channel"], "name": "ml-governance"},
-            "message": {"type": "message", "ts": message["ts"]},
-            "response_url": f"{self.harness.slack.url}/response/{message['ts']}",
-            "actions": [
-                {"action_id": action, "block_id": "mlgov_approval", "value": button["value"], "type": "button"}
-            ],
-        }
-        body = urlencode({"payload": json.dumps(payload)})
-        timestamp = str(int(time.time()))
-        signature = hmac.new(
-            FAKE_SECRETS["signing_secret"].encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256
-        ).hexdigest()
-        request = urllib.request.Request(
-            self.harness.function_url.url,
-            data=body.encode(),
-            method="POST",
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": timestamp,
-                "X-Slack-Signature": f"v0={signature}",
-            },
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
 
     # ---- 6. restore -------------------------------------------------------------------------------------------
 

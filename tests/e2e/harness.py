@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import hmac
 import json
 import logging
 import os
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 import warnings
@@ -41,7 +44,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from unittest import mock
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import boto3
 from botocore.config import Config
@@ -870,6 +873,60 @@ class Harness:
                 return value
             time.sleep(0.05)
         raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+    # ---- Slack ------------------------------------------------------------------------------------------------
+
+    def approval_message(self, endpoint: str) -> dict | None:
+        """The latest chat.postMessage asking to approve the deletion of `endpoint` (it carries the buttons)."""
+        for message in reversed(self.slack.messages()):
+            blocks = message["body"].get("blocks", [])
+            blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+            buttons = [e for b in blocks for e in b.get("elements", []) if e.get("type") == "button"]
+            if buttons and endpoint in json.dumps(blocks):
+                return message | {"blocks": blocks, "buttons": {b["action_id"]: b["value"] for b in buttons}}
+        return None
+
+    def click(self, endpoint: str, action: str, user: str, *, secret: str | None = None) -> tuple[int, dict]:
+        """What Slack sends when `user` clicks `action` on the approval message of `endpoint`: a block_actions
+        payload, signed with the app's signing secret (or `secret`), POSTed to the template's Function URL."""
+        message = self.wait_until(lambda: self.approval_message(endpoint), 30, f"the approval request for {endpoint}")
+        channel = message["body"].get("channel")
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": "approver", "team_id": "T0MLGOV"},
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel},
+            "channel": {"id": channel, "name": "ml-governance"},
+            "message": {"type": "message", "ts": message["ts"]},
+            "response_url": f"{self.slack.url}/response/{message['ts']}",
+            "actions": [
+                {
+                    "action_id": action,
+                    "block_id": "mlgov_approval",
+                    "value": message["buttons"][action],
+                    "type": "button",
+                }
+            ],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        timestamp = str(int(time.time()))
+        signature = hmac.new(
+            (secret or FAKE_SECRETS["signing_secret"]).encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256
+        ).hexdigest()
+        request = urllib.request.Request(
+            self.function_url.url,
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": timestamp,
+                "X-Slack-Signature": f"v0={signature}",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
 
     def function_for(self, handler: str) -> str:
         return self.lambdas.by_handler(handler)

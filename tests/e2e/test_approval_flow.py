@@ -1,216 +1,206 @@
-"""The synthesized `mlgov-approval` ASL on moto's Step Functions engine, the approval handler answering its tasks in
-process (tests/e2e/lambda_shim.py): approve → snapshot, verify, delete; reject → kept and exempt; a failed snapshot
-copy → nothing deleted. Hub = member (moto's default account): the same-account shortcut, no role assumed."""
+"""The approval flow as the templates wire it (tests/e2e/harness.py): the `mlgov-approval` state machine of the hub
+template on moto's engine, its tasks answered by the template's approval function, Slack clicks as signed requests to
+the template's Function URL, and the member account reached through the StackSet's `mlgov-spoke-approval` role.
+
+approve → re-check, snapshot, verify, delete; reject → kept and exempt; a failed snapshot copy → nothing deleted;
+no answer before the timeout → kept; a forged or unauthorised click → nothing happens.
+"""
 
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from aws_cdk.assertions import Template
-from moto import mock_aws
 
-from mlgov.approval_tasks import ApprovalTasks, SlackGateway
-from mlgov.aws.approvals_table import ApprovalsTable
-from mlgov.aws.sessions import AccountSessions
-from tests.aws.test_snapshot_store import ACCOUNT, ARCHIVE, REGION, SHARDS, SOURCE, TARBALL, create_endpoint
-from tests.e2e.lambda_shim import InProcessLambdas
-from tests.infra.conftest import REPO
+from tests.e2e.harness import deployed
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+MEMBER = "333333333333"
+REGION = "us-east-1"  # a member region that is not the hub's
 ENDPOINT = "churn-ep"
-ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{ENDPOINT}"
-
-
-@pytest.fixture(scope="module")
-def approval_template(tmp_path_factory) -> dict:
-    from tests.infra.test_approval_flow_construct import _build
-
-    context = json.loads((REPO / "cdk.json").read_text())["context"]["mlgov"]
-    _, stack, _ = _build(context, str(tmp_path_factory.mktemp("approval-e2e.out")))
-    return Template.from_stack(stack).to_json()
-
-
-class FakeSlack:
-    def __init__(self) -> None:
-        self.posted: list[tuple[list, str]] = []
-        self.updated: list[tuple[str, str, list, str]] = []
-
-    def post(self, blocks, text):
-        self.posted.append((blocks, text))
-        return f"1700000000.{len(self.posted):06d}"
-
-    def update(self, channel, ts, blocks, text):
-        self.updated.append((channel, ts, blocks, text))
-        return ts
+SOURCE = "ml-artifacts-333333333333"
+APPROVER = "U0PLATFORM1"  # cdk.json slack.approvers
+TARBALL = b"\x1f\x8b" + b"xgboost-model" * 1000
+SHARDS = {"weights/v3/config.json": b'{"layers": 2}', "weights/v3/model.safetensors": b"\x00\x01" * 5000}
 
 
 @pytest.fixture
-def flow(monkeypatch, approval_template):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_CONFIG_FILE": "/nonexistent/mlgov-tests/config",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/mlgov-tests/credentials",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        s3 = boto3.client("s3", region_name=REGION)
-        location = {"LocationConstraint": REGION}
-        key_arn = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
-        s3.create_bucket(Bucket=ARCHIVE, CreateBucketConfiguration=location)
-        s3.put_bucket_versioning(Bucket=ARCHIVE, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_bucket_encryption(
-            Bucket=ARCHIVE,
-            ServerSideEncryptionConfiguration={
-                "Rules": [
-                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}}
-                ]
-            },
-        )
-        s3.create_bucket(Bucket=SOURCE, CreateBucketConfiguration=location)
+def flow(templates):
+    with deployed(templates, {MEMBER: "ml-research"}) as harness:
+        session = harness.session(MEMBER, REGION)
+        s3, sagemaker = session.client("s3"), session.client("sagemaker")
+        s3.create_bucket(Bucket=SOURCE)
         s3.put_object(Bucket=SOURCE, Key="xgb/model.tar.gz", Body=TARBALL)
         for key, body in SHARDS.items():
             s3.put_object(Bucket=SOURCE, Key=key, Body=body)
-        sagemaker = boto3.client("sagemaker", region_name=REGION)
-        create_endpoint(sagemaker, ENDPOINT)
-        sagemaker.delete_tags(ResourceArn=ARN, TagKeys=["mlgov:zombie"])  # the flow writes it
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName="approvals",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+        role = f"arn:aws:iam::{MEMBER}:role/SageMakerExecution"
+        sagemaker.create_model(
+            ModelName="churn-xgb",
+            ExecutionRoleArn=role,
+            PrimaryContainer={"Image": "ecr/xgb:1", "ModelDataUrl": f"s3://{SOURCE}/xgb/model.tar.gz"},
         )
-        slack = FakeSlack()
-        tasks = ApprovalTasks(
-            sessions=AccountSessions(ACCOUNT, "mlgov-spoke-approval", session_name="mlgov-approval"),
-            archive_client=s3,
-            archive_bucket=ARCHIVE,
-            approvals=ApprovalsTable(dynamodb, "approvals"),
-            dynamodb=dynamodb,
-            approvals_table="approvals",
-            slack=SlackGateway("C0MLGOV01", slack.post, slack.update),
-            clock=lambda: NOW,
+        sagemaker.create_model(
+            ModelName="churn-llm",
+            ExecutionRoleArn=role,
+            PrimaryContainer={
+                "Image": "ecr/tgi:2",
+                "ModelDataSource": {
+                    "S3DataSource": {
+                        "S3Uri": f"s3://{SOURCE}/weights/v3/",
+                        "S3DataType": "S3Prefix",
+                        "CompressionType": "None",
+                    }
+                },
+            },
         )
-        from mlgov.handlers import approval
-
-        monkeypatch.setattr(approval, "_tasks", lambda: tasks)
-        lambdas = InProcessLambdas(approval_template, REGION, ACCOUNT)
-        (machine_id,) = [k for k, r in approval_template["Resources"].items() if r["Type"].endswith("StateMachine")]
-        definition = lambdas.resolve(
-            approval_template["Resources"][machine_id]["Properties"]["DefinitionString"], {"AWS::Partition": "aws"}
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=f"{ENDPOINT}-config",
+            ProductionVariants=[
+                {
+                    "VariantName": "xgb",
+                    "ModelName": "churn-xgb",
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                },
+                {
+                    "VariantName": "llm",
+                    "ModelName": "churn-llm",
+                    "InstanceType": "ml.g4dn.2xlarge",
+                    "InitialInstanceCount": 2,
+                },
+            ],
         )
-        sfn = boto3.client("stepfunctions", region_name=REGION)
-        machine = sfn.create_state_machine(
-            name="mlgov-approval", definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/mlgov-approval"
-        )["stateMachineArn"]
-        with lambdas:
-            yield {"sfn": sfn, "machine": machine, "slack": slack, "tasks": tasks, "sagemaker": sagemaker, "s3": s3}
+        arn = sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=f"{ENDPOINT}-config")["EndpointArn"]
+        harness.endpoint_arn = arn
+        yield harness
 
 
-def _start(flow) -> str:
-    finding = {"arn": ARN, "account": ACCOUNT, "region": REGION, "name": ENDPOINT, "status": "zombie"}
-    payload = {"run_id": "r1", "report_key": "k", "first_seen": "2026-09-01", "zombie_since": "2026-11-20"}
-    return flow["sfn"].start_execution(
-        stateMachineArn=flow["machine"], input=json.dumps(payload | {"finding": finding})
+def _start(harness, machine: str | None = None) -> str:
+    """What the scanner starts for a new zombie (scan_run.approval_input)."""
+    finding = {
+        "arn": harness.endpoint_arn,
+        "account": MEMBER,
+        "region": REGION,
+        "name": ENDPOINT,
+        "status": "zombie",
+        "waste_usd_month": 1234.5,
+        "reason": "0 invocations for 30 days",
+        "owner": "alice@example.com",
+    }
+    payload = {
+        "run_id": "r1",
+        "report_key": "reports/r1.json",
+        "first_seen": "2026-09-01",
+        "zombie_since": "2026-11-20",
+        "finding": finding,
+    }
+    sfn = harness.session(harness.templates.hub_account).client("stepfunctions")
+    return sfn.start_execution(
+        stateMachineArn=machine or harness.state_machine_arn("mlgov-approval"), input=json.dumps(payload)
     )["executionArn"]
 
 
-def _wait(predicate, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
+def _member(harness):
+    return harness.session(MEMBER, REGION)
 
 
-def _decide(flow, output: dict) -> None:
-    _wait(lambda: flow["slack"].posted)
-    items = flow["tasks"].dynamodb.scan(TableName="approvals")["Items"]
-    (token,) = [item["task_token"]["S"] for item in items if "task_token" in item]
-    flow["sfn"].send_task_success(taskToken=token, output=json.dumps(output))
+def _tags(harness) -> dict:
+    listed = _member(harness).client("sagemaker").list_tags(ResourceArn=harness.endpoint_arn)["Tags"]
+    return {t["Key"]: t["Value"] for t in listed}
 
 
-def _finish(flow, execution: str) -> dict:
-    def done():
-        described = flow["sfn"].describe_execution(executionArn=execution)
-        return described if described["status"] != "RUNNING" else None
-
-    return _wait(done)
+def _endpoint_exists(harness) -> bool:
+    names = {e["EndpointName"] for e in _member(harness).client("sagemaker").list_endpoints()["Endpoints"]}
+    return ENDPOINT in names
 
 
-def _tags(flow) -> dict:
-    return {t["Key"]: t["Value"] for t in flow["sagemaker"].list_tags(ResourceArn=ARN)["Tags"]}
+def _last_update(harness) -> dict:
+    body = harness.slack.messages("chat.update")[-1]["body"]
+    return {"text": body.get("text", ""), "blocks": json.dumps(body.get("blocks", ""))}
 
 
 def test_approve_snapshots_verifies_and_deletes(flow):
     execution = _start(flow)
-    _decide(flow, {"decision": "approve", "by": "U0PLATFORM1"})
-    result = _finish(flow, execution)
+
+    status, answer = flow.click(ENDPOINT, "approve", APPROVER)
+    result = flow.wait_for_execution(execution, 60)
+
+    assert status == 200 and answer["text"].startswith("Approved"), answer
     assert result["status"] == "SUCCEEDED", result
-    with pytest.raises(flow["sagemaker"].exceptions.ClientError):
-        flow["sagemaker"].describe_endpoint(EndpointName=ENDPOINT)
-    listed = flow["s3"].list_objects_v2(Bucket=ARCHIVE, Prefix=f"snapshots/{ACCOUNT}/{REGION}/{ENDPOINT}/")
+    assert not _endpoint_exists(flow)
+    s3 = flow.session(flow.templates.hub_account).client("s3")
+    archive = flow.hub_resource("ArchiveBucket")
+    listed = s3.list_objects_v2(Bucket=archive, Prefix=f"snapshots/{MEMBER}/{REGION}/{ENDPOINT}/")
     keys = [item["Key"] for item in listed.get("Contents", [])]
     (manifest_key,) = [key for key in keys if key.endswith("manifest.json")]
-    manifest = json.loads(flow["s3"].get_object(Bucket=ARCHIVE, Key=manifest_key)["Body"].read())
+    manifest = json.loads(s3.get_object(Bucket=archive, Key=manifest_key)["Body"].read())
     assert manifest["verification"] == {"verified": True, "problems": []}
-    assert len(manifest["objects"]) == 3
-    (_, _, blocks, text) = flow["slack"].updated[-1]
-    assert text.startswith("mlgov: deleted") and "mlgov restore" in json.dumps(blocks)
+    assert len(manifest["objects"]) == 3 and len(keys) == 4
+    update = _last_update(flow)
+    assert update["text"].startswith("mlgov: deleted") and "mlgov restore" in update["blocks"]
+    # the member was reached through the StackSet's approval role (moto records every AssumeRole)
+    from moto.sts.models import sts_backends
+
+    assumed = {(r.role_arn, r.session_name) for r in sts_backends[MEMBER]["aws"].assumed_roles}
+    assert (f"arn:aws:iam::{MEMBER}:role/mlgov-spoke-approval", "mlgov-approval") in assumed
 
 
 def test_reject_keeps_the_endpoint_and_tags_it_exempt(flow):
     execution = _start(flow)
-    _decide(flow, {"decision": "reject", "by": "U0PLATFORM1"})
-    assert _finish(flow, execution)["status"] == "SUCCEEDED"
-    assert flow["sagemaker"].describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"]
+
+    status, _ = flow.click(ENDPOINT, "reject", APPROVER)
+
+    assert status == 200 and flow.wait_for_execution(execution, 60)["status"] == "SUCCEEDED"
+    assert _endpoint_exists(flow)
     tags = _tags(flow)
-    assert tags["mlgov:exempt"] == "rejected by U0PLATFORM1 on 2026-11-24"
+    assert tags["mlgov:exempt"] == f"rejected by {APPROVER} on {datetime.now(UTC):%Y-%m-%d}"
     assert "mlgov:zombie" not in tags
-    assert flow["slack"].updated[-1][3].startswith("mlgov: kept")
+    assert _last_update(flow)["text"].startswith("mlgov: kept")
 
 
 def test_a_failed_snapshot_copy_deletes_nothing(flow):
-    flow["s3"].delete_object(Bucket=SOURCE, Key="xgb/model.tar.gz")  # one artifact is gone: the copy fails
+    _member(flow).client("s3").delete_object(Bucket=SOURCE, Key="xgb/model.tar.gz")  # the copy of it fails
     execution = _start(flow)
-    _decide(flow, {"decision": "approve", "by": "U0PLATFORM1"})
-    result = _finish(flow, execution)
+
+    flow.click(ENDPOINT, "approve", APPROVER)
+    result = flow.wait_for_execution(execution, 60)
+
     assert result["status"] == "FAILED"
-    assert flow["sagemaker"].describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"]
+    assert _endpoint_exists(flow)
     assert _tags(flow).get("mlgov:zombie") == "candidate"  # never confirmed
-    (_, _, blocks, text) = flow["slack"].updated[-1]
-    assert text.startswith("mlgov: approval failed") and "Nothing was deleted" in json.dumps(blocks)
+    update = _last_update(flow)
+    assert update["text"].startswith("mlgov: approval failed") and "Nothing was deleted" in update["blocks"]
+
+
+def test_a_forged_or_unauthorised_click_changes_nothing(flow):
+    execution = _start(flow)
+
+    forged, _ = flow.click(ENDPOINT, "approve", APPROVER, secret="not-the-signing-secret")
+    stranger, answer = flow.click(ENDPOINT, "approve", "U0SOMEONE1")
+
+    assert forged == 401
+    assert stranger == 200 and "not" in answer["text"].lower(), answer
+    sfn = flow.session(flow.templates.hub_account).client("stepfunctions")
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    assert _endpoint_exists(flow) and _tags(flow).get("mlgov:zombie") == "candidate"
 
 
 def test_no_answer_before_the_timeout_keeps_the_endpoint(flow):
-    # The template's own ASL with only Notify's TimeoutSeconds shortened (72 h is asserted in the construct test).
-    definition = json.loads(flow["sfn"].describe_state_machine(stateMachineArn=flow["machine"])["definition"])
+    # The deployed ASL with only Notify's TimeoutSeconds shortened (72 h is asserted in the construct test).
+    sfn = flow.session(flow.templates.hub_account).client("stepfunctions")
+    deployed_machine = sfn.describe_state_machine(stateMachineArn=flow.state_machine_arn("mlgov-approval"))
+    definition = json.loads(deployed_machine["definition"])
     notify = [s for s in _all_states(definition) if "waitForTaskToken" in str(s.get("Resource", ""))]
-    assert len(notify) == 1 and notify[0]["TimeoutSeconds"] > 3600
+    assert len(notify) == 1 and notify[0]["TimeoutSeconds"] == 72 * 3600
     notify[0]["TimeoutSeconds"] = 1
-    machine = flow["sfn"].create_state_machine(
-        name="mlgov-approval-short", definition=json.dumps(definition), roleArn=f"arn:aws:iam::{ACCOUNT}:role/x"
+    machine = sfn.create_state_machine(
+        name="mlgov-approval-short", definition=json.dumps(definition), roleArn=deployed_machine["roleArn"]
     )["stateMachineArn"]
-    finding = {"arn": ARN, "account": ACCOUNT, "region": REGION, "name": ENDPOINT, "status": "zombie"}
-    payload = {"run_id": "r1", "report_key": "k", "first_seen": "2026-09-01", "zombie_since": "2026-11-20"}
-    execution = flow["sfn"].start_execution(stateMachineArn=machine, input=json.dumps(payload | {"finding": finding}))[
-        "executionArn"
-    ]
 
-    result = _finish(flow, execution)
+    result = flow.wait_for_execution(_start(flow, machine), 60)
 
     assert result["status"] == "SUCCEEDED"
-    assert flow["sagemaker"].describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"]
+    assert _endpoint_exists(flow)
     assert _tags(flow)["mlgov:exempt"].startswith("no answer within")
 
 
