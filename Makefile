@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 
-.PHONY: help venv layers node test lint synth policies demo bench clean
+.PHONY: help venv layers node test lint synth policies demo bench docs clean
 
 help:
 	@echo "make demo      compile the policies, synthesize the stacks and show what would be deployed"
@@ -74,7 +74,10 @@ demo: venv layers node
 	$(VENV)/bin/mlgov policies simulate --action sagemaker:CreatePresignedDomainUrl --expect allow
 
 bench: venv
-	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(PY) $$b || exit 1; done || echo "no benchmarks yet"
+	$(PY) bench/report.py
+
+docs: venv
+	$(PY) -m stacks.config_reference --write README.md
 
 clean:
 	rm -rf cdk.out .pytest_cache demo-out build

@@ -6,7 +6,7 @@
    ListTags, AddTags) as a ratio to the same AWS calls made directly (ListTags + AddTags + the idempotency
    PutItem and UpdateItem): what is left is mlgov's and Powertools' own overhead. moto dominates both.
 
-Run: .venv/bin/python bench/auto_tagger.py [--events 200] [--runs 5]
+Run: .venv/bin/python bench/auto_tagger.py [--events 200] [--runs 5] [--json PATH]
 """
 
 from __future__ import annotations
@@ -142,6 +142,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (read by bench/report.py)")
     args = parser.parse_args()
     boto3_ms, handler_ms = cold_import(args.runs)
     floor_rate, handler_rate = throughput(args.events)
@@ -155,6 +156,37 @@ def main() -> int:
         f"| auto-tagger events/s on moto ({args.events} events) | same 4 calls made directly: {floor_rate:.0f}/s | "
         f"{handler_rate:.0f}/s | {handler_rate / floor_rate:.2f}x of the floor |"
     )
+    if args.json:
+        from bench._results import measured, write_json
+
+        write_json(
+            args.json,
+            "auto_tagger",
+            {"events": args.events, "runs": args.runs},
+            [
+                measured(
+                    f"auto-tagger cold import (median of {args.runs})",
+                    "import time",
+                    handler_ms,
+                    boto3_ms,
+                    "ms",
+                    handler_ms / boto3_ms,
+                    "of import boto3",
+                    goal=("<=", 1.5),
+                    baseline_name="import boto3 alone",
+                ),
+                measured(
+                    f"auto-tagger on moto ({args.events} events)",
+                    "events per second",
+                    handler_rate,
+                    floor_rate,
+                    "/s",
+                    handler_rate / floor_rate,
+                    "of the floor",
+                    baseline_name="the same 4 AWS calls made directly",
+                ),
+            ],
+        )
     return 0
 
 

@@ -5,7 +5,7 @@ in moto, adds a fixed latency to every SageMaker call (moto answers in about a m
 then runs the same discovery twice in one process: sequential (1 worker everywhere) and concurrent (the
 defaults). Prints both times, the ratio (goal >= 5x) and the API calls per resource.
 
-Run: .venv/bin/python bench/scan.py [--endpoints 2000] [--jobs 5000] [--latency-ms 10]
+Run: .venv/bin/python bench/scan.py [--endpoints 2000] [--jobs 5000] [--latency-ms 10] [--json PATH]
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--latency-ms", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=32, help="concurrent run: ListTags/Describe calls at once")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (read by bench/report.py)")
     args = parser.parse_args()
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION=REGION)
 
@@ -142,6 +143,38 @@ def main() -> int:
         f"| SageMaker API calls per resource | naive per-resource loop: {naive_rate:.2f} ({naive_calls} calls) | "
         f"{rate:.2f} ({calls} calls) | {naive_rate / rate:.2f}x fewer |"
     )
+    if args.json:
+        from bench._results import measured, write_json
+
+        scope = f"scan of {args.endpoints} endpoints + {args.jobs} jobs on moto, {args.latency_ms:g} ms/call"
+        write_json(
+            args.json,
+            "scan",
+            {"endpoints": args.endpoints, "jobs": args.jobs, "latency_ms": args.latency_ms, "workers": args.workers},
+            [
+                measured(
+                    scope,
+                    "wall time",
+                    concurrent_s,
+                    sequential_s,
+                    "s",
+                    sequential_s / concurrent_s,
+                    "faster",
+                    goal=(">=", 5.0),
+                    baseline_name="the same discovery, sequential",
+                ),
+                measured(
+                    scope,
+                    "SageMaker API calls per resource",
+                    rate,
+                    naive_rate,
+                    "calls",
+                    naive_rate / rate,
+                    "fewer calls",
+                    baseline_name="naive per-resource loop",
+                ),
+            ],
+        )
     return 0
 
 

@@ -12,7 +12,7 @@ only, nothing at all), adds a fixed latency to every SageMaker and CloudWatch ca
 Both are scored against a brute-force oracle over the seeded data. moto stamps endpoints with the wall clock, so
 the judgement runs "as of" 40 days later and the metrics are seeded relative to that moment.
 
-Run: .venv/bin/python bench/zombies.py [--endpoints 2000] [--latency-ms 10] [--workers 32]
+Run: .venv/bin/python bench/zombies.py [--endpoints 2000] [--latency-ms 10] [--workers 32] [--json PATH]
 """
 
 from __future__ import annotations
@@ -168,6 +168,7 @@ def main() -> int:
     parser.add_argument("--endpoints", type=int, default=2000)
     parser.add_argument("--latency-ms", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=32, help="mlgov inventory: Describe/ListTags calls at once")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON (read by bench/report.py)")
     args = parser.parse_args()
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION=REGION)
 
@@ -216,6 +217,52 @@ def main() -> int:
     for what, count in naive_errors.items():
         print(f"naive loop misjudged {count} {what}")
     print(f"of the endpoints the naive loop flagged wrongly, {no_alltraffic} have no variant named AllTraffic at all")
+    if args.json:
+        from bench._results import measured, write_json
+
+        scope = f"zombie detection, {n} endpoints on moto, {args.latency_ms:g} ms/call"
+        naive_name = "naive per-endpoint loop"
+        mine_pct, naive_pct = 100 * mine_binary / n, 100 * naive_agree / n
+        write_json(
+            args.json,
+            "zombies",
+            {"endpoints": args.endpoints, "latency_ms": args.latency_ms, "workers": args.workers},
+            [
+                measured(
+                    scope, "wall time", mine_s, naive_s, "s", naive_s / mine_s, "faster", baseline_name=naive_name
+                ),
+                measured(
+                    scope,
+                    "CloudWatch calls",
+                    mine_cw,
+                    naive_cw,
+                    "calls",
+                    naive_cw / max(mine_cw, 1),
+                    "fewer calls",
+                    baseline_name=naive_name,
+                ),
+                measured(
+                    scope,
+                    "API calls, all services",
+                    mine_total,
+                    naive_total,
+                    "calls",
+                    mine_total / max(naive_total, 1),
+                    "of the baseline's calls (mlgov also lists tags)",
+                    baseline_name=naive_name,
+                ),
+                measured(
+                    scope,
+                    "oracle agreement, zombie or not",
+                    mine_pct,
+                    naive_pct,
+                    "%",
+                    mine_pct / naive_pct if naive_pct else None,
+                    "of the baseline's agreement",
+                    baseline_name=naive_name,
+                ),
+            ],
+        )
     return 0
 
 

@@ -75,10 +75,16 @@ class SlackConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    channel_id: SlackChannelId
-    signing_secret_name: SecretName
-    bot_token_secret_name: SecretName
-    approvers: tuple[SlackUserId, ...]
+    channel_id: SlackChannelId = Field(description="Slack channel (`C...`) where approval requests are posted")
+    signing_secret_name: SecretName = Field(
+        description="Secrets Manager name (never the value) of the Slack app's signing secret"
+    )
+    bot_token_secret_name: SecretName = Field(
+        description="Secrets Manager name (never the value) of the Slack bot token (`xoxb-...`)"
+    )
+    approvers: tuple[SlackUserId, ...] = Field(
+        description="Slack user ids (`U...`/`W...`) allowed to approve a deletion; at least one"
+    )
 
     @field_validator("approvers")
     @classmethod
@@ -91,24 +97,51 @@ class MlgovConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    hub_account: AccountId
-    hub_region: Region
-    management_account: AccountId | None = None
-    organization_id: OrganizationId | None = None  # required in org mode: the hub bus admits only this org
-    target_ous: tuple[OrganizationalUnitId, ...] = ()
+    hub_account: AccountId = Field(description="account that runs the hub (12 digits)")
+    hub_region: Region = Field(description="region of the hub")
+    management_account: AccountId | None = Field(
+        None, description="organization management account; absent means single-account mode"
+    )
+    # Required in org mode: the hub bus admits only this org.
+    organization_id: OrganizationId | None = Field(
+        None, description="`o-...`; the hub event bus admits events only from this organization"
+    )
+    target_ous: tuple[OrganizationalUnitId, ...] = Field(
+        (), description="OUs (or the root `r-...`) the SCPs and tag policy attach to"
+    )
     # Declared after hub_region so the factory can see the validated hub region.
     member_regions: tuple[Region, ...] = Field(
-        default_factory=lambda validated: (validated["hub_region"],) if "hub_region" in validated else ()
+        default_factory=lambda validated: (validated["hub_region"],) if "hub_region" in validated else (),
+        description="regions governed in member accounts (distinct, at least one)",
     )
-    scan_schedule: StrictString = DEFAULT_SCAN_SCHEDULE
+    scan_schedule: StrictString = Field(
+        DEFAULT_SCAN_SCHEDULE,
+        description="EventBridge schedule expression (`cron(...)` or `rate(...)`) of the daily scan",
+    )
     # CloudWatch keeps 1-day datapoints for 455 days, so a longer idle window can never be observed.
-    zombie_idle_days: Annotated[int, Strict(), Field(ge=1, le=455)] = 30
-    zombie_min_age_days: Annotated[int, Strict(), Field(ge=1, le=365)] = 7
-    hyperpod_schedule_minutes: Annotated[int, Strict(), Field(ge=1, le=1440)] = 15
-    approval_timeout_hours: Annotated[int, Strict(), Field(ge=1, le=8760)] = 72
-    archive_retention_days: Annotated[int, Strict(), Field(ge=1, le=3653)] = 365
-    slack: SlackConfig
-    exempt_principals: tuple[IamArnPattern, ...] = ()
+    zombie_idle_days: Annotated[
+        int,
+        Strict(),
+        Field(ge=1, le=455, description="days without invocations before an endpoint is a zombie"),
+    ] = 30
+    zombie_min_age_days: Annotated[
+        int, Strict(), Field(ge=1, le=365, description="endpoints younger than this are never zombies")
+    ] = 7
+    hyperpod_schedule_minutes: Annotated[
+        int, Strict(), Field(ge=1, le=1440, description="how often HyperPod schedules are evaluated")
+    ] = 15
+    approval_timeout_hours: Annotated[
+        int, Strict(), Field(ge=1, le=8760, description="hours before an unanswered approval counts as Reject")
+    ] = 72
+    archive_retention_days: Annotated[
+        int, Strict(), Field(ge=1, le=3653, description="days snapshots are kept in the archive bucket")
+    ] = 365
+    slack: SlackConfig = Field(description="where approval requests go and who may approve them")
+    exempt_principals: tuple[IamArnPattern, ...] = Field(
+        (),
+        description="extra IAM ARN patterns the tag SCPs do not apply to (e.g. the platform pipeline role), "
+        "added to the schema's",
+    )
 
     @property
     def single_account(self) -> bool:
