@@ -19,11 +19,13 @@ export CDK_CLI_NOTICES := false
 .PHONY: help venv layers node test lint synth policies demo bench docs clean
 
 help:
-	@echo "make demo      compile the policies, synthesize the stacks and show what would be deployed"
+	@echo "make demo      a simulated organization on a local moto server, run end to end (report in demo-out/)"
 	@echo "make test      run the whole test suite (bootstraps .venv and the pinned CDK CLI)"
 	@echo "make lint      ruff + cfn-lint on the synthesized templates"
 	@echo "make synth     cdk synth into cdk.out/"
 	@echo "make policies  rebuild policies/scp/*.json and tag_policy.json from policies/tag_schema.json"
+	@echo "make bench     run every benchmark, write bench/RESULTS.md (several minutes)"
+	@echo "make docs      regenerate the README's configuration reference from stacks/config.py"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
@@ -64,14 +66,12 @@ policies: venv
 	$(VENV)/bin/mlgov policies build
 
 demo: venv layers node
-	@echo "== 1/3 compile the tag schema into SCPs and a tag policy"
-	$(VENV)/bin/mlgov policies build
-	@echo "== 2/3 synthesize the stacks (cdk.json context 'mlgov')"
+	@echo "== 0/7 synthesize the stacks from cdk.json: the templates the demo deploys onto a local moto server"
 	$(CDK) synth --quiet
 	$(PY) -m mlgov.deploy_summary cdk.out
-	@echo "== 3/3 what a data scientist meets (offline SCP simulation)"
+	$(PY) -m tests.e2e.demo --cloud-assembly cdk.out --out demo-out
+	@echo "== and what a data scientist meets when a tag is missing (offline SCP simulation)"
 	$(VENV)/bin/mlgov policies simulate --action sagemaker:CreateEndpoint --tag ml:model=churn --expect deny
-	$(VENV)/bin/mlgov policies simulate --action sagemaker:CreatePresignedDomainUrl --expect allow
 
 bench: venv
 	$(PY) bench/report.py
