@@ -144,7 +144,10 @@ class ApprovalFlow(Construct):
         self._grant_slack(slack.role)
         # AuthType NONE: Slack cannot SigV4-sign; the function verifies Slack's signing secret on every request.
         self.slack_url = slack.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
-        cdk.CfnOutput(self, "SlackInteractionsUrl", value=self.slack_url.url, description="Slack interactivity URL")
+        url_output = cdk.CfnOutput(
+            self, "SlackInteractionsUrl", value=self.slack_url.url, description="Slack app: Interactivity Request URL"
+        )
+        url_output.override_logical_id("SlackInteractionsUrl")  # a stable name the README points to
         self.state_machine = self._state_machine(approval.function)
 
     # ---- permissions ---------------------------------------------------------------------------------------------
