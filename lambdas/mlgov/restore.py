@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +10,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.aws.snapshot_store import read_manifest
-from mlgov.domain.snapshot import RestorePlan, SnapshotError, restore_plan
+from mlgov.domain.snapshot import (
+    ENDPOINT_CONFIG_FIELDS,
+    MODEL_FIELDS,
+    RestorePlan,
+    SnapshotError,
+    changed_fields,
+    restore_plan,
+)
 
 
 class RestoreError(ValueError):
@@ -50,23 +57,95 @@ def load_snapshot(
         raise RestoreError(f"cannot read the snapshot from s3://{archive_bucket}: {err}") from None
 
 
-def apply_plan(sagemaker_client, plan: RestorePlan, log: Callable[[str], None] = lambda _: None) -> list[str]:
+def apply_plan(
+    sagemaker_client,
+    plan: RestorePlan,
+    log: Callable[[str], None] = lambda _: None,
+    snapshot: Mapping[str, Any] | None = None,
+) -> list[str]:
     """CreateModel(s) → CreateEndpointConfig → CreateEndpoint; returns the ARNs created. Stops at the first failure
-    with a RestoreError naming the failed call and what already exists (rerun after deleting those, or use --name)."""
+    with a RestoreError naming the failed call and what already exists (rerun after deleting those, or use --name).
+
+    With `snapshot` (the manifest; a restore under the original names), a model or endpoint config that still exists
+    is reused when it is unchanged since the snapshot — the approval flow deletes only the endpoint — and refused
+    when it changed."""
     created: list[str] = []
-    steps: list[tuple[str, Callable[..., dict], dict[str, Any], str]] = [
-        ("CreateModel", sagemaker_client.create_model, request, "ModelArn") for request in plan.models
-    ]
-    steps.append(
-        ("CreateEndpointConfig", sagemaker_client.create_endpoint_config, plan.endpoint_config, "EndpointConfigArn")
+    originals = (snapshot or {}).get("describe_models") or {}
+    for request in plan.models:
+        if snapshot is not None and _reused(
+            "model",
+            lambda r=request: sagemaker_client.describe_model(ModelName=r["ModelName"]),
+            originals.get(request["ModelName"]) or {},
+            MODEL_FIELDS,
+            "ModelArn",
+            log,
+        ):
+            continue
+        created.append(_create("CreateModel", sagemaker_client.create_model, request, "ModelArn", created, log))
+    config = plan.endpoint_config
+    if snapshot is None or not _reused(
+        "endpoint config",
+        lambda: sagemaker_client.describe_endpoint_config(EndpointConfigName=config["EndpointConfigName"]),
+        snapshot.get("describe_endpoint_config") or {},
+        ENDPOINT_CONFIG_FIELDS,
+        "EndpointConfigArn",
+        log,
+    ):
+        created.append(
+            _create(
+                "CreateEndpointConfig",
+                sagemaker_client.create_endpoint_config,
+                config,
+                "EndpointConfigArn",
+                created,
+                log,
+            )
+        )
+    created.append(
+        _create("CreateEndpoint", sagemaker_client.create_endpoint, plan.endpoint, "EndpointArn", created, log)
     )
-    steps.append(("CreateEndpoint", sagemaker_client.create_endpoint, plan.endpoint, "EndpointArn"))
-    for operation, call, request, arn_field in steps:
-        try:
-            arn = call(**request)[arn_field]
-        except (ClientError, BotoCoreError) as err:
-            done = f"; already created: {', '.join(created)}" if created else ""
-            raise RestoreError(f"{operation} failed: {err}{done}") from None
-        created.append(arn)
-        log(f"{operation}: {arn}")
     return created
+
+
+def _create(
+    operation: str,
+    call: Callable[..., dict],
+    request: Mapping[str, Any],
+    arn_field: str,
+    created: list[str],
+    log: Callable[[str], None],
+) -> str:
+    try:
+        arn = call(**request)[arn_field]
+    except (ClientError, BotoCoreError) as err:
+        done = f"; already created: {', '.join(created)}" if created else ""
+        raise RestoreError(f"{operation} failed: {err}{done}") from None
+    log(f"{operation}: {arn}")
+    return arn
+
+
+def _reused(
+    kind: str,
+    describe: Callable[[], dict],
+    snapshotted: Mapping[str, Any],
+    fields: Sequence[str],
+    arn_field: str,
+    log: Callable[[str], None],
+) -> bool:
+    """True when the resource exists and is unchanged since the snapshot; False when it does not exist."""
+    try:
+        current = describe()
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") == "ValidationException":  # SageMaker's "Could not find ..."
+            return False
+        raise RestoreError(f"cannot check whether the {kind} exists: {err}") from None
+    except BotoCoreError as err:
+        raise RestoreError(f"cannot check whether the {kind} exists: {err}") from None
+    changed = changed_fields(current, snapshotted, fields)
+    if changed:
+        raise RestoreError(
+            f"the {kind} {current.get(arn_field)} still exists and differs from the snapshot ({', '.join(changed)}): "
+            "restore under another name with --name"
+        )
+    log(f"reused {current[arn_field]} (unchanged since the snapshot)")
+    return True

@@ -30,8 +30,9 @@ ENDPOINT_TAGS = [
 
 
 @pytest.fixture
-def deleted_endpoint():
-    """A snapshotted, then deleted endpoint: two models (single tar.gz; S3Prefix), one config, one endpoint."""
+def deleted_endpoint(request):
+    """A snapshotted, then deleted endpoint: two models (single tar.gz; S3Prefix), one config, one endpoint. With the
+    parameter "endpoint-only", the config and models stay, as after the approval flow."""
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         sagemaker = boto3.client("sagemaker", region_name=REGION)
@@ -85,9 +86,10 @@ def deleted_endpoint():
         )
         assert document["verification"]["verified"]
         sagemaker.delete_endpoint(EndpointName="churn-ep")
-        sagemaker.delete_endpoint_config(EndpointConfigName="churn-ep-config")
-        sagemaker.delete_model(ModelName="churn-xgb")
-        sagemaker.delete_model(ModelName="churn-llm")
+        if getattr(request, "param", "everything") != "endpoint-only":
+            sagemaker.delete_endpoint_config(EndpointConfigName="churn-ep-config")
+            sagemaker.delete_model(ModelName="churn-xgb")
+            sagemaker.delete_model(ModelName="churn-llm")
         yield sagemaker
 
 
@@ -145,6 +147,33 @@ def test_restore_recreates_models_config_and_endpoint_from_the_archive(deleted_e
     s3 = boto3.client("s3", region_name=REGION)
     archived = s3.list_objects_v2(Bucket=ARCHIVE, Prefix=f"{PREFIX}artifacts/{SOURCE}/weights/v3/")["Contents"]
     assert len(archived) == 2  # the archived S3Prefix holds both shards
+
+
+@pytest.mark.parametrize("deleted_endpoint", ["endpoint-only"], indirect=True)
+def test_restore_under_the_original_name_reuses_the_config_and_models_the_flow_left(deleted_endpoint, capsys):
+    sagemaker = deleted_endpoint
+    assert restore() == 0
+    out = capsys.readouterr().out
+    assert out.count("(unchanged since the snapshot)") == 3  # two models and the endpoint config
+    assert "CreateModel" not in out and "CreateEndpointConfig" not in out and "CreateEndpoint:" in out
+    endpoint = sagemaker.describe_endpoint(EndpointName="churn-ep")
+    assert endpoint["EndpointConfigName"] == "churn-ep-config"
+    xgb = sagemaker.describe_model(ModelName="churn-xgb")  # untouched: still the original artifacts
+    assert xgb["PrimaryContainer"]["ModelDataUrl"] == f"s3://{SOURCE}/xgb/model.tar.gz"
+
+
+@pytest.mark.parametrize("deleted_endpoint", ["endpoint-only"], indirect=True)
+def test_restore_under_the_original_name_refuses_a_model_changed_since_the_snapshot(deleted_endpoint, capsys):
+    sagemaker = deleted_endpoint
+    sagemaker.delete_model(ModelName="churn-llm")
+    sagemaker.create_model(ModelName="churn-llm", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "ecr/tgi:3"})
+
+    assert restore() == 2
+
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "churn-llm still exists and differs from the snapshot (PrimaryContainer)" in error
+    assert "--name" in error
+    assert sagemaker.list_endpoints()["Endpoints"] == []
 
 
 def test_restore_under_a_new_name_leaves_the_originals_alone(deleted_endpoint):

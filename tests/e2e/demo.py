@@ -655,8 +655,6 @@ class Demo:
                 self.harness.hub_resource("ArchiveBucket"),
                 "--endpoint-url",
                 self.harness.endpoint_url,
-                "--name",
-                f"{name}-restored",
             ]
             out = io.StringIO()
             try:
@@ -665,12 +663,14 @@ class Demo:
             finally:
                 os.environ.clear()
                 os.environ.update(saved)
-            self.say(f"   $ mlgov {' '.join(argv[:2])} --name {name}-restored … → exit {code}")
+            self.say(
+                f"   $ mlgov restore {name} --account {endpoint.account} --region {endpoint.region} … → exit {code}"
+            )
             for line in out.getvalue().splitlines():
                 self.say(f"     {line}")
             if code == 0:
                 sagemaker = session.client("sagemaker")
-                restored = sagemaker.describe_endpoint(EndpointName=f"{name}-restored")
+                restored = sagemaker.describe_endpoint(EndpointName=name)
                 self.result.restored.append(restored["EndpointName"])
 
     # ---- helpers ------------------------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def test_one_zombie_is_approved_snapshotted_deleted_and_restored_one_rejected_th
     prefix = "snapshots/333333333333/us-east-1/fraud-xgb-staging/"
     assert any(k.startswith(prefix) and k.endswith("manifest.json") for k in result.snapshot_objects)
     assert any(k.startswith(prefix) and k.endswith("model.tar.gz") for k in result.snapshot_objects)
-    assert result.restored == ["fraud-xgb-staging-restored"]
+    assert result.restored == ["fraud-xgb-staging"]  # under its own name, reusing the config the flow kept
     assert result.endpoint_tags["churn-bert-dev"]["mlgov:exempt"].startswith("rejected by U0PLATFORM1")
     for name in ("legacy-forecast", "churn-xgb-prod", "recsys-ranker-prod", "fresh-endpoint", "llm-playground"):
         assert name in result.surviving_endpoints

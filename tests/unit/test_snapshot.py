@@ -365,3 +365,22 @@ def test_copied_request_fields_are_the_botocore_input_members(sagemaker_model):
     config_input = set(sagemaker_model.operation_model("CreateEndpointConfig").input_shape.members)
     assert set(MODEL_FIELDS) == model_input - {"ModelName", "Tags"}
     assert set(ENDPOINT_CONFIG_FIELDS) == config_input - {"EndpointConfigName", "Tags"}
+
+
+def test_changed_fields_ignores_empty_values_and_names_real_differences():
+    from mlgov.domain.snapshot import changed_fields
+
+    then = {"PrimaryContainer": {"Image": "ecr/xgb:1", "Environment": {}}, "VpcConfig": {}, "ExecutionRoleArn": "r"}
+    assert (
+        changed_fields(
+            {"PrimaryContainer": {"Image": "ecr/xgb:1"}, "ExecutionRoleArn": "r"},
+            then,
+            ("PrimaryContainer", "VpcConfig", "ExecutionRoleArn"),
+        )
+        == []
+    )
+    now = {"PrimaryContainer": {"Image": "ecr/xgb:2"}, "ExecutionRoleArn": "other"}
+    assert changed_fields(now, then, ("PrimaryContainer", "VpcConfig", "ExecutionRoleArn")) == [
+        "PrimaryContainer",
+        "ExecutionRoleArn",
+    ]

@@ -25,7 +25,7 @@ reported as a problem, so an object over the multipart threshold blocks deletion
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -360,6 +360,16 @@ def _restored_container(container: Mapping[str, Any], archive_bucket: str, prefi
             for extra in restored["AdditionalModelDataSources"]
         ]
     return restored
+
+
+def changed_fields(current: Mapping[str, Any], snapshotted: Mapping[str, Any], fields: Sequence[str]) -> list[str]:
+    """The `fields` whose value differs between a Describe output now and the one in the snapshot (empty values
+    count as absent, as in the restore requests)."""
+    def normal(value: Any) -> Any:
+        pruned = _pruned(value)
+        return None if pruned in ({}, []) else pruned
+
+    return [name for name in fields if normal(current.get(name)) != normal(snapshotted.get(name))]
 
 
 def _pruned(value: Any) -> Any:
