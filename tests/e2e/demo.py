@@ -291,6 +291,7 @@ class DemoResult:
 
     tagged: dict[str, dict[str, str]] = field(default_factory=dict)  # ARN → tags after the auto-tagger
     tagger_errors: list[str] = field(default_factory=list)
+    ledger_rows: int = 0
     report: dict = field(default_factory=dict)
     scan_output: dict = field(default_factory=dict)
     approvals: dict[str, str] = field(default_factory=dict)  # endpoint → execution status at the end
@@ -333,6 +334,8 @@ class Demo:
         for job in JOBS:
             self._create_job(job, created_at + timedelta(days=HISTORY_DAYS - 3))
         invocations = self.harness.deliver()
+        tagger = self.harness.lambdas.by_handler("mlgov.handlers.auto_tagger.handler")
+        invocations = [call for call in invocations if call.logical_id == tagger]
         errors = [f"{call.logical_id}: {call.error}" for call in invocations if call.error is not None]
         errors += [
             f"{call.logical_id}: {call.result}"
@@ -351,7 +354,8 @@ class Demo:
         )
         self.say(
             f"   {len(invocations)} CloudTrail create events → spoke rules → hub bus → auto-tagger: "
-            f"{len(self.arns)} resources tagged ({added} mlgov tags added), {len(errors)} errors"
+            f"{len(invocations) - len(errors)} tagged (models and endpoint configs included; {added} mlgov tags on the "
+            f"{len(self.arns)} endpoints, notebooks and jobs), {len(errors)} errors"
         )
         example = self.result.tagged[self.arns["llm-playground"]]
         self.say(
@@ -361,6 +365,43 @@ class Demo:
                 for k, v in sorted(example.items())
                 if k.startswith("mlgov:") or k in ("last-invoked", "auto-delete-after")
             )
+        )
+
+    def finish_jobs(self) -> None:
+        """SageMaker's job state-change events for the finished training jobs: spoke rule → hub → job ledger."""
+        from tests.samples.job_events import training_event
+
+        for job in JOBS:
+            if job.kind != "training-job":
+                continue
+            stored = _moto_backend(job.account, job.region).training_jobs[job.name]
+            started = stored.training_start_time.replace(tzinfo=UTC)
+            self.harness.emit(
+                training_event(
+                    job.name,
+                    account=job.account,
+                    region=job.region,
+                    instance_type=job.instance_type,
+                    instance_count=job.instance_count,
+                    created=started,
+                    started=started,
+                    ended=stored.training_end_time.replace(tzinfo=UTC),
+                    tags=job.tags,
+                )
+            )
+        calls = self.harness.deliver()
+        rows = [call.result for call in calls if call.error is None and (call.result or {}).get("status") == "written"]
+        self.result.ledger_rows = len(rows)
+        import boto3
+
+        from mlgov.aws.ledger_table import LedgerTable
+
+        table = LedgerTable(boto3.client("dynamodb"), self.harness.hub_resource("JobLedgerTable"))
+        items = table.read_rows(datetime(2000, 1, 1, tzinfo=UTC))
+        total = sum(float(item["cost_usd"]) for item in items if item.get("cost_usd") is not None)
+        self.say(
+            f"   {len(calls)} job state-change events → job ledger: {len(items)} rows, ${total:,.2f} of training "
+            "(billable seconds from DescribeTrainingJob, managed spot included)"
         )
 
     def _create_endpoint(self, endpoint: Endpoint, when: datetime) -> None:
@@ -740,6 +781,7 @@ def run_demo(templates, out_dir: Path, say: Callable[[str], None] = print) -> De
         demo = Demo(harness, say)
         say("== 2/7 create: data scientists create endpoints, notebooks and jobs")
         demo.create_everything()
+        demo.finish_jobs()
         say("== 3/7 usage: two months of history")
         demo.seed_usage()
         say("== 4/7 scan: the daily schedule fires the mlgov-scan state machine")

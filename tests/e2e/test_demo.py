@@ -34,6 +34,7 @@ def _finding(report: dict, name: str) -> dict:
 def test_every_create_is_routed_to_the_auto_tagger_and_tagged_without_overwriting(outcome):
     result, _, _ = outcome
     assert result.tagger_errors == []
+    assert result.ledger_rows == sum(job.kind == "training-job" for job in demo.JOBS)  # job state changes → ledger
     endpoints = {e.name: e for e in demo.ENDPOINTS}
     created = len(demo.ENDPOINTS) + len(demo.NOTEBOOKS) + len(demo.JOBS)
     assert len(result.tagged) == created
