@@ -12,11 +12,12 @@ from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
+from mlgov.domain.preflight import PROBE_QUEUE_NAME
 from mlgov.domain.tagging import TagDefaults
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
 from stacks.config import MlgovConfig
 from stacks.parts.approval_flow import ApprovalFlow
-from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, job_state_change_pattern
+from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, doctor_probe_pattern, job_state_change_pattern
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.hyperpod_scheduler import HYPERPOD_ROLE_NAME, HyperPodScheduler
 from stacks.parts.lambda_code import powertools_layer
@@ -69,6 +70,7 @@ class HubStack(cdk.Stack):
             approval_state_machine_arn=self.approval.state_machine.state_machine_arn,
         )
         self.hyperpod = HyperPodScheduler(self, "HyperPod", config=config)
+        self.probe_queue = self._doctor_probe_queue()
         cdk.CfnOutput(self, "ArchiveBucketName", value=self.archive.bucket.bucket_name)
         cdk.CfnOutput(self, "ScanStateMachineArn", value=self.scan.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "HubBusArn", value=self.bus.event_bus_arn)
@@ -121,6 +123,39 @@ class HubStack(cdk.Stack):
                 )
             ],
         )
+
+    def _doctor_probe_queue(self) -> sqs.Queue:
+        """`mlgov doctor` puts a probe on a member's default bus; the spoke forwards it here; doctor reads it back."""
+        queue = sqs.Queue(
+            self,
+            "DoctorProbeQueue",
+            queue_name=PROBE_QUEUE_NAME,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.hours(1),
+        )
+        pattern = doctor_probe_pattern()
+        events.Rule(
+            self,
+            "DoctorProbeRule",
+            event_bus=self.bus,
+            description="mlgov: doctor's probe events from any governed account, queued for doctor to read back",
+            event_pattern=events.EventPattern(source=pattern["source"], detail_type=pattern["detail-type"]),
+            targets=[targets.SqsQueue(queue)],
+        )
+        NagSuppressions.add_resource_suppressions(
+            queue,
+            [
+                {
+                    "id": "AwsSolutions-SQS3",
+                    "reason": "Only mlgov doctor reads this queue, and it deletes what it reads; an unread probe is "
+                    "worthless after the run that sent it and expires with the one-hour retention. A DLQ would "
+                    "only keep such probes longer.",
+                }
+            ],
+        )
+        cdk.CfnOutput(self, "DoctorProbeQueueUrl", value=queue.queue_url)
+        return queue
 
     def _admit_senders(self, config: MlgovConfig) -> None:
         if config.org_mode:

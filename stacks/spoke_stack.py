@@ -12,7 +12,7 @@ from constructs import Construct
 from stacks.config import MlgovConfig
 from stacks.hub_stack import SPOKE_ROLE_NAME, hub_function_role_arns
 from stacks.parts.approval_flow import APPROVAL_ROLE_NAME, APPROVAL_SPOKE_ROLE_NAME, approval_spoke_role_statements
-from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, job_state_change_pattern
+from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, doctor_probe_pattern, job_state_change_pattern
 from stacks.parts.hyperpod_scheduler import hyperpod_statements
 from stacks.parts.scan_workflow import archive_bucket_name
 from stacks.parts.tag_keys import auto_tagger_writable_keys
@@ -46,6 +46,14 @@ class SpokeStack(cdk.Stack):
             "ForwardJobStateChanges",
             description="mlgov: forward training, processing and transform job state changes to the hub bus",
             event_pattern=events.EventPattern(source=job_pattern["source"], detail_type=job_pattern["detail-type"]),
+            targets=[targets.EventBus(hub_bus)],
+        )
+        probe_pattern = doctor_probe_pattern()
+        events.Rule(
+            self,
+            "ForwardDoctorProbes",
+            description="mlgov: forward mlgov doctor's probe events to the hub bus (an end-to-end delivery check)",
+            event_pattern=events.EventPattern(source=probe_pattern["source"], detail_type=probe_pattern["detail-type"]),
             targets=[targets.EventBus(hub_bus)],
         )
         in_role_region = cdk.CfnCondition(

@@ -130,10 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_restore_commands(commands, common)
 
-    doctor = commands.add_parser("doctor", parents=[common], help="check a live installation's prerequisites")
-    doctor.add_argument("--hub-bus", default="mlgov-hub", help="hub event bus name (checked when present)")
-    doctor.add_argument("--skip-hub", action="store_true", help="member account: do not look for the hub bus")
-    doctor.set_defaults(run=_doctor)
+    from mlgov.cli_doctor import add_doctor_command
+
+    add_doctor_command(commands, common)
     return parser
 
 
@@ -370,31 +369,6 @@ def _configured_thresholds() -> tuple[int, int]:
         return int(context.get("zombie_idle_days", 30)), int(context.get("zombie_min_age_days", 7))
     except (OSError, ValueError, KeyError, TypeError):
         return 30, 7
-
-
-def _doctor(args) -> int:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from mlgov.aws.installation import Installation
-    from mlgov.domain.preflight import check_cloudtrail
-
-    session = boto3.Session(profile_name=args.profile, region_name=args.region)
-    region = session.region_name
-    if not region:
-        raise CliError("no AWS region: pass --region or set AWS_REGION")
-    installation = Installation(session, region, args.endpoint_url)
-    try:
-        checks = [check_cloudtrail(installation.trails(), region), installation.spoke_role("mlgov-spoke")]
-        if not args.skip_hub:
-            checks.append(installation.hub_bus(args.hub_bus))
-    except (ClientError, BotoCoreError) as err:
-        raise CliError(f"cannot read the account: {err}") from None
-    for check in checks:
-        print(f"{'OK  ' if check.ok else 'FAIL'} {check.name:12} {check.detail}")
-        if not check.ok:
-            print(f"     fix: {check.fix}")
-    return 0 if all(check.ok for check in checks) else 1
 
 
 def _sdk_user_config_path() -> Path:

@@ -7,9 +7,10 @@ from functools import cache
 
 from mlgov.domain.create_event import CREATE_DETAIL_TYPES, SAGEMAKER_SOURCE
 from mlgov.domain.job_event import JOB_STATE_CHANGE_DETAIL_TYPES
+from mlgov.domain.preflight import HUB_BUS_NAME, PROBE_DETAIL_TYPE, PROBE_SOURCE
 from mlgov.repo_files import DEFAULT_POLICIES_DIR
 
-HUB_BUS_NAME = "mlgov-hub"
+__all__ = ["HUB_BUS_NAME"]  # one name, shared with `mlgov doctor` (mlgov.domain.preflight)
 
 
 @cache
@@ -55,3 +56,8 @@ def job_state_change_pattern() -> dict:
     Not filtered on status: the status field's name differs per job type, and the handler acknowledges the rest.
     """
     return {"source": [SAGEMAKER_SOURCE], "detail-type": list(JOB_STATE_CHANGE_DETAIL_TYPES)}
+
+
+def doctor_probe_pattern() -> dict:
+    """`mlgov doctor`'s probe events: the spoke forwards them from the default bus, the hub queues them for doctor."""
+    return {"source": [PROBE_SOURCE], "detail-type": [PROBE_DETAIL_TYPE]}

@@ -32,6 +32,7 @@ class MlgovFunction(Construct):
         dead_letter_queue: sqs.IQueue | None = None,
         with_slack: bool = False,
         retry_attempts: int | None = None,
+        function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -51,6 +52,7 @@ class MlgovFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
+            function_name=function_name,
             description=description[:256],
             runtime=PYTHON_RUNTIME,
             architecture=ARCHITECTURE,

@@ -16,6 +16,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
+from mlgov.domain.preflight import SCANNER_FUNCTION_NAME
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.tables import state_table
@@ -124,6 +125,7 @@ class ScanWorkflow(Construct):
             "Scanner",
             name="scanner",
             role_name=SCANNER_ROLE_NAME,
+            function_name=SCANNER_FUNCTION_NAME,  # `mlgov doctor` invokes its access task by this name
             description="mlgov scanner: lists targets, scans one account-region, aggregates the report",
             environment=environment,
             timeout=cdk.Duration.minutes(15),

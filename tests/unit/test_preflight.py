@@ -83,3 +83,25 @@ def test_advanced_selector_for_data_events_only_does_not_record_creates():
         ]
     }
     assert not records_sagemaker_writes(trail(advanced_event_selectors=[selector]))
+
+
+# ---- report format ------------------------------------------------------------------------------------------------
+
+
+def test_report_prints_status_name_detail_and_a_fix_only_under_failures():
+    from mlgov.domain.preflight import Check, exit_status, render_checks, skip
+
+    checks = [
+        Check("cloudtrail", True, "management events recorded in eu-west-1 by org-trail"),
+        Check("hub-bus", False, "event bus mlgov-hub: ResourceNotFoundException", "cdk deploy MlgovHub"),
+        skip("org-policies", "single-account mode: SCPs are not attached"),
+    ]
+
+    assert render_checks(checks) == [
+        "OK   cloudtrail    management events recorded in eu-west-1 by org-trail",
+        "FAIL hub-bus       event bus mlgov-hub: ResourceNotFoundException",
+        "     fix: cdk deploy MlgovHub",
+        "SKIP org-policies  single-account mode: SCPs are not attached",
+    ]
+    assert exit_status(checks) == 1
+    assert exit_status([checks[0], checks[2]]) == 0  # a skipped check is not a failure

@@ -6,6 +6,10 @@ Events (from the state machine) and results:
 - {"task": "aggregate", "run_id", "parts": [scan results, or Catch outputs {"account", "region", "error"}]}
   → {"run_id", "report_key", "summary", "errors", "new_zombies", "approvals_started", "approval_errors",
   "digest_posted"}
+- {"task": "access", "accounts"?: [id], "regions"?: [region]} (from `mlgov doctor`; omitted: the scan's own targets and
+  regions) → {"task": "access", "role", "regions", "accounts": [{"account", "ok", "via", "error",
+  "regions": [{"region", "ok", "error"}]}], "ok", "failed"}: AssumeRole of the spoke role, then one ListEndpoints per
+  region. Read-only.
 A malformed event raises BadTask (the execution fails: a wiring bug). Access errors in an account-region never raise.
 """
 
@@ -15,6 +19,7 @@ from functools import cache
 
 from aws_lambda_powertools import Logger
 
+from mlgov.domain.preflight import parse_access_task
 from mlgov.domain.scan_run import BadTask, parse_target, run_id_of
 
 logger = Logger(service="mlgov-scanner")
@@ -50,7 +55,13 @@ def handler(event: dict, context) -> dict:
             | {"new_zombies": len(result["new_zombies"])},
         )
         return result
-    raise BadTask(f"unknown task {task!r}: expected targets, scan or aggregate")
+    if task == "access":
+        accounts, regions = parse_access_task(event)
+        logger.append_keys(task=task)
+        result = _runtime().access(accounts, regions)
+        logger.info("spoke access checked", extra={"ok": result["ok"], "failed": result["failed"]})
+        return result
+    raise BadTask(f"unknown task {task!r}: expected targets, scan, aggregate or access")
 
 
 @cache

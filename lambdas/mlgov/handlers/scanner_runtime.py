@@ -1,10 +1,12 @@
-"""Wiring for the scanner Lambda: settings, clients and the scan workflow's three tasks (targets, scan, aggregate)."""
+"""Wiring for the scanner Lambda: settings, clients, the scan workflow's three tasks (targets, scan, aggregate) and
+`mlgov doctor`'s read-only access task."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -14,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.inventory import Resource, ScanError
+from mlgov.domain.preflight import AccountAccess, access_result
 from mlgov.domain.scan_run import (
     BadTask,
     Target,
@@ -32,6 +35,8 @@ from mlgov.scan import Judge, ScanRequest, ScanResult
 from mlgov.settings import SettingsError
 
 SESSION_NAME = "mlgov-scanner"  # how the scanner's calls show in member accounts' CloudTrail
+ACCESS_SESSION_NAME = "mlgov-doctor"  # the access task's AssumeRole calls, as member accounts' CloudTrail shows them
+ACCESS_WORKERS = 8  # accounts checked at once by the access task
 # (sessions, target, now, tag schema) -> a judge for scan.report; it may expose `errors` (ScanError list filled while
 # judging) and `last_invoked` ({endpoint ARN: YYYY-MM-DD}), as mlgov.zombie_scan.ZombieJudge does.
 JudgeFactory = Callable[[AccountSessions, Target, datetime, object], Judge | None]
@@ -106,6 +111,7 @@ class ScannerRuntime:
     logger: object
     judge_factory: JudgeFactory | None = None
     clock: Callable[[], datetime] = _utcnow
+    session_factory: Callable[[], boto3.Session] = boto3.Session  # the access task's fresh base session per account
     _clients: dict = field(default_factory=dict, repr=False)
     _prices: object = field(default=None, repr=False)
     _schema: object = field(default=None, repr=False)
@@ -123,11 +129,13 @@ class ScannerRuntime:
     def targets(self, run_id: str) -> dict:
         """Every account × region of the run; also written to runs/<run_id>/targets.json (a Distributed Map's
         ItemReader source when the list outgrows the 256 KB state payload)."""
-        accounts = self.settings.accounts if self.settings.accounts is not None else self._organization_accounts()
-        items = [target.as_json() for target in targets(accounts, self.settings.regions, run_id)]
+        items = [target.as_json() for target in targets(self._target_accounts(), self.settings.regions, run_id)]
         key = targets_key(run_id)
         self._archive().put_json(key, items)
         return {"run_id": run_id, "targets": items, "targets_key": key, "count": len(items)}
+
+    def _target_accounts(self) -> Sequence[str]:
+        return self.settings.accounts if self.settings.accounts is not None else self._organization_accounts()
 
     def _organization_accounts(self) -> list[str]:
         """ACTIVE accounts of the organization (the hub must be the management account or a delegated
@@ -146,6 +154,41 @@ class ScannerRuntime:
                 f"cannot list the organization's accounts ({err}); make the hub a delegated administrator "
                 "or set MLGOV_ACCOUNTS"
             ) from None
+
+    # ---- task "access" (mlgov doctor) ------------------------------------------------------------------------------
+
+    def access(self, accounts: Sequence[str] | None, regions: Sequence[str] | None) -> dict:
+        """Can the scan reach its targets? Per account, a fresh AssumeRole of the spoke role (the hub's own credentials
+        in the hub account), then ListEndpoints (one item) in each region. Read-only: nothing is written."""
+        accounts = sorted(set(accounts or self._target_accounts()))
+        regions = sorted(set(regions or self.settings.regions))
+        with ThreadPoolExecutor(max_workers=max(1, min(ACCESS_WORKERS, len(accounts)))) as pool:
+            checked = list(pool.map(lambda account: self._access_one(account, regions), accounts))
+        return access_result(self.settings.spoke_role_name, regions, checked)
+
+    def _access_one(self, account: str, regions: Sequence[str]) -> AccountAccess:
+        config = self.settings
+        # Not self.sessions: a cached session would hide a role that can no longer be assumed.
+        sessions = AccountSessions(
+            config.hub_account,
+            config.spoke_role_name,
+            base_session=self.session_factory(),
+            endpoint_url=config.endpoint_url,
+            session_name=ACCESS_SESSION_NAME,
+        )
+        via = "hub credentials" if account == config.hub_account else f"role {config.spoke_role_name}"
+        region_errors: dict[str, str | None] = {}
+        for region in regions:
+            try:
+                sagemaker = sessions.client("sagemaker", account, region)  # the first one assumes the role
+            except (ClientError, BotoCoreError) as err:
+                return AccountAccess(account, via, error=str(err))
+            try:
+                sagemaker.list_endpoints(MaxResults=1)
+                region_errors[region] = None
+            except (ClientError, BotoCoreError) as err:
+                region_errors[region] = str(err)
+        return AccountAccess(account, via, region_errors=region_errors)
 
     # ---- task "scan" ----------------------------------------------------------------------------------------------
 
