@@ -172,7 +172,9 @@ class ScanWorkflow(Construct):
         if config.org_mode:
             statements.append(
                 iam.PolicyStatement(
-                    sid="ListOrganizationAccounts", actions=["organizations:ListAccounts"], resources=["*"]
+                    sid="ListOrganizationAccounts",
+                    actions=["organizations:ListAccounts", "organizations:DescribeOrganization"],
+                    resources=["*"],
                 )
             )
         if approval_arn:

@@ -2,15 +2,16 @@
 
 Stages (each prints what happened; ``run_demo`` returns the same facts for tests/e2e/test_demo.py):
 1. deploy   the OrgStack's policies, the hub and the StackSet's spokes (tests/e2e/harness.py)
-2. create   data scientists create endpoints, notebooks and jobs in three accounts and two regions; each create's
+2. doctor   `mlgov doctor` from a member account: every check, the event probe through the spoke included
+3. create   data scientists create endpoints, notebooks and jobs in three accounts and two regions; each create's
             CloudTrail event goes through the spoke's rule to the hub bus and the auto-tagger
-3. usage    60 days of history: creation times moved back, CloudWatch metrics seeded (busy, idle, exempt)
-4. scan     the scheduled scan (EventBridge Scheduler → Step Functions → scanner) writes the report, posts the
+4. usage    60 days of history: creation times moved back, CloudWatch metrics seeded (busy, idle, exempt)
+5. scan     the scheduled scan (EventBridge Scheduler → Step Functions → scanner) writes the report, posts the
             Slack digest and starts one approval per new zombie
-5. approve  an approver clicks Approve on one zombie (a signed request to the local Function URL) and Reject on
+6. approve  an approver clicks Approve on one zombie (a signed request to the local Function URL) and Reject on
             another: re-check, snapshot, verify, delete — and the exemption
-6. restore  `mlgov restore` recreates the deleted endpoint from its snapshot
-7. report   demo-out/report.json and the self-contained demo-out/report.html
+7. restore  `mlgov restore` recreates the deleted endpoint from its snapshot
+8. report   demo-out/report.json and the self-contained demo-out/report.html
 """
 
 from __future__ import annotations
@@ -290,6 +291,8 @@ class DemoResult:
     """What happened, for the printout and for tests/e2e/test_demo.py."""
 
     tagged: dict[str, dict[str, str]] = field(default_factory=dict)  # ARN → tags after the auto-tagger
+    doctor_exit: int | None = None
+    doctor_lines: list[str] = field(default_factory=list)
     tagger_errors: list[str] = field(default_factory=list)
     ledger_rows: int = 0
     report: dict = field(default_factory=dict)
@@ -311,6 +314,58 @@ class Demo:
         self.now = datetime.now(UTC)
         self.result = DemoResult()
         self.arns: dict[str, str] = {}
+
+    # ---- doctor -----------------------------------------------------------------------------------------------------
+
+    def doctor(self) -> None:
+        """`mlgov doctor` from a member account, with the hub's and the management account's profiles: every check
+        against the deployed installation, the event probe included."""
+        import tempfile
+
+        from mlgov.cli import main as mlgov
+
+        harness = self.harness
+        harness.organization_trail()
+        member = next(a for a in harness.accounts.values() if a.id == RESEARCH)
+        with tempfile.TemporaryDirectory() as workdir:
+            credentials = Path(workdir) / "credentials"
+            names = harness.write_profiles(credentials)
+            argv = [
+                "doctor",
+                "--profile",
+                member.name,
+                "--hub-profile",
+                names[harness.templates.hub_account],
+                "--management-profile",
+                names[harness.templates.management_account],
+                "--region",
+                harness.templates.hub_region,
+                "--config",
+                str(REPO / "cdk.json"),
+                "--target-ous",
+                *harness.ou_ids.values(),
+                "--endpoint-url",
+                harness.endpoint_url,
+                "--probe-timeout",
+                "10",
+            ]
+            saved = dict(os.environ)
+            os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(credentials)
+            out = io.StringIO()
+            try:
+                with redirect_stdout(out):
+                    code = mlgov(argv)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+        self.result.doctor_exit = code
+        self.result.doctor_lines = out.getvalue().splitlines()
+        self.say(
+            f"   $ mlgov doctor --profile {member.name} --hub-profile mlgov-hub --management-profile management "
+            f"--region {harness.templates.hub_region} … → exit {code}"
+        )
+        for line in self.result.doctor_lines:
+            self.say(f"     {line}")
 
     # ---- 2. create ----------------------------------------------------------------------------------------------
 
@@ -770,7 +825,7 @@ def run_demo(templates, out_dir: Path, say: Callable[[str], None] = print) -> De
     out_dir.mkdir(parents=True, exist_ok=True)
     _quiet_lambda_logs(out_dir / "lambda-logs.jsonl")
     say(
-        f"== 1/7 deploy: OrgStack policies, MlgovHub in {templates.hub_account}/{templates.hub_region}, "
+        f"== 1/8 deploy: OrgStack policies, MlgovHub in {templates.hub_account}/{templates.hub_region}, "
         f"the spoke StackSet to {len(MEMBERS) + 1} accounts × {len(templates.member_regions)} regions (local moto)"
     )
     with deployed(templates, MEMBERS) as harness:
@@ -779,19 +834,21 @@ def run_demo(templates, out_dir: Path, say: Callable[[str], None] = print) -> De
             f"functions: {len(harness.lambdas.logical_ids())} served in process"
         )
         demo = Demo(harness, say)
-        say("== 2/7 create: data scientists create endpoints, notebooks and jobs")
+        say("== 2/8 doctor: mlgov doctor checks the installation (event probe through a spoke included)")
+        demo.doctor()
+        say("== 3/8 create: data scientists create endpoints, notebooks and jobs")
         demo.create_everything()
         demo.finish_jobs()
-        say("== 3/7 usage: two months of history")
+        say("== 4/8 usage: two months of history")
         demo.seed_usage()
-        say("== 4/7 scan: the daily schedule fires the mlgov-scan state machine")
+        say("== 5/8 scan: the daily schedule fires the mlgov-scan state machine")
         demo.scan()
-        say("== 5/7 approve: Slack approvals (signed requests to the interactions Function URL)")
+        say("== 6/8 approve: Slack approvals (signed requests to the interactions Function URL)")
         demo.approve()
-        say("== 6/7 restore: mlgov restore from the verified snapshot")
+        say("== 7/8 restore: mlgov restore from the verified snapshot")
         demo.restore()
         result = demo.result
-    say("== 7/7 report")
+    say("== 8/8 report")
     from mlgov.report_html import render_html
 
     report_json, report_html = out_dir / "report.json", out_dir / "report.html"

@@ -17,6 +17,7 @@ harness):
 - EventBridge: a rule target on another account's bus delivers the event unchanged (moto re-emits it as the target
   account's own and drops ``resources``); a Lambda target queues an asynchronous invocation (moto would start Docker).
 - STS: AssumeRole of a role that does not exist is refused (moto grants any role), so a missing spoke shows.
+- Lambda: Invoke of a template function, from any client (Step Functions, `mlgov doctor`), runs it in process.
 - Organizations: moto keeps an organization per management account; the hub (a delegated administrator, see
   README) reads the management account's organization.
 The few environment values the harness adds to a function's template environment are listed in ``OVERRIDES``.
@@ -586,6 +587,36 @@ class Harness:
         ):  # moto's CreateAccount adds it
             iam.create_role(RoleName=ACCESS_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
 
+    def organization_trail(self) -> None:
+        """What a platform team has before mlgov: a multi-region trail recording write management events. An
+        organization trail shows in every member account; moto has no organization trails, so each account gets one."""
+        for account in self.accounts:
+            session = self.session(account, "us-east-1")
+            bucket = f"cloudtrail-{account}"
+            session.client("s3").create_bucket(Bucket=bucket)
+            cloudtrail = session.client("cloudtrail")
+            cloudtrail.create_trail(Name="org-trail", S3BucketName=bucket, IsMultiRegionTrail=True)
+            cloudtrail.put_event_selectors(
+                TrailName="org-trail",
+                EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True}],
+            )
+            cloudtrail.start_logging(Name="org-trail")
+
+    def write_profiles(self, path: Path) -> dict[str, str]:
+        """A shared-credentials file with one profile per account (its name), for commands that take --profile."""
+        lines = []
+        for account in self.accounts.values():
+            credentials = self.session(account.id).get_credentials().get_frozen_credentials()
+            lines += [
+                f"[{account.name}]",
+                f"aws_access_key_id = {credentials.access_key}",
+                f"aws_secret_access_key = {credentials.secret_key}",
+                f"aws_session_token = {credentials.token}",
+                "",
+            ]
+        path.write_text("\n".join(lines))
+        return {account.id: account.name for account in self.accounts.values()}
+
     def governed_accounts(self) -> list[str]:
         """The accounts the StackSet deploys to: every account of the target OUs."""
         return sorted(a.id for a in self.accounts.values() if a.ou in self.templates.target_ous)
@@ -647,6 +678,12 @@ class Harness:
         for logical_id, properties in hub.resources("AWS::Events::EventBus"):
             arn = events.create_event_bus(Name=properties["Name"])["EventBusArn"]
             hub.refs[logical_id], hub.attributes[(logical_id, "Arn")] = properties["Name"], arn
+        for _, properties in hub.resources("AWS::Events::EventBusPolicy"):
+            statement = hub.resolve(properties["Statement"]) | {"Sid": properties["StatementId"]}
+            events.put_permission(
+                EventBusName=hub.resolve(properties["EventBusName"]),
+                Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+            )
         for logical_id, properties in hub.resources("AWS::IAM::Role"):
             name = properties.get("RoleName") or hub.physical_name(logical_id, 64)
             hub.refs[logical_id] = name
@@ -785,6 +822,22 @@ class Harness:
                 shallow.targets = others
                 original_send(shallow, original_event, transform_input)
 
+        from moto.awslambda import models as lambda_models
+
+        original_invoke = lambda_models.LambdaBackend.invoke
+
+        def invoke(backend, function_name, qualifier, body, headers, response_headers):
+            served = None
+            if harness.lambdas is not None and backend.account_id == harness.templates.hub_account:
+                event = json.loads(body) if body else {}
+                served = harness.lambdas.serve(function_name, event)
+            if served is None:
+                return original_invoke(backend, function_name, qualifier, body, headers, response_headers)
+            payload, function_error = served
+            if function_error:
+                response_headers["x-amz-function-error"] = function_error
+            return b"" if headers.get("X-Amz-Invocation-Type") == "Event" else payload
+
         original_assume = sts_models.STSBackend.assume_role
 
         def assume_role(backend, region_name, role_session_name, role_arn, *args, **kwargs):
@@ -800,6 +853,7 @@ class Harness:
         for patch in (
             mock.patch.object(events_models.Rule, "send_to_targets", send_to_targets),
             mock.patch.object(sts_models.STSBackend, "assume_role", assume_role),
+            mock.patch.object(lambda_models.LambdaBackend, "invoke", invoke),
         ):
             patch.start()
             self._patches.append(patch)

@@ -95,7 +95,7 @@ class InProcessLambdas:
             properties = resource["Properties"]
             self._functions[logical_id] = _Function(
                 logical_id,
-                f"arn:aws:lambda:{region}:{account}:function:{logical_id}",
+                f"arn:aws:lambda:{region}:{account}:function:{properties.get('FunctionName') or logical_id}",
                 properties["Handler"],
                 int(properties.get("MemorySize", 128)),
                 int(properties.get("Timeout", 3)),
@@ -122,6 +122,15 @@ class InProcessLambdas:
         if len(found) != 1:
             raise KeyError(f"{len(found)} functions with handler {handler}")
         return found[0]
+
+    def serve(self, name: str, event: object) -> tuple[bytes, str | None] | None:
+        """Lambda's Invoke for a function of the template named by ARN, name or logical id: (payload, FunctionError);
+        None when `name` is no template function."""
+        function = self._find(name)
+        if function is None:
+            return None
+        _, payload, function_error = self._run(function, event)
+        return payload, function_error
 
     def set_environment(self, logical_id: str, variables: Mapping[str, str]) -> None:
         """The function's own environment (turns per-function environments on)."""
@@ -174,9 +183,10 @@ class InProcessLambdas:
         return [call for call in self.invocations if logical_id in (None, call.logical_id)]
 
     def _find(self, name: str) -> _Function | None:
-        """By ARN (qualifier ignored), by fake function name (the logical id) or by logical id."""
+        """By ARN (qualifier ignored), by function name (FunctionName, else the logical id) or by logical id."""
         name = name.split(":function:", 1)[-1].split(":", 1)[0]
-        return self._functions.get(name)
+        by_name = {f.arn.rsplit(":function:", 1)[1]: f for f in self._functions.values()}
+        return self._functions.get(name) or by_name.get(name)
 
     def _invoke(self, params: dict, model, context: dict, **_) -> tuple[AWSResponse, dict] | None:
         path = params["url_path"]  # /2015-03-31/functions/<FunctionName, percent-encoded>/invocations
@@ -223,7 +233,6 @@ class InProcessLambdas:
             return 200, json.dumps(result).encode(), None
         except (TypeError, ValueError) as err:  # what Lambda answers for a result it cannot serialize
             return 200, _error_payload(err, "Runtime.MarshalError", context), "Unhandled"
-
 
     def _activate(self, function: _Function) -> None:
         """With per-function environments: this function's variables in os.environ, and a cold start on a switch."""

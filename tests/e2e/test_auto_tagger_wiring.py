@@ -1,169 +1,109 @@
-"""The hub as the template wires it, on moto: the rule's pattern routes CloudTrail records, the handler tags them.
+"""The auto-tagger as the templates wire it: a member account's CloudTrail records in, tags on its resources out.
 
-Nothing here is hand-wired: the EventBridge pattern, the handler path and the environment come from the
-synthesized MlgovHub template; only the ids of the template's own resources are swapped for moto's.
+Nothing is wired here (tests/e2e/harness.py deploys the synthesized templates on moto): each record lands on the
+default bus of a member account in a region that is not the hub's, as CloudTrail puts it there; the spoke's rule
+forwards it to the hub bus, the hub's rule queues it for the function whose template Handler is the auto-tagger, and
+``harness.deliver()`` runs it with the template's environment (idempotency table, DLQ, tag defaults). What comes out
+is read where it lands: tags on the resource in the member account, items in the hub's idempotency table and DLQ.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
-import uuid
-from dataclasses import dataclass
 
 import boto3
 import pytest
-from moto import mock_aws
 
-REGION = "eu-west-1"
-ACCOUNT = "123456789012"  # moto's default account, standing in for the hub account (no role is assumed)
-EVENT_TIME = "2026-11-24T10:00:00Z"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerExecution"
-IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/xgboost:1"
+from tests.e2e.harness import deployed
+from tests.samples import cloudtrail as ct
+
+MEMBER = "333333333333"
+OUTSIDE = "666666666666"  # in the organization's root: no StackSet instance, no spoke
+REGION = "us-east-1"  # a member region that is not the hub's (eu-west-1)
+AUTO_TAGGER = "mlgov.handlers.auto_tagger.handler"  # DESIGN.md, "Lambda entry points"
+EVENT_TIME = "2026-11-24T10:00:00Z"  # the samples' eventTime
+ROLE = f"arn:aws:iam::{MEMBER}:role/SageMakerExecution"
+IMAGE = f"{MEMBER}.dkr.ecr.{REGION}.amazonaws.com/xgboost:1"
 ENDPOINT = "churn-xgb-dev"
 TRAINING_JOB = "churn-xgb-train-20261124"
+TUNING_JOB = "churn-hpo-1124"
 TUNED_JOB = "churn-hpo-1124-001-0a1b2c3d"  # a training job SageMaker launched for tuning job churn-hpo-1124
 REQUEST_TAGS = {"ml:team": "fraud-detection", "ml:model": "churn-xgb", "ml:environment": "dev"}
+SERVICE_IDENTITY = {"type": "AWSService", "invokedBy": "sagemaker.amazonaws.com"}
 
 
-# ---------------------------------------------------------------- the template, synthesized once
+@pytest.fixture
+def harness(templates):
+    with deployed(templates, members={MEMBER: "ml-research"}, outside={OUTSIDE: "unmanaged"}) as harness:
+        assert REGION in harness.templates.member_regions and harness.templates.hub_region != REGION
+        yield harness
 
 
-@pytest.fixture(scope="module")
-def hub_template(tmp_path_factory) -> dict:
-    """The MlgovHub template as the cloud assembly holds it (real cdk.json; cdk-nag off: not under test here)."""
-    for name, value in {
-        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
-    }.items():
-        os.environ.setdefault(name, value)
-    import aws_cdk as cdk
-
-    from stacks.app_builder import build_app
-    from tests.infra.conftest import REPO
-
-    context = json.loads((REPO / "cdk.json").read_text())["context"]
-    app = cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out.e2e")))
-    build_app(app, nag=False)
-    return app.synth().get_stack_by_name("MlgovHub").template
+# ---------------------------------------------------------------- resources in the member account, their records
 
 
-AUTO_TAGGER_HANDLER = "mlgov.handlers.auto_tagger.handler"  # DESIGN.md, "Lambda entry points"
+def sagemaker(harness, account: str = MEMBER):
+    return harness.session(account, REGION).client("sagemaker")
 
 
-def _auto_tagger_id(template: dict) -> str:
-    found = [
-        logical_id
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Lambda::Function" and resource["Properties"]["Handler"] == AUTO_TAGGER_HANDLER
+def tags_of(harness, arn: str) -> dict[str, str]:
+    response = sagemaker(harness, arn.split(":")[4]).list_tags(ResourceArn=arn)
+    return {tag["Key"]: tag["Value"] for tag in response["Tags"]}
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def record(event_name: str, request: dict, response: dict | None, account: str = MEMBER, **options) -> dict:
+    """The CloudTrail record of a call in `account` and REGION, as EventBridge carries it."""
+    return ct.create_event(event_name, request, response, account=account, region=REGION, **options)
+
+
+def create_model(harness, name: str, account: str = MEMBER, **options) -> dict:
+    role = f"arn:aws:iam::{account}:role/SageMakerExecution"
+    arn = sagemaker(harness, account).create_model(
+        ModelName=name, ExecutionRoleArn=role, PrimaryContainer={"Image": IMAGE}
+    )["ModelArn"]
+    request = {"modelName": name, "executionRoleArn": role, "primaryContainer": {"image": IMAGE}}
+    return record("CreateModel", request, {"modelArn": arn}, account, **options)
+
+
+def create_endpoint(harness, name: str = ENDPOINT, tags: dict[str, str] = REQUEST_TAGS) -> dict:
+    client = sagemaker(harness)
+    client.create_model(ModelName=f"{name}-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    client.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{name}-model",
+                "InstanceType": "ml.m5.xlarge",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    arn = client.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=_tag_list(tags))[
+        "EndpointArn"
     ]
-    assert len(found) == 1, f"{len(found)} auto-tagger functions in the hub template"
-    return found[0]
+    request = {"endpointName": name, "endpointConfigName": f"{name}-config", "tags": ct.request_tags(tags)}
+    return record("CreateEndpoint", request, {"endpointArn": arn})
 
 
-@pytest.fixture(scope="module")
-def event_pattern(hub_template) -> dict:
-    """The pattern of the one rule that targets the auto-tagger."""
-    target = {"Fn::GetAtt": [_auto_tagger_id(hub_template), "Arn"]}
-    rules = [
-        r
-        for r in hub_template["Resources"].values()
-        if r["Type"] == "AWS::Events::Rule" and any(t["Arn"] == target for t in r["Properties"]["Targets"])
-    ]
-    assert len(rules) == 1, f"{len(rules)} rules target the auto-tagger"
-    return rules[0]["Properties"]["EventPattern"]
+def _training_job(harness, name: str, tags: dict[str, str]) -> str:
+    return sagemaker(harness).create_training_job(
+        TrainingJobName=name,
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        OutputDataConfig={"S3OutputPath": "s3://ml-artifacts/churn/"},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        Tags=_tag_list(tags),
+    )["TrainingJobArn"]
 
 
-@pytest.fixture(scope="module")
-def auto_tagger_function(hub_template) -> dict:
-    return hub_template["Resources"][_auto_tagger_id(hub_template)]["Properties"]
-
-
-# ---------------------------------------------------------------- CloudTrail records as PutEvents entries
-
-
-def _sso_user() -> dict:
-    role = "AWSReservedSSO_DataScientist_0123456789abcdef"
-    return {
-        "type": "AssumedRole",
-        "principalId": "AROAEXAMPLEID:alice@example.com",
-        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/alice@example.com",
-        "accountId": ACCOUNT,
-        "accessKeyId": "ASIAEXAMPLEKEY",
-        "sessionContext": {
-            "sessionIssuer": {
-                "type": "Role",
-                "principalId": "AROAEXAMPLEID",
-                "arn": f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{REGION}/{role}",
-                "accountId": ACCOUNT,
-                "userName": role,
-            },
-            "webIdFederationData": {},
-            "attributes": {"creationDate": "2026-11-24T09:58:00Z", "mfaAuthenticated": "false"},
-        },
-    }
-
-
-def _record(
-    event_name: str,
-    request: dict,
-    response: dict | None,
-    *,
-    source: str = "aws.sagemaker",
-    event_source: str = "sagemaker.amazonaws.com",
-    service_event: bool = False,
-    error_code: str | None = None,
-    read_only: bool = False,
-) -> dict:
-    """One EventBridge PutEvents entry carrying a CloudTrail management-event record."""
-    detail = {
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "AWSService", "invokedBy": "sagemaker.amazonaws.com"}
-        if service_event
-        else _sso_user(),
-        "eventTime": EVENT_TIME,
-        "eventSource": event_source,
-        "eventName": event_name,
-        "awsRegion": REGION,
-        "sourceIPAddress": "sagemaker.amazonaws.com" if service_event else "198.51.100.7",
-        "userAgent": "sagemaker.amazonaws.com" if service_event else "Boto3/1.44.5 md/Botocore#1.44.5 ua/2.1",
-        "requestParameters": request,
-        "responseElements": response,
-        "requestID": str(uuid.uuid4()),
-        "eventID": str(uuid.uuid4()),
-        "readOnly": read_only,
-        "eventType": "AwsServiceEvent" if service_event else "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": ACCOUNT,
-        "eventCategory": "Management",
-    }
-    if error_code:
-        detail["errorCode"] = error_code
-        detail["errorMessage"] = 'Could not find endpoint configuration "missing-config".'
-    return {
-        "Source": source,
-        "DetailType": "AWS Service Event via CloudTrail" if service_event else "AWS API Call via CloudTrail",
-        "Detail": json.dumps(detail),
-        "EventBusName": "mlgov-hub",
-    }
-
-
-def _arn(kind: str, name: str) -> str:
-    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name}"
-
-
-def _tags_param() -> list[dict]:
-    return [{"key": key, "value": value} for key, value in REQUEST_TAGS.items()]
-
-
-def create_endpoint() -> dict:
-    request = {"endpointName": ENDPOINT, "endpointConfigName": f"{ENDPOINT}-config", "tags": _tags_param()}
-    return _record("CreateEndpoint", request, {"endpointArn": _arn("endpoint", ENDPOINT)})
-
-
-def create_training_job() -> dict:
+def create_training_job(harness) -> dict:
+    arn = _training_job(harness, TRAINING_JOB, REQUEST_TAGS)
     request = {
         "trainingJobName": TRAINING_JOB,
         "algorithmSpecification": {"trainingImage": IMAGE, "trainingInputMode": "File"},
@@ -171,238 +111,217 @@ def create_training_job() -> dict:
         "outputDataConfig": {"s3OutputPath": "s3://ml-artifacts/churn/"},
         "resourceConfig": {"instanceType": "ml.m5.xlarge", "instanceCount": 1, "volumeSizeInGB": 30},
         "stoppingCondition": {"maxRuntimeInSeconds": 3600},
-        "tags": _tags_param(),
+        "tags": ct.request_tags(REQUEST_TAGS),
     }
-    return _record("CreateTrainingJob", request, {"trainingJobArn": _arn("training-job", TRAINING_JOB)})
+    return record("CreateTrainingJob", request, {"trainingJobArn": arn})
 
 
-def tuning_child_training_job() -> dict:
-    request = {
-        "trainingJobName": TUNED_JOB,
-        "tuningJobArn": _arn("hyper-parameter-tuning-job", "churn-hpo-1124"),
-        "roleArn": ROLE,
-    }
-    return _record(
-        "CreateTrainingJob", request, {"trainingJobArn": _arn("training-job", TUNED_JOB)}, service_event=True
+def tuning_child_training_job(harness) -> dict:
+    """The tuning job a person created, and the record of one training job SageMaker created for it."""
+    tuning_arn = sagemaker(harness).create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=TUNING_JOB,
+        HyperParameterTuningJobConfig={
+            "Strategy": "Bayesian",
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2},
+        },
+        TrainingJobDefinition={
+            "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+            "RoleArn": ROLE,
+            "OutputDataConfig": {"S3OutputPath": "s3://ml-artifacts/hpo/"},
+            "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        },
+        Tags=_tag_list(REQUEST_TAGS),
+    )["HyperParameterTuningJobArn"]
+    arn = _training_job(harness, TUNED_JOB, {})
+    request = {"trainingJobName": TUNED_JOB, "tuningJobArn": tuning_arn, "roleArn": ROLE}
+    return record(
+        "CreateTrainingJob",
+        request,
+        {"trainingJobArn": arn},
+        user_identity={**SERVICE_IDENTITY, "accountId": MEMBER},
+        service_event=True,
     )
 
 
 def failed_create_endpoint() -> dict:
-    request = {"endpointName": "churn-xgb-broken", "endpointConfigName": "missing-config", "tags": _tags_param()}
-    return _record("CreateEndpoint", request, None, error_code="ValidationException")
+    request = {"endpointName": "churn-xgb-broken", "endpointConfigName": "missing-config"}
+    return record("CreateEndpoint", request, None, error_code="ValidationException")
 
 
 def describe_endpoint() -> dict:
-    return _record("DescribeEndpoint", {"endpointName": ENDPOINT}, None, read_only=True)
+    event = record("DescribeEndpoint", {"endpointName": ENDPOINT}, None)
+    event["detail"]["readOnly"] = True
+    return event
 
 
 def ec2_run_instances() -> dict:
     request = {"instanceType": "m5.large", "instancesSet": {"items": [{"imageId": "ami-0abcdef1234567890"}]}}
-    return _record("RunInstances", request, None, source="aws.ec2", event_source="ec2.amazonaws.com")
+    event = record("RunInstances", request, None)
+    event["source"] = "aws.ec2"
+    event["detail"]["eventSource"] = "ec2.amazonaws.com"
+    return event
 
 
-# ---------------------------------------------------------------- moto, wired from the template
+EXCLUDED = (failed_create_endpoint, describe_endpoint, ec2_run_instances)
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "mlgov-auto-tagger"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:mlgov-auto-tagger"
-    aws_request_id: str = "6f1c9c1e-0000-4000-8000-000000000001"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+def emit_all(harness, events: list[dict]) -> list:
+    for event in events:
+        harness.emit(event)
+    return harness.deliver()
 
 
-@pytest.fixture
-def aws(monkeypatch):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("MLGOV_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def hub_bus(aws, event_pattern) -> str:
-    """The hub bus and the template's rule on moto, with an SQS probe as the rule's target; returns the probe URL."""
-    events = boto3.client("events", region_name=REGION)
-    sqs = boto3.client("sqs", region_name=REGION)
-    events.create_event_bus(Name="mlgov-hub")
-    events.put_rule(Name="create-calls", EventBusName="mlgov-hub", EventPattern=json.dumps(event_pattern))
-    probe = sqs.create_queue(QueueName="probe")["QueueUrl"]
-    probe_arn = sqs.get_queue_attributes(QueueUrl=probe, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_targets(Rule="create-calls", EventBusName="mlgov-hub", Targets=[{"Id": "probe", "Arn": probe_arn}])
-    return probe
-
-
-def route(probe_url: str, entries: list[dict]) -> list[dict]:
-    """put_events the entries on the hub bus; the events as the rule delivered them to its target."""
-    result = boto3.client("events", region_name=REGION).put_events(Entries=entries)
-    assert result["FailedEntryCount"] == 0, result
-    sqs = boto3.client("sqs", region_name=REGION)
-    delivered = []
-    while messages := sqs.receive_message(QueueUrl=probe_url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            event = json.loads(message["Body"])
-            # moto's default target input leaves out the envelope's "account", which EventBridge delivers.
-            event.setdefault("account", ACCOUNT)
-            delivered.append(event)
-            sqs.delete_message(QueueUrl=probe_url, ReceiptHandle=message["ReceiptHandle"])
-    return delivered
-
-
-def _resolve(value: object, resources: dict, moto_names: dict) -> str:
-    """A template environment value for moto: literals as they are, Refs to the template's table/queue as moto's."""
-    if isinstance(value, str):
-        return value
-    logical_id = value["Ref"]  # anything else (GetAtt, Join...) is wiring this test does not know: fail loudly
-    return moto_names[resources[logical_id]["Type"]]
-
-
-@pytest.fixture
-def handler(aws, monkeypatch, hub_template, auto_tagger_function):
-    """The template's handler with the template's environment, its table and DLQ created in moto."""
-    table = "mlgov-idempotency"
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dlq = boto3.client("sqs", region_name=REGION).create_queue(QueueName="auto-tagger-dlq")["QueueUrl"]
-    moto_names = {"AWS::DynamoDB::GlobalTable": table, "AWS::DynamoDB::Table": table, "AWS::SQS::Queue": dlq}
-    for name, value in auto_tagger_function["Environment"]["Variables"].items():
-        monkeypatch.setenv(name, _resolve(value, hub_template["Resources"], moto_names))
-    monkeypatch.setenv("MLGOV_HUB_ACCOUNT", ACCOUNT)
-    module_name, attribute = auto_tagger_function["Handler"].rsplit(".", 1)
-    module = importlib.import_module(module_name)
-    _clear_caches()
-    yield getattr(module, attribute)
-    _clear_caches()
-
-
-def _clear_caches() -> None:
-    from mlgov.handlers import auto_tagger
-    from mlgov.settings import settings
-
-    auto_tagger._runtime.cache_clear()
-    settings.cache_clear()
-
-
-def create_resources() -> None:
-    """What the three successful calls created, in moto, with the tags the creators passed."""
-    sagemaker = boto3.client("sagemaker", region_name=REGION)
-    tags = [{"Key": key, "Value": value} for key, value in REQUEST_TAGS.items()]
-    sagemaker.create_model(ModelName="churn-xgb", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=f"{ENDPOINT}-config",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "churn-xgb",
-                "InstanceType": "ml.m5.xlarge",
-                "InitialInstanceCount": 1,
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=f"{ENDPOINT}-config", Tags=tags)
-    for name, job_tags in ((TRAINING_JOB, tags), (TUNED_JOB, [])):
-        sagemaker.create_training_job(
-            TrainingJobName=name,
-            AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-            RoleArn=ROLE,
-            OutputDataConfig={"S3OutputPath": "s3://ml-artifacts/churn/"},
-            ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
-            StoppingCondition={"MaxRuntimeInSeconds": 3600},
-            Tags=job_tags,
+def dlq_messages(harness) -> list[dict]:
+    return (
+        boto3.client("sqs")  # the process's default clients act in the hub account, hub region
+        .receive_message(
+            QueueUrl=harness.hub_resource("AutoTaggerDlq"), MaxNumberOfMessages=10, MessageAttributeNames=["All"]
         )
-
-
-def tags_of(arn: str) -> dict[str, str]:
-    response = boto3.client("sagemaker", region_name=REGION).list_tags(ResourceArn=arn)
-    return {tag["Key"]: tag["Value"] for tag in response["Tags"]}
-
-
-ALL_RECORDS = (
-    create_endpoint,
-    create_training_job,
-    tuning_child_training_job,
-    failed_create_endpoint,
-    describe_endpoint,
-    ec2_run_instances,
-)
+        .get("Messages", [])
+    )
 
 
 # ---------------------------------------------------------------- routing
 
 
-def test_the_template_pattern_routes_exactly_the_successful_sagemaker_creates(hub_bus):
-    entries = [make() for make in ALL_RECORDS]
-    delivered = route(hub_bus, entries)
-    routed_ids = sorted(event["detail"]["eventID"] for event in delivered)
-    wanted = sorted(json.loads(entry["Detail"])["eventID"] for entry in entries[:3])
-    assert routed_ids == wanted
-    assert {(e["detail"]["eventName"], e["detail-type"]) for e in delivered} == {
+def test_the_template_pattern_routes_exactly_the_successful_sagemaker_creates(harness):
+    routed = [create_endpoint(harness), create_training_job(harness), tuning_child_training_job(harness)]
+    records = [*routed, *(make() for make in EXCLUDED)]
+
+    calls = emit_all(harness, records)
+
+    assert {call.logical_id for call in calls} == {harness.lambdas.by_handler(AUTO_TAGGER)}
+    assert sorted(call.event["detail"]["eventID"] for call in calls) == sorted(r["detail"]["eventID"] for r in routed)
+    assert {(call.event["detail"]["eventName"], call.event["detail-type"]) for call in calls} == {
         ("CreateEndpoint", "AWS API Call via CloudTrail"),
         ("CreateTrainingJob", "AWS API Call via CloudTrail"),
         ("CreateTrainingJob", "AWS Service Event via CloudTrail"),
     }
+    for call in calls:  # the envelope as the member account's bus stamped it, kept through the spoke's forwarding
+        assert {"id", "time", "account", "region", "detail-type", "source", "detail"} <= set(call.event)
+        assert (call.event["account"], call.event["region"]) == (MEMBER, REGION)
+        assert call.error is None and call.result["status"] == "tagged", call
 
 
-def test_each_excluded_record_is_excluded_on_its_own(hub_bus):
-    for make in (failed_create_endpoint, describe_endpoint, ec2_run_instances):
-        assert route(hub_bus, [make()]) == [], make.__name__
+def test_each_excluded_record_is_excluded_on_its_own(harness):
+    for make in EXCLUDED:
+        harness.emit(make())
+        assert harness.deliver() == [], make.__name__
+
+
+def test_an_account_outside_the_governed_ous_has_no_spoke_to_forward_its_creates(harness):
+    event = create_model(harness, "unmanaged-model", account=OUTSIDE)
+
+    assert emit_all(harness, [event]) == []
+    assert "mlgov:created-by" not in tags_of(harness, event["detail"]["responseElements"]["modelArn"])
 
 
 # ---------------------------------------------------------------- routing, then the handler
 
 
-def test_routed_creates_are_tagged_by_the_template_handler(hub_bus, handler):
-    create_resources()
-    delivered = route(hub_bus, [make() for make in ALL_RECORDS])
-    assert len(delivered) == 3
-    for event in delivered:
-        assert {"id", "time", "account", "region", "detail-type", "source", "detail"} <= set(event)
-        result = handler(event, FakeLambdaContext())
-        assert result["status"] == "tagged", result
+def test_routed_creates_are_tagged_by_the_template_handler(harness):
+    events = [create_endpoint(harness), create_training_job(harness), tuning_child_training_job(harness)]
+    endpoint_arn, job_arn, tuned_arn = (next(iter(e["detail"]["responseElements"].values())) for e in events)
 
-    endpoint = tags_of(_arn("endpoint", ENDPOINT))
+    calls = emit_all(harness, events)
+
+    assert [call.result["status"] for call in calls] == ["tagged"] * 3, calls
+    endpoint = tags_of(harness, endpoint_arn)
     assert endpoint["mlgov:created-by"] == "alice@example.com"
-    assert endpoint["mlgov:creator-arn"] == _sso_user()["arn"]
+    assert endpoint["mlgov:creator-arn"] == ct.sso_user(MEMBER)["arn"]
     assert endpoint["mlgov:created-at"] == EVENT_TIME
     assert endpoint["last-invoked"] == "never"
     assert endpoint["auto-delete-after"] == "2026-12-24"  # created-at + the schema's 30 default days
     assert {key: endpoint[key] for key in REQUEST_TAGS} == REQUEST_TAGS  # the creator's tags are untouched
 
-    job = tags_of(_arn("training-job", TRAINING_JOB))
+    job = tags_of(harness, job_arn)
     assert job["mlgov:created-by"] == "alice@example.com"
     assert job["mlgov:created-at"] == EVENT_TIME
     assert "last-invoked" not in job
     assert "auto-delete-after" not in job  # training jobs are not in the lifetime rule's types
 
-    tuned = tags_of(_arn("training-job", TUNED_JOB))
+    tuned = tags_of(harness, tuned_arn)
     assert "sagemaker.amazonaws.com" in tuned["mlgov:created-by"]
-    assert "churn-hpo-1124" in tuned["mlgov:created-by"]
-    assert tuned["mlgov:creator-arn"] == _arn("hyper-parameter-tuning-job", "churn-hpo-1124")
+    assert TUNING_JOB in tuned["mlgov:created-by"]
+    assert tuned["mlgov:creator-arn"] == f"arn:aws:sagemaker:{REGION}:{MEMBER}:hyper-parameter-tuning-job/{TUNING_JOB}"
     assert "last-invoked" not in tuned
 
 
-def test_a_redelivered_event_is_handled_once_through_the_template_idempotency_table(hub_bus, handler):
-    create_resources()
-    (event,) = route(hub_bus, [create_endpoint()])
-    first = handler(event, FakeLambdaContext())
-    endpoint_arn = _arn("endpoint", ENDPOINT)
-    boto3.client("sagemaker", region_name=REGION).delete_tags(ResourceArn=endpoint_arn, TagKeys=list(first["added"]))
-    again = handler(event, FakeLambdaContext(aws_request_id="6f1c9c1e-0000-4000-8000-000000000002"))
-    assert again == first  # the stored result: the redelivery did not tag again
-    assert "mlgov:created-by" not in tags_of(endpoint_arn)
-    table = os.environ["MLGOV_IDEMPOTENCY_TABLE"]  # the name the template's environment pointed at
-    assert len(boto3.client("dynamodb", region_name=REGION).scan(TableName=table)["Items"]) == 1
+def test_each_creator_identity_is_recorded_readably(harness):
+    cases = [
+        (ct.iam_user(MEMBER, "bob"), "iam-user/bob"),
+        (ct.federated_user(MEMBER, "carol"), "carol"),
+        (ct.assumed_role(MEMBER, "MLPipelineRole", "nightly-retrain"), "role/MLPipelineRole/nightly-retrain"),
+    ]
+    events = [create_model(harness, f"model-{i}", user_identity=identity) for i, (identity, _) in enumerate(cases)]
+
+    calls = emit_all(harness, events)
+
+    assert [call.result["status"] for call in calls] == ["tagged"] * len(cases), calls
+    for event, (identity, expected) in zip(events, cases, strict=True):
+        tags = tags_of(harness, event["detail"]["responseElements"]["modelArn"])
+        assert tags["mlgov:created-by"] == expected, identity["type"]
+        assert tags["mlgov:creator-arn"] == identity["arn"]
+
+
+def test_tags_a_person_set_are_never_overwritten_only_missing_keys_are_added(harness):
+    person_tags = {"ml:team": "fraud", "auto-delete-after": "2026-12-01"}
+    event = create_endpoint(harness, "kept-tags", tags=person_tags)
+
+    (call,) = emit_all(harness, [event])
+
+    tags = tags_of(harness, event["detail"]["responseElements"]["endpointArn"])
+    assert {key: tags[key] for key in person_tags} == person_tags
+    assert tags["mlgov:created-by"] == "alice@example.com" and tags["last-invoked"] == "never"
+    assert "auto-delete-after" not in call.result["added"] and "ml:team" in call.result["kept"]
+
+
+def test_a_redelivered_event_is_handled_once_through_the_template_idempotency_table(harness):
+    event = create_endpoint(harness)
+    endpoint_arn = event["detail"]["responseElements"]["endpointArn"]
+    (first,) = emit_all(harness, [event])
+    sagemaker(harness).delete_tags(ResourceArn=endpoint_arn, TagKeys=list(first.result["added"]))
+
+    (again,) = emit_all(harness, [event])  # the same CloudTrail record (eventID) delivered a second time
+
+    assert again.logical_id == first.logical_id
+    assert again.error is None and again.result == first.result  # the stored result: the redelivery did not tag
+    assert "mlgov:created-by" not in tags_of(harness, endpoint_arn)
+    items = boto3.client("dynamodb").scan(TableName=harness.hub_resource("IdempotencyTable"))["Items"]
+    assert len(items) == 1
+
+
+# ---------------------------------------------------------------- bad events: parked with the reason
+
+
+def test_a_routed_create_without_its_resource_identity_is_parked_and_the_next_one_still_tagged(harness):
+    cluster_arn = sagemaker(harness).create_cluster(
+        ClusterName="llm-train",
+        InstanceGroups=[
+            {
+                "InstanceGroupName": "workers",
+                "InstanceType": "ml.p5.48xlarge",
+                "InstanceCount": 1,
+                "LifeCycleConfig": {
+                    "SourceS3Uri": f"s3://sagemaker-hyperpod-lifecycle-{MEMBER}/scripts/",
+                    "OnCreate": "on_create.sh",
+                },
+                "ExecutionRole": ROLE,
+                "ThreadsPerCore": 1,
+            }
+        ],
+    )["ClusterArn"]
+    # A truncated record: no responseElements, and a cluster's ARN holds an id that only the response carries.
+    truncated = record("CreateCluster", {"clusterName": "llm-train"}, None)
+    good = create_model(harness, "after-bad-event")
+
+    bad_call, good_call = emit_all(harness, [truncated, good])
+
+    assert bad_call.result["status"] == "rejected" and "clusterArn" in bad_call.result["reason"]
+    (parked,) = dlq_messages(harness)
+    assert parked["MessageAttributes"]["reason"]["StringValue"] == bad_call.result["reason"]
+    assert json.loads(parked["Body"])["detail"]["eventID"] == truncated["detail"]["eventID"]
+    assert "mlgov:created-by" not in tags_of(harness, cluster_arn)
+    assert good_call.result["status"] == "tagged"
+    assert "mlgov:created-by" in tags_of(harness, good["detail"]["responseElements"]["modelArn"])

@@ -31,6 +31,25 @@ def _finding(report: dict, name: str) -> dict:
     return found
 
 
+def test_doctor_passes_every_check_on_the_deployed_installation(outcome):
+    result, _, _ = outcome
+    assert result.doctor_exit == 0, result.doctor_lines
+    statuses = {
+        line.split()[1]: line.split()[0] for line in result.doctor_lines if line[:4] in ("OK  ", "FAIL", "SKIP")
+    }
+    assert set(statuses) >= {
+        "cloudtrail",
+        "spoke-role",
+        "hub-bus",
+        "bus-policy",
+        "slack-secret",
+        "spoke-access",
+        "event-probe",
+        "org-policies",
+    }
+    assert set(statuses.values()) == {"OK"}
+
+
 def test_every_create_is_routed_to_the_auto_tagger_and_tagged_without_overwriting(outcome):
     result, _, _ = outcome
     assert result.tagger_errors == []
@@ -91,8 +110,8 @@ def test_one_zombie_is_approved_snapshotted_deleted_and_restored_one_rejected_th
 
 def test_the_demo_prints_each_stage_writes_the_report_and_stays_under_two_minutes(outcome):
     result, lines, out = outcome
-    assert [line.split(" ", 2)[1] for line in lines if line.startswith("== ") and "/7" in line] == [
-        f"{n}/7" for n in range(1, 8)
+    assert [line.split(" ", 2)[1] for line in lines if line.startswith("== ") and "/8" in line] == [
+        f"{n}/8" for n in range(1, 9)
     ]
     assert json.loads((out / "report.json").read_text()) == result.report
     html = (out / "report.html").read_text()

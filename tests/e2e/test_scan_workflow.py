@@ -6,7 +6,7 @@ template's approval state machine once per new zombie.
 
 The organization: the hub, a member running one busy endpoint, a member running one zombie (old, InService, no
 Invocations datapoints, a CPUUtilization series as proof that metrics flow), and an account outside the target OUs
-(no spoke: its AssumeRole is refused, as is the management account's).
+(no spoke: its AssumeRole is refused). The management account is not scanned: no StackSet instance exists there.
 """
 
 from __future__ import annotations
@@ -121,8 +121,13 @@ def _states_entered(harness, execution_arn: str) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
 
 
+def _scanned(harness) -> list[str]:
+    """Every account of the organization but the management account (no StackSet instance can exist there)."""
+    return sorted(a for a in harness.accounts if a != harness.templates.management_account)
+
+
 def _no_spoke(harness) -> list[str]:
-    return sorted(a for a in harness.accounts if a not in harness.governed_accounts())
+    return sorted(a for a in _scanned(harness) if a not in harness.governed_accounts())
 
 
 def test_the_scheduled_scan_reports_and_hands_each_new_zombie_over_once(hub):
@@ -138,9 +143,9 @@ def test_the_scheduled_scan_reports_and_hands_each_new_zombie_over_once(hub):
     regions = hub.templates.member_regions
     scanner = hub.lambdas.by_handler("mlgov.handlers.scanner.handler")
     calls = hub.lambdas.calls(scanner)
-    assert [call.event["task"] for call in calls] == ["targets"] + ["scan"] * (len(hub.accounts) * 2) + ["aggregate"]
+    assert [call.event["task"] for call in calls] == ["targets"] + ["scan"] * (len(_scanned(hub)) * 2) + ["aggregate"]
     assert sorted((c.event["account"], c.event["region"]) for c in calls[1:-1]) == sorted(
-        (account, region) for account in hub.accounts for region in regions
+        (account, region) for account in _scanned(hub) for region in regions
     )
     assert [call.error for call in calls] == [None] * len(calls)
 

@@ -89,6 +89,11 @@ class Installation:
         facts = []
         for trail in cloudtrail.describe_trails(includeShadowTrails=True)["trailList"]:
             arn = trail.get("TrailARN") or trail["Name"]
+            home = trail.get("HomeRegion", self.region)
+            if home != self.region:  # a shadow of a multi-region trail: read it where it lives
+                cloudtrail = self._session.client(
+                    "cloudtrail", region_name=home, config=RETRY_CONFIG, endpoint_url=self._endpoint_url
+                )
             selectors = cloudtrail.get_event_selectors(TrailName=arn)
             facts.append(
                 TrailFacts(
@@ -101,6 +106,7 @@ class Installation:
                     advanced_event_selectors=selectors.get("AdvancedEventSelectors") or (),
                 )
             )
+            cloudtrail = self._client("cloudtrail")
         return facts
 
     def spoke_role(self, name: str) -> Check:

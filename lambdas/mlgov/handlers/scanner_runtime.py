@@ -145,6 +145,12 @@ class ScannerRuntime:
             accounts = []
             for page in organizations.get_paginator("list_accounts").paginate():
                 accounts += [a["Id"] for a in page["Accounts"] if a.get("State", a.get("Status")) == "ACTIVE"]
+            # A service-managed StackSet never deploys the spoke to the management account (and SCPs never apply
+            # there): scanning it would fail every day. It runs no governed workloads by design.
+            management = organizations.describe_organization()["Organization"].get("MasterAccountId")
+            if management in accounts and management != self.settings.hub_account:
+                self.logger.info("the management account is not scanned", extra={"account": management})
+                accounts.remove(management)
             return accounts
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") == "AWSOrganizationsNotInUseException":
