@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--regions", nargs="+", metavar="REGION", help="default: --region or the profile's region")
     scan.add_argument("--assume-role", metavar="NAME", help="role to assume in each account, e.g. mlgov-spoke")
     scan.add_argument("--types", nargs="+", metavar="TYPE", help="only these resource types (e.g. endpoint)")
-    scan.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    scan.add_argument(
+        "--format", choices=["table", "json", "csv", "html"], default="table", help="html: one self-contained page"
+    )
     scan.add_argument("--output", type=Path, help="write the report here instead of stdout")
     scan.add_argument("--workers", type=int, default=8, help="account × region scans at once (default 8)")
     scan.add_argument("--ledger", metavar="TABLE", help="hub job-cost ledger table: add finished jobs it recorded")
@@ -133,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     from mlgov.cli_doctor import add_doctor_command
 
     add_doctor_command(commands, common)
+
+    from mlgov.cli_demo import add_demo_command
+
+    add_demo_command(commands, common)
     return parser
 
 
@@ -331,7 +337,9 @@ def _scan(args) -> int:
             {"account": e.account, "region": e.region, "operation": e.operation, "message": e.message}
             for e in judge.errors
         ]
-    renderer = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
+    from mlgov.report_html import render_html
+
+    renderer = {"json": render_json, "csv": render_csv, "table": render_table, "html": render_html}[args.format]
     text = renderer(document)
     if args.output:
         args.output.write_text(text)

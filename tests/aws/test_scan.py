@@ -160,6 +160,12 @@ def test_cli_scan_writes_json_csv_and_table(organization, tmp_path, capsys, monk
     table = capsys.readouterr().out
     assert "hub-churn" in table and "tag compliance" in table
 
+    html_path = tmp_path / "scan.html"
+    argv = ["scan", "--regions", "us-east-1", "--types", "endpoint", "--format", "html", "--output", str(html_path)]
+    assert main(argv) == 0
+    page = html_path.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and document["scope"]["accounts"][0] in page
+
 
 def test_cli_scan_without_credentials_exits_with_one_line(monkeypatch, tmp_path, capsys):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
