@@ -128,3 +128,18 @@ def test_report_location_is_a_console_link_in_aws_and_a_uri_elsewhere():
         "https://s3.console.aws.amazon.com/s3/object/archive?region=eu-west-1&prefix=reports%2F2026-11-24%2Frun-1.json"
     )
     assert report_location("archive", "reports/x.json", "cn-north-1") == "s3://archive/reports/x.json"
+
+
+def test_a_lapsed_snooze_asks_again_under_a_new_episode():
+    from mlgov.domain.scan_run import approval_episode
+
+    snooze = "snoozed by U0APPROVER on 2026-10-01 until 2026-10-31"
+    lapsed = _zombie(tags={"mlgov:exempt": snooze}, evidence={"exempt_lapsed": snooze})
+    snoozed = _zombie(tags={"mlgov:exempt": snooze}, evidence={"exempt": snooze})
+    first = approval_execution_name(ARN, "2026-09-20")  # the approval that ended in the snooze
+
+    assert approval_episode(lapsed, "2026-09-20") == "2026-11-01"
+    assert needs_approval(lapsed, "2026-09-20", first)
+    assert not needs_approval(lapsed, "2026-09-20", approval_execution_name(ARN, "2026-11-01"))  # asked once
+    assert not needs_approval(snoozed, "2026-09-20", first)
+    assert approval_episode(snoozed, "2026-09-20") == "2026-09-20"

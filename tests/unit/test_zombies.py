@@ -401,6 +401,22 @@ def test_studio_apps_without_a_checkable_guard_or_domain_are_not_judged():
     assert judge_idle(studio(idle=None, hours=3)[-1], POLICY, NOW, studio_guards(lab)) is None
 
 
+def test_a_snooze_exempts_until_its_end_date_then_lapses_other_exemptions_never_do():
+    from datetime import timedelta
+
+    until = (NOW - timedelta(days=1)).date().isoformat()
+    lapsed = endpoint(tags={"mlgov:exempt": f"snoozed by U0APPROVER on 2026-01-01 until {until}"})
+    running = endpoint(tags={"mlgov:exempt": f"snoozed by U0APPROVER on 2026-01-01 until {NOW.date().isoformat()}"})
+    rejected = endpoint(tags={"mlgov:exempt": "rejected by U0APPROVER on 2020-01-01"})
+
+    verdict = judge_endpoint(lapsed, Usage({"AllTraffic": 0.0}), POLICY, NOW)
+    assert verdict.status == "zombie" and "exempt" not in verdict.evidence
+    assert verdict.evidence["exempt_lapsed"].endswith(f"until {until}")
+    assert not is_exempt(lapsed, NOW.date()) and is_exempt(lapsed)  # without a date: the tag alone
+    assert judge_endpoint(running, Usage({"AllTraffic": 0.0}), POLICY, NOW).evidence["exempt"].startswith("snoozed")
+    assert is_exempt(rejected, NOW.date() + timedelta(days=3650))
+
+
 def test_exempt_idle_notebook_is_reported_with_the_exemption():
     verdict = judge_idle(notebook(hours=48, tags={"mlgov:exempt": ""}), POLICY, NOW)
     assert verdict.status == "idle" and verdict.evidence["exempt"] == "(no reason given)"

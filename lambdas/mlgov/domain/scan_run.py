@@ -6,10 +6,11 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 EXEMPT_TAG = "mlgov:exempt"
+_SNOOZE_UNTIL = re.compile(r"\buntil (\d{4}-\d{2}-\d{2})\b")  # as approval_tasks writes a snooze
 APPROVABLE_TYPES = frozenset({"endpoint"})  # the approval flow snapshots and deletes endpoints only
 RUNS_PREFIX = "runs/"
 REPORTS_PREFIX = "reports/"
@@ -100,7 +101,24 @@ def approval_execution_name(arn: str, zombie_since: str) -> str:
 
 
 def is_exempt(finding: Mapping) -> bool:
+    """Tagged `mlgov:exempt`, unless the verdict found the exemption lapsed (a snooze past its end date)."""
+    if "exempt_lapsed" in (finding.get("evidence") or {}):
+        return False
     return EXEMPT_TAG in (finding.get("tags") or {})
+
+
+def approval_episode(finding: Mapping, zombie_since: str) -> str:
+    """The first day of the zombie episode the approval is about: `zombie_since`, or the day after a lapsed snooze
+    ended when that is later (so the flow asks again, under a new execution name, once the snooze is over)."""
+    lapsed = (finding.get("evidence") or {}).get("exempt_lapsed")
+    match = _SNOOZE_UNTIL.search(lapsed) if isinstance(lapsed, str) else None
+    if match is None:
+        return zombie_since
+    try:
+        after = (date.fromisoformat(match.group(1)) + timedelta(days=1)).isoformat()
+    except ValueError:
+        return zombie_since
+    return max(zombie_since, after)
 
 
 def needs_approval(finding: Mapping, zombie_since: str | None, approval_started: str | None) -> bool:
@@ -110,7 +128,7 @@ def needs_approval(finding: Mapping, zombie_since: str | None, approval_started:
         and finding.get("resource_type") in APPROVABLE_TYPES
         and zombie_since is not None
         and not is_exempt(finding)
-        and approval_started != approval_execution_name(finding["arn"], zombie_since)
+        and approval_started != approval_execution_name(finding["arn"], approval_episode(finding, zombie_since))
     )
 
 

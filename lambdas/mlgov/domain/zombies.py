@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -11,6 +12,7 @@ from mlgov.domain.inventory import Resource
 from mlgov.domain.report import Verdict
 
 EXEMPT_TAG = "mlgov:exempt"
+_SNOOZE_UNTIL = re.compile(r"\buntil (\d{4}-\d{2}-\d{2})\b")  # approval_tasks writes "snoozed by … until D"
 LAST_INVOKED_TAG = "last-invoked"
 CLOUDWATCH_RETENTION_DAYS = 455  # hourly datapoints are kept 15 months; older usage cannot be read
 
@@ -224,7 +226,7 @@ def judge_endpoint(endpoint: Resource, usage: Usage, policy: ZombiePolicy, now: 
     evidence = _endpoint_evidence(endpoint, usage, window)
     blocked = _not_a_candidate(endpoint, usage, policy, now)
     if blocked is not None:
-        return _exempted(endpoint, Verdict(blocked[0], blocked[1], evidence))
+        return _exempted(endpoint, Verdict(blocked[0], blocked[1], evidence), now)
     proofs = {v.name: _proof(usage, v.name) for v in endpoint.variants}
     unproven = [name for name, proof in proofs.items() if proof is None]
     days = _days(window.days)
@@ -233,12 +235,12 @@ def judge_endpoint(endpoint: Resource, usage: Usage, policy: ZombiePolicy, now: 
             f"no Invocations datapoints and no CPUUtilization series for {_variants_phrase(unproven)} over {days} "
             "days: cannot tell an idle endpoint from one whose metrics are not published"
         )
-        return _exempted(endpoint, Verdict("unknown", reason, evidence))
+        return _exempted(endpoint, Verdict("unknown", reason, evidence), now)
     names = [v.name for v in endpoint.variants]
     scope = f"all {len(names)} variants" if len(names) > 1 else "its only variant"
     hosted = f" and its {len(usage.components)} inference components" if usage.components else ""
     reason = f"0 invocations on {scope} ({', '.join(names)}){hosted} for {days} days; {_proof_phrase(proofs)}"
-    return _exempted(endpoint, Verdict("zombie", reason, evidence))
+    return _exempted(endpoint, Verdict("zombie", reason, evidence), now)
 
 
 def _not_a_candidate(endpoint: Resource, usage: Usage, policy: ZombiePolicy, now: datetime) -> tuple[str, str] | None:
@@ -375,13 +377,17 @@ def judge_idle(
             f"notebook instance {running} with no lifecycle configuration: attach one that stops it after "
             f"{SUGGESTED_IDLE_MINUTES} idle minutes (an auto-stop OnStart script), or stop it"
         )
-        return _exempted(resource, Verdict("idle", reason, {**evidence, "guard_missing": "lifecycle configuration"}))
+        return _exempted(
+            resource, Verdict("idle", reason, {**evidence, "guard_missing": "lifecycle configuration"}), now
+        )
     if resource.resource_type == "app":
-        return _judge_app(resource, running, evidence, guards or StudioGuards())
+        return _judge_app(resource, running, evidence, guards or StudioGuards(), now)
     return None
 
 
-def _judge_app(resource: Resource, running: str, evidence: dict[str, object], guards: StudioGuards) -> Verdict | None:
+def _judge_app(
+    resource: Resource, running: str, evidence: dict[str, object], guards: StudioGuards, now: datetime
+) -> Verdict | None:
     app_type, domain_id = resource.details.get("app_type"), resource.details.get("domain_id")
     if app_type not in IDLE_SETTINGS_MEMBER or not isinstance(domain_id, str):
         return None
@@ -401,28 +407,50 @@ def _judge_app(resource: Resource, running: str, evidence: dict[str, object], gu
     )
     unused = f" (space {space} sets {space_timeout} min, unused while disabled)" if space_timeout else ""
     reason = f"{app_type} app {running}; domain {domain_id} has no idle shutdown for {app_type}{unused}: {fix}"
-    return _exempted(resource, Verdict("idle", reason, {**evidence, "guard_missing": fix}))
+    return _exempted(resource, Verdict("idle", reason, {**evidence, "guard_missing": fix}), now)
 
 
 # -- exemption, tags, precedence -------------------------------------------------------------------------------
 
 
-def is_exempt(resource: Resource) -> bool:
-    return EXEMPT_TAG in resource.tags
+def lapsed_until(value: str, today: date) -> date | None:
+    """The end date of a snooze (`... until YYYY-MM-DD`, as the approval flow writes it) once it has passed; None
+    for a snooze still running and for every other exemption, which never lapses."""
+    match = _SNOOZE_UNTIL.search(value)
+    if match is None:
+        return None
+    try:
+        until = date.fromisoformat(match.group(1))
+    except ValueError:
+        return None
+    return until if today > until else None
 
 
-def exempt_reason(resource: Resource) -> str | None:
-    if not is_exempt(resource):
+def is_exempt(resource: Resource, today: date | None = None) -> bool:
+    """Tagged `mlgov:exempt`, unless (with `today`) it is a snooze that has lapsed."""
+    value = resource.tags.get(EXEMPT_TAG)
+    if value is None:
+        return False
+    return today is None or lapsed_until(value, today) is None
+
+
+def exempt_reason(resource: Resource, today: date | None = None) -> str | None:
+    if not is_exempt(resource, today):
         return None
     return resource.tags[EXEMPT_TAG].strip() or "(no reason given)"
 
 
-def _exempted(resource: Resource, verdict: Verdict) -> Verdict:
-    """Exempt resources keep their verdict (still reported) and carry the exemption: never sent for deletion."""
-    reason = exempt_reason(resource)
-    if reason is None:
-        return verdict
-    return Verdict(verdict.status, verdict.reason, {**verdict.evidence, "exempt": reason})
+def _exempted(resource: Resource, verdict: Verdict, now: datetime) -> Verdict:
+    """Exempt resources keep their verdict (still reported) and carry the exemption: never sent for deletion. A
+    lapsed snooze is recorded as `exempt_lapsed` (the scan asks again)."""
+    today = _utc(now).date()
+    reason = exempt_reason(resource, today)
+    if reason is not None:
+        return Verdict(verdict.status, verdict.reason, {**verdict.evidence, "exempt": reason})
+    value = resource.tags.get(EXEMPT_TAG)
+    if value is not None:
+        return Verdict(verdict.status, verdict.reason, {**verdict.evidence, "exempt_lapsed": value.strip()})
+    return verdict
 
 
 def last_invoked_tag(usage: Usage, current: str | None = None) -> str | None:

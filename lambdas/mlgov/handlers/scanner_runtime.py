@@ -20,6 +20,7 @@ from mlgov.domain.preflight import AccountAccess, access_result
 from mlgov.domain.scan_run import (
     BadTask,
     Target,
+    approval_episode,
     approval_execution_name,
     failed_part_error,
     is_exempt,
@@ -341,12 +342,13 @@ class ScannerRuntime:
         sfn, table = self._client("stepfunctions"), self._findings_table()
         started = failed = 0
         for row in pending:
-            name = approval_execution_name(row.arn, row.zombie_since)
+            episode = approval_episode(by_arn[row.arn], row.zombie_since)
+            name = approval_execution_name(row.arn, episode)
             payload = {
                 "run_id": run_id,
                 "report_key": key,
                 "first_seen": row.first_seen,
-                "zombie_since": row.zombie_since,
+                "zombie_since": episode,
                 "finding": by_arn[row.arn],
             }
             try:
