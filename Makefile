@@ -57,7 +57,7 @@ test: venv layers node
 
 lint: venv synth
 	$(VENV)/bin/ruff check app.py stacks lambdas tests bench
-	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+	$(VENV)/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
 
 synth: venv layers node
 	$(CDK) synth --quiet
