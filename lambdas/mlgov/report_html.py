@@ -200,41 +200,35 @@ def _bar_chart(
 
 def _zombies(findings: Sequence[Mapping]) -> str:
     zombies = _by_waste(f for f in findings if f.get("status") == "zombie")
-    columns = ("name", "account", "region", "instances", "waste $/month", "reason", "owner")
-    rows = [
-        (
-            _e(f.get("name", "")),
-            _e(f.get("account", "")),
-            _e(f.get("region", "")),
-            _e(_instances(f)),
-            _e(_money(f.get("waste_usd_month"))),
-            _e(f.get("reason", "")),
-            _e(f.get("owner") or ""),
-        )
-        for f in zombies
-    ]
-    return _table_section("zombies", f"Zombies ({len(rows)})", columns, rows, "no zombies found")
+    rows = [_finding_row(f) for f in zombies]
+    return _table_section("zombies", f"Zombies ({len(rows)})", FINDING_COLUMNS, rows, "no zombies found")
 
 
 def _idle_expired(findings: Sequence[Mapping]) -> str:
     flagged = _by_waste(f for f in findings if f.get("status") in ("idle", "expired"))
-    columns = ("status", "name", "type", "account", "region", "instances", "waste $/month", "reason", "owner")
+    columns = ("status", FINDING_COLUMNS[0], "type", *FINDING_COLUMNS[1:])
     rows = [
-        (
-            _status_badge(f.get("status", "")),
-            _e(f.get("name", "")),
-            _e(f.get("resource_type", "")),
-            _e(f.get("account", "")),
-            _e(f.get("region", "")),
-            _e(_instances(f)),
-            _e(_money(f.get("waste_usd_month"))),
-            _e(f.get("reason", "")),
-            _e(f.get("owner") or ""),
-        )
+        (_status_badge(f.get("status", "")), name, _e(f.get("resource_type", "")), *rest)
         for f in flagged
+        for name, *rest in [_finding_row(f)]
     ]
     return _table_section(
         "idle-expired", f"Idle and expired ({len(rows)})", columns, rows, "no idle or expired resources"
+    )
+
+
+FINDING_COLUMNS = ("name", "account", "region", "instances", "waste $/month", "reason", "owner")
+
+
+def _finding_row(finding: Mapping) -> tuple[str, ...]:
+    return (
+        _e(finding.get("name", "")),
+        _e(finding.get("account", "")),
+        _e(finding.get("region", "")),
+        _e(_instances(finding)),
+        _e(_money(finding.get("waste_usd_month"))),
+        _e(finding.get("reason", "")),
+        _e(finding.get("owner") or ""),
     )
 
 

@@ -322,7 +322,6 @@ class Demo:
         against the deployed installation, the event probe included."""
         import tempfile
 
-        from mlgov.cli import main as mlgov
 
         harness = self.harness
         harness.organization_trail()
@@ -349,17 +348,9 @@ class Demo:
                 "--probe-timeout",
                 "10",
             ]
-            saved = dict(os.environ)
-            os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(credentials)
-            out = io.StringIO()
-            try:
-                with redirect_stdout(out):
-                    code = mlgov(argv)
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
+            code, lines = _run_cli(argv, {"AWS_SHARED_CREDENTIALS_FILE": str(credentials)})
         self.result.doctor_exit = code
-        self.result.doctor_lines = out.getvalue().splitlines()
+        self.result.doctor_lines = lines
         self.say(
             f"   $ mlgov doctor --profile {member.name} --hub-profile mlgov-hub --management-profile management "
             f"--region {harness.templates.hub_region} … → exit {code}"
@@ -726,47 +717,28 @@ class Demo:
     # ---- 6. restore -------------------------------------------------------------------------------------------
 
     def restore(self) -> None:
-        from mlgov.cli import main as mlgov
-
         for name in self.result.deleted:
             endpoint = next(e for e in ENDPOINTS if e.name == name)
             session = self.harness.session(endpoint.account, endpoint.region)
             credentials = session.get_credentials().get_frozen_credentials()
-            saved = dict(os.environ)
-            os.environ.update(
+            argv = ["restore", name, "--account", endpoint.account, "--region", endpoint.region,
+                    "--archive-bucket", self.harness.hub_resource("ArchiveBucket"),
+                    "--endpoint-url", self.harness.endpoint_url]  # fmt: skip
+            code, lines = _run_cli(
+                argv,
                 {
                     "AWS_ACCESS_KEY_ID": credentials.access_key,
                     "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
                     "AWS_SESSION_TOKEN": credentials.token,
-                }
+                },
             )
-            argv = [
-                "restore",
-                name,
-                "--account",
-                endpoint.account,
-                "--region",
-                endpoint.region,
-                "--archive-bucket",
-                self.harness.hub_resource("ArchiveBucket"),
-                "--endpoint-url",
-                self.harness.endpoint_url,
-            ]
-            out = io.StringIO()
-            try:
-                with redirect_stdout(out):
-                    code = mlgov(argv)
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
             self.say(
                 f"   $ mlgov restore {name} --account {endpoint.account} --region {endpoint.region} … → exit {code}"
             )
-            for line in out.getvalue().splitlines():
+            for line in lines:
                 self.say(f"     {line}")
             if code == 0:
-                sagemaker = session.client("sagemaker")
-                restored = sagemaker.describe_endpoint(EndpointName=name)
+                restored = session.client("sagemaker").describe_endpoint(EndpointName=name)
                 self.result.restored.append(restored["EndpointName"])
 
     # ---- helpers ------------------------------------------------------------------------------------------------
@@ -774,6 +746,22 @@ class Demo:
     def _tags(self, account: str, region: str, arn: str) -> dict[str, str]:
         sagemaker = self.harness.session(account, region).client("sagemaker")
         return {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+
+
+def _run_cli(argv: list[str], environment: dict[str, str]) -> tuple[int, list[str]]:
+    """`mlgov ARGV` in this process with `environment` added (credentials, profiles); (exit code, output lines)."""
+    from mlgov.cli import main as mlgov
+
+    saved = dict(os.environ)
+    os.environ.update(environment)
+    out = io.StringIO()
+    try:
+        with redirect_stdout(out):
+            code = mlgov(argv)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return code, out.getvalue().splitlines()
 
 
 def _moto_backend(account: str, region: str):
