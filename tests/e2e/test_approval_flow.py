@@ -13,15 +13,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.aws.test_snapshot_store import SHARDS, SOURCE, TARBALL, create_endpoint
 from tests.e2e.harness import deployed
 
 MEMBER = "333333333333"
 REGION = "us-east-1"  # a member region that is not the hub's
 ENDPOINT = "churn-ep"
-SOURCE = "ml-artifacts-333333333333"
 APPROVER = "U0PLATFORM1"  # cdk.json slack.approvers
-TARBALL = b"\x1f\x8b" + b"xgboost-model" * 1000
-SHARDS = {"weights/v3/config.json": b'{"layers": 2}', "weights/v3/model.safetensors": b"\x00\x01" * 5000}
 
 
 @pytest.fixture
@@ -33,45 +31,9 @@ def flow(templates):
         s3.put_object(Bucket=SOURCE, Key="xgb/model.tar.gz", Body=TARBALL)
         for key, body in SHARDS.items():
             s3.put_object(Bucket=SOURCE, Key=key, Body=body)
-        role = f"arn:aws:iam::{MEMBER}:role/SageMakerExecution"
-        sagemaker.create_model(
-            ModelName="churn-xgb",
-            ExecutionRoleArn=role,
-            PrimaryContainer={"Image": "ecr/xgb:1", "ModelDataUrl": f"s3://{SOURCE}/xgb/model.tar.gz"},
-        )
-        sagemaker.create_model(
-            ModelName="churn-llm",
-            ExecutionRoleArn=role,
-            PrimaryContainer={
-                "Image": "ecr/tgi:2",
-                "ModelDataSource": {
-                    "S3DataSource": {
-                        "S3Uri": f"s3://{SOURCE}/weights/v3/",
-                        "S3DataType": "S3Prefix",
-                        "CompressionType": "None",
-                    }
-                },
-            },
-        )
-        sagemaker.create_endpoint_config(
-            EndpointConfigName=f"{ENDPOINT}-config",
-            ProductionVariants=[
-                {
-                    "VariantName": "xgb",
-                    "ModelName": "churn-xgb",
-                    "InstanceType": "ml.m5.large",
-                    "InitialInstanceCount": 1,
-                },
-                {
-                    "VariantName": "llm",
-                    "ModelName": "churn-llm",
-                    "InstanceType": "ml.g4dn.2xlarge",
-                    "InitialInstanceCount": 2,
-                },
-            ],
-        )
-        arn = sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=f"{ENDPOINT}-config")["EndpointArn"]
-        harness.endpoint_arn = arn
+        create_endpoint(sagemaker, ENDPOINT)  # two models: one model.tar.gz, one S3Prefix of shards
+        harness.endpoint_arn = sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointArn"]
+        sagemaker.delete_tags(ResourceArn=harness.endpoint_arn, TagKeys=["mlgov:zombie"])  # the flow writes it
         yield harness
 
 
