@@ -164,3 +164,11 @@ def test_deploy_summary_names_the_stack_set_targets(org):
     (line,) = [line for line in summarize(Path(assembly.directory)) if "STACK_SET" in line]
     assert "mlgov-spoke" in line
     assert line.endswith(f"-> {', '.join(TARGET_OUS)} in {', '.join(MEMBER_REGIONS)}")
+
+
+def test_deploy_all_deploys_the_hub_before_the_org_stack_and_its_stack_set(synthesized):
+    """`cdk deploy --all` from the management account: the hub bus exists before any spoke forwards to it."""
+    stacks, assembly = synthesized
+    org = assembly.get_stack_by_name("MlgovOrg")
+    assert [d.id for d in org.dependencies if not d.id.endswith(".assets")] == ["MlgovHub"]
+    assert not [d for d in assembly.get_stack_by_name("MlgovHub").dependencies if not d.id.endswith(".assets")]
