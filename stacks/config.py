@@ -183,6 +183,13 @@ class MlgovConfig(BaseModel):
                 "(aws organizations describe-organization --query Organization.Id)",
                 {"key": "organization_id"},
             )
+        if self.management_account is not None and self.hub_region not in self.member_regions:
+            raise PydanticCustomError(
+                "cross_field",
+                "must include hub_region {hub_region} in org mode: the StackSet creates the account-wide roles "
+                "mlgov-spoke and mlgov-spoke-approval only in its hub-region instances",
+                {"key": "member_regions", "hub_region": self.hub_region},
+            )
         if self.management_account is not None and not self.target_ous:
             raise PydanticCustomError(
                 "cross_field",

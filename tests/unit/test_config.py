@@ -409,3 +409,8 @@ def test_organization_id_must_look_like_one() -> None:
     message = config_error(org_config(organization_id="org-123"))
 
     assert "organization_id" in message and "o-a1b2c3d4e5" in message
+
+
+def test_member_regions_must_include_the_hub_region() -> None:
+    message = config_error(org_config(member_regions=["us-east-1", "us-gov-west-1"]))
+    assert message.startswith(PREFIX + "member_regions: must include hub_region eu-west-1")
