@@ -112,7 +112,7 @@ class MlgovConfig(BaseModel):
     # Declared after hub_region so the factory can see the validated hub region.
     member_regions: tuple[Region, ...] = Field(
         default_factory=lambda validated: (validated["hub_region"],) if "hub_region" in validated else (),
-        description="regions governed in member accounts (distinct, at least one)",
+        description="regions governed in member accounts (distinct, at least one; org mode: must include hub_region)",
     )
     scan_schedule: StrictString = Field(
         DEFAULT_SCAN_SCHEDULE,
