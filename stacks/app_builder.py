@@ -54,7 +54,7 @@ def build_app(app: cdk.App, config: MlgovConfig | None = None, nag: bool = True)
             )
     if "org" in stacks:
         # `cdk deploy --all`: the hub bus exists before the StackSet's spokes forward events to it.
-        stacks["org"].add_dependency(stacks["hub"], "the spokes forward events to the hub bus")
+        stacks["org"].add_stack_dependency(stacks["hub"], "the spokes forward events to the hub bus")
     if nag:
         cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     return stacks

@@ -24,7 +24,7 @@ from mlgov.aws.approvals_table import KEEP_AFTER_DEADLINE, ApprovalsTable, appro
 from mlgov.aws.metrics import MetricReader
 from mlgov.domain.approval_message import approval_blocks, approval_text, result_blocks, result_text
 from mlgov.domain.inventory import Resource, Variant
-from mlgov.domain.zombies import UsageWindow, invocation_queries, measurable
+from mlgov.domain.zombies import UsageWindow, invocation_queries, measurable, snooze_exemption
 
 APPROVAL_ROLE_NAME = "mlgov-spoke-approval"
 ZOMBIE_TAG, ZOMBIE_BY_TAG, ZOMBIE_DATE_TAG, EXEMPT_TAG = (
@@ -192,8 +192,8 @@ class ApprovalTasks:
             value, until = f"rejected by {by} on {today.isoformat()}", None
         elif kind == "snooze":
             days = _int(decision.get("days"), self.snooze_days)
-            until = (today + timedelta(days=days)).isoformat()
-            value = f"snoozed by {by} on {today.isoformat()} until {until}"
+            until_date = today + timedelta(days=days)
+            until, value = until_date.isoformat(), snooze_exemption(by, today, until_date)
         elif kind == "timeout":
             value, until = f"no answer within {self.timeout_hours}h - kept on {today.isoformat()}", None
         else:

@@ -342,7 +342,7 @@ def _scan(args) -> int:
     renderer = {"json": render_json, "csv": render_csv, "table": render_table, "html": render_html}[args.format]
     text = renderer(document)
     if args.output:
-        args.output.write_text(text)
+        args.output.write_text(text, encoding="utf-8")
         print(f"wrote {args.output}: {document['summary']['resources']} resources, {len(document['errors'])} errors")
     else:
         print(text, end="")

@@ -328,7 +328,7 @@ def test_a_refused_assume_role_fails_that_account_with_the_spoke_fix(aws, capsys
     out = capsys.readouterr().out
     assert code == 1
     assert f"FAIL spoke-access  {MEMBER}: An error occurred (AccessDenied) when calling the AssumeRole operation" in out
-    assert f"     fix: deploy MlgovSpoke in {MEMBER} in {REGION}" in out
+    assert f"     fix: deploy the spoke in {MEMBER} in {REGION}: move the account into a target OU" in out
 
 
 def test_unattached_policies_fail_per_target_ou(aws, capsys):

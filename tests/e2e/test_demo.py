@@ -100,7 +100,7 @@ def test_one_zombie_is_approved_snapshotted_deleted_and_restored_one_rejected_th
         assert result.endpoint_tags[name].get("mlgov:zombie") != "confirmed"
 
 
-def test_the_demo_prints_each_stage_writes_the_report_and_stays_under_two_minutes(outcome):
+def test_the_demo_prints_each_stage_and_writes_the_report(outcome):
     result, lines, out = outcome
     assert [line.split(" ", 2)[1] for line in lines if line.startswith("== ") and "/8" in line] == [
         f"{n}/8" for n in range(1, 9)
@@ -108,4 +108,3 @@ def test_the_demo_prints_each_stage_writes_the_report_and_stays_under_two_minute
     assert json.loads((out / "report.json").read_text()) == result.report
     html = (out / "report.html").read_text()
     assert "llm-playground" in html and "<svg" in html and "http://" not in html.split("<body", 1)[1]
-    assert result.seconds < 120

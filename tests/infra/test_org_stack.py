@@ -80,13 +80,28 @@ def _stack_set(org_template) -> dict:
     return resource["Properties"]
 
 
-def test_stack_set_embeds_exactly_the_spoke_template_of_spoke_template_body(org_template, cdk_context):
+def test_stack_set_embeds_exactly_the_spoke_template_of_spoke_template_body(org_template, cdk_context, tmp_path):
+    """The embedded body is what SpokeStack synthesizes on its own (an independent app, not the cached helper)."""
+    import aws_cdk as cdk
+
     from stacks.config import load_config
-    from stacks.org_stack import spoke_template_body, spoke_template_from_org_template
+    from stacks.org_stack import spoke_template_from_org_template
+    from stacks.spoke_stack import SpokeStack
 
     embedded = spoke_template_from_org_template(org_template.to_json())
     assert embedded == json.loads(_stack_set(org_template)["TemplateBody"])
-    assert embedded == spoke_template_body(load_config(cdk_context["mlgov"]))
+    app = cdk.App(outdir=str(tmp_path))
+    SpokeStack(app, "MlgovSpoke", config=load_config(cdk_context["mlgov"]))
+    alone = app.synth().get_stack_by_name("MlgovSpoke").template
+
+    def resources(template: dict) -> dict:
+        return {k: {f: v for f, v in r.items() if f != "Metadata"} for k, r in template["Resources"].items()
+                if r["Type"] != "AWS::CDK::Metadata"}  # fmt: skip
+
+    assert resources(embedded) == resources(alone)
+    assert {k: v for k, v in embedded.get("Conditions", {}).items() if k != "CDKMetadataAvailable"} == {
+        k: v for k, v in alone.get("Conditions", {}).items() if k != "CDKMetadataAvailable"
+    }
 
 
 def test_spoke_template_body_fits_the_stack_set_limit(org_template):

@@ -286,7 +286,7 @@ def test_an_account_that_refuses_assume_role_fails_with_the_spoke_deployment_fix
     }
     [check] = check_spoke_access(result, "eu-west-1")
     assert not check.ok and check.detail == f"444444444444: {denied}"
-    assert "deploy MlgovSpoke in 444444444444 in eu-west-1" in check.fix and "mlgov-hub-scanner" in check.fix
+    assert "deploy the spoke in 444444444444 in eu-west-1" in check.fix and "mlgov-hub-scanner" in check.fix
 
 
 def test_a_region_the_role_cannot_read_names_the_region_and_the_likely_causes():

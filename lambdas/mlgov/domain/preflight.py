@@ -441,8 +441,9 @@ def _account_failure(account: Mapping, role: str, hub_region: str | None) -> Che
             name,
             False,
             f"{account_id}: {account['error']}",
-            f"deploy MlgovSpoke in {account_id}{where} (the StackSet instance in the hub region creates role {role}), "
-            "and keep its trust admitting the hub's mlgov-hub-scanner role",
+            f"deploy the spoke in {account_id}{where}: move the account into a target OU (the mlgov-spoke StackSet's "
+            f"hub-region instance creates role {role}), or cdk deploy MlgovSpoke-<region> in single-account mode; "
+            "keep its trust admitting the hub's mlgov-hub-scanner role",
         )
     failed = [r for r in account.get("regions") or [] if not r.get("ok")]
     regions = ", ".join(r["region"] for r in failed)

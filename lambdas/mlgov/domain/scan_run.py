@@ -6,11 +6,10 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 EXEMPT_TAG = "mlgov:exempt"
-_SNOOZE_UNTIL = re.compile(r"\buntil (\d{4}-\d{2}-\d{2})\b")  # as approval_tasks writes a snooze
 APPROVABLE_TYPES = frozenset({"endpoint"})  # the approval flow snapshots and deletes endpoints only
 RUNS_PREFIX = "runs/"
 REPORTS_PREFIX = "reports/"
@@ -110,15 +109,13 @@ def is_exempt(finding: Mapping) -> bool:
 def approval_episode(finding: Mapping, zombie_since: str) -> str:
     """The first day of the zombie episode the approval is about: `zombie_since`, or the day after a lapsed snooze
     ended when that is later (so the flow asks again, under a new execution name, once the snooze is over)."""
+    from mlgov.domain.zombies import snooze_end
+
     lapsed = (finding.get("evidence") or {}).get("exempt_lapsed")
-    match = _SNOOZE_UNTIL.search(lapsed) if isinstance(lapsed, str) else None
-    if match is None:
+    until = snooze_end(lapsed) if isinstance(lapsed, str) else None
+    if until is None:
         return zombie_since
-    try:
-        after = (date.fromisoformat(match.group(1)) + timedelta(days=1)).isoformat()
-    except ValueError:
-        return zombie_since
-    return max(zombie_since, after)
+    return max(zombie_since, (until + timedelta(days=1)).isoformat())
 
 
 def needs_approval(finding: Mapping, zombie_since: str | None, approval_started: str | None) -> bool:

@@ -413,17 +413,26 @@ def _judge_app(
 # -- exemption, tags, precedence -------------------------------------------------------------------------------
 
 
-def lapsed_until(value: str, today: date) -> date | None:
-    """The end date of a snooze (`... until YYYY-MM-DD`, as the approval flow writes it) once it has passed; None
-    for a snooze still running and for every other exemption, which never lapses."""
+def snooze_exemption(by: str, on: date, until: date) -> str:
+    """The `mlgov:exempt` value a Slack snooze writes (read back by `snooze_end`)."""
+    return f"snoozed by {by} on {on.isoformat()} until {until.isoformat()}"
+
+
+def snooze_end(value: str) -> date | None:
+    """The end date of a snooze exemption; None for every other exemption (they never lapse)."""
     match = _SNOOZE_UNTIL.search(value)
     if match is None:
         return None
     try:
-        until = date.fromisoformat(match.group(1))
+        return date.fromisoformat(match.group(1))
     except ValueError:
         return None
-    return until if today > until else None
+
+
+def lapsed_until(value: str, today: date) -> date | None:
+    """The end date of a snooze once it has passed; None for a snooze still running and other exemptions."""
+    until = snooze_end(value)
+    return until if until is not None and today > until else None
 
 
 def is_exempt(resource: Resource, today: date | None = None) -> bool:
