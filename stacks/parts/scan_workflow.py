@@ -118,6 +118,9 @@ class ScanWorkflow(Construct):
         }
         if config.single_account:
             environment["MLGOV_ACCOUNTS"] = json.dumps([config.hub_account])
+        else:  # the accounts the StackSet reaches: below the target OUs, never the management account
+            environment["MLGOV_TARGET_OUS"] = json.dumps(list(config.target_ous))
+            environment["MLGOV_MANAGEMENT_ACCOUNT"] = str(config.management_account)
         if approval_state_machine_arn:
             environment["MLGOV_APPROVAL_STATE_MACHINE_ARN"] = approval_state_machine_arn
         scanner = MlgovFunction(
@@ -173,7 +176,11 @@ class ScanWorkflow(Construct):
             statements.append(
                 iam.PolicyStatement(
                     sid="ListOrganizationAccounts",
-                    actions=["organizations:ListAccounts", "organizations:DescribeOrganization"],
+                    actions=[
+                        "organizations:ListAccounts",
+                        "organizations:ListAccountsForParent",
+                        "organizations:ListOrganizationalUnitsForParent",
+                    ],
                     resources=["*"],
                 )
             )

@@ -322,7 +322,6 @@ class Demo:
         against the deployed installation, the event probe included."""
         import tempfile
 
-
         harness = self.harness
         harness.organization_trail()
         member = next(a for a in harness.accounts.values() if a.id == RESEARCH)
@@ -341,8 +340,6 @@ class Demo:
                 harness.templates.hub_region,
                 "--config",
                 str(REPO / "cdk.json"),
-                "--target-ous",
-                *harness.ou_ids.values(),
                 "--endpoint-url",
                 harness.endpoint_url,
                 "--probe-timeout",

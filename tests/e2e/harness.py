@@ -538,12 +538,21 @@ class Harness:
         management = self.templates.management_account
         self._access_role(management)
         org = self.session(management, "us-east-1").client("organizations")
-        org.create_organization(FeatureSet="ALL")
+        # The organization has the config's ids: a root id target is the root, each OU id an OU under it.
+        targets = self.templates.target_ous
+        roots = [t for t in targets if t.startswith("r-")]
+        root_id = roots[0] if roots else "r-" + next(t for t in targets if t.startswith("ou-")).split("-")[1]
+        with mock.patch.object(organizations_models.utils, "make_random_root_id", lambda: root_id):
+            org.create_organization(FeatureSet="ALL")
         root = org.list_roots()["Roots"][0]["Id"]
-        for index, template_ou in enumerate(self.templates.target_ous):
-            self.ou_ids[template_ou] = org.create_organizational_unit(ParentId=root, Name=f"ml-workloads-{index + 1}")[
-                "OrganizationalUnit"
-            ]["Id"]
+        for index, template_ou in enumerate(targets):
+            if template_ou.startswith("r-"):
+                self.ou_ids[template_ou] = root
+                continue
+            with mock.patch.object(organizations_models.utils, "make_random_ou_id", lambda _root, ou=template_ou: ou):
+                self.ou_ids[template_ou] = org.create_organizational_unit(
+                    ParentId=root, Name=f"ml-workloads-{index + 1}"
+                )["OrganizationalUnit"]["Id"]
         self.accounts[management] = Account(management, "management", None)
         first_ou = self.templates.target_ous[0]
         placed = {account: first_ou for account in (self.templates.hub_account, *members)}

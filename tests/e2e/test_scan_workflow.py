@@ -5,8 +5,9 @@ the StackSet's spoke role, writes the report to the template's archive bucket, p
 template's approval state machine once per new zombie.
 
 The organization: the hub, a member running one busy endpoint, a member running one zombie (old, InService, no
-Invocations datapoints, a CPUUtilization series as proof that metrics flow), and an account outside the target OUs
-(no spoke: its AssumeRole is refused). The management account is not scanned: no StackSet instance exists there.
+Invocations datapoints, a CPUUtilization series as proof that metrics flow), a member whose spoke role is gone (its
+AssumeRole is refused), and an account outside the target OUs. Only the target OUs' accounts are scanned — never the
+management account or the outside one, where no StackSet instance exists.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from mlgov.domain.scan_run import approval_execution_name
 from tests.e2e.conftest import REPO
 from tests.e2e.harness import FAKE_SECRETS, deployed
 
-BUSY, IDLE, OUTSIDE = "333333333333", "444444444444", "666666666666"
+BUSY, IDLE, BROKEN, OUTSIDE = "333333333333", "444444444444", "555555555555", "666666666666"
 REGION = "us-east-1"  # a member region the checked-in price table prices
 REPORT_SCHEMA = json.loads((REPO / "lambdas/mlgov/data/scan_report.schema.json").read_text())
 TAGS = {
@@ -92,7 +93,11 @@ def _endpoint(harness, account: str, name: str, *, invocations: list[float] | No
 
 @pytest.fixture
 def hub(templates):
-    with deployed(templates, {BUSY: "ml-prod", IDLE: "ml-research"}, outside={OUTSIDE: "unmanaged"}) as harness:
+    members = {BUSY: "ml-prod", IDLE: "ml-research", BROKEN: "ml-broken"}
+    with deployed(templates, members, outside={OUTSIDE: "unmanaged"}) as harness:
+        # a failed stack instance: the spoke role is missing in one governed account
+        harness.session(BROKEN).client("iam").delete_role_policy(RoleName="mlgov-spoke", PolicyName="mlgov-spoke")
+        harness.session(BROKEN).client("iam").delete_role(RoleName="mlgov-spoke")
         harness.arns = {
             "busy": _endpoint(harness, BUSY, "churn-busy", invocations=[120.0, 0.0, 35.0], variant="AllTraffic"),
             "zombie": _endpoint(harness, IDLE, "churn-zombie", invocations=None, variant="blue"),
@@ -122,12 +127,8 @@ def _states_entered(harness, execution_arn: str) -> list[str]:
 
 
 def _scanned(harness) -> list[str]:
-    """Every account of the organization but the management account (no StackSet instance can exist there)."""
-    return sorted(a for a in harness.accounts if a != harness.templates.management_account)
-
-
-def _no_spoke(harness) -> list[str]:
-    return sorted(a for a in _scanned(harness) if a not in harness.governed_accounts())
+    """The accounts the StackSet reaches: those of the target OUs."""
+    return harness.governed_accounts()
 
 
 def test_the_scheduled_scan_reports_and_hands_each_new_zombie_over_once(hub):
@@ -158,8 +159,9 @@ def test_the_scheduled_scan_reports_and_hands_each_new_zombie_over_once(hub):
     assert zombie["arn"] == hub.arns["zombie"] and zombie["account"] == IDLE
     assert zombie["reason"] == "0 invocations on its only variant (blue) for 30 days; CPU series present"
     assert zombie["waste_usd_month"] > 0
+    assert OUTSIDE not in _scanned(hub) and hub.templates.management_account not in _scanned(hub)
     assert sorted((e["account"], e["region"], e["operation"]) for e in report["errors"]) == [
-        (account, region, "AssumeRole") for account in _no_spoke(hub) for region in regions
+        (BROKEN, region, "AssumeRole") for region in regions
     ]
     assert all("AccessDenied" in e["message"] for e in report["errors"])
 

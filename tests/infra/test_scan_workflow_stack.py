@@ -45,7 +45,9 @@ def test_scanner_runs_with_powertools_and_slack_layers_and_its_settings(hub, cdk
     assert json.loads(env["MLGOV_REGIONS"]) == config["member_regions"]
     assert env["MLGOV_ZOMBIE_IDLE_DAYS"] == str(config["zombie_idle_days"])
     assert env["MLGOV_SLACK_TOKEN_SECRET"] == config["slack"]["bot_token_secret_name"]
-    assert "MLGOV_ACCOUNTS" not in env  # org mode lists the organization's accounts
+    assert "MLGOV_ACCOUNTS" not in env  # org mode lists the accounts below the target OUs
+    assert json.loads(env["MLGOV_TARGET_OUS"]) == config["target_ous"]
+    assert env["MLGOV_MANAGEMENT_ACCOUNT"] == config["management_account"]
     hub.has_resource_properties(
         "AWS::Lambda::LayerVersion", {"CompatibleRuntimes": ["python3.12"], "CompatibleArchitectures": ["arm64"]}
     )
@@ -94,3 +96,26 @@ def test_hyperpod_scheduler_runs_dry_one_at_a_time_on_its_own_rate(hub, cdk_cont
             "Target": Match.object_like({"RetryPolicy": {"MaximumRetryAttempts": 0}}),
         },
     )
+
+
+def test_the_scanner_may_walk_the_organization_and_nothing_more_there(hub):
+    """Listing below the target OUs takes these three read actions (resource `*`: they have no resource types)."""
+    statements = [
+        statement
+        for policy in hub.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(str(action).startswith("organizations:") for action in _actions(statement))
+    ]
+    assert [sorted(_actions(s)) for s in statements] == [
+        [
+            "organizations:ListAccounts",
+            "organizations:ListAccountsForParent",
+            "organizations:ListOrganizationalUnitsForParent",
+        ]
+    ]
+    assert statements[0]["Resource"] == "*" and statements[0]["Effect"] == "Allow"
+
+
+def _actions(statement: dict) -> list[str]:
+    actions = statement.get("Action", [])
+    return actions if isinstance(actions, list) else [actions]

@@ -58,6 +58,8 @@ class ScannerSettings:
     findings_table: str
     regions: tuple[str, ...]
     accounts: tuple[str, ...] | None  # None: list the organization's ACTIVE accounts
+    target_ous: tuple[str, ...] | None = None  # MLGOV_TARGET_OUS: only accounts below these OUs (or root)
+    management_account: str | None = None  # MLGOV_MANAGEMENT_ACCOUNT: never scanned (no spoke can be there)
     approval_state_machine_arn: str | None = None
     slack_channel: str | None = None
     slack_token_secret: str | None = None
@@ -85,6 +87,8 @@ class ScannerSettings:
             findings_table=_required(env, "MLGOV_FINDINGS_TABLE"),
             regions=regions,
             accounts=accounts,
+            target_ous=_json_list(env, "MLGOV_TARGET_OUS"),
+            management_account=env.get("MLGOV_MANAGEMENT_ACCOUNT") or None,
             approval_state_machine_arn=env.get("MLGOV_APPROVAL_STATE_MACHINE_ARN") or None,
             slack_channel=env.get("MLGOV_SLACK_CHANNEL") or None,
             slack_token_secret=env.get("MLGOV_SLACK_TOKEN_SECRET") or None,
@@ -139,27 +143,28 @@ class ScannerRuntime:
         return self.settings.accounts if self.settings.accounts is not None else self._organization_accounts()
 
     def _organization_accounts(self) -> list[str]:
-        """ACTIVE accounts of the organization (the hub must be the management account or a delegated
-        administrator); an account that is in no organization scans itself."""
+        """ACTIVE accounts below the target OUs (MLGOV_TARGET_OUS), or of the whole organization without them; never
+        the management account (MLGOV_MANAGEMENT_ACCOUNT), which no StackSet instance reaches. The hub must be the
+        management account or hold delegated read access; an account in no organization scans itself."""
         organizations = self._client("organizations")
+        management = self.settings.management_account
+        excluded = [management] if management and management != self.settings.hub_account else []
         try:
+            if self.settings.target_ous:
+                from mlgov.aws.organization import governed_accounts
+
+                return governed_accounts(organizations, self.settings.target_ous, excluded)
             accounts = []
             for page in organizations.get_paginator("list_accounts").paginate():
                 accounts += [a["Id"] for a in page["Accounts"] if a.get("State", a.get("Status")) == "ACTIVE"]
-            # A service-managed StackSet never deploys the spoke to the management account (and SCPs never apply
-            # there): scanning it would fail every day. It runs no governed workloads by design.
-            management = organizations.describe_organization()["Organization"].get("MasterAccountId")
-            if management in accounts and management != self.settings.hub_account:
-                self.logger.info("the management account is not scanned", extra={"account": management})
-                accounts.remove(management)
-            return accounts
+            return [a for a in accounts if a not in excluded]
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") == "AWSOrganizationsNotInUseException":
                 self.logger.info("not in an organization: scanning the hub account only")
                 return [self.settings.hub_account]
             raise SettingsError(
-                f"cannot list the organization's accounts ({err}); make the hub a delegated administrator "
-                "or set MLGOV_ACCOUNTS"
+                f"cannot list the organization's accounts ({err}); give the hub delegated read access to the "
+                "organization (README) or set MLGOV_ACCOUNTS"
             ) from None
 
     # ---- task "access" (mlgov doctor) ------------------------------------------------------------------------------
