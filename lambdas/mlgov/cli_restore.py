@@ -78,6 +78,8 @@ def _restore(args: argparse.Namespace) -> int:
         print(f"# dry run: restore of {args.endpoint} from snapshot {loaded.taken_at} (nothing is created)")
         print(json.dumps(requests, indent=2))
         return 0
-    apply_plan(client("sagemaker"), plan, log=print, snapshot=None if args.name else loaded.manifest)
+    apply_plan(
+        client("sagemaker"), plan, log=print, snapshot=None if args.name else loaded.manifest, source_s3=client("s3")
+    )
     print(f"restored {plan.endpoint['EndpointName']} from snapshot {loaded.taken_at}: the endpoint is being created")
     return 0

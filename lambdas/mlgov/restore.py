@@ -16,6 +16,7 @@ from mlgov.domain.snapshot import (
     RestorePlan,
     SnapshotError,
     changed_fields,
+    drifted_sources,
     restore_plan,
 )
 
@@ -62,15 +63,18 @@ def apply_plan(
     plan: RestorePlan,
     log: Callable[[str], None] = lambda _: None,
     snapshot: Mapping[str, Any] | None = None,
+    source_s3=None,
 ) -> list[str]:
     """CreateModel(s) → CreateEndpointConfig → CreateEndpoint; returns the ARNs created. Stops at the first failure
     with a RestoreError naming the failed call and what already exists (rerun after deleting those, or use --name).
 
     With `snapshot` (the manifest; a restore under the original names), a model or endpoint config that still exists
     is reused when it is unchanged since the snapshot — the approval flow deletes only the endpoint — and refused
-    when it changed."""
+    when it changed. A reused model serves its original artifacts, so they are checked too (`source_s3`, HeadObject
+    against the sizes, ETags and versions the snapshot recorded): any drift refuses the reuse."""
     created: list[str] = []
     originals = (snapshot or {}).get("describe_models") or {}
+    sources_checked = False
     for request in plan.models:
         if snapshot is not None and _reused(
             "model",
@@ -80,6 +84,9 @@ def apply_plan(
             "ModelArn",
             log,
         ):
+            if not sources_checked:
+                _check_sources(snapshot, source_s3)
+                sources_checked = True
             continue
         created.append(_create("CreateModel", sagemaker_client.create_model, request, "ModelArn", created, log))
     config = plan.endpoint_config
@@ -122,6 +129,29 @@ def _create(
         raise RestoreError(f"{operation} failed: {err}{done}") from None
     log(f"{operation}: {arn}")
     return arn
+
+
+def _check_sources(snapshot: Mapping[str, Any], source_s3) -> None:
+    """Refuses the reuse of the original models when their artifacts changed since the snapshot."""
+    if source_s3 is None:
+        raise RestoreError("cannot check the original model artifacts (no S3 client): restore with --name")
+    heads: dict[str, Mapping[str, Any] | None] = {}
+    for obj in snapshot.get("objects") or []:
+        bucket, _, key = obj["source_uri"].removeprefix("s3://").partition("/")
+        try:
+            heads[obj["source_uri"]] = source_s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise RestoreError(f"cannot read {obj['source_uri']}: {err}") from None
+            heads[obj["source_uri"]] = None
+        except BotoCoreError as err:
+            raise RestoreError(f"cannot read {obj['source_uri']}: {err}") from None
+    drift = drifted_sources(snapshot.get("objects") or [], heads)
+    if drift:
+        raise RestoreError(
+            f"the original models' artifacts changed since the snapshot ({'; '.join(drift[:3])}"
+            f"{'; …' if len(drift) > 3 else ''}): restore with --name to recreate them from the archived copies"
+        )
 
 
 def _reused(

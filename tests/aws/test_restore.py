@@ -176,6 +176,20 @@ def test_restore_under_the_original_name_refuses_a_model_changed_since_the_snaps
     assert sagemaker.list_endpoints()["Endpoints"] == []
 
 
+@pytest.mark.parametrize("deleted_endpoint", ["endpoint-only"], indirect=True)
+def test_restore_under_the_original_name_refuses_models_whose_artifacts_changed(deleted_endpoint, capsys):
+    sagemaker = deleted_endpoint
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=SOURCE, Key="xgb/model.tar.gz", Body=b"tarbalL" * 100)  # same size, other bytes
+
+    assert restore() == 2
+
+    error = capsys.readouterr().err.strip()
+    assert f"s3://{SOURCE}/xgb/model.tar.gz has another ETag" in error and "--name" in error
+    assert sagemaker.list_endpoints()["Endpoints"] == []
+    assert restore("--name", "churn-ep-restored") == 0  # the archived copies are still the snapshot's
+
+
 def test_restore_under_a_new_name_leaves_the_originals_alone(deleted_endpoint):
     sagemaker = deleted_endpoint
     assert restore("--name", "churn-ep-restored") == 0

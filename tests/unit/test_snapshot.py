@@ -384,3 +384,25 @@ def test_changed_fields_ignores_empty_values_and_names_real_differences():
         "PrimaryContainer",
         "ExecutionRoleArn",
     ]
+
+
+def test_drifted_sources_names_gone_resized_rewritten_and_replaced_artifacts():
+    from mlgov.domain.snapshot import drifted_sources
+
+    objects = [
+        {"source_uri": f"s3://b/{name}", "size": 10, "source_etag": '"abc"', "source_version_id": "v1"}
+        for name in ("same", "gone", "resized", "rewritten", "replaced")
+    ]
+    heads = {
+        "s3://b/same": {"ContentLength": 10, "ETag": '"abc"', "VersionId": "v1"},
+        "s3://b/gone": None,
+        "s3://b/resized": {"ContentLength": 11, "ETag": '"abc"'},
+        "s3://b/rewritten": {"ContentLength": 10, "ETag": '"def"'},
+        "s3://b/replaced": {"ContentLength": 10, "ETag": '"abc"', "VersionId": "v2"},
+    }
+    assert drifted_sources(objects, heads) == [
+        "s3://b/gone is gone",
+        "s3://b/resized is 11 bytes, was 10",
+        "s3://b/rewritten has another ETag",
+        "s3://b/replaced is another version",
+    ]

@@ -362,9 +362,27 @@ def _restored_container(container: Mapping[str, Any], archive_bucket: str, prefi
     return restored
 
 
+def drifted_sources(objects: Sequence[Mapping[str, Any]], heads: Mapping[str, Mapping[str, Any] | None]) -> list[str]:
+    """Why the source artifacts no longer are what the snapshot copied (one line each): gone, other size, other
+    ETag or other version. `heads` maps each object's source URI to its HeadObject output (None: not found)."""
+    problems = []
+    for obj in objects:
+        uri, head = obj["source_uri"], heads.get(obj["source_uri"])
+        if head is None:
+            problems.append(f"{uri} is gone")
+        elif int(head.get("ContentLength", -1)) != int(obj["size"]):
+            problems.append(f"{uri} is {head.get('ContentLength')} bytes, was {obj['size']}")
+        elif obj.get("source_etag") and (head.get("ETag") or "").strip('"') != str(obj["source_etag"]).strip('"'):
+            problems.append(f"{uri} has another ETag")
+        elif obj.get("source_version_id") and head.get("VersionId") not in (None, obj["source_version_id"]):
+            problems.append(f"{uri} is another version")
+    return problems
+
+
 def changed_fields(current: Mapping[str, Any], snapshotted: Mapping[str, Any], fields: Sequence[str]) -> list[str]:
     """The `fields` whose value differs between a Describe output now and the one in the snapshot (empty values
     count as absent, as in the restore requests)."""
+
     def normal(value: Any) -> Any:
         pruned = _pruned(value)
         return None if pruned in ({}, []) else pruned
