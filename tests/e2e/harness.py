@@ -16,7 +16,9 @@ Where moto is not AWS, the harness makes it behave like AWS (each one is a docum
 harness):
 - EventBridge: a rule target on another account's bus delivers the event unchanged (moto re-emits it as the target
   account's own and drops ``resources``); a Lambda target queues an asynchronous invocation (moto would start Docker).
-- STS: AssumeRole of a role that does not exist is refused (moto grants any role), so a missing spoke shows.
+- STS: AssumeRole of a role that does not exist, or whose trust policy does not admit the caller's role, is refused
+  (moto grants any role): each function runs with a session of its own execution role, so a spoke trusting the
+  wrong hub role fails here as in AWS.
 - Lambda: Invoke of a template function, from any client (Step Functions, `mlgov doctor`), runs it in process.
 - Organizations: moto keeps an organization per management account; the hub (a delegated administrator, see
   README) reads the management account's organization.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import fnmatch
 import hashlib
 import hmac
 import json
@@ -693,10 +696,13 @@ class Harness:
                 EventBusName=hub.resolve(properties["EventBusName"]),
                 Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
             )
+        iam = session.client("iam")
         for logical_id, properties in hub.resources("AWS::IAM::Role"):
             name = properties.get("RoleName") or hub.physical_name(logical_id, 64)
             hub.refs[logical_id] = name
-            hub.attributes[(logical_id, "Arn")] = f"arn:aws:iam::{hub.account}:role/{name}"
+            hub.attributes[(logical_id, "Arn")] = iam.create_role(
+                RoleName=name, AssumeRolePolicyDocument=json.dumps(hub.resolve(properties["AssumeRolePolicyDocument"]))
+            )["Role"]["Arn"]
 
         self.lambdas = InProcessLambdas(templates.hub, hub.region, hub.account, environments={})
         for logical_id in self.lambdas.logical_ids():
@@ -717,6 +723,7 @@ class Harness:
             }
             environment |= {"MLGOV_ENDPOINT_URL": self.endpoint_url, "MLGOV_SLACK_API_URL": self.slack.api_url}
             environment |= OVERRIDES.get(properties["Handler"], {})
+            environment |= self._execution_credentials(hub.resolve(properties["Role"]))
             self.lambdas.set_environment(logical_id, environment)
         self._rules(hub, events)
         for _, properties in hub.resources("AWS::Scheduler::Schedule"):
@@ -726,6 +733,16 @@ class Harness:
             self.function_url = FunctionUrl(self.lambdas, target.rsplit(":function:", 1)[1])
         self.lambdas.__enter__()
         return hub
+
+    def _execution_credentials(self, role_arn: str) -> dict[str, str]:
+        """What the Lambda service gives a function: a session of its execution role (so the roles a spoke trusts
+        are checked against the function's own role, as in AWS)."""
+        credentials = self._bootstrap("sts").assume_role(RoleArn=role_arn, RoleSessionName="lambda")["Credentials"]
+        return {
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
+        }
 
     def _prerequisites(self, session: boto3.Session) -> None:
         """What the platform team creates before deploying (README): the Slack secrets the config names."""
@@ -859,7 +876,24 @@ class Harness:
 
         # moto's STS model has no AccessDenied shape; the client still gets the AWS error code (quiet its warning).
         warnings.filterwarnings("ignore", message=r"Exception\(STSClientError\) with code AccessDenied")
+        from moto.sts import responses as sts_responses
+
+        original_response = sts_responses.TokenResponse.assume_role
+
+        def assume_role_response(response):
+            caller = _caller_role_arn(response.get_access_key())
+            role_arn = response._get_param("RoleArn")
+            if caller is not None:  # the harness's own bootstrap key stands for the Lambda service and admins
+                account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+                role = next((r for r in iam_backends[account]["aws"].roles.values() if r.name == name), None)
+                if role is not None and not trusts(json.loads(role.assume_role_policy_document), caller):
+                    raise STSClientError(
+                        "AccessDenied", f"User: {caller} is not authorized to perform: sts:AssumeRole on {role_arn}"
+                    )
+            return original_response(response)
+
         for patch in (
+            mock.patch.object(sts_responses.TokenResponse, "assume_role", assume_role_response),
             mock.patch.object(events_models.Rule, "send_to_targets", send_to_targets),
             mock.patch.object(sts_models.STSBackend, "assume_role", assume_role),
             mock.patch.object(lambda_models.LambdaBackend, "invoke", invoke),
@@ -1001,6 +1035,47 @@ class Harness:
         """The physical id of the hub resource whose logical id starts with `logical_prefix` (exactly one)."""
         [found] = [v for k, v in self.hub.refs.items() if k.startswith(logical_prefix) and not k.startswith("AWS::")]
         return found
+
+
+def _caller_role_arn(access_key: str) -> str | None:
+    """The role ARN behind an assumed-role access key (aws:PrincipalArn of the session); None for other keys."""
+    from moto.sts.models import sts_backends
+
+    for account in list(sts_backends.values()):
+        for backend in list(account.values()):
+            for assumed in list(backend.assumed_roles):
+                if assumed.access_key_id == access_key:
+                    return assumed.role_arn
+    return None
+
+
+def trusts(document: Mapping, caller_role_arn: str) -> bool:
+    """IAM's trust evaluation for an assumed-role caller, as far as mlgov's trust policies go: an Allow of
+    sts:AssumeRole whose AWS principal is the caller's account (root), the role or `*`, and whose ArnEquals /
+    ArnLike / StringEquals / StringLike conditions on aws:PrincipalArn or aws:PrincipalAccount hold. Any other
+    condition operator or key makes the statement not apply (fail closed)."""
+    account = caller_role_arn.split(":")[4]
+    context = {"aws:PrincipalArn": caller_role_arn, "aws:PrincipalAccount": account}
+    statements = document.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        if statement.get("Effect") != "Allow" or not any(fnmatch.fnmatchcase("sts:AssumeRole", a) for a in actions):
+            continue
+        principal = statement.get("Principal", {})
+        aws = principal.get("AWS", []) if isinstance(principal, dict) else [principal]
+        aws = aws if isinstance(aws, list) else [aws]
+        if not any(p in ("*", account, f"arn:aws:iam::{account}:root", caller_role_arn) for p in aws):
+            continue
+        if all(
+            operator in ("ArnEquals", "ArnLike", "StringEquals", "StringLike")
+            and key in context
+            and any(fnmatch.fnmatchcase(context[key], v) for v in (values if isinstance(values, list) else [values]))
+            for operator, pairs in statement.get("Condition", {}).items()
+            for key, values in pairs.items()
+        ):
+            return True
+    return False
 
 
 def _role_exists(iam_backend, name: str) -> bool:
