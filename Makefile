@@ -60,14 +60,14 @@ lint: venv synth
 	$(VENV)/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
 
 synth: venv layers node
+	rm -rf cdk.out  # cdk synth never removes the templates of stacks that no longer exist
 	$(CDK) synth --quiet
 
 policies: venv
 	$(VENV)/bin/mlgov policies build
 
-demo: venv layers node
-	@echo "== 0/7 synthesize the stacks from cdk.json: the templates the demo deploys onto a local moto server"
-	$(CDK) synth --quiet
+demo: synth
+	@echo "== the stacks are synthesized from cdk.json: the templates the demo deploys onto a local moto server"
 	$(PY) -m mlgov.deploy_summary cdk.out
 	$(PY) -m tests.e2e.demo --cloud-assembly cdk.out --out demo-out
 	@echo "== and what a data scientist meets when a tag is missing (offline SCP simulation)"

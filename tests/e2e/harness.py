@@ -15,7 +15,8 @@ Shared by the end-to-end tests and ``make demo``: nothing is wired by hand where
 Where moto is not AWS, the harness makes it behave like AWS (each one is a documented patch, active only inside the
 harness):
 - EventBridge: a rule target on another account's bus delivers the event unchanged (moto re-emits it as the target
-  account's own and drops ``resources``); a Lambda target queues an asynchronous invocation (moto would start Docker).
+  account's own and drops ``resources``) if the target bus's policy admits the sender (its organization); a Lambda
+  target queues an asynchronous invocation (moto would start Docker). The organization has the config's ids.
 - STS: AssumeRole of a role that does not exist, or whose trust policy does not admit the caller's role, is refused
   (moto grants any role): each function runs with a session of its own execution role, so a spoke trusting the
   wrong hub role fails here as in AWS.
@@ -161,6 +162,16 @@ class Templates:
             return sorted({region for group in self.stack_set["StackInstancesGroup"] for region in group["Regions"]})
         regions = json.loads(self.function_environment("mlgov.handlers.scanner.handler")["MLGOV_REGIONS"])
         return sorted(regions)
+
+    @property
+    def organization_id(self) -> str | None:
+        """The organization the hub bus admits (its policy's aws:PrincipalOrgID), as in the config."""
+        for resource in _resources(self.hub, "AWS::Events::EventBusPolicy").values():
+            condition = resource["Properties"].get("Statement", {}).get("Condition", {})
+            org_id = condition.get("StringEquals", {}).get("aws:PrincipalOrgID")
+            if isinstance(org_id, str):
+                return org_id
+        return None
 
     def function_environment(self, handler: str) -> dict:
         [function] = [
@@ -428,6 +439,7 @@ class Harness:
         self.slack: SlackWebApi | None = None
         self.function_url: FunctionUrl | None = None
         self._pending: list[tuple[str, dict]] = []
+        self.refused_events: list[dict] = []  # cross-account events the target bus's policy did not admit
         self._pending_lock = threading.Lock()
         self._schedules: dict[str, dict] = {}
         self._patches: list = []
@@ -545,7 +557,11 @@ class Harness:
         targets = self.templates.target_ous
         roots = [t for t in targets if t.startswith("r-")]
         root_id = roots[0] if roots else "r-" + next(t for t in targets if t.startswith("ou-")).split("-")[1]
-        with mock.patch.object(organizations_models.utils, "make_random_root_id", lambda: root_id):
+        org_id = self.templates.organization_id or organizations_models.utils.make_random_org_id()
+        with (
+            mock.patch.object(organizations_models.utils, "make_random_root_id", lambda: root_id),
+            mock.patch.object(organizations_models.utils, "make_random_org_id", lambda: org_id),
+        ):
             org.create_organization(FeatureSet="ALL")
         root = org.list_roots()["Roots"][0]["Id"]
         for index, template_ou in enumerate(targets):
@@ -907,6 +923,10 @@ class Harness:
 
         account, region, name = bus_arn.split(":")[4], bus_arn.split(":")[3], bus_arn.rsplit("/", 1)[1]
         bus = events_backends[account][region].describe_event_bus(name)
+        sender = str(event.get("account"))
+        if sender != account and not bus_admits(json.loads(bus.policy or "{}"), sender, _organization_of(sender)):
+            self.refused_events.append({"bus": bus_arn, "account": sender, "id": event.get("id")})
+            return  # EventBridge refuses the PutEvents of a principal the bus policy does not admit
         for rule in list(bus.rules.values()):
             if rule.state == "ENABLED":
                 rule.send_to_targets(copy.deepcopy(event))
@@ -1035,6 +1055,38 @@ class Harness:
         """The physical id of the hub resource whose logical id starts with `logical_prefix` (exactly one)."""
         [found] = [v for k, v in self.hub.refs.items() if k.startswith(logical_prefix) and not k.startswith("AWS::")]
         return found
+
+
+def bus_admits(policy: Mapping, sender_account: str, sender_organization: str | None) -> bool:
+    """An event bus resource policy admits events:PutEvents from `sender_account` (principal `*`, the account or its
+    root; StringEquals conditions on aws:PrincipalOrgID / aws:PrincipalAccount). Other conditions fail closed."""
+    context = {"aws:PrincipalOrgID": sender_organization, "aws:PrincipalAccount": sender_account}
+    statements = policy.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        if statement.get("Effect") != "Allow" or not any(fnmatch.fnmatchcase("events:PutEvents", a) for a in actions):
+            continue
+        principal = statement.get("Principal", {})
+        aws = principal.get("AWS", []) if isinstance(principal, dict) else [principal]
+        aws = aws if isinstance(aws, list) else [aws]
+        if not any(p in ("*", sender_account, f"arn:aws:iam::{sender_account}:root") for p in aws):
+            continue
+        if all(
+            operator == "StringEquals" and context.get(key) in (values if isinstance(values, list) else [values])
+            for operator, pairs in statement.get("Condition", {}).items()
+            for key, values in pairs.items()
+        ):
+            return True
+    return False
+
+
+def _organization_of(account: str) -> str | None:
+    from moto.organizations.models import organizations_backends
+
+    management = organizations_backends.master_accounts.get(account, (account, "aws"))[0]
+    org = organizations_backends[management]["aws"].org
+    return org.id if org is not None else None
 
 
 def _caller_role_arn(access_key: str) -> str | None:

@@ -53,3 +53,19 @@ def test_trust_evaluation_follows_principal_and_principal_arn_conditions():
     unknown = copy.deepcopy(document)
     unknown["Statement"][0]["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
     assert not trusts(unknown, "arn:aws:iam::222222222222:role/mlgov-hub-scanner")  # fails closed
+
+
+def test_a_hub_bus_policy_that_admits_another_organization_drops_the_members_events(templates):
+    from tests.samples.cloudtrail import create_event
+
+    with deployed(templates, {MEMBER: "ml-research"}) as harness:
+        events = harness.session(harness.templates.hub_account).client("events")
+        policy = json.loads(events.describe_event_bus(Name="mlgov-hub")["Policy"])
+        policy["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"] = "o-anotherorg1"
+        events.put_permission(EventBusName="mlgov-hub", Policy=json.dumps(policy))
+        record = create_event("CreateEndpoint", {"endpointName": "e"}, {"endpointArn": "arn"}, account=MEMBER)
+
+        harness.emit(record)
+
+        assert harness.deliver() == []
+        assert [(r["account"], r["bus"].rsplit("/", 1)[1]) for r in harness.refused_events] == [(MEMBER, "mlgov-hub")]
