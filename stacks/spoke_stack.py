@@ -40,22 +40,25 @@ class SpokeStack(cdk.Stack):
                 ),
                 targets=[targets.EventBus(hub_bus)],
             )
-        job_pattern = job_state_change_pattern()
-        events.Rule(
-            self,
-            "ForwardJobStateChanges",
-            description="mlgov: forward training, processing and transform job state changes to the hub bus",
-            event_pattern=events.EventPattern(source=job_pattern["source"], detail_type=job_pattern["detail-type"]),
-            targets=[targets.EventBus(hub_bus)],
-        )
-        probe_pattern = doctor_probe_pattern()
-        events.Rule(
-            self,
-            "ForwardDoctorProbes",
-            description="mlgov: forward mlgov doctor's probe events to the hub bus (an end-to-end delivery check)",
-            event_pattern=events.EventPattern(source=probe_pattern["source"], detail_type=probe_pattern["detail-type"]),
-            targets=[targets.EventBus(hub_bus)],
-        )
+        for rule_id, description, pattern in (
+            (
+                "ForwardJobStateChanges",
+                "mlgov: forward training, processing and transform job state changes to the hub bus",
+                job_state_change_pattern(),
+            ),
+            (
+                "ForwardDoctorProbes",
+                "mlgov: forward mlgov doctor's probe events to the hub bus (an end-to-end delivery check)",
+                doctor_probe_pattern(),
+            ),
+        ):
+            events.Rule(
+                self,
+                rule_id,
+                description=description,
+                event_pattern=events.EventPattern(source=pattern["source"], detail_type=pattern["detail-type"]),
+                targets=[targets.EventBus(hub_bus)],
+            )
         in_role_region = cdk.CfnCondition(
             self, "IsRoleRegion", expression=cdk.Fn.condition_equals(cdk.Aws.REGION, config.hub_region)
         )
