@@ -57,7 +57,7 @@ class Endpoint:
     usage: str  # busy | idle (no invocations, instance metrics flowing) | new (created 2 days ago, no traffic yet)
     tags: dict[str, str]
     creator: str  # who created it (SSO user e-mail)
-    decision: str | None = None  # what the approver clicks in Slack: approve | reject | None (left waiting)
+    decision: str | None = None  # what the approver clicks in Slack: approve | reject | snooze | None (waiting)
 
 
 ENDPOINTS = [
@@ -128,6 +128,7 @@ ENDPOINTS = [
         "idle",
         _tags("vision", "yolo", "demo", "dev"),
         "heidi@example.com",
+        decision="snooze",
     ),
     Endpoint(
         SANDBOX,
@@ -707,8 +708,8 @@ class Demo:
             f"   snapshot: {len(keys)} objects under s3://{bucket}/snapshots/; deleted: "
             f"{', '.join(self.result.deleted) or 'nothing'}"
         )
-        rejected = [e.name for e in ENDPOINTS if e.decision == "reject"]
-        for name in rejected:
+        kept = [e.name for e in ENDPOINTS if e.decision in ("reject", "snooze")]
+        for name in kept:
             self.say(f"   {name} kept, tagged mlgov:exempt={self.result.endpoint_tags[name].get('mlgov:exempt')}")
 
     # ---- 6. restore -------------------------------------------------------------------------------------------

@@ -87,14 +87,18 @@ def test_one_zombie_is_approved_snapshotted_deleted_and_restored_one_rejected_th
     waiting = {e.name for e in demo.ENDPOINTS if e.usage == "idle"} - {"legacy-forecast"}  # exempt: no approval
     assert output["approvals_started"] == len(waiting)
     assert set(result.approvals) == waiting
-    assert result.approvals["fraud-xgb-staging"] == "SUCCEEDED" and result.approvals["churn-bert-dev"] == "SUCCEEDED"
-    assert {result.approvals[n] for n in waiting - {"fraud-xgb-staging", "churn-bert-dev"}} == {"RUNNING"}
+    decided = {e.name for e in demo.ENDPOINTS if e.decision}
+    assert decided == {"fraud-xgb-staging", "churn-bert-dev", "vision-demo-eu"}
+    assert {result.approvals[n] for n in decided} == {"SUCCEEDED"}
+    assert {result.approvals[n] for n in waiting - decided} == {"RUNNING"}  # llm-playground awaits an answer
     assert result.deleted == ["fraud-xgb-staging"]
     prefix = "snapshots/333333333333/us-east-1/fraud-xgb-staging/"
     assert any(k.startswith(prefix) and k.endswith("manifest.json") for k in result.snapshot_objects)
     assert any(k.startswith(prefix) and k.endswith("model.tar.gz") for k in result.snapshot_objects)
     assert result.restored == ["fraud-xgb-staging"]  # under its own name, reusing the config the flow kept
     assert result.endpoint_tags["churn-bert-dev"]["mlgov:exempt"].startswith("rejected by U0PLATFORM1")
+    snoozed = result.endpoint_tags["vision-demo-eu"]["mlgov:exempt"]
+    assert snoozed.startswith("snoozed by U0PLATFORM1") and " until " in snoozed
     for name in ("legacy-forecast", "churn-xgb-prod", "recsys-ranker-prod", "fresh-endpoint", "llm-playground"):
         assert name in result.surviving_endpoints
         assert result.endpoint_tags[name].get("mlgov:zombie") != "confirmed"
