@@ -23,7 +23,8 @@ harness):
 - Lambda: Invoke of a template function, from any client (Step Functions, `mlgov doctor`), runs it in process.
 - Organizations: moto keeps an organization per management account; the hub (a delegated administrator, see
   README) reads the management account's organization.
-The few environment values the harness adds to a function's template environment are listed in ``OVERRIDES``.
+To each function's template environment the harness adds only its execution role's session credentials,
+``MLGOV_ENDPOINT_URL`` and ``MLGOV_SLACK_API_URL`` (the local moto server and Slack Web API), and ``OVERRIDES``.
 """
 
 from __future__ import annotations
@@ -72,7 +73,6 @@ OVERRIDES: dict[str, dict[str, str]] = {
         )
     },
 }
-HARNESS_ENV = ("MLGOV_ENDPOINT_URL", "MLGOV_SLACK_API_URL")  # every function: local moto and the local Slack API
 
 
 # ------------------------------------------------------------------------------------------------ templates
