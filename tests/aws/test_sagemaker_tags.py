@@ -182,8 +182,12 @@ def test_add_tags_sends_the_plan_in_one_call_in_order(sagemaker) -> None:
 
 def test_an_empty_plan_sends_nothing(sagemaker) -> None:
     client, _ = sagemaker  # nothing is stubbed: any call would raise UnStubbedResponseError
+    calls: list[str] = []
+    client.meta.events.register("before-call.sagemaker.*", lambda event_name, **_: calls.append(event_name))
 
     SageMakerTags(client).add_tags(ENDPOINT_ARN, {})
+
+    assert calls == []
 
 
 # --- on moto ----------------------------------------------------------------------------------

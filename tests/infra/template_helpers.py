@@ -12,6 +12,11 @@ def only(template: Template, resource_type: str, props: dict | None = None) -> t
     return next(iter(found.items()))
 
 
+def matching(template: Template, resource_type: str, props: dict) -> dict[str, dict]:
+    """Every resource of a type whose properties match `props` (Match patterns allowed): logical id → resource."""
+    return template.find_resources(resource_type, {"Properties": props})
+
+
 def render(value: object) -> object:
     """A CloudFormation value as text: Fn::Join flattened, pseudo parameters as ${AWS::X}, other Refs as ${Ref:X}."""
     if isinstance(value, dict) and len(value) == 1:

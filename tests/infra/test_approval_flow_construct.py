@@ -6,6 +6,7 @@ import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
 from tests.infra.conftest import REPO
+from tests.infra.template_helpers import matching
 
 
 def _build(mlgov_context: dict, outdir: str):
@@ -64,9 +65,12 @@ def _reachable(states: dict, start: str) -> set[str]:
 
 
 def test_standard_state_machine_named_mlgov_approval(template):
-    template.has_resource_properties(
-        "AWS::StepFunctions::StateMachine", {"StateMachineName": "mlgov-approval", "StateMachineType": "STANDARD"}
+    found = matching(
+        template,
+        "AWS::StepFunctions::StateMachine",
+        {"StateMachineName": "mlgov-approval", "StateMachineType": "STANDARD"},
     )
+    assert len(found) == 1, found
 
 
 def test_notify_waits_for_the_task_token_with_the_configured_timeout(template, built):
@@ -124,15 +128,19 @@ def test_every_path_ends_after_updating_the_message(template):
 
 
 def test_approvals_table_and_function_url(template, built):
-    template.has_resource_properties(
+    found = matching(
+        template,
         "AWS::DynamoDB::GlobalTable",
         {
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
             "TimeToLiveSpecification": {"AttributeName": "purge_at", "Enabled": True},
         },
     )
-    template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "NONE"})
-    template.has_resource_properties(
+    assert len(found) == 1, found
+    found = matching(template, "AWS::Lambda::Url", {"AuthType": "NONE"})
+    assert len(found) == 1, found
+    found = matching(
+        template,
         "AWS::Lambda::Function",
         {
             "Handler": "mlgov.handlers.slack_interactions.handler",
@@ -146,8 +154,11 @@ def test_approvals_table_and_function_url(template, built):
             },
         },
     )
-    template.has_resource_properties("AWS::IAM::Role", {"RoleName": "mlgov-hub-approval"})
-    template.has_resource_properties("AWS::Lambda::Function", {"Handler": "mlgov.handlers.approval.handler"})
+    assert len(found) == 1, found
+    found = matching(template, "AWS::IAM::Role", {"RoleName": "mlgov-hub-approval"})
+    assert len(found) == 1, found
+    found = matching(template, "AWS::Lambda::Function", {"Handler": "mlgov.handlers.approval.handler"})
+    assert len(found) == 1, found
 
 
 def test_spoke_statements_guard_delete_and_tag_keys():

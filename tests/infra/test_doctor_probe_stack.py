@@ -131,11 +131,8 @@ def test_probe_queue_has_no_dlq_for_a_stated_reason(hub):
 
 
 def test_scanner_function_has_the_fixed_name_doctor_invokes(hub):
-    only(
-        hub,
-        "AWS::Lambda::Function",
-        {"FunctionName": SCANNER_FUNCTION_NAME, "Handler": "mlgov.handlers.scanner.handler"},
-    )
+    _, scanner = only(hub, "AWS::Lambda::Function", {"Handler": "mlgov.handlers.scanner.handler"})
+    assert scanner["Properties"]["FunctionName"] == SCANNER_FUNCTION_NAME == "mlgov-scanner"
 
 
 # ---------------------------------------------------------------- spoke: forwarding rule

@@ -11,7 +11,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from mlgov.domain.tagging import TagDefaults
-from tests.infra.template_helpers import as_list, only, render, role_statements
+from tests.infra.template_helpers import as_list, matching, only, render, role_statements
 
 AUTO_TAGGER_ROLE_NAME = "mlgov-hub-auto-tagger"
 SPOKE_ROLE_NAME = "mlgov-spoke"
@@ -144,7 +144,8 @@ def test_hub_rule_delivers_to_the_auto_tagger_with_retries_and_a_dead_letter_que
 def test_rule_may_invoke_the_auto_tagger_and_send_to_the_dead_letter_queue(hub):
     function_id, _ = auto_tagger(hub)
     rule_id, _ = create_calls_rule(hub)
-    hub.has_resource_properties(
+    found = matching(
+        hub,
         "AWS::Lambda::Permission",
         {
             "Action": "lambda:InvokeFunction",
@@ -153,7 +154,9 @@ def test_rule_may_invoke_the_auto_tagger_and_send_to_the_dead_letter_queue(hub):
             "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]},
         },
     )
-    hub.has_resource_properties(
+    assert len(found) == 1, found
+    found = matching(
+        hub,
         "AWS::SQS::QueuePolicy",
         {
             "Queues": [{"Ref": queue_id(hub)}],
@@ -173,6 +176,7 @@ def test_rule_may_invoke_the_auto_tagger_and_send_to_the_dead_letter_queue(hub):
             },
         },
     )
+    assert len(found) == 1, found
 
 
 # ---------------------------------------------------------------- the auto-tagger function
@@ -238,7 +242,8 @@ def test_dead_letter_queue_is_encrypted_and_refuses_plain_http(hub):
 
 
 def test_an_alarm_fires_on_the_first_message_in_the_dead_letter_queue(hub):
-    hub.has_resource_properties(
+    found = matching(
+        hub,
         "AWS::CloudWatch::Alarm",
         {
             "Namespace": "AWS/SQS",
@@ -248,6 +253,7 @@ def test_an_alarm_fires_on_the_first_message_in_the_dead_letter_queue(hub):
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
         },
     )
+    assert len(found) == 1, found
 
 
 def test_idempotency_table_is_keyed_on_id_expires_records_and_has_point_in_time_recovery(hub, mlgov):

@@ -5,7 +5,7 @@ import json
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from tests.infra.template_helpers import only, render
+from tests.infra.template_helpers import matching, only, render
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +27,15 @@ def test_archive_bucket_is_versioned_kms_encrypted_tls_only_with_retention(hub, 
 
 
 def test_findings_table_keeps_rows_90_days_after_the_last_sighting(hub):
-    hub.has_resource_properties(
+    found = matching(
+        hub,
         "AWS::DynamoDB::GlobalTable",
         {
             "KeySchema": [{"AttributeName": "arn", "KeyType": "HASH"}],
             "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
         },
     )
+    assert len(found) == 1, found
 
 
 def test_scanner_runs_with_powertools_and_slack_layers_and_its_settings(hub, cdk_context):
@@ -73,7 +75,8 @@ def test_state_machine_scans_every_target_in_a_map_and_survives_a_failed_target(
 
 
 def test_scan_schedule_comes_from_the_config(hub, cdk_context):
-    hub.has_resource_properties(
+    found = matching(
+        hub,
         "AWS::Scheduler::Schedule",
         {
             "Name": "mlgov-scan",
@@ -81,6 +84,7 @@ def test_scan_schedule_comes_from_the_config(hub, cdk_context):
             "FlexibleTimeWindow": {"Mode": "OFF"},
         },
     )
+    assert len(found) == 1, found
 
 
 def test_hyperpod_scheduler_runs_dry_one_at_a_time_on_its_own_rate(hub, cdk_context):

@@ -56,6 +56,19 @@ def _validate(blocks: list[dict]) -> None:
         assert parsed.to_dict() == block  # nothing the model does not know about
 
 
+def _over_limits(blocks: list[dict]) -> list[str]:
+    """Block Kit's documented limits, checked directly: header 150, section text 3000, ≤ 10 fields of ≤ 2000."""
+    problems = []
+    for block in blocks:
+        text = (block.get("text") or {}).get("text", "")
+        if len(text) > (150 if block["type"] == "header" else 3000):
+            problems.append(f"{block['type']} text of {len(text)} characters")
+        fields = block.get("fields", [])
+        if len(fields) > 10 or any(len(field["text"]) > 2000 for field in fields):
+            problems.append(f"{block['type']} fields over the limits")
+    return problems
+
+
 def _texts(blocks: list[dict]) -> str:
     parts = []
     for block in blocks:
@@ -129,6 +142,7 @@ def test_long_names_errors_and_owners_stay_within_block_kit_limits(size):
     blocks = digest_blocks(report, URL + "x" * size, new_zombies=10**9)
 
     _validate(blocks)
+    assert _over_limits(blocks) == []
 
 
 def test_fallback_text_summarises_the_run():

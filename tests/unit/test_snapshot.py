@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import botocore.session
 import pytest
-from botocore.validate import validate_parameters
+from botocore.validate import ParamValidator, validate_parameters
 
 from mlgov.domain.snapshot import (
     ENDPOINT_CONFIG_FIELDS,
@@ -301,12 +301,17 @@ def validate(sagemaker_model, operation: str, request: dict) -> None:
     validate_parameters(request, sagemaker_model.operation_model(operation).input_shape)
 
 
+def invalid(sagemaker_model, operation: str, request: dict) -> str:
+    """botocore's validation report for `request` against the operation's input shape ("" when valid)."""
+    return ParamValidator().validate(request, sagemaker_model.operation_model(operation).input_shape).generate_report()
+
+
 def test_restore_requests_are_valid_botocore_inputs(sagemaker_model):
     plan = restore_plan(full_manifest(), "mlgov-archive")
-    for request in plan.models:
-        validate(sagemaker_model, "CreateModel", request)
-    validate(sagemaker_model, "CreateEndpointConfig", plan.endpoint_config)
-    validate(sagemaker_model, "CreateEndpoint", plan.endpoint)
+    assert [invalid(sagemaker_model, "CreateModel", request) for request in plan.models] == [""] * len(plan.models)
+    assert invalid(sagemaker_model, "CreateEndpointConfig", plan.endpoint_config) == ""
+    assert invalid(sagemaker_model, "CreateEndpoint", plan.endpoint) == ""
+    assert invalid(sagemaker_model, "CreateEndpoint", {"EndpointName": "x"}) != ""  # the check can fail
 
 
 def test_restore_points_every_artifact_at_the_archive():
