@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -33,7 +34,7 @@ def settings() -> Settings:
     except (ValueError, KeyError, TypeError) as err:
         raise SettingsError(f"MLGOV_TAG_DEFAULTS is not valid: {err}") from None
     return Settings(
-        hub_account=_required("MLGOV_HUB_ACCOUNT"),
+        hub_account=required(os.environ, "MLGOV_HUB_ACCOUNT"),
         spoke_role_name=os.environ.get("MLGOV_SPOKE_ROLE", "mlgov-spoke"),
         idempotency_table=os.environ.get("MLGOV_IDEMPOTENCY_TABLE") or None,
         dead_letter_queue_url=os.environ.get("MLGOV_DLQ_URL") or None,
@@ -43,8 +44,23 @@ def settings() -> Settings:
     )
 
 
-def _required(name: str) -> str:
-    value = os.environ.get(name)
+def required(env: Mapping[str, str], name: str) -> str:
+    """A variable the stack always sets; SettingsError naming it when missing or empty."""
+    value = env.get(name)
     if not value:
         raise SettingsError(f"environment variable {name} is not set")
+    return value
+
+
+def whole_number(env: Mapping[str, str], name: str, default: int | None, minimum: int) -> int | None:
+    """An optional whole-number variable (`default` when unset); SettingsError naming it when malformed or small."""
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number (got {text!r})") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum} (got {value})")
     return value

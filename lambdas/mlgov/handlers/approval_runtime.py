@@ -13,7 +13,7 @@ from mlgov.approval_tasks import APPROVAL_ROLE_NAME, ApprovalTasks, SlackGateway
 from mlgov.aws.approvals_table import ApprovalsTable
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.interaction import DEFAULT_SNOOZE_DAYS
-from mlgov.settings import SettingsError
+from mlgov.settings import required, whole_number
 
 SESSION_NAME = "mlgov-approval"  # how the approval flow's calls show in member accounts' CloudTrail
 
@@ -36,14 +36,14 @@ class ApprovalSettings:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ApprovalSettings:
         env = os.environ if environ is None else environ
         return cls(
-            hub_account=_required(env, "MLGOV_HUB_ACCOUNT"),
-            archive_bucket=_required(env, "MLGOV_ARCHIVE_BUCKET"),
-            approvals_table=_required(env, "MLGOV_APPROVALS_TABLE"),
-            slack_channel=_required(env, "MLGOV_SLACK_CHANNEL"),
-            slack_token_secret=_required(env, "MLGOV_SLACK_TOKEN_SECRET"),
+            hub_account=required(env, "MLGOV_HUB_ACCOUNT"),
+            archive_bucket=required(env, "MLGOV_ARCHIVE_BUCKET"),
+            approvals_table=required(env, "MLGOV_APPROVALS_TABLE"),
+            slack_channel=required(env, "MLGOV_SLACK_CHANNEL"),
+            slack_token_secret=required(env, "MLGOV_SLACK_TOKEN_SECRET"),
             role_name=env.get("MLGOV_APPROVAL_ROLE") or APPROVAL_ROLE_NAME,
-            timeout_hours=_int(env, "MLGOV_APPROVAL_TIMEOUT_HOURS", 72),
-            snooze_days=_int(env, "MLGOV_SNOOZE_DAYS", DEFAULT_SNOOZE_DAYS),
+            timeout_hours=whole_number(env, "MLGOV_APPROVAL_TIMEOUT_HOURS", 72, minimum=1),
+            snooze_days=whole_number(env, "MLGOV_SNOOZE_DAYS", DEFAULT_SNOOZE_DAYS, minimum=1),
             slack_api_url=env.get("MLGOV_SLACK_API_URL") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
@@ -94,23 +94,3 @@ def build_tasks(config: ApprovalSettings | None = None) -> ApprovalTasks:
         timeout_hours=config.timeout_hours,
         snooze_days=config.snooze_days,
     )
-
-
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name)
-    if not value:
-        raise SettingsError(f"environment variable {name} is not set")
-    return value
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    text = env.get(name)
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1, got {value}")
-    return value

@@ -27,7 +27,7 @@ from mlgov.aws.hyperpod_state import DynamoDbStateStore, StateStore
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.resource_identity import partition_for_region
 from mlgov.hyperpod_scheduling import ClusterOutcome, PassError, schedule_pass, summarize
-from mlgov.settings import SettingsError, settings
+from mlgov.settings import SettingsError, required, settings
 
 SESSION_NAME = "mlgov-hyperpod-scheduler"  # how the scheduler's calls show in member accounts' CloudTrail
 _TRUE = frozenset({"true", "1", "yes"})
@@ -48,9 +48,7 @@ class SchedulerSettings:
 @cache
 def scheduler_settings() -> SchedulerSettings:
     shared = settings()
-    state_table = os.environ.get("MLGOV_HYPERPOD_STATE_TABLE")
-    if not state_table:
-        raise SettingsError("environment variable MLGOV_HYPERPOD_STATE_TABLE is not set")
+    state_table = required(os.environ, "MLGOV_HYPERPOD_STATE_TABLE")
     apply = os.environ.get("MLGOV_HYPERPOD_APPLY", "").strip().lower()
     if apply not in _TRUE | _FALSE:
         raise SettingsError(f"MLGOV_HYPERPOD_APPLY must be true or false, got {apply!r}")

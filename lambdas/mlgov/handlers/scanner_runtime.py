@@ -33,7 +33,7 @@ from mlgov.domain.scan_run import (
     targets_key,
 )
 from mlgov.scan import Judge, ScanRequest, ScanResult
-from mlgov.settings import SettingsError
+from mlgov.settings import SettingsError, required, whole_number
 
 SESSION_NAME = "mlgov-scanner"  # how the scanner's calls show in member accounts' CloudTrail
 ACCESS_SESSION_NAME = "mlgov-doctor"  # the access task's AssumeRole calls, as member accounts' CloudTrail shows them
@@ -81,10 +81,10 @@ class ScannerSettings:
         regions = _json_list(env, "MLGOV_REGIONS") or (home_region,)
         types = _json_list(env, "MLGOV_RESOURCE_TYPES")
         return cls(
-            hub_account=_required(env, "MLGOV_HUB_ACCOUNT"),
+            hub_account=required(env, "MLGOV_HUB_ACCOUNT"),
             spoke_role_name=env.get("MLGOV_SPOKE_ROLE") or "mlgov-spoke",
-            archive_bucket=_required(env, "MLGOV_ARCHIVE_BUCKET"),
-            findings_table=_required(env, "MLGOV_FINDINGS_TABLE"),
+            archive_bucket=required(env, "MLGOV_ARCHIVE_BUCKET"),
+            findings_table=required(env, "MLGOV_FINDINGS_TABLE"),
             regions=regions,
             accounts=accounts,
             target_ous=_json_list(env, "MLGOV_TARGET_OUS"),
@@ -93,10 +93,10 @@ class ScannerSettings:
             slack_channel=env.get("MLGOV_SLACK_CHANNEL") or None,
             slack_token_secret=env.get("MLGOV_SLACK_TOKEN_SECRET") or None,
             slack_api_url=env.get("MLGOV_SLACK_API_URL") or None,
-            zombie_idle_days=_int(env, "MLGOV_ZOMBIE_IDLE_DAYS", 30),
-            zombie_min_age_days=_int(env, "MLGOV_ZOMBIE_MIN_AGE_DAYS", 7),
+            zombie_idle_days=whole_number(env, "MLGOV_ZOMBIE_IDLE_DAYS", 30, minimum=0),
+            zombie_min_age_days=whole_number(env, "MLGOV_ZOMBIE_MIN_AGE_DAYS", 7, minimum=0),
             resource_types=types,
-            max_approvals_per_run=_int(env, "MLGOV_MAX_APPROVALS_PER_RUN", None),
+            max_approvals_per_run=whole_number(env, "MLGOV_MAX_APPROVALS_PER_RUN", None, minimum=0),
             write_last_invoked=_bool(env, "MLGOV_WRITE_LAST_INVOKED", True),
             tag_schema_json=env.get("MLGOV_TAG_SCHEMA") or None,
             home_region=home_region,
@@ -485,13 +485,6 @@ def _operation(err: Exception) -> str:
     return getattr(err, "operation_name", None) or type(err).__name__
 
 
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name)
-    if not value:
-        raise SettingsError(f"environment variable {name} is not set")
-    return value
-
-
 def _json_list(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
     text = env.get(name)
     if not text:
@@ -514,16 +507,3 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if text in ("false", "0", "no"):
         return False
     raise SettingsError(f"{name} must be true or false (got {text!r})")
-
-
-def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
-    text = env.get(name)
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number (got {text!r})") from None
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative (got {value})")
-    return value

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.aws.approvals_table import ApprovalsTable
 from mlgov.domain.interaction import Click, already_handled_text, decide_click
-from mlgov.settings import SettingsError
+from mlgov.settings import SettingsError, required
 
 SECRET_TTL_SECONDS = 900  # re-read the signing secret this often (rotation), not per request
 RESPONSE_URL_PREFIX = "https://hooks.slack.com/"  # the only place ephemeral replies are posted to
@@ -45,8 +45,8 @@ class InteractionSettings:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> InteractionSettings:
         env = os.environ if environ is None else environ
         return cls(
-            signing_secret_id=_required(env, "MLGOV_SLACK_SIGNING_SECRET"),
-            approvals_table=_required(env, "MLGOV_APPROVALS_TABLE"),
+            signing_secret_id=required(env, "MLGOV_SLACK_SIGNING_SECRET"),
+            approvals_table=required(env, "MLGOV_APPROVALS_TABLE"),
             approvers=_approvers(env.get("MLGOV_SLACK_APPROVERS")),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
@@ -197,10 +197,3 @@ def _approvers(text: str | None) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
         raise SettingsError('MLGOV_SLACK_APPROVERS must be a JSON list of Slack user ids, e.g. ["U012ABCDEF"]')
     return frozenset(value)
-
-
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name)
-    if not value:
-        raise SettingsError(f"environment variable {name} is not set")
-    return value
