@@ -19,7 +19,6 @@ import json
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from cdk_nag import NagSuppressions
@@ -28,6 +27,7 @@ from constructs import Construct
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.scan_workflow import ArchiveBucket
+from stacks.parts.state_machines import logged_state_machine
 from stacks.parts.tables import state_table
 
 APPROVAL_ROLE_NAME = "mlgov-hub-approval"
@@ -347,31 +347,13 @@ class ApprovalFlow(Construct):
             .otherwise(self._outcome("UnknownDecision", "failed", "Decision").next(update))
         )
         definition = mark.next(notify).next(decision)
-        log_group = logs.LogGroup(
+        state_machine = logged_state_machine(
             self,
-            "StateMachineLogs",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=STATE_MACHINE_NAME,
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            name=STATE_MACHINE_NAME,
+            definition=definition,
             timeout=cdk.Duration.hours(self.config.approval_timeout_hours + 6),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        NagSuppressions.add_resource_suppressions(
-            state_machine,
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "CDK grants lambda:InvokeFunction on the approval function's versions (:*); X-Ray "
-                    "and CloudWatch Logs delivery need Resource *.",
-                }
-            ],
-            apply_to_children=True,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            iam5_reason="CDK grants lambda:InvokeFunction on the approval function's versions (:*); X-Ray "
+            "and CloudWatch Logs delivery need Resource *.",
         )
         return state_machine

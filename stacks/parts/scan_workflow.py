@@ -8,7 +8,6 @@ import json
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
@@ -19,6 +18,7 @@ from constructs import Construct
 from mlgov.domain.preflight import SCANNER_FUNCTION_NAME
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
+from stacks.parts.state_machines import logged_state_machine
 from stacks.parts.tables import state_table
 
 SCANNER_ROLE_NAME = "mlgov-hub-scanner"
@@ -269,31 +269,13 @@ class ScanWorkflow(Construct):
         inline.next(aggregate)
         distributed.next(aggregate_from_archive)
         definition = targets.next(count).next(fan_out)
-        log_group = logs.LogGroup(
+        state_machine = logged_state_machine(
             self,
-            "StateMachineLogs",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name="mlgov-scan",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            name="mlgov-scan",
+            definition=definition,
             timeout=cdk.Duration.hours(2),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        NagSuppressions.add_resource_suppressions(
-            state_machine,
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "CDK grants lambda:InvokeFunction on the scanner's versions (:*), X-Ray and log "
-                    "delivery need *, and the Distributed Map starts child executions of this state machine.",
-                }
-            ],
-            apply_to_children=True,
+            iam5_reason="CDK grants lambda:InvokeFunction on the scanner's versions (:*), X-Ray and log "
+            "delivery need *, and the Distributed Map starts child executions of this state machine.",
         )
         return state_machine
 

@@ -1,0 +1,38 @@
+"""A Step Functions state machine as mlgov deploys them: X-Ray tracing, a 3-month log group (no execution data)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+
+def logged_state_machine(
+    scope: Construct,
+    *,
+    name: str,
+    definition: sfn.IChainable,
+    timeout: cdk.Duration,
+    iam5_reason: str,
+    state_machine_type: sfn.StateMachineType | None = None,
+) -> sfn.StateMachine:
+    """`StateMachine` and its `StateMachineLogs` in `scope`; `iam5_reason` explains the wildcards CDK grants it."""
+    log_group = logs.LogGroup(
+        scope, "StateMachineLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=cdk.RemovalPolicy.DESTROY
+    )
+    state_machine = sfn.StateMachine(
+        scope,
+        "StateMachine",
+        state_machine_name=name,
+        state_machine_type=state_machine_type,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        timeout=timeout,
+        tracing_enabled=True,
+        logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+    )
+    NagSuppressions.add_resource_suppressions(
+        state_machine, [{"id": "AwsSolutions-IAM5", "reason": iam5_reason}], apply_to_children=True
+    )
+    return state_machine
