@@ -38,26 +38,12 @@ def load_packaged_schema(text: str | None = None, source: str = f"mlgov/{PACKAGE
 def parse_trusted_schema(raw: dict, source: str) -> TagSchema:
     """parse_schema's semantic checks without the JSON Schema pass, for a file already validated at build time.
 
-    Uses tag_schema's rule parser so both paths build the same TagSchema (a test compares them). A malformed file
+    Uses tag_schema.build_schema, so both paths build the same TagSchema (a test compares them). A malformed file
     still fails here, with a KeyError/TypeError turned into a SchemaError, never a half-parsed schema.
     """
-    from mlgov.domain.tag_schema import _check_unique, _parse_rule
+    from mlgov.domain.tag_schema import build_schema
 
     try:
-        rules = tuple(_parse_rule(item, index, source) for index, item in enumerate(raw["tags"]))
-        _check_unique((rule.key for rule in rules), source)
-        if sum(rule.is_date for rule in rules) > 1:
-            raise SchemaError(f"{source}: tags: at most one key may have format 'date' (the lifetime tag)")
-        protected, studio = raw["protected_tag_keys"], raw["studio_ui_creates"]
-        return TagSchema(
-            rules=rules,
-            exempt_principals=tuple(raw["exempt_principals"]),
-            protected_keys=tuple(protected["keys"]),
-            protected_writers=tuple(protected["writers"]),
-            protected_reason=protected["reason"],
-            studio_ui_actions=tuple(studio["actions"]),
-            studio_ui_enforced=studio["enforce"],
-            studio_ui_reason=studio["reason"],
-        )
+        return build_schema(raw, source)
     except (KeyError, TypeError, AttributeError) as err:
         raise SchemaError(f"{source}: malformed ({type(err).__name__}: {err})") from None

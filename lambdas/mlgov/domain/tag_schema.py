@@ -143,6 +143,12 @@ def parse_schema(raw: object, meta_schema: Mapping, source: str = "tag_schema.js
         where = _json_path(error.absolute_path) or "(top level)"
         raise SchemaError(f"{source}: {where}: {error.message}")
     assert isinstance(raw, Mapping)
+    return build_schema(raw, source)
+
+
+def build_schema(raw: Mapping, source: str) -> TagSchema:
+    """The TagSchema of a document shaped as the JSON Schema says, with the semantic checks (unique keys, one date
+    key); SchemaError (one line) when they fail. parse_schema validates the shape first."""
     rules = tuple(_parse_rule(item, index, source) for index, item in enumerate(raw["tags"]))
     _check_unique((rule.key for rule in rules), source)
     if sum(rule.is_date for rule in rules) > 1:
