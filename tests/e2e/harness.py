@@ -304,7 +304,22 @@ def _sub_names(text: str) -> list[str]:
 # ------------------------------------------------------------------------------------------------ local services
 
 
-class SlackWebApi:
+class _LocalHttp:
+    """A ThreadingHTTPServer on 127.0.0.1 (a free port) serving `handler` from a daemon thread until `close`."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> str:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+class SlackWebApi(_LocalHttp):
     """A local Slack Web API (chat.postMessage, chat.update) and response_url receiver that records every request."""
 
     def __init__(self) -> None:
@@ -343,10 +358,7 @@ class SlackWebApi:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.url = self._serve(Handler)
 
     @property
     def api_url(self) -> str:
@@ -358,13 +370,7 @@ class SlackWebApi:
     def replies(self) -> list[dict]:
         return [r for r in self.requests if r["path"].startswith("/response/")]
 
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-
-class FunctionUrl:
+class FunctionUrl(_LocalHttp):
     """An AWS::Lambda::Url on 127.0.0.1: each HTTP request becomes a Function URL (payload 2.0) event."""
 
     def __init__(self, lambdas: InProcessLambdas, logical_id: str) -> None:
@@ -405,16 +411,7 @@ class FunctionUrl:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
+        self.url = self._serve(Handler) + "/"
 
 # ------------------------------------------------------------------------------------------------ the harness
 
