@@ -437,6 +437,7 @@ class Harness:
         self.function_url: FunctionUrl | None = None
         self._pending: list[tuple[str, dict]] = []
         self.refused_events: list[dict] = []  # cross-account events the target bus's policy did not admit
+        self._credentials: dict[tuple[str, str], dict] = {}  # (account, role) → AssumeRole credentials
         self._pending_lock = threading.Lock()
         self._schedules: dict[str, dict] = {}
         self._patches: list = []
@@ -516,9 +517,11 @@ class Harness:
     def session(self, account: str, region: str | None = None, role: str = ACCESS_ROLE) -> boto3.Session:
         """Credentials in `account` (the role Organizations creates, unless `role` says otherwise)."""
         region = region or self.templates.hub_region
-        credentials = self._bootstrap("sts", region).assume_role(
-            RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="mlgov-harness"
-        )["Credentials"]
+        if (account, role) not in self._credentials:  # moto's sessions never expire: one AssumeRole per role
+            self._credentials[(account, role)] = self._bootstrap("sts", region).assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="mlgov-harness"
+            )["Credentials"]
+        credentials = self._credentials[(account, role)]
         return boto3.Session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],

@@ -8,10 +8,9 @@ would run the code in Docker, which the build machines lack. ``InProcessLambdas`
 and called with the JSON payload and a fake context, and the result comes back as Lambda's Invoke response
 (``FunctionError: Unhandled`` and the Python runtime's error payload when the handler raises).
 
-The template's functions get fake ARNs (``arn:aws:lambda:<region>:<account>:function:<logical id>``):
-``resolve`` puts them where the template says ``Fn::GetAtt [<function>, Arn]`` (e.g. in a state machine's
-DefinitionString) and the test's own resources where it says ``Ref``. Environments are the test's business
-(``os.environ`` is shared by every function in the process) unless ``environments`` is given: then each invocation
+The template's functions get ARNs of their FunctionName (else their logical id), which tests/e2e/harness.py puts
+where the template says ``Fn::GetAtt [<function>, Arn]`` (e.g. in a state machine's DefinitionString). Environments
+are the caller's business (``os.environ`` is shared by the process) unless ``environments`` is given: then each call
 runs with its own function's variables, and a switch to another function clears the ``mlgov`` package's cached
 settings and runtimes first — the cold start a separate Lambda process would have.
 """
@@ -143,29 +142,6 @@ class InProcessLambdas:
         """Runs the function as Lambda would for an asynchronous or direct invocation; returns what happened."""
         self._run(self._functions[logical_id], event)
         return self.invocations[-1]
-
-    def resolve(self, value: object, refs: Mapping[str, str] | None = None) -> object:
-        """A template value with ``Fn::GetAtt [<function>, Arn]`` → the fake ARN, ``Ref`` → ``refs[logical id]``,
-        ``Fn::Join`` joined. Any other intrinsic (or an unknown Ref) is wiring the caller did not expect: KeyError."""
-        refs = refs or {}
-        if isinstance(value, list):
-            return [self.resolve(item, refs) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            [(name, argument)] = value.items()
-            if name == "Fn::Join":
-                separator, parts = argument
-                return separator.join(str(self.resolve(part, refs)) for part in parts)
-            if name == "Fn::GetAtt" and argument[1] == "Arn" and argument[0] in self._functions:
-                return self._functions[argument[0]].arn
-            if name == "Ref":
-                if argument in refs:
-                    return refs[argument]
-                raise KeyError(f"Ref {argument}: no value given for this resource")
-            if name.startswith("Fn::"):
-                raise KeyError(f"{name} {argument!r}: not resolvable here")
-        return {key: self.resolve(item, refs) for key, item in value.items()}
 
     # ---- the Invoke hook ------------------------------------------------------------------------------------------
 
