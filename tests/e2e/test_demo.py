@@ -70,9 +70,9 @@ def test_the_scan_finds_the_zombies_with_their_costs_and_spares_the_busy_and_the
     for endpoint in demo.ENDPOINTS:
         if endpoint.usage != "idle":
             assert _finding(report, endpoint.name)["status"] == "active", endpoint.name
-    # 1 × ml.g4dn.12xlarge all month (720 h) at the checked-in us-east-1 hosting price
+    # 1 × ml.g4dn.12xlarge at the checked-in us-east-1 hosting price × 730 h (one month, whatever the calendar month)
     llm = _finding(report, "llm-playground")
-    assert llm["waste_usd_month"] == pytest.approx(llm["evidence"]["hourly_usd"] * 720, abs=0.01)
+    assert llm["waste_usd_month"] == pytest.approx(llm["evidence"]["hourly_usd"] * 730, abs=0.01)
     assert llm["waste_usd_month"] > 1000
     # eu-west-1 is not in the checked-in price table: the cost is unknown, never a made-up number
     assert _finding(report, "vision-demo-eu")["monthly_cost_usd"] is None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from mlgov.domain.costing import (
+    HOURS_PER_MONTH,
     SERVERLESS_REASON,
     cost_of,
     hours_left_in_month,
@@ -302,10 +304,11 @@ def test_endpoint_forecast_in_a_30_day_month(prices):
     ep = endpoint(Variant("AllTraffic", "ml.m5.xlarge", 2), created=datetime(2026, 11, 10, tzinfo=UTC))
     cost = cost_of(ep, prices, NOV_24_NOON)
     # hourly 2 × 0.23 = 0.46; MTD Nov 10 00:00 → Nov 24 12:00 = 14.5 d × 24 × 0.46 = 160.08
-    # forecast = 160.08 + 6.5 d left × 24 × 0.46 (71.76) = 231.84
+    # forecast = 160.08 + 6.5 d left × 24 × 0.46 (71.76) = 231.84; run rate 730 h × 0.46 = 335.8
     assert cost.hourly_usd == pytest.approx(0.46)
     assert cost.month_to_date_usd == pytest.approx(160.08)
-    assert cost.monthly_cost_usd == pytest.approx(231.84)
+    assert cost.month_end_forecast_usd == pytest.approx(231.84)
+    assert cost.monthly_cost_usd == pytest.approx(335.8)
     assert cost.run_cost_usd is None
     assert cost.reason == "2 × ml.m5.xlarge at $0.23/h"
 
@@ -315,7 +318,8 @@ def test_endpoint_created_last_month_counts_from_the_first_in_a_28_day_month(pri
     cost = cost_of(ep, prices, datetime(2026, 2, 20, tzinfo=UTC))
     # MTD Feb 1 → Feb 20 = 19 d × 24 × 0.46 = 209.76; forecast = whole month 28 d × 24 × 0.46 = 309.12
     assert cost.month_to_date_usd == pytest.approx(209.76)
-    assert cost.monthly_cost_usd == pytest.approx(309.12)
+    assert cost.month_end_forecast_usd == pytest.approx(309.12)
+    assert cost.monthly_cost_usd == pytest.approx(335.8)  # 730 h × 0.46, in February as in any month
 
 
 def test_endpoint_forecast_in_a_31_day_month(prices):
@@ -323,7 +327,28 @@ def test_endpoint_forecast_in_a_31_day_month(prices):
     cost = cost_of(ep, prices, datetime(2026, 12, 31, 18, tzinfo=UTC))
     # MTD Dec 1 06:00 → Dec 31 18:00 = 30.5 d = 732 h × 0.23 = 168.36; forecast = 168.36 + 6 h × 0.23 = 169.74
     assert cost.month_to_date_usd == pytest.approx(168.36)
-    assert cost.monthly_cost_usd == pytest.approx(169.74)
+    assert cost.month_end_forecast_usd == pytest.approx(169.74)
+    assert cost.monthly_cost_usd == pytest.approx(167.9)  # 730 h × 0.23
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 2, 28, 23, 30, tzinfo=UTC),  # the last half hour of a 28-day month
+        datetime(2026, 12, 31, 23, 30, tzinfo=UTC),  # the last half hour of a 31-day month and of the year
+        datetime(2027, 3, 14, 1, 30, tzinfo=ZoneInfo("America/Los_Angeles")),  # 30 min before a DST change
+        datetime(2026, 11, 1, 0, 0, tzinfo=UTC),  # the first instant of a 30-day month
+    ],
+    ids=["28-feb-23:30", "31-dec-23:30", "dst-los-angeles", "1-nov-00:00"],
+)
+def test_a_running_endpoint_costs_the_same_per_month_on_any_day(prices, now):
+    ep = endpoint(Variant("AllTraffic", "ml.m5.xlarge", 2), created=datetime(2025, 6, 1, tzinfo=UTC))
+    cost = cost_of(ep, prices, now)
+    assert cost.monthly_cost_usd == pytest.approx(0.46 * 730)  # HOURS_PER_MONTH, whatever the calendar month
+    # the calendar figure: the whole month so far plus the hours left equals the month's real length
+    start, end = month_window(now)
+    assert cost.month_end_forecast_usd == pytest.approx(0.46 * (end - start).total_seconds() / 3600)
+    assert HOURS_PER_MONTH == 730
 
 
 def test_mixed_endpoint_sums_variants_of_different_types(prices):
@@ -336,7 +361,8 @@ def test_mixed_endpoint_sums_variants_of_different_types(prices):
     # hourly 2 × 0.23 + 1 × 1.41 = 1.87; MTD 23.5 d × 24 × 1.87 = 1054.68; forecast 30 d × 24 × 1.87 = 1346.4
     assert cost.hourly_usd == pytest.approx(1.87)
     assert cost.month_to_date_usd == pytest.approx(1054.68)
-    assert cost.monthly_cost_usd == pytest.approx(1346.4)
+    assert cost.month_end_forecast_usd == pytest.approx(1346.4)
+    assert cost.monthly_cost_usd == pytest.approx(1365.1)  # 730 h × 1.87
     assert cost.reason == "cpu: 2 × ml.m5.xlarge at $0.23/h; gpu: 1 × ml.g5.xlarge at $1.41/h"
 
 
@@ -370,9 +396,10 @@ def test_async_inference_endpoint_pays_the_async_price(prices):
         details={"async_inference": True},
     )
     cost = cost_of(ep, prices, NOV_24_NOON)
-    # async override 1.45; created Nov 1: forecast 720 h × 1.45 = 1044
+    # async override 1.45: 730 h × 1.45 = 1058.5 a month; running since before Nov 1: forecast 720 h × 1.45 = 1044
     assert cost.hourly_usd == pytest.approx(1.45)
-    assert cost.monthly_cost_usd == pytest.approx(1044.0)
+    assert cost.monthly_cost_usd == pytest.approx(1058.5)
+    assert cost.month_end_forecast_usd == pytest.approx(1044.0)
 
 
 def test_variant_running_instance_pools_is_priced_per_pool(prices):
@@ -397,9 +424,10 @@ def test_endpoint_variant_scaled_to_zero_costs_nothing_even_without_a_price(pric
         created=datetime(2026, 11, 1, tzinfo=UTC),
     )
     cost = cost_of(ep, prices, NOV_24_NOON)
-    # 1 × 0.23; the canary has no instance to price; forecast 30 d × 24 × 0.23 = 165.6
+    # 1 × 0.23; the canary has no instance to price; 730 h × 0.23 = 167.9; forecast 30 d × 24 × 0.23 = 165.6
     assert cost.hourly_usd == pytest.approx(0.23)
-    assert cost.monthly_cost_usd == pytest.approx(165.6)
+    assert cost.monthly_cost_usd == pytest.approx(167.9)
+    assert cost.month_end_forecast_usd == pytest.approx(165.6)
     assert cost.reason == "main: 1 × ml.m5.xlarge at $0.23/h; canary: 0 × ml.unpriced.xlarge"
 
 
@@ -448,10 +476,11 @@ def test_hyperpod_cluster_sums_instance_groups(prices):
     )
     cost = cost_of(cluster, prices, NOV_24_NOON)
     # cluster component: 2 × 1.52 (override) + 1 × 0.23 (hosting fallback) = 3.27 per hour; created Nov 1:
-    # MTD 23.5 d × 24 = 564 h × 3.27 = 1844.28; forecast 720 h × 3.27 = 2354.4
+    # MTD 23.5 d × 24 = 564 h × 3.27 = 1844.28; forecast 720 h × 3.27 = 2354.4; run rate 730 h × 3.27 = 2387.1
     assert cost.hourly_usd == pytest.approx(3.27)
     assert cost.month_to_date_usd == pytest.approx(1844.28)
-    assert cost.monthly_cost_usd == pytest.approx(2354.4)
+    assert cost.month_end_forecast_usd == pytest.approx(2354.4)
+    assert cost.monthly_cost_usd == pytest.approx(2387.1)
     assert cost.reason == "workers: 2 × ml.g5.xlarge at $1.52/h; controller: 1 × ml.m5.xlarge at $0.23/h"
 
 
@@ -472,10 +501,12 @@ def test_in_service_hyperpod_cluster_with_every_group_at_zero_is_stopped_and_cos
 def test_notebook_instance_in_service_pays_the_notebook_price(prices):
     notebook = resource("notebook-instance", instance_type="ml.t3.medium", running=True)
     cost = cost_of(notebook, prices, NOV_24_NOON)
-    # notebook component override 0.0582; created Nov 1: MTD 564 h × 0.0582 = 32.8248; forecast 720 h × 0.0582 = 41.904
+    # notebook component override 0.0582; created Nov 1: MTD 564 h × 0.0582 = 32.8248; forecast 720 h × 0.0582 = 41.904;
+    # run rate 730 h × 0.0582 = 42.486
     assert cost.hourly_usd == pytest.approx(0.0582)
     assert cost.month_to_date_usd == pytest.approx(32.8248)
-    assert cost.monthly_cost_usd == pytest.approx(41.904)
+    assert cost.month_end_forecast_usd == pytest.approx(41.904)
+    assert cost.monthly_cost_usd == pytest.approx(42.486)
     assert cost.reason == "1 × ml.t3.medium at $0.0582/h"
 
 
@@ -488,12 +519,12 @@ def test_stopped_notebook_instance_costs_nothing(prices):
 
 def test_studio_app_is_billed_while_in_service_unless_it_runs_on_the_system_instance(prices):
     app = cost_of(resource("app", instance_type="ml.t3.medium", running=True), prices, NOV_24_NOON)
-    # studio component 0.0464 (not the notebook-instance 0.0582); created Nov 1: forecast 720 h × 0.0464 = 33.408
+    # studio component 0.0464 (not the notebook-instance 0.0582); created Nov 1: run rate 730 h × 0.0464 = 33.872
     assert app.hourly_usd == pytest.approx(0.0464)
-    assert app.monthly_cost_usd == pytest.approx(33.408)
-    # no studio override for m5: hosting 0.23; forecast 720 h × 0.23 = 165.6
+    assert app.monthly_cost_usd == pytest.approx(33.872)
+    # no studio override for m5: hosting 0.23; 730 h × 0.23 = 167.9
     m5_app = cost_of(resource("app", instance_type="ml.m5.xlarge", running=True), prices, NOV_24_NOON)
-    assert m5_app.monthly_cost_usd == pytest.approx(165.6)
+    assert m5_app.monthly_cost_usd == pytest.approx(167.9)
 
     system = cost_of(resource("app", instance_type="system"), prices, NOV_24_NOON)
     assert (system.hourly_usd, system.monthly_cost_usd) == (0.0, 0.0)

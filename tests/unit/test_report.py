@@ -43,7 +43,7 @@ def endpoint(name="churn", tags=None, running=True, count=2) -> Resource:
 
 
 def hourly_cost(hourly: float | None) -> Cost:
-    monthly = None if hourly is None else hourly * 720
+    monthly = None if hourly is None else hourly * 730
     return Cost(hourly, monthly, monthly, None, None, "test price")
 
 
@@ -64,19 +64,19 @@ def test_past_auto_delete_after_on_a_billed_resource_is_expired_and_wastes_its_r
     verdict = lifecycle_verdict(endpoint(tags=tags), cost, real_schema, TODAY)
 
     assert verdict.status == "expired" and "2026-11-01" in verdict.reason
-    # November has 30 days: 0.46 $/h × 720 h
-    assert waste(cost, verdict, NOW) == pytest.approx(331.2)
+    # one month is 730 h in every calendar month: 0.46 $/h × 730 h
+    assert waste(cost, verdict) == pytest.approx(335.8)
 
 
 def test_expired_but_not_billed_resource_is_not_waste(real_schema):
     tags = {**GOOD_TAGS, "auto-delete-after": "2026-11-01"}
     stopped = endpoint(tags=tags, running=False)
     verdict = lifecycle_verdict(stopped, hourly_cost(0.0), real_schema, TODAY)
-    assert verdict.status == "stopped" and waste(hourly_cost(0.0), verdict, NOW) == 0.0
+    assert verdict.status == "stopped" and waste(hourly_cost(0.0), verdict) == 0.0
 
 
 def test_active_resources_waste_nothing():
-    assert waste(hourly_cost(1.0), Verdict("active", "x"), NOW) == 0.0
+    assert waste(hourly_cost(1.0), Verdict("active", "x")) == 0.0
 
 
 def test_zero_node_hyperpod_cluster_is_stopped(real_schema):
@@ -134,8 +134,8 @@ def test_findings_are_sorted_by_waste_then_cost_and_totals_add_up(real_schema):
     )
 
     assert [f["name"] for f in report["findings"]] == ["old", "big", "cheap", "unpriced"]
-    assert report["summary"]["monthly_cost_usd"] == pytest.approx((0.23 + 0.92 + 1.84) * 720, abs=0.01)
-    assert report["summary"]["waste_usd_month"] == pytest.approx(0.92 * 720, abs=0.01)
+    assert report["summary"]["monthly_cost_usd"] == pytest.approx((0.23 + 0.92 + 1.84) * 730, abs=0.01)
+    assert report["summary"]["waste_usd_month"] == pytest.approx(0.92 * 730, abs=0.01)
     assert report["summary"]["by_status"] == {"active": 2, "expired": 1, "untagged": 1}
     assert report["attribution"]["unpriced_resources"] == 1
     assert report["errors"] == [

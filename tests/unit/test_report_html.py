@@ -338,7 +338,7 @@ def test_a_report_built_by_build_report_renders_its_zombie_and_team_split(real_s
         running=True,
         variants=(Variant("AllTraffic", "ml.m5.xlarge", 2),),
     )
-    cost = Cost(0.46, 300.0, 331.2, None, None, "test price")
+    cost = Cost(0.46, 300.0, 335.8, None, None, "test price")  # 730 h × 0.46
     report = build_report(
         [(resource, cost, Verdict("zombie", "0 invocations for 30 days"))],
         [],
@@ -350,6 +350,6 @@ def test_a_report_built_by_build_report_renders_its_zombie_and_team_split(real_s
 
     page = parse(report)
 
-    assert page.bars["cost-by-team"] == [("fraud", 331.2)]
+    assert page.bars["cost-by-team"] == [("fraud", 335.8)]
     assert page.bars["status-counts"] == [("zombie", 1)]
-    assert data_rows(page, "zombies")[0][:5] == ["churn", ACCOUNT, "us-east-1", "ml.m5.xlarge × 2", "$331.20"]
+    assert data_rows(page, "zombies")[0][:5] == ["churn", ACCOUNT, "us-east-1", "ml.m5.xlarge × 2", "$335.80"]

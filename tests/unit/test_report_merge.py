@@ -42,7 +42,7 @@ def _endpoint(account: str, region: str, name: str, hourly: float | None, tags=G
         running=True,
         variants=(Variant("AllTraffic", "ml.m5.xlarge", 1),),
     )
-    monthly = None if hourly is None else hourly * 720
+    monthly = None if hourly is None else hourly * 730
     cost = Cost(hourly, monthly, monthly, None, None, "test price" if hourly is not None else "no price")
     verdict = Verdict("zombie", "0 invocations for 30 days", {"idle_days": 30}) if zombie else None
     return resource, cost, verdict

@@ -1,4 +1,13 @@
-"""What one SageMaker resource costs (hourly, month-to-date, month-end forecast, job run) and why."""
+"""What one SageMaker resource costs (hourly, per month, month-to-date, month-end forecast, job run) and why.
+
+What "a month" means is decided here, once:
+- `monthly_cost_usd` of a resource billed by the hour and every `waste_usd_month` is a run rate: the hourly price ×
+  `HOURS_PER_MONTH` (730 h = 8,760 h a year / 12, the month of the AWS Pricing Calculator). It is the same figure on
+  every day of every month, so a report from 31 January compares with one from 28 February.
+- A job's `monthly_cost_usd` is what its run bills inside the current UTC calendar month (it has no run rate).
+- `month_end_forecast_usd` is the calendar figure: month to date plus the hourly price × the real hours left in the
+  UTC month (`hours_left_in_month`: 28 to 31 days, DST never changes a UTC month). Budgets compare with it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +20,7 @@ from mlgov.domain.inventory import Resource, Variant
 from mlgov.domain.pricing import PriceTable
 
 SECONDS_PER_HOUR = 3600
+HOURS_PER_MONTH = 730  # 8,760 h / 12: the AWS Pricing Calculator's month; every run-rate "per month" figure uses it
 MINIMUM_BILLED_SECONDS_PER_INSTANCE = 60  # SageMaker bills per second with a 1-minute minimum per instance
 
 # The price-table component each type is billed under (the table falls back to hosting prices without an override):
@@ -40,10 +50,11 @@ WARM_POOL_BILLED_STATUS = "Available"  # retained instances bill while Available
 class Cost:
     hourly_usd: float | None  # billed per hour right now (persistent: sum over variants/groups; running job: its rate)
     month_to_date_usd: float | None
-    monthly_cost_usd: float | None  # persistent: MTD + hourly × hours left in the UTC month; jobs: run cost this month
+    monthly_cost_usd: float | None  # persistent: hourly × HOURS_PER_MONTH (run rate); jobs: run cost this month
     run_cost_usd: float | None  # jobs: billable s (1-minute minimum per instance) × instances × hourly / 3600
     spot_savings_pct: float | None  # managed spot training only: (1 − billable/training) × 100
     reason: str
+    month_end_forecast_usd: float | None = None  # month to date + hourly × the real hours left in the UTC month
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,13 @@ def month_window(now: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
+def monthly_run_rate(hourly_usd: float) -> float:
+    """What `hourly_usd` costs over one month of `HOURS_PER_MONTH` hours, whatever the calendar month."""
+    return hourly_usd * HOURS_PER_MONTH
+
+
 def hours_left_in_month(now: datetime) -> float:
+    """The real hours from `now` to the end of its UTC calendar month (for month-end forecasts only)."""
     return (month_window(now)[1] - _utc(now)).total_seconds() / SECONDS_PER_HOUR
 
 
@@ -122,7 +139,8 @@ def _persistent_cost(resource: Resource, prices: PriceTable, now: datetime, comp
     return Cost(
         hourly_usd=hourly,
         month_to_date_usd=month_to_date,
-        monthly_cost_usd=month_to_date + hourly * hours_left_in_month(now),
+        monthly_cost_usd=monthly_run_rate(hourly),
+        month_end_forecast_usd=month_to_date + hourly * hours_left_in_month(now),
         run_cost_usd=None,
         spot_savings_pct=None,
         reason=priced.reason,
@@ -247,6 +265,7 @@ def _job_cost(resource: Resource, prices: PriceTable, now: datetime, component: 
         hourly_usd=priced.hourly_usd if ended is None or warm_pool_billing else 0.0,
         month_to_date_usd=this_month,
         monthly_cost_usd=this_month,
+        month_end_forecast_usd=this_month,
         run_cost_usd=run_cost,
         spot_savings_pct=spot,
         reason="; ".join(notes),
@@ -278,7 +297,7 @@ def _unpriced(reason: str) -> Cost:
 
 
 def _nothing_billed(reason: str, job: bool = False) -> Cost:
-    return Cost(0.0, 0.0, 0.0, 0.0 if job else None, None, reason)
+    return Cost(0.0, 0.0, 0.0, 0.0 if job else None, None, reason, month_end_forecast_usd=0.0)
 
 
 def _dollars(amount: float) -> str:

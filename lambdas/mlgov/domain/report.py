@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from mlgov.domain.attribution import attribute, tag_problems
-from mlgov.domain.costing import Cost, month_window
+from mlgov.domain.costing import Cost, monthly_run_rate
 from mlgov.domain.inventory import Resource, ScanError
 from mlgov.domain.tag_schema import TagSchema
 
@@ -55,6 +55,7 @@ class Finding:
                 "cost": cost.reason,
                 "hourly_usd": cost.hourly_usd,
                 "month_to_date_usd": _cents(cost.month_to_date_usd),
+                "month_end_forecast_usd": _cents(cost.month_end_forecast_usd),
                 "run_cost_usd": _cents(cost.run_cost_usd),
                 "spot_savings_pct": cost.spot_savings_pct,
                 **{key: _jsonable(value) for key, value in self.verdict.evidence.items()},
@@ -110,12 +111,11 @@ def _is_past(value: str, today: date) -> bool:
         return False
 
 
-def waste(cost: Cost, verdict: Verdict, now: datetime) -> float:
-    """Monthly run-rate of a resource that should not be running: hourly price × the hours of this month."""
+def waste(cost: Cost, verdict: Verdict) -> float:
+    """The monthly run rate of a resource that should not be running (see costing: one month is HOURS_PER_MONTH)."""
     if verdict.status not in WASTE_STATUSES or cost.hourly_usd is None:
         return 0.0
-    start, end = month_window(now)
-    return cost.hourly_usd * (end - start).total_seconds() / 3600
+    return monthly_run_rate(cost.hourly_usd)
 
 
 def build_report(
@@ -126,7 +126,7 @@ def build_report(
     now: datetime,
     pricing: Mapping[str, str],
 ) -> dict:
-    findings = [Finding(resource, cost, verdict, waste(cost, verdict, now)) for resource, cost, verdict in items]
+    findings = [Finding(resource, cost, verdict, waste(cost, verdict)) for resource, cost, verdict in items]
     findings.sort(key=lambda f: (-f.waste_usd_month, -(f.cost.monthly_cost_usd or 0.0), f.resource.arn))
     attribution = attribute([(f.resource, f.cost) for f in findings], schema, now.date())
     monthly = sum(f.cost.monthly_cost_usd or 0.0 for f in findings)
