@@ -52,8 +52,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# pytest-xdist: one worker per core; a test module stays on one worker (its module fixtures are built once).
+PYTEST_WORKERS ?= auto
 test: venv layers node
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: venv synth
 	$(VENV)/bin/ruff check app.py stacks lambdas tests bench

@@ -9,6 +9,8 @@ import pytest
 
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, PolicyFiles, load_schema
 
+pytest_plugins = ["tests.plugins.botocore_models"]
+
 
 @pytest.fixture(scope="session")
 def real_schema():
