@@ -9,7 +9,7 @@ import pytest
 
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, PolicyFiles, load_schema
 
-pytest_plugins = ["tests.plugins.botocore_models"]
+pytest_plugins = ["pytester", "tests.plugins.botocore_models", "tests.plugins.clock"]
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +42,9 @@ def checked_in_scps() -> dict[str, dict]:
 
 
 @pytest.fixture(scope="session")
-def today() -> date:
-    return date.today()
+def today(clock_instant) -> date:
+    """The test clock's UTC date (tests/plugins/clock.py), never the machine's."""
+    return clock_instant.date()
 
 
 @pytest.fixture(scope="session")

@@ -124,11 +124,11 @@ def test_endpoints_take_instance_type_from_the_shared_config_and_count_from_the_
     assert inventory.api_calls["ListTags"] == 2
 
 
-def test_training_job_reports_its_instances_spot_flag_and_run_window(moto_sagemaker):
+def test_training_job_reports_its_instances_spot_flag_and_run_window(moto_sagemaker, instant):
     create_training_job(moto_sagemaker, "fraud-train", EnableManagedSpotTraining=True)
 
     resources, errors = SageMakerInventory(
-        moto_sagemaker, ACCOUNT, REGION, resource_types=["training-job"], now=datetime.now(UTC)
+        moto_sagemaker, ACCOUNT, REGION, resource_types=["training-job"], now=instant
     ).collect()
 
     assert errors == []
@@ -141,7 +141,7 @@ def test_training_job_reports_its_instances_spot_flag_and_run_window(moto_sagema
     # moto reports no billable or training seconds; their mapping is covered with the Stubber below.
 
 
-def test_transform_compilation_tuning_and_processing_jobs_are_found_with_their_facts(moto_sagemaker):
+def test_transform_compilation_tuning_and_processing_jobs_are_found_with_their_facts(moto_sagemaker, instant):
     create_model(moto_sagemaker, "scorer")
     tags = tag_list(OWNER_TAGS)
     moto_sagemaker.create_transform_job(
@@ -188,7 +188,7 @@ def test_transform_compilation_tuning_and_processing_jobs_are_found_with_their_f
     )
 
     types = ["transform-job", "compilation-job", "hyper-parameter-tuning-job", "processing-job"]
-    inventory = SageMakerInventory(moto_sagemaker, ACCOUNT, REGION, resource_types=types, now=datetime.now(UTC))
+    inventory = SageMakerInventory(moto_sagemaker, ACCOUNT, REGION, resource_types=types, now=instant)
     resources, errors = inventory.collect()
 
     assert errors == []
@@ -216,7 +216,7 @@ def test_transform_compilation_tuning_and_processing_jobs_are_found_with_their_f
     assert "DescribeCompilationJob" not in inventory.api_calls
 
 
-def test_concurrent_describes_and_tag_reads_keep_each_job_with_its_own_facts(moto_sagemaker):
+def test_concurrent_describes_and_tag_reads_keep_each_job_with_its_own_facts(moto_sagemaker, instant):
     for index in range(25):
         create_training_job(moto_sagemaker, f"sweep-{index:02d}", EnableManagedSpotTraining=index % 2 == 0)
         moto_sagemaker.add_tags(
@@ -224,7 +224,7 @@ def test_concurrent_describes_and_tag_reads_keep_each_job_with_its_own_facts(mot
         )
 
     inventory = SageMakerInventory(
-        moto_sagemaker, ACCOUNT, REGION, resource_types=["training-job"], max_workers=8, now=datetime.now(UTC)
+        moto_sagemaker, ACCOUNT, REGION, resource_types=["training-job"], max_workers=8, now=instant
     )
     resources, errors = inventory.collect()
 
@@ -238,9 +238,9 @@ def test_concurrent_describes_and_tag_reads_keep_each_job_with_its_own_facts(mot
     assert inventory.api_calls == {"ListTrainingJobs": 1, "DescribeTrainingJob": 25, "ListTags": 25}
 
 
-def test_jobs_created_before_the_lookback_window_are_not_listed(moto_sagemaker):
+def test_jobs_created_before_the_lookback_window_are_not_listed(moto_sagemaker, instant):
     create_training_job(moto_sagemaker, "old-train")
-    later = datetime.now(UTC) + timedelta(days=60)
+    later = instant + timedelta(days=60)
 
     resources, errors = SageMakerInventory(
         moto_sagemaker, ACCOUNT, REGION, resource_types=["training-job"], job_lookback_days=45, now=later

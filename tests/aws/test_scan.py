@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -20,18 +20,22 @@ CALLER = "123456789012"  # moto's default account
 MEMBER = "333333333333"
 DENIED = "444444444444"
 REGIONS = ["us-east-1", "eu-west-1"]
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # the ledger rows' scan (pure data); moto's resources use `instant`
 REPORT_SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "lambdas/mlgov/data/scan_report.schema.json").read_text()
 )
-TAGS = [
-    {"Key": "ml:team", "Value": "fraud"},
-    {"Key": "ml:model", "Value": "churn"},
-    {"Key": "ml:experiment", "Value": "q4"},
-    {"Key": "ml:environment", "Value": "prod"},
-    {"Key": "auto-delete-after", "Value": "2027-01-31"},
-    {"Key": "mlgov:created-by", "Value": "alice@example.com"},
-]
+
+
+def tags_at(now: datetime) -> list[dict[str, str]]:
+    """Every required tag, with a lifetime that ends 60 days after `now`."""
+    return [
+        {"Key": "ml:team", "Value": "fraud"},
+        {"Key": "ml:model", "Value": "churn"},
+        {"Key": "ml:experiment", "Value": "q4"},
+        {"Key": "ml:environment", "Value": "prod"},
+        {"Key": "auto-delete-after", "Value": (now + timedelta(days=60)).strftime("%Y-%m-%d")},
+        {"Key": "mlgov:created-by", "Value": "alice@example.com"},
+    ]
 
 
 def _session_in(account: str, region: str) -> boto3.Session:
@@ -48,7 +52,7 @@ def _session_in(account: str, region: str) -> boto3.Session:
     )
 
 
-def _endpoint(account: str, region: str, name: str, count: int, tags=TAGS) -> None:
+def _endpoint(account: str, region: str, name: str, count: int, tags: list[dict[str, str]]) -> None:
     sm = _session_in(account, region).client("sagemaker")
     image = f"{account}.dkr.ecr.{region}.amazonaws.com/xgboost:1"
     role = f"arn:aws:iam::{account}:role/SageMakerExecution"
@@ -69,13 +73,15 @@ def _endpoint(account: str, region: str, name: str, count: int, tags=TAGS) -> No
 
 
 @pytest.fixture
-def organization():
+def organization(instant):
+    """Endpoints in three accounts, created at the test instant (the process clock is there for the test)."""
+    tags = tags_at(instant)
     with mock_aws():
-        _endpoint(CALLER, "us-east-1", "hub-churn", 1)
-        _endpoint(MEMBER, "us-east-1", "member-churn", 2)
+        _endpoint(CALLER, "us-east-1", "hub-churn", 1, tags)
+        _endpoint(MEMBER, "us-east-1", "member-churn", 2, tags)
         _endpoint(MEMBER, "us-east-1", "member-untagged", 1, tags=[{"Key": "owner", "Value": "nobody"}])
-        _endpoint(MEMBER, "eu-west-1", "member-eu", 1)  # the checked-in price table has no eu-west-1 prices
-        _endpoint(DENIED, "us-east-1", "hidden", 4)
+        _endpoint(MEMBER, "eu-west-1", "member-eu", 1, tags)  # the checked-in price table has no eu-west-1 prices
+        _endpoint(DENIED, "us-east-1", "hidden", 4, tags)
         session = boto3.Session(region_name="us-east-1")
 
         def deny_assuming_into_the_denied_account(params, **_):
@@ -89,14 +95,14 @@ def organization():
         yield session
 
 
-def _scan(session, accounts, real_schema) -> dict:
+def _scan(session, accounts, real_schema, now: datetime) -> dict:
     request = ScanRequest(regions=REGIONS, accounts=accounts, assume_role="mlgov-spoke", resource_types=["endpoint"])
-    return report(discover(session, request, NOW), request, load_price_table(), real_schema, NOW)
+    return report(discover(session, request, now), request, load_price_table(), real_schema, now)
 
 
-def test_denied_account_is_an_error_entry_and_the_rest_is_complete(organization, real_schema):
-    full = _scan(organization, [CALLER, MEMBER, DENIED], real_schema)
-    allowed_only = _scan(organization, [CALLER, MEMBER], real_schema)
+def test_denied_account_is_an_error_entry_and_the_rest_is_complete(organization, real_schema, instant):
+    full = _scan(organization, [CALLER, MEMBER, DENIED], real_schema, instant)
+    allowed_only = _scan(organization, [CALLER, MEMBER], real_schema, instant)
 
     assert {(e["account"], e["region"]) for e in full["errors"]} == {(DENIED, r) for r in REGIONS}
     assert all("AccessDenied" in e["message"] for e in full["errors"])
@@ -110,8 +116,8 @@ def test_denied_account_is_an_error_entry_and_the_rest_is_complete(organization,
     assert full["attribution"]["unpriced_resources"] == 1
 
 
-def test_costs_attribution_and_statuses_follow_the_tags(organization, real_schema):
-    document = _scan(organization, [CALLER, MEMBER], real_schema)
+def test_costs_attribution_and_statuses_follow_the_tags(organization, real_schema, instant):
+    document = _scan(organization, [CALLER, MEMBER], real_schema, instant)
 
     by_name = {f["name"]: f for f in document["findings"]}
     assert by_name["member-churn"]["instance_count"] == 2 and by_name["member-churn"]["instance_type"] == "ml.m5.xlarge"
@@ -126,8 +132,8 @@ def test_costs_attribution_and_statuses_follow_the_tags(organization, real_schem
     assert document["summary"]["tag_compliance_pct"] == pytest.approx(75.0, abs=0.1)
 
 
-def test_report_validates_against_the_checked_in_json_schema(organization, real_schema):
-    document = _scan(organization, [CALLER, MEMBER, DENIED], real_schema)
+def test_report_validates_against_the_checked_in_json_schema(organization, real_schema, instant):
+    document = _scan(organization, [CALLER, MEMBER, DENIED], real_schema, instant)
 
     jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(document)
 
@@ -200,7 +206,7 @@ def _ledger_row(name: str, account: str = CALLER, region: str = "us-east-1"):
         name=name,
         status="Completed",
         created=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
-        tags={t["Key"]: t["Value"] for t in TAGS},
+        tags={t["Key"]: t["Value"] for t in tags_at(NOW)},
         instance_type="ml.m5.xlarge",
         instance_count=2,
         started=datetime(2026, 11, 20, 9, 5, tzinfo=UTC),

@@ -12,7 +12,7 @@ import logging
 import socket
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -34,22 +34,22 @@ REGION = "us-east-1"  # the checked-in price table prices ml.m5.xlarge here
 BUCKET = "mlgov-archive"
 TABLE = "mlgov-findings"
 SLACK_TOKEN = "xoxb-test-token-never-logged"
-# moto stamps endpoints with the real creation time and the zombie judge needs them older than min_age_days: the
-# scanner's clock runs 40 days ahead of the real one (metrics are seeded relative to it).
-NOW = (datetime.now(UTC) + timedelta(days=40)).replace(hour=6, minute=0, second=0, microsecond=0)
-DAY = NOW.strftime("%Y-%m-%d")
-SEEN = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+SCANNER_AHEAD = timedelta(days=40)  # the endpoints are created at the test instant; the zombie judge needs age
 REPORT_SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "lambdas/mlgov/data/scan_report.schema.json").read_text()
 )
-TAGS = {
-    "ml:team": "fraud",
-    "ml:model": "churn",
-    "ml:experiment": "q4",
-    "ml:environment": "prod",
-    "auto-delete-after": "2027-01-31",
-    "mlgov:created-by": "alice@example.com",
-}
+
+
+def tags_at(created: datetime) -> dict[str, str]:
+    """Every required tag, and a lifetime that ends well after the scans (created + 300 days)."""
+    return {
+        "ml:team": "fraud",
+        "ml:model": "churn",
+        "ml:experiment": "q4",
+        "ml:environment": "prod",
+        "auto-delete-after": (created + timedelta(days=300)).strftime("%Y-%m-%d"),
+        "mlgov:created-by": "alice@example.com",
+    }
 
 
 @dataclass
@@ -117,8 +117,10 @@ def _session_in(account: str) -> boto3.Session:
     )
 
 
-def _endpoint(account: str, name: str, invocations: list[float] | None, tags: dict = TAGS, variant="blue") -> str:
-    """An InService endpoint; `invocations`: daily sums published for its variant (None: no series at all)."""
+def _endpoint(
+    account: str, name: str, invocations: list[float] | None, now: datetime, tags: dict, variant="blue"
+) -> str:
+    """An InService endpoint; `invocations`: daily sums before `now` published for its variant (None: no series)."""
     session = _session_in(account)
     sm = session.client("sagemaker")
     tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
@@ -144,7 +146,7 @@ def _endpoint(account: str, name: str, invocations: list[float] | None, tags: di
                 {
                     "MetricName": "Invocations",
                     "Dimensions": [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": variant}],
-                    "Timestamp": NOW - timedelta(days=day + 1),
+                    "Timestamp": now - timedelta(days=day + 1),
                     "Value": value,
                     "Unit": "None",
                 }
@@ -181,6 +183,15 @@ class Hub:
     state_machine: str
     overrides: dict[str, str]
     clock: list[datetime]
+    now: datetime  # the first scan's clock: SCANNER_AHEAD after the endpoints were created
+
+    @property
+    def day(self) -> str:
+        return self.now.strftime("%Y-%m-%d")
+
+    @property
+    def seen(self) -> str:
+        return self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def call(self, event: dict) -> dict:
         from mlgov.handlers import scanner
@@ -209,7 +220,7 @@ class Hub:
 
 
 @pytest.fixture
-def hub(monkeypatch, slack_api):
+def hub(monkeypatch, slack_api, instant):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
     with mock_aws():
@@ -228,14 +239,16 @@ def hub(monkeypatch, slack_api):
         secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="mlgov/slack-bot-token", SecretString=SLACK_TOKEN
         )["Name"]
+        now = (instant + SCANNER_AHEAD).replace(hour=6, minute=0, second=0, microsecond=0)
+        tags = tags_at(instant)
         arns = {
-            "hub-busy": _endpoint(HUB, "hub-busy", [120.0, 80.0, 0.0]),
-            "hub-zombie": _endpoint(HUB, "hub-zombie", [0.0, 0.0, 0.0]),
-            "member-zombie": _endpoint(MEMBER, "member-zombie", [0.0] * 10, variant="AllTraffic"),
-            "member-exempt": _endpoint(MEMBER, "member-exempt", [0.0] * 10, tags={**TAGS, "mlgov:exempt": "ticket-7"}),
-            "member-new": _endpoint(MEMBER, "member-new", None, tags={"ml:team": "search"}),
+            "hub-busy": _endpoint(HUB, "hub-busy", [120.0, 80.0, 0.0], now, tags),
+            "hub-zombie": _endpoint(HUB, "hub-zombie", [0.0, 0.0, 0.0], now, tags),
+            "member-zombie": _endpoint(MEMBER, "member-zombie", [0.0] * 10, now, tags, variant="AllTraffic"),
+            "member-exempt": _endpoint(MEMBER, "member-exempt", [0.0] * 10, now, {**tags, "mlgov:exempt": "ticket-7"}),
+            "member-new": _endpoint(MEMBER, "member-new", None, now, {"ml:team": "search"}),
         }
-        _endpoint(DENIED, "hidden", [0.0])
+        _endpoint(DENIED, "hidden", [0.0], now, tags)
         for name, value in {
             "MLGOV_HUB_ACCOUNT": HUB,
             "MLGOV_SPOKE_ROLE": "mlgov-spoke",
@@ -251,9 +264,9 @@ def hub(monkeypatch, slack_api):
         }.items():
             monkeypatch.setenv(name, value)
         overrides: dict[str, str] = {}
-        clock = [NOW]
+        clock = [now]
         runtime = _runtime(monkeypatch, overrides, clock)
-        yield Hub(runtime, arns, state_machine, overrides, clock)
+        yield Hub(runtime, arns, state_machine, overrides, clock, now)
         _reset_caches()
 
 
@@ -305,7 +318,7 @@ def test_targets_scan_and_aggregate_produce_a_valid_report_in_the_archive(hub):
 
     result = hub.call({"task": "aggregate", "run_id": "run-1", "parts": parts})
 
-    assert result["report_key"] == f"reports/{DAY}/run-1.json"
+    assert result["report_key"] == f"reports/{hub.day}/run-1.json"
     report = hub.object(result["report_key"])
     jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(report)
     assert hub.object("reports/latest.json") == report
@@ -337,7 +350,7 @@ def test_traffic_seen_updates_the_last_invoked_tag(hub):
     hub.run("run-1")
 
     tags = boto3.client("sagemaker", region_name=REGION).list_tags(ResourceArn=hub.arns["hub-busy"])["Tags"]
-    assert {t["Key"]: t["Value"] for t in tags}["last-invoked"] == (NOW - timedelta(days=1)).strftime("%Y-%m-%d")
+    assert {t["Key"]: t["Value"] for t in tags}["last-invoked"] == (hub.now - timedelta(days=1)).strftime("%Y-%m-%d")
 
 
 def test_unreadable_metrics_are_an_error_entry_and_never_a_zombie(hub):
@@ -376,25 +389,25 @@ def test_findings_are_recorded_with_first_seen_and_each_new_zombie_gets_one_appr
     assert result["approvals_started"] == 2 and result["approval_errors"] == 0  # the exempt one is not sent
     executions = hub.executions()
     assert sorted(e["name"] for e in executions) == sorted(
-        approval_execution_name(hub.arns[n], DAY) for n in ("hub-zombie", "member-zombie")
+        approval_execution_name(hub.arns[n], hub.day) for n in ("hub-zombie", "member-zombie")
     )
     payload = json.loads(next(e["input"] for e in executions if "member" in e["input"]))
     assert payload["run_id"] == "run-1" and payload["report_key"] == result["report_key"]
     assert payload["finding"]["arn"] == hub.arns["member-zombie"] and payload["finding"]["status"] == "zombie"
     assert payload["finding"]["owner"] == "alice@example.com" and payload["finding"]["waste_usd_month"] > 0
-    assert payload["first_seen"] == SEEN and payload["zombie_since"] == DAY
+    assert payload["first_seen"] == hub.seen and payload["zombie_since"] == hub.day
     row = hub.row("member-zombie")
-    assert row["first_seen"] == row["last_seen"] == SEEN
+    assert row["first_seen"] == row["last_seen"] == hub.seen
     assert row["status"] == "zombie" and row["account"] == MEMBER and row["region"] == REGION
     assert row["name"] == "member-zombie" and row["owner"] == "alice@example.com" and row["team"] == "fraud"
     assert float(row["waste_usd_month"]) == payload["finding"]["waste_usd_month"]
-    assert row["approval_execution"] == approval_execution_name(hub.arns["member-zombie"], DAY)
+    assert row["approval_execution"] == approval_execution_name(hub.arns["member-zombie"], hub.day)
     assert hub.row("member-new")["status"] == "untagged" and "zombie_since" not in hub.row("hub-busy")
 
 
 def test_rerunning_keeps_first_seen_and_starts_no_second_execution(hub):
     hub.run("run-1")
-    next_day = NOW + timedelta(days=1)
+    next_day = hub.now + timedelta(days=1)
 
     again = hub.run("run-2", at=next_day)
     retried = hub.call({"task": "aggregate", "run_id": "run-2", "parts": None})  # a retried aggregate, parts listed
@@ -403,8 +416,8 @@ def test_rerunning_keeps_first_seen_and_starts_no_second_execution(hub):
         assert result["new_zombies"] == [] and result["approvals_started"] == 0
     assert len(hub.executions()) == 2
     row = hub.row("hub-zombie")
-    assert row["first_seen"] == SEEN and row["last_seen"] == next_day.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert row["zombie_since"] == DAY and row["last_run_id"] == "run-2"
+    assert row["first_seen"] == hub.seen and row["last_seen"] == next_day.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert row["zombie_since"] == hub.day and row["last_run_id"] == "run-2"
 
 
 def test_an_approval_started_but_not_recorded_is_not_started_twice(hub):
@@ -414,37 +427,37 @@ def test_an_approval_started_but_not_recorded_is_not_started_twice(hub):
         TableName=TABLE, Key={"arn": {"S": hub.arns["hub-zombie"]}}, UpdateExpression="REMOVE approval_execution"
     )
 
-    result = hub.run("run-2", at=NOW + timedelta(days=1))
+    result = hub.run("run-2", at=hub.now + timedelta(days=1))
 
     assert result["approvals_started"] == 0 and len(hub.executions()) == 2
-    assert hub.row("hub-zombie")["approval_execution"] == approval_execution_name(hub.arns["hub-zombie"], DAY)
+    assert hub.row("hub-zombie")["approval_execution"] == approval_execution_name(hub.arns["hub-zombie"], hub.day)
 
 
 def test_a_zombie_that_came_back_to_life_and_died_again_gets_a_new_approval(hub):
     hub.run("run-1")
     hub.overrides["hub-zombie"] = "active"
-    hub.run("run-2", at=NOW + timedelta(days=1))
+    hub.run("run-2", at=hub.now + timedelta(days=1))
     assert "zombie_since" not in hub.row("hub-zombie")
     del hub.overrides["hub-zombie"]
 
-    result = hub.run("run-3", at=NOW + timedelta(days=2))
+    result = hub.run("run-3", at=hub.now + timedelta(days=2))
 
     assert result["new_zombies"] == [hub.arns["hub-zombie"]] and result["approvals_started"] == 1
-    assert hub.row("hub-zombie")["first_seen"] == SEEN
-    assert hub.row("hub-zombie")["zombie_since"] == (NOW + timedelta(days=2)).strftime("%Y-%m-%d")
+    assert hub.row("hub-zombie")["first_seen"] == hub.seen
+    assert hub.row("hub-zombie")["zombie_since"] == (hub.now + timedelta(days=2)).strftime("%Y-%m-%d")
     assert len(hub.executions()) == 3
 
 
 def test_missing_evidence_does_not_end_a_zombie_episode(hub):
     hub.run("run-1")
     hub.overrides["hub-zombie"] = "unknown"
-    hub.run("run-2", at=NOW + timedelta(days=1))
+    hub.run("run-2", at=hub.now + timedelta(days=1))
     del hub.overrides["hub-zombie"]
 
-    result = hub.run("run-3", at=NOW + timedelta(days=2))
+    result = hub.run("run-3", at=hub.now + timedelta(days=2))
 
     assert result["new_zombies"] == [] and result["approvals_started"] == 0 and len(hub.executions()) == 2
-    assert hub.row("hub-zombie")["zombie_since"] == DAY
+    assert hub.row("hub-zombie")["zombie_since"] == hub.day
 
 
 def test_digest_is_posted_to_slack_with_the_totals_top_waste_and_report_link(hub, slack_api, caplog):
@@ -459,7 +472,7 @@ def test_digest_is_posted_to_slack_with_the_totals_top_waste_and_report_link(hub
     body = json.loads(request["body"])
     assert body["channel"] == "C0123ABCD" and body["text"].startswith("mlgov scan: 5 resources")
     blocks = body["blocks"]
-    assert blocks[0]["type"] == "header" and blocks[0]["text"]["text"] == f"mlgov scan {DAY}"
+    assert blocks[0]["type"] == "header" and blocks[0]["text"]["text"] == f"mlgov scan {hub.day}"
     text = json.dumps(blocks)
     for expected in ("hub-zombie", "member-zombie", "owner alice@example.com", "team fraud", "*New zombies:* 3"):
         assert expected in text
@@ -492,7 +505,7 @@ def test_approvals_can_be_capped_per_run_largest_waste_first(hub, monkeypatch):
     monkeypatch.setattr(hub.runtime, "settings", _with(hub.runtime.settings, max_approvals_per_run=1))
 
     first = hub.run("run-1")
-    second = hub.run("run-2", at=NOW + timedelta(days=1))
+    second = hub.run("run-2", at=hub.now + timedelta(days=1))
 
     assert first["approvals_started"] == 1 and second["approvals_started"] == 1 and len(hub.executions()) == 2
 

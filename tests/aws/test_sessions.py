@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -128,11 +128,11 @@ def test_clients_are_cached_per_service_account_and_region(hub) -> None:
     ]
 
 
-def test_expired_credentials_are_refreshed_with_a_new_assume_role(hub, monkeypatch) -> None:
+def test_expired_credentials_are_refreshed_with_a_new_assume_role(hub, monkeypatch, instant) -> None:
     sessions, calls, _ = hub
     first = sessions.client("sts", SPOKE, REGION)
     assert signing_key(first) == calls.credentials[0]["AccessKeyId"]
-    monkeypatch.setattr(sessions._assumed[SPOKE], "expires", datetime.now(UTC) - timedelta(minutes=1))
+    monkeypatch.setattr(sessions._assumed[SPOKE], "expires", instant - timedelta(minutes=1))
 
     refreshed = sessions.client("sts", SPOKE, REGION)
 
@@ -143,10 +143,10 @@ def test_expired_credentials_are_refreshed_with_a_new_assume_role(hub, monkeypat
     assert refreshed.get_caller_identity()["Account"] == SPOKE
 
 
-def test_credentials_about_to_expire_are_refreshed_too(hub, monkeypatch) -> None:
+def test_credentials_about_to_expire_are_refreshed_too(hub, monkeypatch, instant) -> None:
     sessions, calls, _ = hub
     sessions.client("sts", SPOKE, REGION)
-    monkeypatch.setattr(sessions._assumed[SPOKE], "expires", datetime.now(UTC) + timedelta(minutes=2))
+    monkeypatch.setattr(sessions._assumed[SPOKE], "expires", instant + timedelta(minutes=2))
 
     refreshed = sessions.client("sts", SPOKE, REGION)
 
@@ -154,7 +154,7 @@ def test_credentials_about_to_expire_are_refreshed_too(hub, monkeypatch) -> None
     assert signing_key(refreshed) == calls.credentials[1]["AccessKeyId"]
 
 
-def test_every_refresh_hands_out_a_client_with_the_newest_credentials(hub) -> None:
+def test_every_refresh_hands_out_a_client_with_the_newest_credentials(hub, instant) -> None:
     """A cache keyed on id(session) kept every old client and could hand one back once a freed session's id was
     reused by the refreshed one."""
     sessions, calls, _ = hub
@@ -163,7 +163,7 @@ def test_every_refresh_hands_out_a_client_with_the_newest_credentials(hub) -> No
         client = sessions.client("sts", SPOKE, REGION)
         if signing_key(client) != calls.credentials[-1]["AccessKeyId"]:
             stale.append(round_)
-        sessions._assumed[SPOKE].expires = datetime.now(UTC) - timedelta(minutes=1)
+        sessions._assumed[SPOKE].expires = instant - timedelta(minutes=1)
         gc.collect()
 
     assert stale == []

@@ -54,13 +54,14 @@ class Flow:
     queue_url: str
     state_machine_arn: str
     table: ApprovalsTable
+    now: datetime  # the test instant: the process clock is there too
 
     def start(self, timeout_seconds: int = 60) -> tuple[str, str]:
         """(execution ARN, approval id) for a new execution waiting on its task token."""
         execution = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, input="{}")["executionArn"]
         token = self._token()
         ident = self.table.put_pending(
-            token, FINDING, now=datetime.now(UTC), timeout=timedelta(seconds=timeout_seconds), snooze_days=14
+            token, FINDING, now=self.now, timeout=timedelta(seconds=timeout_seconds), snooze_days=14
         )
         return execution, ident
 
@@ -83,7 +84,7 @@ class Flow:
 
 
 @pytest.fixture
-def flow(monkeypatch):
+def flow(monkeypatch, instant):
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         dynamodb.create_table(
@@ -109,7 +110,7 @@ def flow(monkeypatch):
         monkeypatch.setenv("MLGOV_SLACK_APPROVERS", json.dumps([APPROVER, "U0SECOND"]))
         monkeypatch.setenv("AWS_REGION", REGION)
         _reset_caches()
-        yield Flow(sfn, sqs, queue_url, machine, ApprovalsTable(dynamodb, TABLE))
+        yield Flow(sfn, sqs, queue_url, machine, ApprovalsTable(dynamodb, TABLE), instant)
         _reset_caches()
 
 
@@ -157,8 +158,11 @@ def _waiting_machine(queue_url: str, timeout_seconds: int) -> dict:
     }
 
 
-def signed_event(body: str, *, secret: str = SIGNING_SECRET, age_seconds: int = 0, base64_body: bool = False) -> dict:
-    timestamp = str(int(time.time()) - age_seconds)
+def signed_event(
+    body: str, *, at: datetime, secret: str = SIGNING_SECRET, age_seconds: int = 0, base64_body: bool = False
+) -> dict:
+    """A request as Slack signs it, sent at `at` (minus `age_seconds`)."""
+    timestamp = str(int(at.timestamp()) - age_seconds)
     digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
     return {
         "version": "2.0",
@@ -197,7 +201,7 @@ def invoke(event: dict) -> tuple[int, dict]:
 
 def test_an_approver_click_resumes_the_execution_with_the_decision(flow, replies):
     execution, ident = flow.start()
-    status, body = invoke(signed_event(click_body(ident)))
+    status, body = invoke(signed_event(click_body(ident), at=flow.now))
     assert status == 200
     assert body["response_type"] == "ephemeral" and "Approved" in body["text"] and len(body["text"]) < 300
     finished = flow.finished(execution)
@@ -210,14 +214,14 @@ def test_an_approver_click_resumes_the_execution_with_the_decision(flow, replies
 
 def test_snooze_carries_the_stored_days(flow, replies):
     execution, ident = flow.start()
-    status, _ = invoke(signed_event(click_body(ident, "snooze")))
+    status, _ = invoke(signed_event(click_body(ident, "snooze"), at=flow.now))
     assert status == 200
     assert json.loads(flow.finished(execution)["output"]) == {"decision": "snooze", "by": APPROVER, "days": 14}
 
 
 def test_the_same_click_twice_acts_once(flow, replies):
     execution, ident = flow.start()
-    event = signed_event(click_body(ident, "reject"))
+    event = signed_event(click_body(ident, "reject"), at=flow.now)
     first, second = invoke(event), invoke(event)  # Slack's retry of a slow answer carries the same body
     assert first[0] == second[0] == 200
     assert "Rejected" in first[1]["text"]
@@ -233,15 +237,15 @@ def test_the_same_click_twice_calls_step_functions_once(flow, replies):
         stub.add_response(
             "send_task_success", {}, {"taskToken": token, "output": json.dumps({"decision": "approve", "by": APPROVER})}
         )
-        invoke(signed_event(click_body(ident)))
-        _, body = invoke(signed_event(click_body(ident)))
+        invoke(signed_event(click_body(ident), at=flow.now))
+        _, body = invoke(signed_event(click_body(ident), at=flow.now))
         stub.assert_no_pending_responses()  # a second call would find no queued response and raise
     assert "already handled" in body["text"]
 
 
 def test_a_non_approver_is_refused_and_nothing_changes(flow, replies):
     execution, ident = flow.start()
-    status, body = invoke(signed_event(click_body(ident, user="U0INTRUDER")))
+    status, body = invoke(signed_event(click_body(ident, user="U0INTRUDER"), at=flow.now))
     assert status == 200 and "only the configured mlgov approvers" in body["text"]
     assert flow.table.get(ident)["status"] == "pending"
     assert flow.sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
@@ -250,22 +254,25 @@ def test_a_non_approver_is_refused_and_nothing_changes(flow, replies):
 @pytest.mark.parametrize(
     "event",
     [
-        signed_event(click_body("mZ3kQ9x-ab_Cd12345678A"), secret="not-the-signing-secret"),
-        signed_event(click_body("mZ3kQ9x-ab_Cd12345678A"), age_seconds=301),
-        {"headers": {}, "body": click_body("mZ3kQ9x-ab_Cd12345678A")},
-        {"headers": {"x-slack-request-timestamp": "soon", "x-slack-signature": "v0=00"}, "body": "payload=%7B%7D"},
+        lambda at: signed_event(click_body("mZ3kQ9x-ab_Cd12345678A"), secret="not-the-signing-secret", at=at),
+        lambda at: signed_event(click_body("mZ3kQ9x-ab_Cd12345678A"), age_seconds=301, at=at),
+        lambda at: {"headers": {}, "body": click_body("mZ3kQ9x-ab_Cd12345678A")},
+        lambda at: {
+            "headers": {"x-slack-request-timestamp": "soon", "x-slack-signature": "v0=00"},
+            "body": "payload=%7B%7D",
+        },
     ],
     ids=["forged", "stale", "unsigned", "garbage-timestamp"],
 )
 def test_forged_stale_or_unsigned_requests_get_401(flow, replies, event):
-    status, body = invoke(event)
+    status, body = invoke(event(flow.now))
     assert status == 401 and body == {"error": "invalid signature"}
     assert replies == []
 
 
 def test_a_forged_click_on_a_real_approval_changes_nothing(flow, replies):
     execution, ident = flow.start()
-    status, _ = invoke(signed_event(click_body(ident), secret="guessed"))
+    status, _ = invoke(signed_event(click_body(ident), secret="guessed", at=flow.now))
     assert status == 401
     assert flow.table.get(ident)["status"] == "pending"
     assert flow.sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
@@ -273,7 +280,7 @@ def test_a_forged_click_on_a_real_approval_changes_nothing(flow, replies):
 
 def test_a_base64_encoded_body_is_verified_and_handled(flow, replies):
     execution, ident = flow.start()
-    status, body = invoke(signed_event(click_body(ident), base64_body=True))
+    status, body = invoke(signed_event(click_body(ident), base64_body=True, at=flow.now))
     assert status == 200 and "Approved" in body["text"]
     assert flow.finished(execution)["status"] == "SUCCEEDED"
 
@@ -288,7 +295,7 @@ def test_task_timed_out_is_answered_politely(flow, replies):
             http_status_code=400,
             expected_params={"taskToken": flow.table.get(ident)["task_token"], "output": ANY},
         )
-        status, body = invoke(signed_event(click_body(ident)))
+        status, body = invoke(signed_event(click_body(ident), at=flow.now))
     assert status == 200 and "already handled" in body["text"]
     assert flow.table.get(ident)["status"] == "done"
 
@@ -299,13 +306,13 @@ def test_a_click_after_the_execution_timed_out_is_already_handled(flow, replies)
     )
     execution, ident = flow.start()
     assert flow.finished(execution)["status"] in ("TIMED_OUT", "FAILED")  # the Task state's timeout fails it
-    status, body = invoke(signed_event(click_body(ident)))  # moto answers InvalidToken, as AWS may
+    status, body = invoke(signed_event(click_body(ident), at=flow.now))  # moto answers InvalidToken, as AWS may
     assert status == 200 and "already handled" in body["text"]
 
 
 def test_a_click_past_the_stored_deadline_sends_nothing(flow, replies):
     execution, ident = flow.start(timeout_seconds=-1)
-    status, body = invoke(signed_event(click_body(ident)))
+    status, body = invoke(signed_event(click_body(ident), at=flow.now))
     assert status == 200 and "already handled" in body["text"]
     assert flow.sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
 
@@ -316,25 +323,25 @@ def test_a_transient_failure_releases_the_claim_for_another_click(flow, replies)
     with Stubber(sfn) as stub:
         stub.add_client_error("send_task_success", service_error_code="ThrottlingException", http_status_code=400)
         stub.add_client_error("send_task_success", service_error_code="ThrottlingException", http_status_code=400)
-        status, body = invoke(signed_event(click_body(ident)))
+        status, body = invoke(signed_event(click_body(ident), at=flow.now))
     assert status == 200 and "retry" in body["text"]
     assert flow.table.get(ident)["status"] == "pending"
-    invoke(signed_event(click_body(ident)))
+    invoke(signed_event(click_body(ident), at=flow.now))
     assert json.loads(flow.finished(execution)["output"])["decision"] == "approve"
 
 
 def test_an_unknown_reference_is_already_handled(flow, replies):
-    status, body = invoke(signed_event(click_body("neverIssuedReference1")))
+    status, body = invoke(signed_event(click_body("neverIssuedReference1"), at=flow.now))
     assert status == 200 and "already handled" in body["text"]
 
 
 def test_a_signed_request_that_is_not_a_click_gets_a_200_note(flow, replies):
-    status, body = invoke(signed_event(urlencode({"payload": json.dumps({"type": "shortcut"})})))
+    status, body = invoke(signed_event(urlencode({"payload": json.dumps({"type": "shortcut"})}), at=flow.now))
     assert status == 200 and "cannot handle" in body["text"]
 
 
 def test_put_pending_is_idempotent_per_token_and_keeps_the_token_out_of_the_id(flow):
-    now = datetime.now(UTC)
+    now = flow.now
     token = "AQB8AAAAKgAAAAMAAAAA" + "t" * 1200
     first = flow.table.put_pending(token, FINDING, now=now, timeout=timedelta(hours=72), snooze_days=14)
     again = flow.table.put_pending(token, FINDING, now=now, timeout=timedelta(hours=72), snooze_days=14)
@@ -349,9 +356,9 @@ def test_neither_the_signing_secret_nor_a_task_token_reaches_the_logs(flow, repl
     _, ident = flow.start()
     token = flow.table.get(ident)["task_token"]
     with caplog.at_level(logging.INFO):  # botocore's DEBUG wire log is off in Lambda (and would show anything)
-        invoke(signed_event(click_body(ident)))
-        invoke(signed_event(click_body(ident), secret="forged"))
-        invoke(signed_event(click_body(ident, user="U0INTRUDER")))
+        invoke(signed_event(click_body(ident), at=flow.now))
+        invoke(signed_event(click_body(ident), secret="forged", at=flow.now))
+        invoke(signed_event(click_body(ident, user="U0INTRUDER"), at=flow.now))
     logged = " ".join(repr(record.__dict__) for record in caplog.records)  # messages and their extras
     assert "decision sent to Step Functions" in logged and "refused" in logged  # the handler did log
     assert SIGNING_SECRET not in logged
@@ -359,7 +366,7 @@ def test_neither_the_signing_secret_nor_a_task_token_reaches_the_logs(flow, repl
 
 
 def test_a_retried_notify_keeps_the_message_and_the_decision_of_the_first():
-    from datetime import UTC, datetime, timedelta
+    from datetime import datetime, timedelta
 
     import boto3
     from moto import mock_aws

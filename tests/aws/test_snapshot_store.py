@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -211,7 +211,8 @@ def test_snapshot_without_manifest_is_not_the_latest(aws):
         sagemaker, s3, s3, ARCHIVE, account=ACCOUNT, region=REGION, endpoint="churn-ep", taken_at=TAKEN_AT
     )
     # an interrupted later snapshot: artifacts copied, no manifest written
-    copy_artifacts(s3, s3, sources(sagemaker), ARCHIVE, snapshot_prefix(ACCOUNT, REGION, "churn-ep", datetime.now(UTC)))
+    later = snapshot_prefix(ACCOUNT, REGION, "churn-ep", TAKEN_AT + timedelta(days=1))
+    copy_artifacts(s3, s3, sources(sagemaker), ARCHIVE, later)
     assert read_manifest(s3, ARCHIVE, ACCOUNT, REGION, "churn-ep") == first
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -24,24 +24,31 @@ from mlgov.zombie_scan import make_judge
 CALLER, REGION = "123456789012", "us-east-1"
 ROLE = f"arn:aws:iam::{CALLER}:role/SageMakerExecution"
 IMAGE = f"{CALLER}.dkr.ecr.{REGION}.amazonaws.com/xgboost:1"
-# moto stamps resources with the wall clock: judge as of 40 days later, so that they are old enough to judge.
-NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(days=40)
 POLICY = ZombiePolicy(idle_days=30, min_age_days=7, idle_hours=24)
 REPORT_SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "lambdas/mlgov/data/scan_report.schema.json").read_text()
 )
-TAGS = {
-    "ml:team": "fraud",
-    "ml:model": "churn",
-    "ml:experiment": "q4",
-    "ml:environment": "prod",
-    "auto-delete-after": (NOW + timedelta(days=60)).date().isoformat(),
-    "mlgov:created-by": "alice@example.com",
-}
 
 
-def _tags(extra=None, drop=()) -> list[dict[str, str]]:
-    tags = {k: v for k, v in {**TAGS, **(extra or {})}.items() if k not in drop}
+@pytest.fixture
+def now(instant) -> datetime:
+    """moto stamps resources with the (travelled) process clock: judge 40 days later, when they are old enough."""
+    return instant.replace(microsecond=0) + timedelta(days=40)
+
+
+def tags_at(now: datetime) -> dict[str, str]:
+    return {
+        "ml:team": "fraud",
+        "ml:model": "churn",
+        "ml:experiment": "q4",
+        "ml:environment": "prod",
+        "auto-delete-after": (now + timedelta(days=60)).date().isoformat(),
+        "mlgov:created-by": "alice@example.com",
+    }
+
+
+def _tags(now: datetime, extra=None, drop=()) -> list[dict[str, str]]:
+    tags = {k: v for k, v in {**tags_at(now), **(extra or {})}.items() if k not in drop}
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
@@ -57,7 +64,9 @@ def _endpoint(sm, name: str, variants: tuple[str, ...], tags) -> None:
     sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=tags)
 
 
-def _put(cloudwatch, namespace: str, metric: str, endpoint: str, variant: str, days_ago: int, value: float) -> None:
+def _put(
+    cloudwatch, now: datetime, namespace: str, metric: str, endpoint: str, variant: str, days_ago: int, value: float
+):
     stats = {"Sum": value, "SampleCount": 1440.0, "Minimum": 0.0, "Maximum": value}
     cloudwatch.put_metric_data(
         Namespace=namespace,
@@ -65,7 +74,7 @@ def _put(cloudwatch, namespace: str, metric: str, endpoint: str, variant: str, d
             {
                 "MetricName": metric,
                 "Dimensions": [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}],
-                "Timestamp": NOW - timedelta(days=days_ago, hours=3),
+                "Timestamp": now - timedelta(days=days_ago, hours=3),
                 "StatisticValues": stats,
             }
         ],
@@ -73,37 +82,37 @@ def _put(cloudwatch, namespace: str, metric: str, endpoint: str, variant: str, d
 
 
 @pytest.fixture
-def account():
+def account(now):
     with mock_aws():
         sm = boto3.client("sagemaker", region_name=REGION)
         cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        _endpoint(sm, "quiet-bg", ("blue", "green"), _tags())
-        _endpoint(sm, "busy-ab", ("blue", "green"), _tags())
-        _endpoint(sm, "dark", ("AllTraffic",), _tags())
-        _endpoint(sm, "busy-untagged", ("AllTraffic",), _tags(drop=("ml:team",)))
-        _endpoint(sm, "quiet-exempt", ("AllTraffic",), _tags({"mlgov:exempt": "quarterly batch"}))
+        _endpoint(sm, "quiet-bg", ("blue", "green"), _tags(now))
+        _endpoint(sm, "busy-ab", ("blue", "green"), _tags(now))
+        _endpoint(sm, "dark", ("AllTraffic",), _tags(now))
+        _endpoint(sm, "busy-untagged", ("AllTraffic",), _tags(now, drop=("ml:team",)))
+        _endpoint(sm, "quiet-exempt", ("AllTraffic",), _tags(now, {"mlgov:exempt": "quarterly batch"}))
         sm.create_notebook_instance(
-            NotebookInstanceName="forgotten", InstanceType="ml.t3.medium", RoleArn=ROLE, Tags=_tags()
+            NotebookInstanceName="forgotten", InstanceType="ml.t3.medium", RoleArn=ROLE, Tags=_tags(now)
         )
         for variant in ("blue", "green"):
-            _put(cloudwatch, "/aws/sagemaker/Endpoints", "CPUUtilization", "quiet-bg", variant, 5, 300.0)
-        _put(cloudwatch, "AWS/SageMaker", "Invocations", "busy-ab", "green", 2, 812.0)
-        _put(cloudwatch, "AWS/SageMaker", "Invocations", "busy-untagged", "AllTraffic", 9, 3.0)
-        _put(cloudwatch, "AWS/SageMaker", "Invocations", "quiet-exempt", "AllTraffic", 4, 0.0)
+            _put(cloudwatch, now, "/aws/sagemaker/Endpoints", "CPUUtilization", "quiet-bg", variant, 5, 300.0)
+        _put(cloudwatch, now, "AWS/SageMaker", "Invocations", "busy-ab", "green", 2, 812.0)
+        _put(cloudwatch, now, "AWS/SageMaker", "Invocations", "busy-untagged", "AllTraffic", 9, 3.0)
+        _put(cloudwatch, now, "AWS/SageMaker", "Invocations", "quiet-exempt", "AllTraffic", 4, 0.0)
         resources, errors = SageMakerInventory(
-            sm, CALLER, REGION, resource_types=["endpoint", "notebook-instance"], now=NOW
+            sm, CALLER, REGION, resource_types=["endpoint", "notebook-instance"], now=now
         ).collect()
         assert not errors
         yield resources
 
 
-def test_scan_with_the_zombie_judge_reports_usage_verdicts_and_keeps_tag_findings(account, real_schema):
+def test_scan_with_the_zombie_judge_reports_usage_verdicts_and_keeps_tag_findings(account, real_schema, now):
     sessions = AccountSessions(hub_account=CALLER, role_name="", base_session=boto3.Session(region_name=REGION))
-    judge = make_judge(sessions, POLICY, NOW, real_schema)
+    judge = make_judge(sessions, POLICY, now, real_schema)
     request = ScanRequest(regions=[REGION])
     result = ScanResult(resources=account, accounts=[CALLER])
 
-    document = report(result, request, load_price_table(), real_schema, NOW, judge=judge)
+    document = report(result, request, load_price_table(), real_schema, now, judge=judge)
 
     jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(document)
     by_name = {f["name"]: f for f in document["findings"]}
@@ -113,7 +122,7 @@ def test_scan_with_the_zombie_judge_reports_usage_verdicts_and_keeps_tag_finding
     assert by_name["busy-ab"]["status"] == "active" and "green: 812" in by_name["busy-ab"]["reason"]
     assert by_name["dark"]["status"] == "unknown" and "variant AllTraffic" in by_name["dark"]["reason"]
     assert by_name["busy-untagged"]["status"] == "untagged"
-    assert by_name["busy-untagged"]["evidence"]["last_invoked"] == (NOW - timedelta(days=9, hours=3)).date().isoformat()
+    assert by_name["busy-untagged"]["evidence"]["last_invoked"] == (now - timedelta(days=9, hours=3)).date().isoformat()
     assert by_name["quiet-exempt"]["status"] == "zombie"
     assert by_name["quiet-exempt"]["evidence"]["exempt"] == "quarterly batch"
     assert by_name["forgotten"]["status"] == "idle" and "lifecycle configuration" in by_name["forgotten"]["reason"]
@@ -121,12 +130,12 @@ def test_scan_with_the_zombie_judge_reports_usage_verdicts_and_keeps_tag_finding
     # Phase one reads every variant in one call; the evidence for the silent ones follows in a second.
     assert judge.calls == 2 and not judge.errors
     assert judge.last_invoked == {
-        by_name["busy-ab"]["arn"]: (NOW - timedelta(days=2, hours=3)).date().isoformat(),
-        by_name["busy-untagged"]["arn"]: (NOW - timedelta(days=9, hours=3)).date().isoformat(),
+        by_name["busy-ab"]["arn"]: (now - timedelta(days=2, hours=3)).date().isoformat(),
+        by_name["busy-untagged"]["arn"]: (now - timedelta(days=9, hours=3)).date().isoformat(),
     }
 
 
-def test_a_region_whose_cloudwatch_refuses_leaves_its_endpoints_unknown_and_reports_the_error(real_schema):
+def test_a_region_whose_cloudwatch_refuses_leaves_its_endpoints_unknown_and_reports_the_error(real_schema, now):
     refusing = boto3.client("cloudwatch", region_name="eu-west-1")
     stub = Stubber(refusing)
     stub.add_client_error("get_metric_data", "AccessDenied", "not authorized to perform cloudwatch:GetMetricData")
@@ -138,12 +147,12 @@ def test_a_region_whose_cloudwatch_refuses_leaves_its_endpoints_unknown_and_repo
         resource_type="endpoint",
         name="far",
         status="InService",
-        created=NOW - timedelta(days=90),
-        tags=TAGS,
+        created=now - timedelta(days=90),
+        tags=tags_at(now),
         running=True,
         variants=(Variant("blue", "ml.m5.xlarge", 1),),
     )
-    judge = make_judge(lambda account, region: refusing, POLICY, NOW, real_schema)
+    judge = make_judge(lambda account, region: refusing, POLICY, now, real_schema)
     (verdict,) = judge([(endpoint, Cost(0.23, 10.0, 170.0, None, None, "test"))])
 
     assert verdict.status == "unknown" and "AccessDenied" in verdict.reason

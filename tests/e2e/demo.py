@@ -34,11 +34,14 @@ REPO = Path(__file__).resolve().parents[2]
 MEMBERS = {"333333333333": "ml-research", "444444444444": "ml-prod", "555555555555": "ml-sandbox"}
 RESEARCH, PROD, SANDBOX = MEMBERS
 HISTORY_DAYS = 60
+# The scenario's "now": the whole demo runs with the process clock there (time-machine, ticking), so moto's
+# timestamps, the functions' clocks and the printed figures are the same on every day it is run.
+DEMO_INSTANT = datetime(2026, 11, 16, 6, 0, tzinfo=UTC)  # a Monday, at the daily scan's 06:00 UTC
 APPROVER = "U0PLATFORM1"  # cdk.json slack.approvers
 
 
 def _tags(team: str, model: str, experiment: str, environment: str, keep_days: int = 120) -> dict[str, str]:
-    until = (datetime.now(UTC) + timedelta(days=keep_days)).strftime("%Y-%m-%d")
+    until = (DEMO_INSTANT + timedelta(days=keep_days)).strftime("%Y-%m-%d")
     return {
         "ml:team": team,
         "ml:model": model,
@@ -309,10 +312,10 @@ class DemoResult:
 
 
 class Demo:
-    def __init__(self, harness, say: Callable[[str], None]) -> None:
+    def __init__(self, harness, say: Callable[[str], None], now: datetime) -> None:
         self.harness = harness
         self.say = say
-        self.now = datetime.now(UTC)
+        self.now = now
         self.result = DemoResult()
         self.arns: dict[str, str] = {}
 
@@ -805,11 +808,20 @@ def _quiet_lambda_logs(path: Path) -> None:
 
 
 def run_demo(templates, out_dir: Path, say: Callable[[str], None] = print) -> DemoResult:
+    """The demo at DEMO_INSTANT, whatever today's date (see DEMO_INSTANT)."""
+    import time_machine
+
+    with time_machine.travel(DEMO_INSTANT, tick=True):
+        return _run_demo(templates, out_dir, say)
+
+
+def _run_demo(templates, out_dir: Path, say: Callable[[str], None]) -> DemoResult:
     from tests.e2e.harness import deployed
 
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
     _quiet_lambda_logs(out_dir / "lambda-logs.jsonl")
+    say(f"== the scenario's clock: {DEMO_INSTANT:%Y-%m-%d %H:%M} UTC (pinned: the same figures on any day)")
     say(
         f"== 1/8 deploy: OrgStack policies, MlgovHub in {templates.hub_account}/{templates.hub_region}, "
         f"the spoke StackSet to {len(MEMBERS) + 1} accounts × {len(templates.member_regions)} regions (local moto)"
@@ -819,7 +831,7 @@ def run_demo(templates, out_dir: Path, say: Callable[[str], None] = print) -> De
             f"   moto server {harness.endpoint_url}; spokes: {len(harness.spokes)} stack instances; "
             f"functions: {len(harness.lambdas.logical_ids())} served in process"
         )
-        demo = Demo(harness, say)
+        demo = Demo(harness, say, DEMO_INSTANT)
         say("== 2/8 doctor: mlgov doctor checks the installation (event probe through a spoke included)")
         demo.doctor()
         say("== 3/8 create: data scientists create endpoints, notebooks and jobs")

@@ -9,7 +9,6 @@ no answer before the timeout → kept; a forged or unauthorised click → nothin
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
@@ -23,7 +22,7 @@ APPROVER = "U0PLATFORM1"  # cdk.json slack.approvers
 
 
 @pytest.fixture
-def flow(templates):
+def flow(templates, instant):
     with deployed(templates, {MEMBER: "ml-research"}) as harness:
         session = harness.session(MEMBER, REGION)
         s3, sagemaker = session.client("s3"), session.client("sagemaker")
@@ -107,7 +106,7 @@ def test_approve_snapshots_verifies_and_deletes(flow):
     assert (f"arn:aws:iam::{MEMBER}:role/mlgov-spoke-approval", "mlgov-approval") in assumed
 
 
-def test_reject_keeps_the_endpoint_and_tags_it_exempt(flow):
+def test_reject_keeps_the_endpoint_and_tags_it_exempt(flow, instant):
     execution = _start(flow)
 
     status, _ = flow.click(ENDPOINT, "reject", APPROVER)
@@ -115,7 +114,7 @@ def test_reject_keeps_the_endpoint_and_tags_it_exempt(flow):
     assert status == 200 and flow.wait_for_execution(execution, 60)["status"] == "SUCCEEDED"
     assert _endpoint_exists(flow)
     tags = _tags(flow)
-    assert tags["mlgov:exempt"] == f"rejected by {APPROVER} on {datetime.now(UTC):%Y-%m-%d}"
+    assert tags["mlgov:exempt"] == f"rejected by {APPROVER} on {instant:%Y-%m-%d}"
     assert "mlgov:zombie" not in tags
     assert _last_update(flow)["text"].startswith("mlgov: kept")
 

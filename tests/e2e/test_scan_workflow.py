@@ -13,7 +13,7 @@ management account or the outside one, where no StackSet instance exists.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import jsonschema
 import pytest
@@ -25,18 +25,21 @@ from tests.e2e.harness import FAKE_SECRETS, deployed
 BUSY, IDLE, BROKEN, OUTSIDE = "333333333333", "444444444444", "555555555555", "666666666666"
 REGION = "us-east-1"  # a member region the checked-in price table prices
 REPORT_SCHEMA = json.loads((REPO / "lambdas/mlgov/data/scan_report.schema.json").read_text())
-TAGS = {
-    "ml:team": "fraud",
-    "ml:model": "churn",
-    "ml:experiment": "q4",
-    "ml:environment": "prod",
-    "auto-delete-after": (datetime.now(UTC) + timedelta(days=90)).strftime("%Y-%m-%d"),
-}
 
 
-def _endpoint(harness, account: str, name: str, *, invocations: list[float] | None, variant: str) -> str:
-    """An InService ml.m5.xlarge endpoint created 45 days ago; daily Invocations sums (None: no series at all) and a
-    CPUUtilization series of its instances."""
+def tags_at(now: datetime) -> dict[str, str]:
+    return {
+        "ml:team": "fraud",
+        "ml:model": "churn",
+        "ml:experiment": "q4",
+        "ml:environment": "prod",
+        "auto-delete-after": (now + timedelta(days=90)).strftime("%Y-%m-%d"),
+    }
+
+
+def _endpoint(harness, account: str, name: str, now: datetime, *, invocations: list[float] | None, variant: str) -> str:
+    """An InService ml.m5.xlarge endpoint created 45 days before `now`; daily Invocations sums (None: no series at
+    all) and a CPUUtilization series of its instances."""
     from moto.sagemaker.models import sagemaker_backends
 
     session = harness.session(account, REGION)
@@ -54,12 +57,10 @@ def _endpoint(harness, account: str, name: str, *, invocations: list[float] | No
             }
         ],
     )
-    arn = sm.create_endpoint(
-        EndpointName=name, EndpointConfigName=f"{name}-config", Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()]
-    )["EndpointArn"]
+    tags = [{"Key": k, "Value": v} for k, v in tags_at(now).items()]
+    arn = sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=tags)["EndpointArn"]
     stored = sagemaker_backends[account][REGION].endpoints[name]
-    stored.creation_time = stored.last_modified_time = (datetime.now(UTC) - timedelta(days=45)).replace(tzinfo=None)
-    now = datetime.now(UTC)
+    stored.creation_time = stored.last_modified_time = (now - timedelta(days=45)).replace(tzinfo=None)
     dimensions = [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": variant}]
     cloudwatch = session.client("cloudwatch")
     if invocations is not None:
@@ -92,17 +93,19 @@ def _endpoint(harness, account: str, name: str, *, invocations: list[float] | No
 
 
 @pytest.fixture
-def hub(templates):
+def hub(templates, instant):
     members = {BUSY: "ml-prod", IDLE: "ml-research", BROKEN: "ml-broken"}
     with deployed(templates, members, outside={OUTSIDE: "unmanaged"}) as harness:
         # a failed stack instance: the spoke role is missing in one governed account
         harness.session(BROKEN).client("iam").delete_role_policy(RoleName="mlgov-spoke", PolicyName="mlgov-spoke")
         harness.session(BROKEN).client("iam").delete_role(RoleName="mlgov-spoke")
         harness.arns = {
-            "busy": _endpoint(harness, BUSY, "churn-busy", invocations=[120.0, 0.0, 35.0], variant="AllTraffic"),
-            "zombie": _endpoint(harness, IDLE, "churn-zombie", invocations=None, variant="blue"),
+            "busy": _endpoint(
+                harness, BUSY, "churn-busy", instant, invocations=[120.0, 0.0, 35.0], variant="AllTraffic"
+            ),
+            "zombie": _endpoint(harness, IDLE, "churn-zombie", instant, invocations=None, variant="blue"),
         }
-        _endpoint(harness, OUTSIDE, "hidden", invocations=[0.0], variant="AllTraffic")
+        _endpoint(harness, OUTSIDE, "hidden", instant, invocations=[0.0], variant="AllTraffic")
         yield harness
 
 
@@ -131,7 +134,7 @@ def _scanned(harness) -> list[str]:
     return harness.governed_accounts()
 
 
-def test_the_scheduled_scan_reports_and_hands_each_new_zombie_over_once(hub):
+def test_the_scheduled_scan_reports_and_hands_each_new_zombie_over_once(hub, instant):
     first = _run(hub, "scan-1")
 
     assert first["status"] == "SUCCEEDED", first
@@ -150,7 +153,7 @@ def test_the_scheduled_scan_reports_and_hands_each_new_zombie_over_once(hub):
     )
     assert [call.error for call in calls] == [None] * len(calls)
 
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    day = instant.strftime("%Y-%m-%d")
     report = _report(hub)
     jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(report)
     assert output["report_key"] == f"reports/{day}/scan-1.json" and _report(hub, output["report_key"]) == report

@@ -4,7 +4,6 @@ and the scanner's fixed function name; the two rules' patterns carry doctor's ow
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 from aws_cdk.assertions import Match, Template
@@ -152,7 +151,7 @@ def test_spoke_forwards_probes_from_the_default_bus_to_the_hub_bus(spoke, mlgov)
 # ---------------------------------------------------------------- the two patterns carry doctor's probe (moto)
 
 
-def test_the_templates_rules_carry_doctors_probe_from_a_member_to_the_probe_queue(hub, spoke, monkeypatch):
+def test_the_templates_rules_carry_doctors_probe_from_a_member_to_the_probe_queue(hub, spoke, monkeypatch, instant):
     import boto3
     from moto import mock_aws
 
@@ -183,7 +182,7 @@ def test_the_templates_rules_carry_doctors_probe_from_a_member_to_the_probe_queu
         member.put_rule(Name="forward", EventPattern=json.dumps(spoke_pattern))
         member.put_targets(Rule="forward", Targets=[{"Id": "hub", "Arn": hub_bus_arn}])
 
-        member.put_events(Entries=[probe_entry("probe-1", datetime.now(UTC))])
+        member.put_events(Entries=[probe_entry("probe-1", instant)])
 
         [message] = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
         assert json.loads(message["Body"])["detail"]["probe_id"] == "probe-1"

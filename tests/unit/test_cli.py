@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import yaml
@@ -44,8 +44,9 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def utc_in(days: int) -> str:
-    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
+def utc_in(instant: datetime, days: int) -> str:
+    """The date `days` after the test instant (the CLI reads the process clock, which the `instant` fixture sets)."""
+    return (instant.date() + timedelta(days=days)).isoformat()
 
 
 # --- policies check / build --------------------------------------------------------------------------
@@ -122,13 +123,13 @@ def test_simulate_exits_1_when_the_verdict_differs_from_the_expectation(capsys):
     assert "expected ALLOW, got DENY" in err
 
 
-def test_simulate_fully_tagged_create_is_allowed_on_both_authorizations(capsys):
+def test_simulate_fully_tagged_create_is_allowed_on_both_authorizations(capsys, instant):
     tags = [
         "ml:team=fraud",
         "ml:model=churn",
         "ml:experiment=e1",
         "ml:environment=prod",
-        f"auto-delete-after={utc_in(30)}",
+        f"auto-delete-after={utc_in(instant, 30)}",
     ]
     argv = ["policies", "simulate", "--action", "CreateEndpoint", "--expect", "allow"]
     for tag in tags:
@@ -183,7 +184,7 @@ def test_explain_lists_the_required_tags_and_the_fixes(capsys):
     assert "aws sagemaker create-endpoint" in out
 
 
-def test_explain_with_sent_tags_names_what_is_wrong(capsys):
+def test_explain_with_sent_tags_names_what_is_wrong(capsys, instant):
     code, out, _ = run(
         capsys,
         "policies",
@@ -193,7 +194,7 @@ def test_explain_with_sent_tags_names_what_is_wrong(capsys):
         "ml:model=m",
         "ml:experiment=e",
         "ml:environment=qa",
-        f"auto-delete-after={utc_in(10)}",
+        f"auto-delete-after={utc_in(instant, 10)}",
     )
     assert code == 0
     assert "because of: ml:team, ml:environment." in out
@@ -259,7 +260,7 @@ def test_tags_check_rejects_a_pair_without_equals_sign(capsys):
 # --- sdk-defaults ----------------------------------------------------------------------------------
 
 
-def test_sdk_defaults_writes_a_config_the_sdk_can_read(capsys, tmp_path):
+def test_sdk_defaults_writes_a_config_the_sdk_can_read(capsys, tmp_path, instant):
     output = tmp_path / "sagemaker" / "config.yaml"
     code, out, _ = run(capsys, "sdk-defaults", *SDK_ARGS, "--days", "14", "--output", str(output))
     assert code == 0
@@ -268,7 +269,7 @@ def test_sdk_defaults_writes_a_config_the_sdk_can_read(capsys, tmp_path):
     assert config["SchemaVersion"] == "1.0"
     endpoint_tags = {t["Key"]: t["Value"] for t in config["SageMaker"]["Endpoint"]["Tags"]}
     assert endpoint_tags["ml:team"] == "fraud-detection"
-    assert endpoint_tags["auto-delete-after"] == utc_in(14)
+    assert endpoint_tags["auto-delete-after"] == utc_in(instant, 14)
     training_keys = {t["Key"] for t in config["SageMaker"]["TrainingJob"]["Tags"]}
     assert training_keys == {"ml:team", "ml:model", "ml:experiment", "ml:environment"}
 
