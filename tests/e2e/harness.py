@@ -62,6 +62,7 @@ HUB_STACK = "MlgovHub"
 SPOKE_STACK = "MlgovSpoke"
 BOOTSTRAP_ACCOUNT = "123456789012"  # moto's default account: only used to reach the others
 ACCESS_ROLE = "OrganizationAccountAccessRole"  # what Organizations creates in every account it creates
+SHUTDOWN_POLL_SECONDS = 0.02  # how often a local server's loop looks for a stop request (the library default is 0.5 s)
 FAKE_SECRETS = {"bot_token": "xoxb-mlgov-local-bot-token", "signing_secret": "8f742231b10e8888abcd99yyyzzz85a5"}
 # The environment the harness adds to the template's, per handler: why each differs from the deployed stack.
 OVERRIDES: dict[str, dict[str, str]] = {
@@ -309,7 +310,7 @@ class _LocalHttp:
 
     def _serve(self, handler: type[BaseHTTPRequestHandler]) -> str:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), daemon=True)
         self._thread.start()
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
@@ -370,6 +371,7 @@ class SlackWebApi(_LocalHttp):
     def replies(self) -> list[dict]:
         return [r for r in self.requests if r["path"].startswith("/response/")]
 
+
 class FunctionUrl(_LocalHttp):
     """An AWS::Lambda::Url on 127.0.0.1: each HTTP request becomes a Function URL (payload 2.0) event."""
 
@@ -413,7 +415,24 @@ class FunctionUrl(_LocalHttp):
 
         self.url = self._serve(Handler) + "/"
 
+
 # ------------------------------------------------------------------------------------------------ the harness
+
+
+def _moto_server():
+    """moto's ThreadedMotoServer on 127.0.0.1 (a free port), whose loop stops within SHUTDOWN_POLL_SECONDS."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import make_server
+
+    class QuickToStop(ThreadedMotoServer):
+        def _server_entry(self) -> None:  # ThreadedMotoServer's own, with a shorter shutdown poll
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever(poll_interval=SHUTDOWN_POLL_SECONDS)
+
+    return QuickToStop(ip_address="127.0.0.1", port=0, verbose=False)
 
 
 @dataclass(frozen=True)
@@ -448,12 +467,10 @@ class Harness:
     # ---- lifecycle --------------------------------------------------------------------------------------------
 
     def __enter__(self) -> Harness:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
         self._saved_environ = dict(os.environ)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = _moto_server()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"

@@ -1,16 +1,18 @@
-"""The tests' clock: a pinned instant by default, any instant on request, never today's date.
+"""The tests' clock: a pinned instant by default, any instants on request, never today's date.
 
-- ``instant`` (fixture): "now" for one test, an aware UTC datetime. For the duration of the test the process clock
-  travels there and ticks on (time-machine): moto's timestamps, botocore, the Lambda runtimes' default clocks and the
-  CLI all read the same "now" as the test's expected values. ``clock_instant`` (session) is the same instant without
-  the travel, for module fixtures that travel themselves.
-- By default the instant is ``PINNED_INSTANT``: the suite's figures are the same on every day.
+- The whole test process runs at ``PINNED_INSTANT`` (time-machine, ticking on from there): moto's timestamps,
+  botocore, the Lambda runtimes' default clocks and the CLI read the same day whatever the machine's date, so the
+  suite gives the same results on every day.
+- ``instant`` (fixture) is "now" for one test, an aware UTC datetime; the process clock is there for the whole test
+  (setup, call, teardown). ``clock_instant`` (session) is the same instant without a travel of its own, for session
+  fixtures such as ``today``.
 - ``pytest --instant 2026-12-31T23:30:00Z`` (an offset, or a zone in brackets:
-  ``2027-03-14T01:30:00[America/Los_Angeles]``) runs the tests at that instant instead: ``instant`` returns it, and
-  the whole process clock travels there for the session (with ``TZ`` set to the zone), so a test that reads today's
-  date without the fixture sees the shifted date too.
-- Tests that use either fixture are marked ``clock``. ``make test`` runs the date-sensitive tests again at each of
-  ``SHIFTED_INSTANTS``: a 31-day month (and year) end, 28 February 23:30 UTC, and a DST change in a non-UTC zone.
+  ``2027-03-14T01:30:00[America/Los_Angeles]``, which also sets ``TZ``) moves the process there instead.
+  Given several times, every date-sensitive test runs once per instant, each run at its own instant.
+- Date-sensitive tests, marked ``clock``, are those that take ``instant`` or ``clock_instant``. ``make test`` reruns
+  them at each of ``SHIFTED_INSTANTS``: a 31-day month (and year) end, 28 February 23:30 UTC, and a DST change in a
+  non-UTC zone. A test that assumes today's calendar fails there. (No test reads the wall clock and no domain module
+  reads any clock: tests/unit/test_test_clock.py checks both, so the other tests get "now" as explicit data.)
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ SHIFTED_INSTANTS = (
     "2027-03-14T01:30:00[America/Los_Angeles]",  # 30 min before US clocks spring forward (PST -> PDT)
 )
 DATE_SENSITIVE = "clock"
-_CLOCK_FIXTURES = frozenset({"instant", "clock_instant"})
-_INSTANT = pytest.StashKey[datetime]()
+_INSTANTS = pytest.StashKey[list[datetime]]()
 _SESSION_TRAVEL = pytest.StashKey[time_machine.travel]()
 
 
@@ -49,24 +50,24 @@ def parse_instant(text: str) -> datetime:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--instant",
-        default=None,
+        action="append",
+        default=[],
         help="run at this instant instead of the pinned one, e.g. 2026-12-31T23:30:00Z or "
-        "2027-03-14T01:30:00[America/Los_Angeles]; the process clock travels there for the whole session",
+        "2027-03-14T01:30:00[America/Los_Angeles]; repeat it to run each date-sensitive test at every one",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{DATE_SENSITIVE}: uses the test clock; rerun at other instants by make test")
-    text = config.getoption("--instant")
-    if text is None:
-        config.stash[_INSTANT] = PINNED_INSTANT
-        return
+    config.addinivalue_line(
+        "markers", f"{DATE_SENSITIVE}: date-sensitive (takes the test clock): make test reruns it at other instants"
+    )
     try:
-        moment = parse_instant(text)
+        instants = [parse_instant(text) for text in config.getoption("--instant")]
     except ValueError as err:
         raise pytest.UsageError(str(err)) from None
-    config.stash[_INSTANT] = moment
-    config.stash[_SESSION_TRAVEL] = time_machine.travel(moment, tick=True)
+    config.stash[_INSTANTS] = instants or [PINNED_INSTANT]
+    session_instant = instants[0] if len(instants) == 1 else PINNED_INSTANT
+    config.stash[_SESSION_TRAVEL] = time_machine.travel(session_instant, tick=True)
     config.stash[_SESSION_TRAVEL].start()
 
 
@@ -77,26 +78,52 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    moment = config.stash[_INSTANT]
-    shifted = config.getoption("--instant") is not None
-    return f"test clock: {moment.isoformat()}" + (" (the whole process travelled there)" if shifted else " (pinned)")
+    return "test clock: " + ", ".join(moment.isoformat() for moment in config.stash[_INSTANTS])
+
+
+def _date_sensitive(fixturenames) -> bool:
+    """Whether the test's fixture closure holds the clock (a test parameter merely named `instant` does not)."""
+    return "clock_destination" in fixturenames
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    instants = metafunc.config.stash[_INSTANTS]
+    if len(instants) > 1 and _date_sensitive(metafunc.fixturenames):
+        ids = [moment.isoformat() for moment in instants]
+        metafunc.parametrize("clock_destination", instants, indirect=True, scope="session", ids=ids)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if _CLOCK_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if _date_sensitive(getattr(item, "fixturenames", ())):
             item.add_marker(DATE_SENSITIVE)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A test run once per instant that takes only `clock_instant` still runs at its own instant."""
+    callspec = getattr(item, "callspec", None)
+    destination = callspec.params.get("clock_destination") if callspec else None
+    if destination is None or "instant" in item.fixturenames:
+        return (yield)
+    with time_machine.travel(destination, tick=True):
+        return (yield)
+
+
 @pytest.fixture(scope="session")
-def clock_instant(pytestconfig: pytest.Config) -> datetime:
-    """The configured instant in UTC (no travel: for fixtures that travel themselves)."""
-    return pytestconfig.stash[_INSTANT].astimezone(UTC)
+def clock_destination(request: pytest.FixtureRequest) -> datetime:
+    """The instant as given (aware, in its zone if it has one): one of several with --instant repeated."""
+    return getattr(request, "param", request.config.stash[_INSTANTS][0])
+
+
+@pytest.fixture(scope="session")
+def clock_instant(clock_destination: datetime) -> datetime:
+    """The test instant in UTC (no travel of its own: for session fixtures)."""
+    return clock_destination.astimezone(UTC)
 
 
 @pytest.fixture
-def instant(pytestconfig: pytest.Config) -> Iterator[datetime]:
-    """"Now" for this test (UTC); the process clock is there too while the test runs (in the zone, if one was given)."""
-    moment = pytestconfig.stash[_INSTANT]
-    with time_machine.travel(moment, tick=True):
-        yield moment.astimezone(UTC)
+def instant(clock_destination: datetime) -> Iterator[datetime]:
+    """ "Now" for this test (UTC); the process clock is there while the test runs (in the zone, if one was given)."""
+    with time_machine.travel(clock_destination, tick=True):
+        yield clock_destination.astimezone(UTC)

@@ -1,7 +1,8 @@
 """The tests' clock (tests/plugins/clock.py) keeps the suite independent of today's date, and proves it can fail.
 
 - No test reads the wall clock: `datetime.now()`, `date.today()`, `time.time()` and their kin appear nowhere under
-  tests/ (the `instant` fixture gives "now"), except where the harness plays a party outside the system.
+  tests/ (the `instant` fixture gives "now"), except where the harness plays a party outside the system; and no
+  domain module reads any clock (decisions take `now` as data).
 - `pytest --instant X` moves the whole process to X: a test that assumes today's calendar fails there, and a test
   written against `instant` passes at every shifted instant, the DST one in a non-UTC zone included.
 """
@@ -52,6 +53,12 @@ def test_no_test_reads_the_wall_clock():
         if (call[0], call[2].split(".")[1].rstrip("()")) not in ALLOWED
     ]
     assert calls == [], "take the `instant` fixture (tests/plugins/clock.py) instead of reading the wall clock"
+
+
+def test_no_domain_module_reads_the_clock():
+    """Pure decisions take `now` as data: the tests of the domain need no clock of their own."""
+    domain = REPO / "lambdas" / "mlgov" / "domain"
+    assert [call for path in sorted(domain.glob("*.py")) for call in _wall_clock_calls(path)] == []
 
 
 def test_the_wall_clock_check_finds_each_kind_of_read(tmp_path):
@@ -109,7 +116,7 @@ def test_written_against_the_clock(instant):
 
 
 def test_reports_the_zone(instant):
-    print("ZONE", time.strftime("%Z"))
+    print("ZONE", time.strftime("%Z"), "AT", datetime.now(UTC).strftime("%Y-%m-%d"))
 """
 
 
@@ -135,6 +142,19 @@ def test_at_the_dst_instant_the_process_runs_in_its_zone(sample):
     result = _run(sample, "--instant", SHIFTED_INSTANTS[2], "-k", "clock or zone")
     result.assert_outcomes(passed=2)
     assert "ZONE PST" in result.stdout.str()
+
+
+def test_without_an_instant_the_process_runs_at_the_pinned_one(sample):
+    result = _run(sample, "-k", "zone")
+    result.assert_outcomes(passed=1)
+    assert f"AT {PINNED_INSTANT:%Y-%m-%d}" in result.stdout.str()
+
+
+def test_with_several_instants_each_clock_test_runs_once_at_each(sample):
+    result = _run(sample, "-m", "clock", *(arg for text in SHIFTED_INSTANTS for arg in ("--instant", text)))
+    result.assert_outcomes(passed=2 * len(SHIFTED_INSTANTS))
+    out = result.stdout.str()
+    assert "AT 2026-12-31" in out and "AT 2027-02-28" in out and "ZONE PST AT 2027-03-14" in out
 
 
 def test_only_the_tests_that_take_the_clock_are_marked_for_the_shifted_runs(sample):
