@@ -1,15 +1,42 @@
-"""Session fixtures from the real files: the tag schema, the installed service data, the checked-in SCPs."""
+"""Session fixtures from the real files: the tag schema, the installed service data, the checked-in SCPs, and the
+stacks of the real cdk.json synthesized once per test process (shared by tests/infra and tests/e2e)."""
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, PolicyFiles, load_schema
 
 pytest_plugins = ["pytester", "tests.plugins.botocore_models", "tests.plugins.clock"]
+REPO = Path(__file__).resolve().parents[1]
+for _name, _value in {
+    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+
+@pytest.fixture(scope="session")
+def cdk_context() -> dict:
+    return json.loads((REPO / "cdk.json").read_text())["context"]
+
+
+@pytest.fixture(scope="session")
+def synthesized(cdk_context, tmp_path_factory):
+    """(stacks by key, cloud assembly) for the real cdk.json config, with cdk-nag applied (a synth costs seconds)."""
+    import aws_cdk as cdk
+
+    from stacks.app_builder import build_app
+
+    app = cdk.App(context=cdk_context, outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    stacks = build_app(app)
+    return stacks, app.synth()
 
 
 @pytest.fixture(scope="session")

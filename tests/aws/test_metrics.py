@@ -170,8 +170,9 @@ def count_get_metric_data(client) -> list[int]:
     return sizes
 
 
-def test_1200_endpoints_with_two_variants_are_judged_in_ceil_q_over_500_calls_and_match_the_oracle():
-    fleet = build_fleet(1200)
+def test_600_endpoints_with_two_variants_are_judged_in_ceil_q_over_500_calls_and_match_the_oracle():
+    # 1,200 variant queries and the evidence queries: more than two calls' worth (bench/zombies.py goes larger)
+    fleet = build_fleet(600)
     with mock_aws():
         cloudwatch = boto3.client("cloudwatch", region_name=REGION)
         seeded = seed_cloudwatch(cloudwatch, fleet)
@@ -179,14 +180,14 @@ def test_1200_endpoints_with_two_variants_are_judged_in_ceil_q_over_500_calls_an
         collector = EndpointUsageCollector(cloudwatch, POLICY, NOW)
         verdicts = collector.judge([item.resource for item in fleet])
 
-    expected_queries = 2400 + sum(evidence_needed(item) for item in fleet)
+    expected_queries = 1200 + sum(evidence_needed(item) for item in fleet)
     bound = math.ceil(expected_queries / 500)
     print(
-        f"\n1,200 endpoints / 2,400 variants, {seeded} seeded datapoints: {collector.calls} GetMetricData calls "
+        f"\n600 endpoints / 1,200 variants, {seeded} seeded datapoints: {collector.calls} GetMetricData calls "
         f"for {collector.queries} queries (bound ceil({expected_queries}/500) = {bound}); queries per call {sizes}"
     )
     assert collector.queries == expected_queries
-    assert collector.calls == len(sizes) <= bound
+    assert collector.calls == len(sizes) <= bound and bound >= 3
     assert max(sizes) <= 500
     expected = {item.resource.arn: oracle(item) for item in fleet}
     actual = {arn: verdict.status for arn, verdict in verdicts.items()}

@@ -1,8 +1,7 @@
-"""Shared by the end-to-end tests: the templates of the repository's cdk.json, synthesized once per session."""
+"""Shared by the end-to-end tests: the templates of the repository's cdk.json, as the harness deploys them."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory) -> Templates:
-    """MlgovOrg, MlgovHub and the StackSet's spoke template, as `cdk synth` writes them for the real cdk.json."""
-    context = json.loads((REPO / "cdk.json").read_text())["context"]
-    return Templates.synthesize(context, str(tmp_path_factory.mktemp("cdk.out.harness")))
+def templates(synthesized) -> Templates:
+    """MlgovOrg, MlgovHub and the StackSet's spoke template, as `cdk synth` writes them for the real cdk.json (the
+    cloud assembly tests/conftest.py synthesizes once per test process)."""
+    _, assembly = synthesized
+    return Templates.from_cloud_assembly(assembly.directory)

@@ -3,7 +3,7 @@
 Shared by the end-to-end tests and ``make demo``: nothing is wired by hand where the templates wire it.
 
 - ``Templates`` holds MlgovOrg, MlgovHub and the spoke template the OrgStack's StackSet rolls out (read from a cloud
-  assembly such as ``cdk.out`` or synthesized in process).
+  assembly such as ``cdk.out``, or the one the test session synthesizes).
 - ``Harness`` starts ``moto.server.ThreadedMotoServer`` on 127.0.0.1 and points every boto3 client of the process at it
   (``AWS_ENDPOINT_URL``). ``deploy_organization`` builds the organization the OrgStack expects (management account,
   one OU per target OU, the policies attached); ``deploy_hub`` creates the hub template's resources in the hub
@@ -105,28 +105,6 @@ class Templates:
             for name in (ORG_STACK, HUB_STACK, SPOKE_STACK)
             if (directory / f"{name}.template.json").exists()
         }
-        return cls._build(templates, environments)
-
-    @classmethod
-    def synthesize(cls, context: Mapping, outdir: str) -> Templates:
-        """The stacks `cdk synth` would write for this cdk.json context (cdk-nag off: tests/infra checks it)."""
-        for name, value in {
-            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-            "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
-        }.items():
-            os.environ.setdefault(name, value)
-        import aws_cdk as cdk
-
-        from stacks.app_builder import build_app
-
-        app = cdk.App(context=dict(context), outdir=outdir)
-        build_app(app, nag=False)
-        assembly = app.synth()
-        templates, environments = {}, {}
-        for stack in assembly.stacks:
-            templates[stack.stack_name] = stack.template
-            environments[stack.stack_name] = f"aws://{stack.environment.account}/{stack.environment.region}"
         return cls._build(templates, environments)
 
     @classmethod

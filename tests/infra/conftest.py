@@ -1,33 +1,11 @@
-"""Synthesizes the stacks once per session from the real cdk.json (a synth costs seconds)."""
+"""Template fixtures over the stacks tests/conftest.py synthesizes once per test process from the real cdk.json."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
-
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def cdk_context() -> dict:
-    return json.loads((REPO / "cdk.json").read_text())["context"]
-
-
-@pytest.fixture(scope="session")
-def synthesized(cdk_context, tmp_path_factory):
-    """(stacks by key, cloud assembly) for the real cdk.json config, with cdk-nag applied."""
-    import aws_cdk as cdk
-
-    from stacks.app_builder import build_app
-
-    app = cdk.App(context=cdk_context, outdir=str(tmp_path_factory.mktemp("cdk.out")))
-    stacks = build_app(app)
-    return stacks, app.synth()
 
 
 @pytest.fixture(scope="session")
