@@ -85,7 +85,7 @@ class _SlackApi(BaseHTTPRequestHandler):
 def slack_api():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _SlackApi)
     server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)  # stops within 20 ms
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/api/", server.requests
     server.shutdown()

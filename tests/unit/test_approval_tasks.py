@@ -380,7 +380,7 @@ def test_update_message_calls_chat_update_and_reports_slack_errors_without_the_t
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _SlackApi)
     server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)  # stops within 20 ms
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/api"
     try:
