@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -15,6 +15,7 @@ from moto import mock_aws
 from mlgov.cli import main
 from mlgov.price_files import load_price_table
 from mlgov.scan import ScanRequest, ScanSetupError, discover, report
+from tests.samples.tags import required_tags
 
 CALLER = "123456789012"  # moto's default account
 MEMBER = "333333333333"
@@ -27,15 +28,9 @@ REPORT_SCHEMA = json.loads(
 
 
 def tags_at(now: datetime) -> list[dict[str, str]]:
-    """Every required tag, with a lifetime that ends 60 days after `now`."""
-    return [
-        {"Key": "ml:team", "Value": "fraud"},
-        {"Key": "ml:model", "Value": "churn"},
-        {"Key": "ml:experiment", "Value": "q4"},
-        {"Key": "ml:environment", "Value": "prod"},
-        {"Key": "auto-delete-after", "Value": (now + timedelta(days=60)).strftime("%Y-%m-%d")},
-        {"Key": "mlgov:created-by", "Value": "alice@example.com"},
-    ]
+    """Every required tag, with a lifetime that ends 60 days after `now`, as a Tags list."""
+    tags = required_tags(now, keep_days=60, created_by="alice@example.com")
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
 def _session_in(account: str, region: str) -> boto3.Session:

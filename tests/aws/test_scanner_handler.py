@@ -26,6 +26,7 @@ from moto import mock_aws
 from mlgov.aws.sessions import AccountSessions
 from mlgov.domain.report import Verdict
 from mlgov.domain.scan_run import approval_execution_name
+from tests.samples.tags import required_tags
 
 HUB = "123456789012"  # moto's default account: the hub's own credentials
 MEMBER = "333333333333"
@@ -38,18 +39,6 @@ SCANNER_AHEAD = timedelta(days=40)  # the endpoints are created at the test inst
 REPORT_SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "lambdas/mlgov/data/scan_report.schema.json").read_text()
 )
-
-
-def tags_at(created: datetime) -> dict[str, str]:
-    """Every required tag, and a lifetime that ends well after the scans (created + 300 days)."""
-    return {
-        "ml:team": "fraud",
-        "ml:model": "churn",
-        "ml:experiment": "q4",
-        "ml:environment": "prod",
-        "auto-delete-after": (created + timedelta(days=300)).strftime("%Y-%m-%d"),
-        "mlgov:created-by": "alice@example.com",
-    }
 
 
 @dataclass
@@ -240,7 +229,7 @@ def hub(monkeypatch, slack_api, instant):
             Name="mlgov/slack-bot-token", SecretString=SLACK_TOKEN
         )["Name"]
         now = (instant + SCANNER_AHEAD).replace(hour=6, minute=0, second=0, microsecond=0)
-        tags = tags_at(instant)
+        tags = required_tags(instant, keep_days=300, created_by="alice@example.com")  # outlives every scan
         arns = {
             "hub-busy": _endpoint(HUB, "hub-busy", [120.0, 80.0, 0.0], now, tags),
             "hub-zombie": _endpoint(HUB, "hub-zombie", [0.0, 0.0, 0.0], now, tags),

@@ -20,6 +20,7 @@ from mlgov.domain.zombies import ZombiePolicy
 from mlgov.price_files import load_price_table
 from mlgov.scan import ScanRequest, ScanResult, report
 from mlgov.zombie_scan import make_judge
+from tests.samples.tags import required_tags
 
 CALLER, REGION = "123456789012", "us-east-1"
 ROLE = f"arn:aws:iam::{CALLER}:role/SageMakerExecution"
@@ -37,14 +38,7 @@ def now(instant) -> datetime:
 
 
 def tags_at(now: datetime) -> dict[str, str]:
-    return {
-        "ml:team": "fraud",
-        "ml:model": "churn",
-        "ml:experiment": "q4",
-        "ml:environment": "prod",
-        "auto-delete-after": (now + timedelta(days=60)).date().isoformat(),
-        "mlgov:created-by": "alice@example.com",
-    }
+    return required_tags(now, keep_days=60, created_by="alice@example.com")
 
 
 def _tags(now: datetime, extra=None, drop=()) -> list[dict[str, str]]:

@@ -21,20 +21,11 @@ import pytest
 from mlgov.domain.scan_run import approval_execution_name
 from tests.e2e.conftest import REPO
 from tests.e2e.harness import FAKE_SECRETS, deployed
+from tests.samples.tags import required_tags
 
 BUSY, IDLE, BROKEN, OUTSIDE = "333333333333", "444444444444", "555555555555", "666666666666"
 REGION = "us-east-1"  # a member region the checked-in price table prices
 REPORT_SCHEMA = json.loads((REPO / "lambdas/mlgov/data/scan_report.schema.json").read_text())
-
-
-def tags_at(now: datetime) -> dict[str, str]:
-    return {
-        "ml:team": "fraud",
-        "ml:model": "churn",
-        "ml:experiment": "q4",
-        "ml:environment": "prod",
-        "auto-delete-after": (now + timedelta(days=90)).strftime("%Y-%m-%d"),
-    }
 
 
 def _endpoint(harness, account: str, name: str, now: datetime, *, invocations: list[float] | None, variant: str) -> str:
@@ -57,7 +48,7 @@ def _endpoint(harness, account: str, name: str, now: datetime, *, invocations: l
             }
         ],
     )
-    tags = [{"Key": k, "Value": v} for k, v in tags_at(now).items()]
+    tags = [{"Key": k, "Value": v} for k, v in required_tags(now, keep_days=90).items()]
     arn = sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=tags)["EndpointArn"]
     stored = sagemaker_backends[account][REGION].endpoints[name]
     stored.creation_time = stored.last_modified_time = (now - timedelta(days=45)).replace(tzinfo=None)
