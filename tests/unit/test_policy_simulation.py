@@ -169,3 +169,15 @@ def test_tagging_check_with_valid_tags_is_never_denied_for_any_governed_create(
         )
         decision = evaluate(checked_in_scps, request)
         assert decision.allowed, (row.operation, decision.reason)
+
+
+def test_registering_a_versioned_model_package_without_tags_is_allowed(checked_in_scps):
+    """Pipelines RegisterModel / model.register(): CreateModelPackage with ModelPackageGroupName may not carry Tags."""
+    result = simulate_call(checked_in_scps, "sagemaker:CreateModelPackage", {}, DATA_SCIENTIST)
+    assert result.verdict == "ALLOW" and denying_sids(result) == set()
+
+
+def test_creating_a_model_package_group_without_tags_is_denied(checked_in_scps):
+    result = simulate_call(checked_in_scps, "sagemaker:CreateModelPackageGroup", {}, DATA_SCIENTIST)
+    assert result.verdict == "DENY"
+    assert {"DenyMissingMlTeam", "DenyMissingMlModel", "DenyMissingMlExperiment"} <= denying_sids(result)

@@ -94,11 +94,14 @@ def test_iam_lists_request_tags_for_edge_deployment_stage_although_its_api_takes
 
 
 def test_every_tag_accepting_create_with_iam_request_tags_is_governed(real_schema, catalog, compilation):
+    from mlgov.domain.governed_actions import TAGS_REFUSED_IN_A_MODE
+
     studio_exempt = set() if real_schema.studio_ui_enforced else set(real_schema.studio_ui_actions)
     expected = (botocore_tag_accepting_creates() & catalog.request_tag_actions) - studio_exempt
     governed = {row.operation for row in compilation.governed}
-    assert governed == expected
-    assert {"CreateEndpoint", "CreateTrainingJob", "CreateCluster", "CreateNotebookInstance"} <= governed
+    assert governed == expected - set(TAGS_REFUSED_IN_A_MODE)
+    assert {"CreateEndpoint", "CreateTrainingJob", "CreateCluster", "CreateModelPackageGroup"} <= governed
+    assert "CreateModelPackage" not in governed
 
 
 def test_every_governed_create_is_covered_by_each_rule_that_applies_to_it(real_schema, compilation):
@@ -395,3 +398,17 @@ def test_write_makes_a_stale_copy_current_and_removes_leftovers(policies_copy, c
     policies_copy.write(compilation)
     assert policies_copy.stale(compilation) == []
     assert not leftover.exists()
+
+
+def test_each_create_that_refuses_tags_in_a_mode_says_so_in_the_botocore_model_and_is_never_governed(compilation):
+    import botocore.session
+
+    from mlgov.domain.governed_actions import TAGS_REFUSED_IN_A_MODE
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    rows = {row.operation: row for row in compilation.actions}
+    for operation in TAGS_REFUSED_IN_A_MODE:
+        documentation = model.operation_model(operation).input_shape.members["Tags"].documentation
+        assert "you cannot supply a <code>tag</code> argument" in documentation, operation
+        assert rows[operation].accepts_tags and not rows[operation].governed, operation
+        assert rows[operation].reason.startswith("refuses Tags in one mode"), operation

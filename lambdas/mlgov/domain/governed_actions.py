@@ -7,6 +7,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 SERVICE_PREFIX = "sagemaker"
+# Creates whose API refuses Tags in a documented mode: a deny on a missing aws:RequestTag would block that mode for
+# every caller, so the SCPs leave them alone (the auto-tagger still tags what it can). Each reason quotes the botocore
+# model's documentation, and a test re-reads it there.
+TAGS_REFUSED_IN_A_MODE = {
+    "CreateModelPackage": (
+        "a versioned model package (ModelPackageGroupName set: Pipelines RegisterModel, model.register()) "
+        "'uses the tags associated with the model group ... you cannot supply a tag argument': "
+        "governed through CreateModelPackageGroup"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,8 @@ def classify_creates(
         iam_request_tag = operation in catalog.request_tag_actions
         governed = accepts_tags and iam_request_tag
         reason = _reason(operation, accepts_tags, iam_request_tag, catalog)
+        if governed and operation in TAGS_REFUSED_IN_A_MODE:
+            governed, reason = False, f"refuses Tags in one mode, never denied: {TAGS_REFUSED_IN_A_MODE[operation]}"
         if governed and operation in studio and not studio_ui_enforced:
             governed, reason = False, f"Studio UI create, not enforced: {studio_ui_reason}"
         resource_type = catalog.resource_types.get(operation) or default_resource_type(operation)
