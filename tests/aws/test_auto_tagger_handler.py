@@ -356,3 +356,31 @@ def _dlq_messages(queue_url: str) -> list[dict]:
     return sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
         "Messages", []
     )
+
+
+def test_a_rejected_event_logs_none_of_the_previous_events_keys(aws):
+    import io
+    import logging
+
+    from mlgov.handlers.auto_tagger import logger
+
+    stream = io.StringIO()
+    capture = logging.StreamHandler(stream)
+    capture.setFormatter(logger.registered_formatter)
+    logger.addHandler(capture)
+    sm = aws["member"]
+    event_name, request, response = _model(sm, "before-a-bad-event")
+    good = ct.create_event(event_name, request, response, account=ct.MEMBER_ACCOUNT)
+    try:
+        assert _handle(good)["status"] == "tagged"
+        assert (
+            _handle(ct.create_event("DescribeEndpoint", {"endpointName": "x"}, {}, account=ct.MEMBER_ACCOUNT))["status"]
+            == "rejected"
+        )
+    finally:
+        logger.removeHandler(capture)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [rejected] = [line for line in lines if line["message"].startswith("event rejected")]
+    [tagged] = [line for line in lines if line["message"] == "tagged"]
+    assert tagged["event_id"] == good["detail"]["eventID"]
+    assert "event_id" not in rejected and "resource_arn" not in rejected

@@ -289,3 +289,26 @@ def test_read_rows_returns_every_page_of_jobs_ended_since_the_cutoff(aws):
     rows = table.read_rows(datetime(2026, 11, 4, 12, 0, tzinfo=UTC), page_size=2)
 
     assert sorted(row["arn"].rsplit("-", 1)[1] for row in rows) == ["4", "5", "6", "7"]
+
+
+def test_a_rejected_event_logs_none_of_the_previous_jobs_keys(aws):
+    import io
+    import logging
+
+    from mlgov.handlers.job_ledger import logger
+
+    stream = io.StringIO()
+    capture = logging.StreamHandler(stream)
+    capture.setFormatter(logger.registered_formatter)
+    logger.addHandler(capture)
+    bad = je.training_event()
+    bad["account"] = "999999999999"  # the envelope disagrees with the job's ARN
+    try:
+        assert _handle(je.processing_event())["status"] == "written"
+        assert _handle(bad)["status"] == "rejected"
+    finally:
+        logger.removeHandler(capture)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [rejected] = [line for line in lines if line["message"].startswith("event rejected")]
+    assert any("job_arn" in line for line in lines)  # the recorded job's lines carry its keys
+    assert "job_arn" not in rejected and "event_id" not in rejected

@@ -11,7 +11,7 @@ from mlgov.domain.create_event import BadEvent, parse_create_event
 logger = Logger(service="mlgov-auto-tagger")
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)  # no keys left over from the last event
 def handler(event: dict, context) -> dict:
     try:
         call = parse_create_event(event)

@@ -12,7 +12,7 @@ from mlgov.domain.job_event import JobNotEnded, parse_job_event
 logger = Logger(service="mlgov-job-ledger")
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)  # no keys left over from the last event
 def handler(event: dict, context) -> dict:
     try:
         job = parse_job_event(event)
