@@ -235,6 +235,7 @@ def test_missing_recipient_account_falls_back_to_the_envelope_account() -> None:
 
 def test_govcloud_region_gives_the_govcloud_partition_in_a_built_arn() -> None:
     event = endpoint_event(awsRegion="us-gov-west-1", responseElements=None)
+    event["region"] = "us-gov-west-1"
 
     call = parse_create_event(event)
 
@@ -243,6 +244,26 @@ def test_govcloud_region_gives_the_govcloud_partition_in_a_built_arn() -> None:
 
 
 # --- events refused, each with its own reason -------------------------------------------------
+
+
+def test_a_response_arn_in_another_account_is_refused_never_tagged_there() -> None:
+    other = "999988887777"
+    event = endpoint_event(responseElements={"endpointArn": ENDPOINT_ARN.replace(ACCOUNT, other)})
+    assert parse_error(event) == (
+        f"detail.recipientAccountId '{ACCOUNT}' does not match the account of the created resource "
+        f"'arn:aws:sagemaker:{REGION}:{other}:endpoint/churn-xgb'"
+    )
+
+
+def test_an_envelope_from_another_account_than_the_resource_is_refused() -> None:
+    event = endpoint_event()
+    event["account"] = "999988887777"
+    assert parse_error(event).startswith("account '999988887777' does not match the account of the created resource")
+
+
+def test_a_record_from_another_region_than_the_resource_is_refused() -> None:
+    event = endpoint_event(responseElements={"endpointArn": ENDPOINT_ARN.replace(REGION, "us-east-1")})
+    assert parse_error(event).startswith(f"detail.awsRegion '{REGION}' does not match the region of the created")
 
 
 @pytest.mark.parametrize(("event", "kind"), [([CREATE_ENDPOINT], "list"), ("{}", "str"), (None, "NoneType")])

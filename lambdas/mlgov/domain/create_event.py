@@ -66,6 +66,7 @@ def parse_create_event(event: object) -> CreateCall:
         arn = resource_arn(event_name, request, detail.get("responseElements"), account, region, partition)
     except MissingResourceIdentity as err:
         raise BadEvent(str(err)) from None
+    _same_account_and_region(event, arn, account, region)
     return CreateCall(
         event_id=_required_text(detail, "eventID", fallback=event.get("id")),
         event_name=event_name,
@@ -79,6 +80,23 @@ def parse_create_event(event: object) -> CreateCall:
         request_parameters=request,
         request_tags=request_tags(request),
     )
+
+
+def _same_account_and_region(event: Mapping, arn: str, account: str, region: str) -> None:
+    """The created resource lives where the event says it was created: the ARN's account and region match the
+    record's (recipientAccountId, awsRegion) and the envelope's (set by EventBridge, which no caller can forge for an
+    aws.* source). Otherwise the auto-tagger would act on another account's resource: the event is rejected."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or not parts[3] or not parts[4]:
+        raise BadEvent(f"resource ARN {arn!r} names no account or region")
+    arn_region, arn_account = parts[3], parts[4]
+    claims = {"detail.recipientAccountId": account, "account": event.get("account")}
+    for field, claimed in claims.items():
+        if claimed is not None and claimed != arn_account:
+            raise BadEvent(f"{field} {claimed!r} does not match the account of the created resource {arn!r}")
+    for field, claimed in {"detail.awsRegion": region, "region": event.get("region")}.items():
+        if claimed is not None and claimed != arn_region:
+            raise BadEvent(f"{field} {claimed!r} does not match the region of the created resource {arn!r}")
 
 
 def request_tags(request_parameters: Mapping) -> dict[str, str]:
