@@ -53,14 +53,16 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # pytest-xdist: one worker per core; a test module stays on one worker (its module fixtures are built once).
-# The whole suite runs at the pinned instant of tests/plugins/clock.py; then every date-sensitive test (marked
-# `clock`: it takes the test clock, or it is a unit test) runs again once at each of its SHIFTED_INSTANTS.
+# The whole suite runs at the pinned instant of tests/plugins/clock.py. Then, in one session: every date-sensitive
+# test (marked `clock`: it takes the test clock) once at each of its SHIFTED_INSTANTS, and every unit and moto test
+# at the first of them (a test that depends on the date through the code it calls fails there too).
 PYTEST_WORKERS ?= auto
 PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 SHIFTED_INSTANTS = $(shell $(PY) -c 'from tests.plugins.clock import SHIFTED_INSTANTS; print(*SHIFTED_INSTANTS)')
 test: venv layers node
 	$(PYTEST)
-	$(PYTEST) -m clock $(foreach instant,$(SHIFTED_INSTANTS),--instant '$(instant)')
+	@test -n "$(SHIFTED_INSTANTS)" || { echo "no shifted instants: tests/plugins/clock.py did not import"; exit 1; }
+	$(PYTEST) -m "clock or unit or aws" $(foreach instant,$(SHIFTED_INSTANTS),--instant '$(instant)')
 
 lint: venv synth
 	$(VENV)/bin/ruff check app.py stacks lambdas tests bench

@@ -22,6 +22,23 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)
 
 
+LAYERS = ("unit", "aws", "infra", "e2e")  # tests/<layer>/: each test is marked with its layer (e.g. -m "unit or aws")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for layer in LAYERS:
+        config.addinivalue_line("markers", f"{layer}: a test under tests/{layer}/")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = REPO / "tests"
+    for item in items:
+        parts = item.path.relative_to(tests).parts if item.path.is_relative_to(tests) else ()
+        if parts and parts[0] in LAYERS:
+            item.add_marker(parts[0])
+
+
 @pytest.fixture(scope="session")
 def cdk_context() -> dict:
     return json.loads((REPO / "cdk.json").read_text())["context"]

@@ -8,11 +8,13 @@
   fixtures such as ``today``.
 - ``pytest --instant 2026-12-31T23:30:00Z`` (an offset, or a zone in brackets:
   ``2027-03-14T01:30:00[America/Los_Angeles]``, which also sets ``TZ``) moves the process there instead.
-  Given several times, every date-sensitive test runs once per instant, each run at its own instant.
+  Given several times, the process runs at the first, and every date-sensitive test runs once per instant, each
+  run (setup, call and teardown) at its own instant.
 - Date-sensitive tests, marked ``clock``, are those that take ``instant`` or ``clock_instant``. ``make test`` reruns
-  them at each of ``SHIFTED_INSTANTS``: a 31-day month (and year) end, 28 February 23:30 UTC, and a DST change in a
-  non-UTC zone. A test that assumes today's calendar fails there. (No test reads the wall clock and no domain module
-  reads any clock: tests/unit/test_test_clock.py checks both, so the other tests get "now" as explicit data.)
+  them at each of ``SHIFTED_INSTANTS`` (a 31-day month and year end, 28 February 23:30 UTC, a DST change in a non-UTC
+  zone) and, in the same session, every unit and moto test at the first of them: a test that assumes today's
+  calendar, through the code it calls or on its own, fails there. No test reads the wall clock and no domain module
+  reads any clock (tests/unit/test_test_clock.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ SHIFTED_INSTANTS = (
 DATE_SENSITIVE = "clock"
 _INSTANTS = pytest.StashKey[list[datetime]]()
 _SESSION_TRAVEL = pytest.StashKey[time_machine.travel]()
+_TEST_TRAVEL = pytest.StashKey[time_machine.travel]()
 
 
 def parse_instant(text: str) -> datetime:
@@ -41,7 +44,12 @@ def parse_instant(text: str) -> datetime:
     moment = datetime.fromisoformat(base.replace("Z", "+00:00"))
     if zone:
         tz = ZoneInfo(zone.rstrip("]"))
-        return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+        if moment.tzinfo is not None:
+            return moment.astimezone(tz)
+        local = moment.replace(tzinfo=tz)
+        if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != moment:
+            raise ValueError(f"--instant {text!r}: that local time does not exist in {tz.key} (a DST gap)")
+        return local
     if moment.tzinfo is None:
         raise ValueError(f"--instant {text!r}: give an offset (Z, +02:00) or a zone ([Europe/Berlin])")
     return moment
@@ -66,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except ValueError as err:
         raise pytest.UsageError(str(err)) from None
     config.stash[_INSTANTS] = instants or [PINNED_INSTANT]
-    session_instant = instants[0] if len(instants) == 1 else PINNED_INSTANT
+    session_instant = instants[0] if instants else PINNED_INSTANT
     config.stash[_SESSION_TRAVEL] = time_machine.travel(session_instant, tick=True)
     config.stash[_SESSION_TRAVEL].start()
 
@@ -93,6 +101,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("clock_destination", instants, indirect=True, scope="session", ids=ids)
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the mark
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _date_sensitive(getattr(item, "fixturenames", ())):
@@ -100,14 +109,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item):
-    """A test run once per instant that takes only `clock_instant` still runs at its own instant."""
+def pytest_runtest_setup(item: pytest.Item):
+    """A test run once per instant is there from the setup of its first fixture to its last teardown."""
     callspec = getattr(item, "callspec", None)
     destination = callspec.params.get("clock_destination") if callspec else None
-    if destination is None or "instant" in item.fixturenames:
+    if destination is not None:
+        item.stash[_TEST_TRAVEL] = time_machine.travel(destination, tick=True)
+        item.stash[_TEST_TRAVEL].start()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item):
+    try:
         return (yield)
-    with time_machine.travel(destination, tick=True):
-        return (yield)
+    finally:
+        travel = item.stash.get(_TEST_TRAVEL, None)
+        if travel is not None:
+            travel.stop()
 
 
 @pytest.fixture(scope="session")

@@ -19,38 +19,65 @@ import pytest
 from tests.plugins.clock import PINNED_INSTANT, SHIFTED_INSTANTS, parse_instant
 
 REPO = Path(__file__).resolve().parents[2]
-WALL_CLOCK_CALLS = {
-    "datetime": {"now", "utcnow", "today"},
-    "date": {"today"},
-    "time": {"time", "time_ns"},
-}
+# What reads the wall clock, by qualified name: referenced at all, or called with no time argument.
+CLOCK_READS = {"datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today", "datetime.date.today",
+               "time.time", "time.time_ns"}  # fmt: skip
+CLOCK_READS_WITHOUT_ARGUMENT = {"time.localtime": 0, "time.gmtime": 0, "time.ctime": 0, "time.asctime": 0,
+                                "time.strftime": 1}  # fmt: skip
 # Reads of the process clock that are inputs from outside the system under test, not expected values.
 ALLOWED = {
-    ("tests/e2e/harness.py", "time"): "the harness plays Slack, which stamps each request with its own current time",
+    ("tests/e2e/harness.py", "time.time"): "the harness plays Slack, which stamps each request with its own time",
 }
+PLUGIN = Path("tests/plugins/clock.py")
+
+
+def _imported_names(tree: ast.AST) -> dict[str, str]:
+    """Local name -> qualified name for `import datetime as dt`, `from datetime import date as d`, `from time import
+    time`; the plain module names stand for themselves."""
+    names = {"datetime": "datetime", "time": "time"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {(alias.asname or alias.name): alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module in ("datetime", "time"):
+            names |= {(alias.asname or alias.name): f"{node.module}.{alias.name}" for alias in node.names}
+    names.setdefault("date", "datetime.date")
+    return names
+
+
+def _qualified(node: ast.AST, names: dict[str, str]) -> str | None:
+    if isinstance(node, ast.Name):
+        return names.get(node.id)
+    if isinstance(node, ast.Attribute):
+        owner = _qualified(node.value, names)
+        return f"{owner}.{node.attr}" if owner else None
+    return None
 
 
 def _wall_clock_calls(path: Path) -> list[tuple[str, int, str]]:
-    """(path, line, call) for each datetime.now()/date.today()/time.time()-style call in `path`."""
+    """(path, line, what) for each read of the wall clock in `path`: a reference to datetime.now/utcnow/today,
+    date.today, time.time/time_ns (whatever they are imported as), or time.localtime()/gmtime()/strftime(fmt)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = _imported_names(tree)
+    where = str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-            continue
-        owner, name = node.func.value, node.func.attr
-        owner_name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", None)
-        if name in WALL_CLOCK_CALLS.get(owner_name, ()):
-            where = path.relative_to(REPO) if path.is_relative_to(REPO) else path
-            found.append((str(where), node.lineno, f"{owner_name}.{name}()"))
-    return found
+    for node in ast.walk(tree):
+        referenced = isinstance(node, ast.Attribute | ast.Name) and isinstance(node.ctx, ast.Load)
+        if referenced and _qualified(node, names) in CLOCK_READS:
+            found.append(((node.lineno, node.col_offset), _qualified(node, names)))
+        if isinstance(node, ast.Call):
+            name = _qualified(node.func, names)
+            if name in CLOCK_READS_WITHOUT_ARGUMENT and len(node.args) <= CLOCK_READS_WITHOUT_ARGUMENT[name]:
+                found.append(((node.lineno, node.col_offset), f"{name}()"))
+    return [(where, position[0], what) for position, what in sorted(found)]
 
 
 def test_no_test_reads_the_wall_clock():
     calls = [
         call
         for path in sorted((REPO / "tests").rglob("*.py"))
-        if path.name != "clock.py"
+        if path.relative_to(REPO) != PLUGIN
         for call in _wall_clock_calls(path)
-        if (call[0], call[2].split(".")[1].rstrip("()")) not in ALLOWED
+        if (call[0], call[2]) not in ALLOWED
     ]
     assert calls == [], "take the `instant` fixture (tests/plugins/clock.py) instead of reading the wall clock"
 
@@ -64,12 +91,23 @@ def test_no_domain_module_reads_the_clock():
 def test_the_wall_clock_check_finds_each_kind_of_read(tmp_path):
     sample = tmp_path / "clock_reads.py"
     sample.write_text(
-        "import datetime as dt, time\nfrom datetime import date, datetime\n"
-        "a = datetime.now(); b = dt.datetime.utcnow(); c = date.today(); d = time.time(); e = time.monotonic()\n"
-        "f = datetime.fromisoformat('2026-01-01'); g = dt.time(12, 0); h = moment.time()\n"
+        "import datetime as dt, time\nfrom datetime import date as d, datetime\nfrom time import time as now_s\n"
+        "a = datetime.now(); b = dt.datetime.utcnow(); c = d.today(); e = time.time(); f = now_s()\n"
+        "stamp = datetime.now\ng = time.localtime(); h = time.strftime('%Y')\n"
+        "x = time.monotonic(); y = datetime.fromisoformat('2026-01-01'); z = dt.time(12, 0); w = moment.time()\n"
+        "u = time.localtime(0); v = time.strftime('%Y', u)\n"
     )
-    calls = [call for _, _, call in _wall_clock_calls(sample)]
-    assert calls == ["datetime.now()", "datetime.utcnow()", "date.today()", "time.time()"]
+    reads = [what for _, _, what in _wall_clock_calls(sample)]
+    assert reads == [
+        "datetime.datetime.now",
+        "datetime.datetime.utcnow",
+        "datetime.date.today",
+        "time.time",
+        "time.time",
+        "datetime.datetime.now",
+        "time.localtime()",
+        "time.strftime()",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -104,6 +142,8 @@ import calendar
 import time
 from datetime import UTC, date, datetime
 
+import pytest
+
 
 def test_assumes_todays_calendar():  # the kind of test the shifted runs exist to catch
     today = date.today()
@@ -117,6 +157,15 @@ def test_written_against_the_clock(instant):
 
 def test_reports_the_zone(instant):
     print("ZONE", time.strftime("%Z"), "AT", datetime.now(UTC).strftime("%Y-%m-%d"))
+
+
+@pytest.fixture
+def made_before_the_clock():
+    return datetime.now(UTC).date()  # a fixture set up before `instant` (moto resources are made like this)
+
+
+def test_fixtures_are_set_up_at_the_tests_instant(made_before_the_clock, instant):
+    assert made_before_the_clock == instant.date()
 """
 
 
@@ -132,27 +181,36 @@ def _run(sample: pytest.Pytester, *args: str) -> pytest.RunResult:
     return sample.runpytest_subprocess("-p", "tests.plugins.clock", "-p", "no:cacheprovider", "-s", *args)
 
 
-def test_a_test_that_assumes_todays_calendar_fails_at_a_shifted_instant(sample):
-    result = _run(sample, "--instant", SHIFTED_INSTANTS[0])  # 31 December: a 31-day month
-    result.assert_outcomes(passed=2, failed=1)
+def _all_shifted() -> list[str]:
+    return [arg for text in SHIFTED_INSTANTS for arg in ("--instant", text)]
+
+
+def test_a_test_that_assumes_todays_calendar_fails_in_the_shifted_run(sample):
+    result = _run(sample, *_all_shifted())  # as make test runs it: the process at the first, 31 December
+    result.assert_outcomes(passed=3 * len(SHIFTED_INSTANTS), failed=1)
     assert "FAILED test_sample.py::test_assumes_todays_calendar" in result.stdout.str()
 
 
+def test_at_a_single_shifted_instant_the_same_test_fails_too(sample):
+    result = _run(sample, "--instant", SHIFTED_INSTANTS[0])
+    result.assert_outcomes(passed=3, failed=1)
+
+
 def test_at_the_dst_instant_the_process_runs_in_its_zone(sample):
-    result = _run(sample, "--instant", SHIFTED_INSTANTS[2], "-k", "clock or zone")
-    result.assert_outcomes(passed=2)
+    result = _run(sample, "--instant", SHIFTED_INSTANTS[2], "-k", "clock or zone or fixtures")
+    result.assert_outcomes(passed=3)
     assert "ZONE PST" in result.stdout.str()
 
 
 def test_without_an_instant_the_process_runs_at_the_pinned_one(sample):
-    result = _run(sample, "-k", "zone")
-    result.assert_outcomes(passed=1)
+    result = _run(sample, "-k", "zone or fixtures")
+    result.assert_outcomes(passed=2)
     assert f"AT {PINNED_INSTANT:%Y-%m-%d}" in result.stdout.str()
 
 
-def test_with_several_instants_each_clock_test_runs_once_at_each(sample):
-    result = _run(sample, "-m", "clock", *(arg for text in SHIFTED_INSTANTS for arg in ("--instant", text)))
-    result.assert_outcomes(passed=2 * len(SHIFTED_INSTANTS))
+def test_with_several_instants_each_clock_test_runs_once_at_each_from_its_setup(sample):
+    result = _run(sample, "-m", "clock", *_all_shifted())
+    result.assert_outcomes(passed=3 * len(SHIFTED_INSTANTS))
     out = result.stdout.str()
     assert "AT 2026-12-31" in out and "AT 2027-02-28" in out and "ZONE PST AT 2027-03-14" in out
 
@@ -160,4 +218,8 @@ def test_with_several_instants_each_clock_test_runs_once_at_each(sample):
 def test_only_the_tests_that_take_the_clock_are_marked_for_the_shifted_runs(sample):
     result = _run(sample, "-m", "clock", "--collect-only", "-q")
     collected = [line for line in result.outlines if "::" in line]
-    assert collected == ["test_sample.py::test_written_against_the_clock", "test_sample.py::test_reports_the_zone"]
+    assert collected == [
+        "test_sample.py::test_written_against_the_clock",
+        "test_sample.py::test_reports_the_zone",
+        "test_sample.py::test_fixtures_are_set_up_at_the_tests_instant",
+    ]
