@@ -19,6 +19,7 @@ from pathlib import Path
 import boto3
 import jsonschema
 import pytest
+import time_machine
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
@@ -35,7 +36,7 @@ REGION = "us-east-1"  # the checked-in price table prices ml.m5.xlarge here
 BUCKET = "mlgov-archive"
 TABLE = "mlgov-findings"
 SLACK_TOKEN = "xoxb-test-token-never-logged"
-SCANNER_AHEAD = timedelta(days=40)  # the endpoints are created at the test instant; the zombie judge needs age
+CREATED_BEFORE = timedelta(days=40)  # the endpoints' age when the scanner first runs (the zombie judge needs age)
 REPORT_SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "lambdas/mlgov/data/scan_report.schema.json").read_text()
 )
@@ -115,19 +116,20 @@ def _endpoint(
     tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
     role = f"arn:aws:iam::{account}:role/SageMakerExecution"
     image = f"{account}.dkr.ecr.{REGION}.amazonaws.com/xgboost:1"
-    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=role, PrimaryContainer={"Image": image})
-    sm.create_endpoint_config(
-        EndpointConfigName=f"{name}-config",
-        ProductionVariants=[
-            {
-                "VariantName": variant,
-                "ModelName": f"{name}-model",
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.xlarge",
-            }
-        ],
-    )
-    arn = sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=tag_list)["EndpointArn"]
+    with time_machine.travel(now - CREATED_BEFORE, tick=True):  # moto stamps CreationTime from the clock
+        sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=role, PrimaryContainer={"Image": image})
+        sm.create_endpoint_config(
+            EndpointConfigName=f"{name}-config",
+            ProductionVariants=[
+                {
+                    "VariantName": variant,
+                    "ModelName": f"{name}-model",
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.xlarge",
+                }
+            ],
+        )
+        arn = sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=tag_list)["EndpointArn"]
     if invocations is not None:
         session.client("cloudwatch").put_metric_data(
             Namespace="AWS/SageMaker",
@@ -172,7 +174,7 @@ class Hub:
     state_machine: str
     overrides: dict[str, str]
     clock: list[datetime]
-    now: datetime  # the first scan's clock: SCANNER_AHEAD after the endpoints were created
+    now: datetime  # the first scan's clock (the test instant): CREATED_BEFORE after the endpoints were created
 
     @property
     def day(self) -> str:
@@ -228,7 +230,7 @@ def hub(monkeypatch, slack_api, instant):
         secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="mlgov/slack-bot-token", SecretString=SLACK_TOKEN
         )["Name"]
-        now = (instant + SCANNER_AHEAD).replace(hour=6, minute=0, second=0, microsecond=0)
+        now = instant
         tags = required_tags(instant, keep_days=300, created_by="alice@example.com")  # outlives every scan
         arns = {
             "hub-busy": _endpoint(HUB, "hub-busy", [120.0, 80.0, 0.0], now, tags),

@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 import jsonschema
 import pytest
+import time_machine
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -33,8 +34,8 @@ REPORT_SCHEMA = json.loads(
 
 @pytest.fixture
 def now(instant) -> datetime:
-    """moto stamps resources with the (travelled) process clock: judge 40 days later, when they are old enough."""
-    return instant.replace(microsecond=0) + timedelta(days=40)
+    """The judge's "now": the test instant (the resources are made 40 days before it, old enough to judge)."""
+    return instant
 
 
 def tags_at(now: datetime) -> dict[str, str]:
@@ -80,14 +81,15 @@ def account(now):
     with mock_aws():
         sm = boto3.client("sagemaker", region_name=REGION)
         cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        _endpoint(sm, "quiet-bg", ("blue", "green"), _tags(now))
-        _endpoint(sm, "busy-ab", ("blue", "green"), _tags(now))
-        _endpoint(sm, "dark", ("AllTraffic",), _tags(now))
-        _endpoint(sm, "busy-untagged", ("AllTraffic",), _tags(now, drop=("ml:team",)))
-        _endpoint(sm, "quiet-exempt", ("AllTraffic",), _tags(now, {"mlgov:exempt": "quarterly batch"}))
-        sm.create_notebook_instance(
-            NotebookInstanceName="forgotten", InstanceType="ml.t3.medium", RoleArn=ROLE, Tags=_tags(now)
-        )
+        with time_machine.travel(now - timedelta(days=40), tick=True):  # moto stamps CreationTime from the clock
+            _endpoint(sm, "quiet-bg", ("blue", "green"), _tags(now))
+            _endpoint(sm, "busy-ab", ("blue", "green"), _tags(now))
+            _endpoint(sm, "dark", ("AllTraffic",), _tags(now))
+            _endpoint(sm, "busy-untagged", ("AllTraffic",), _tags(now, drop=("ml:team",)))
+            _endpoint(sm, "quiet-exempt", ("AllTraffic",), _tags(now, {"mlgov:exempt": "quarterly batch"}))
+            sm.create_notebook_instance(
+                NotebookInstanceName="forgotten", InstanceType="ml.t3.medium", RoleArn=ROLE, Tags=_tags(now)
+            )
         for variant in ("blue", "green"):
             _put(cloudwatch, now, "/aws/sagemaker/Endpoints", "CPUUtilization", "quiet-bg", variant, 5, 300.0)
         _put(cloudwatch, now, "AWS/SageMaker", "Invocations", "busy-ab", "green", 2, 812.0)

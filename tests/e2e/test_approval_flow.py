@@ -22,7 +22,7 @@ APPROVER = "U0PLATFORM1"  # cdk.json slack.approvers
 
 
 @pytest.fixture
-def flow(templates, instant):
+def flow(templates):
     with deployed(templates, {MEMBER: "ml-research"}) as harness:
         session = harness.session(MEMBER, REGION)
         s3, sagemaker = session.client("s3"), session.client("sagemaker")
@@ -146,7 +146,7 @@ def test_a_forged_or_unauthorised_click_changes_nothing(flow):
     assert _endpoint_exists(flow) and _tags(flow).get("mlgov:zombie") == "candidate"
 
 
-def test_no_answer_before_the_timeout_keeps_the_endpoint(flow):
+def test_no_answer_before_the_timeout_keeps_the_endpoint(flow, instant):  # instant: rerun at the shifted ones
     # The deployed ASL with only Notify's TimeoutSeconds shortened (72 h is asserted in the construct test).
     sfn = flow.session(flow.templates.hub_account).client("stepfunctions")
     deployed_machine = sfn.describe_state_machine(stateMachineArn=flow.state_machine_arn("mlgov-approval"))

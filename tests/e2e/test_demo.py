@@ -16,7 +16,6 @@ from mlgov.cli_doctor import CHECK_NAMES
 from tests.e2e import demo
 from tests.e2e.conftest import REPO
 
-pytestmark = pytest.mark.xdist_group("demo")  # one module fixture runs the whole demo: keep its tests on one worker
 REPORT_SCHEMA = json.loads((REPO / "lambdas/mlgov/data/scan_report.schema.json").read_text())
 
 

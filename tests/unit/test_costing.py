@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mlgov.domain.costing import (
-    HOURS_PER_MONTH,
     SERVERLESS_REASON,
     cost_of,
     hours_left_in_month,
@@ -348,7 +347,6 @@ def test_a_running_endpoint_costs_the_same_per_month_on_any_day(prices, now):
     # the calendar figure: the whole month so far plus the hours left equals the month's real length
     start, end = month_window(now)
     assert cost.month_end_forecast_usd == pytest.approx(0.46 * (end - start).total_seconds() / 3600)
-    assert HOURS_PER_MONTH == 730
 
 
 def test_mixed_endpoint_sums_variants_of_different_types(prices):

@@ -65,18 +65,38 @@ def test_past_auto_delete_after_on_a_billed_resource_is_expired_and_wastes_its_r
 
     assert verdict.status == "expired" and "2026-11-01" in verdict.reason
     # one month is 730 h in every calendar month: 0.46 $/h × 730 h
-    assert waste(cost, verdict) == pytest.approx(335.8)
+    assert waste(endpoint(tags=tags), cost, verdict) == pytest.approx(335.8)
 
 
 def test_expired_but_not_billed_resource_is_not_waste(real_schema):
     tags = {**GOOD_TAGS, "auto-delete-after": "2026-11-01"}
     stopped = endpoint(tags=tags, running=False)
     verdict = lifecycle_verdict(stopped, hourly_cost(0.0), real_schema, TODAY)
-    assert verdict.status == "stopped" and waste(hourly_cost(0.0), verdict) == 0.0
+    assert verdict.status == "stopped" and waste(stopped, hourly_cost(0.0), verdict) == 0.0
 
 
 def test_active_resources_waste_nothing():
-    assert waste(hourly_cost(1.0), Verdict("active", "x")) == 0.0
+    assert waste(endpoint(), hourly_cost(1.0), Verdict("active", "x")) == 0.0
+
+
+def test_an_expired_running_job_wastes_what_it_costs_this_month_not_a_run_rate(real_schema):
+    job = Resource(
+        arn="arn:aws:sagemaker:us-east-1:123456789012:training-job/forgotten",
+        account="123456789012",
+        region="us-east-1",
+        resource_type="training-job",
+        name="forgotten",
+        status="InProgress",
+        created=datetime(2026, 11, 20, tzinfo=UTC),
+        tags={**GOOD_TAGS, "auto-delete-after": "2026-11-01"},
+        instance_type="ml.m5.xlarge",
+        instance_count=1,
+        started=datetime(2026, 11, 20, tzinfo=UTC),
+    )
+    cost = Cost(0.23, 0.46, 0.46, 0.46, None, "2 h so far × 1 × ml.m5.xlarge at $0.23/h")
+    verdict = lifecycle_verdict(job, cost, real_schema, TODAY)
+    assert verdict.status == "expired"
+    assert waste(job, cost, verdict) == pytest.approx(0.46)  # never more than its monthly cost (not 0.23 × 730)
 
 
 def test_zero_node_hyperpod_cluster_is_stopped(real_schema):

@@ -246,7 +246,7 @@ def test_serverless_idle_endpoint_is_a_zombie_that_wastes_about_nothing():
     verdict = judge_endpoint(serverless, Usage({"AllTraffic": 0.0}), POLICY, NOW)
     assert verdict.status == "zombie"
     free = Cost(0.0, 0.0, 0.0, None, None, "serverless: billed per request, ≈ $0 idle")
-    assert waste(free, verdict) == pytest.approx(0.0)
+    assert waste(serverless, free, verdict) == pytest.approx(0.0)
 
 
 def test_serverless_variant_without_datapoints_stays_unknown():

@@ -5,8 +5,10 @@ What "a month" means is decided here, once:
   `HOURS_PER_MONTH` (730 h = 8,760 h a year / 12, the month of the AWS Pricing Calculator). It is the same figure on
   every day of every month, so a report from 31 January compares with one from 28 February.
 - A job's `monthly_cost_usd` is what its run bills inside the current UTC calendar month (it has no run rate).
-- `month_end_forecast_usd` is the calendar figure: month to date plus the hourly price × the real hours left in the
-  UTC month (`hours_left_in_month`: 28 to 31 days, DST never changes a UTC month). Budgets compare with it.
+- `month_end_forecast_usd` is the calendar figure: for a resource billed by the hour, month to date plus the hourly
+  price × the real hours left in the UTC month (`hours_left_in_month`: 28 to 31 days, DST never changes a UTC month);
+  for a job, what its run has billed this month so far (a run's end is not forecast).
+- `waste_usd_month` (domain/report.py) is the run rate for a resource billed by the hour, a job's monthly cost.
 """
 
 from __future__ import annotations

@@ -111,10 +111,13 @@ def _is_past(value: str, today: date) -> bool:
         return False
 
 
-def waste(cost: Cost, verdict: Verdict) -> float:
-    """The monthly run rate of a resource that should not be running (see costing: one month is HOURS_PER_MONTH)."""
+def waste(resource: Resource, cost: Cost, verdict: Verdict) -> float:
+    """What a resource that should not be running costs a month: the run rate of one billed by the hour (see
+    costing: a month is HOURS_PER_MONTH), or a job's own monthly cost (its run this month), never more."""
     if verdict.status not in WASTE_STATUSES or cost.hourly_usd is None:
         return 0.0
+    if resource.is_job:
+        return cost.monthly_cost_usd or 0.0
     return monthly_run_rate(cost.hourly_usd)
 
 
@@ -126,7 +129,7 @@ def build_report(
     now: datetime,
     pricing: Mapping[str, str],
 ) -> dict:
-    findings = [Finding(resource, cost, verdict, waste(cost, verdict)) for resource, cost, verdict in items]
+    findings = [Finding(resource, cost, verdict, waste(resource, cost, verdict)) for resource, cost, verdict in items]
     findings.sort(key=lambda f: (-f.waste_usd_month, -(f.cost.monthly_cost_usd or 0.0), f.resource.arn))
     attribution = attribute([(f.resource, f.cost) for f in findings], schema, now.date())
     monthly = sum(f.cost.monthly_cost_usd or 0.0 for f in findings)
