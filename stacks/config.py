@@ -32,6 +32,8 @@ SLACK_USER_ID_PATTERN = r"^[UW][A-Z0-9]{6,}$"
 SECRET_NAME_PATTERN = r"^[A-Za-z0-9/_+=.@-]{1,512}$"
 # arn:partition:service:region:account:resource, where any part may use the wildcards * and ?.
 IAM_ARN_PATTERN_PATTERN = r"^arn:[^:\s]*:[^:\s]*:[^:\s]*:[^:\s]*:\S+$"
+# An exact IAM role ARN (path included, no wildcard): arn:aws:iam::123456789012:role/path/Name.
+IAM_ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
 
 _PATTERN_DESCRIPTIONS: dict[str, str] = {
     ACCOUNT_ID_PATTERN: "a 12-digit AWS account id",
@@ -42,6 +44,7 @@ _PATTERN_DESCRIPTIONS: dict[str, str] = {
     SLACK_USER_ID_PATTERN: "a Slack user id like U0123ABCD",
     SECRET_NAME_PATTERN: "a Secrets Manager secret name (1-512 characters of A-Z a-z 0-9 / _ + = . @ -)",
     IAM_ARN_PATTERN_PATTERN: "an IAM ARN pattern like arn:aws:iam::123456789012:role/Name (* and ? allowed)",
+    IAM_ROLE_ARN_PATTERN: "an exact IAM role ARN like arn:aws:iam::123456789012:role/path/Name (no wildcard)",
 }
 
 _RATE_EXPRESSION = re.compile(r"^rate\((?P<value>[1-9][0-9]*) (?P<unit>minute|hour|day)(?P<plural>s?)\)$")
@@ -59,6 +62,7 @@ SlackChannelId = Annotated[str, StringConstraints(strict=True, pattern=SLACK_CHA
 SlackUserId = Annotated[str, StringConstraints(strict=True, pattern=SLACK_USER_ID_PATTERN)]
 SecretName = Annotated[str, StringConstraints(strict=True, pattern=SECRET_NAME_PATTERN)]
 IamArnPattern = Annotated[str, StringConstraints(strict=True, pattern=IAM_ARN_PATTERN_PATTERN)]
+IamRoleArn = Annotated[str, StringConstraints(strict=True, pattern=IAM_ROLE_ARN_PATTERN)]
 StrictString = Annotated[str, Strict()]
 
 
@@ -141,6 +145,12 @@ class MlgovConfig(BaseModel):
         (),
         description="extra IAM ARN patterns the tag SCPs do not apply to (e.g. the platform pipeline role), "
         "added to the schema's",
+    )
+    trusted_federation_roles: tuple[IamRoleArn, ...] = Field(
+        (),
+        description="exact role ARNs (path included) whose session name (an e-mail) or sourceIdentity names the "
+        "person who created a resource, e.g. your SAML federation role; on any other role both are kept "
+        "unverified in the `role/<role>/<session>` owner",
     )
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
@@ -187,6 +189,7 @@ class HubStack(cdk.Stack):
                 "MLGOV_IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
                 "MLGOV_DLQ_URL": self.dead_letter_queue.queue_url,
                 "MLGOV_TAG_DEFAULTS": defaults.to_json(),
+                "MLGOV_TRUSTED_FEDERATION_ROLES": json.dumps(list(config.trusted_federation_roles)),
             },
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,

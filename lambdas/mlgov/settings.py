@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ class Settings:
     tag_defaults: TagDefaults
     endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
     ledger_table: str | None = None  # the job cost ledger (job_ledger function only)
+    trusted_federation_roles: tuple[str, ...] = ()  # roles whose session names / sourceIdentity name the person
 
 
 @cache
@@ -41,7 +43,22 @@ def settings() -> Settings:
         tag_defaults=defaults,
         endpoint_url=os.environ.get("MLGOV_ENDPOINT_URL") or None,
         ledger_table=os.environ.get("MLGOV_LEDGER_TABLE") or None,
+        trusted_federation_roles=_role_arns(os.environ, "MLGOV_TRUSTED_FEDERATION_ROLES"),
     )
+
+
+def _role_arns(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """An optional JSON list of role ARNs; SettingsError naming the variable when it is anything else."""
+    text = env.get(name)
+    if not text:
+        return ()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, list) or not all(isinstance(item, str) and ":role/" in item for item in value):
+        raise SettingsError(f"{name} must be a JSON list of IAM role ARNs")
+    return tuple(value)
 
 
 def required(env: Mapping[str, str], name: str) -> str:

@@ -210,6 +210,7 @@ def test_auto_tagger_environment_names_the_hub_table_queue_and_tag_defaults(hub,
     assert defaults.lifetime_key == "auto-delete-after"
     assert defaults == TagDefaults.from_schema(real_schema)
     assert "endpoint" in defaults.lifetime_types
+    assert json.loads(env["MLGOV_TRUSTED_FEDERATION_ROLES"]) == mlgov.get("trusted_federation_roles", [])
 
 
 # ---------------------------------------------------------------- dead-letter queue, alarm, idempotency table

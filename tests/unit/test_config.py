@@ -215,6 +215,12 @@ def test_empty_member_regions_rejected() -> None:
             "''",
         ),
         ({"exempt_principals": ["role/Admin"]}, "exempt_principals[0]", "IAM ARN", "'role/Admin'"),
+        (
+            {"trusted_federation_roles": ["arn:aws:iam::*:role/ADFS-*"]},
+            "trusted_federation_roles[0]",
+            "exact IAM role ARN",
+            "'arn:aws:iam::*:role/ADFS-*'",
+        ),
     ],
 )
 def test_pattern_mismatches_name_key_and_expectation(

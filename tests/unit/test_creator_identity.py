@@ -160,22 +160,57 @@ def test_machine_role_sessions_keep_role_and_session(role, session):
     assert creator == Creator(display=f"role/{role}/{session}", arn=sts_arn(role, session), kind="assumed-role")
 
 
-def test_role_session_named_after_an_email_names_the_person():
-    # SAML federation (e.g. an IdP that sets RoleSessionName to the user's email).
+def test_role_session_named_after_an_email_names_the_person_when_the_role_is_a_trusted_federation_role():
+    # SAML federation (e.g. an IdP that sets RoleSessionName to the user's email), listed in trusted_federation_roles.
     identity = role_session("ADFS-DataScience", "carol@example.com")
-    assert resolve_creator(cloudtrail_detail(identity)) == Creator(
+    trusted = [f"arn:aws:iam::{ACCOUNT}:role/ADFS-DataScience"]
+    assert resolve_creator(cloudtrail_detail(identity), trusted) == Creator(
         display="carol@example.com", arn=sts_arn("ADFS-DataScience", "carol@example.com"), kind="assumed-role"
     )
 
 
-def test_source_identity_names_the_studio_user_behind_a_shared_execution_role():
+def test_source_identity_names_the_studio_user_when_the_execution_role_is_trusted():
     identity = role_session("AmazonSageMaker-ExecutionRole-20260101T000000", "SageMaker")
     identity["sessionContext"]["sourceIdentity"] = "dana-profile"
-    assert resolve_creator(cloudtrail_detail(identity)) == Creator(
+    trusted = [f"arn:aws:iam::{ACCOUNT}:role/AmazonSageMaker-ExecutionRole-20260101T000000"]
+    assert resolve_creator(cloudtrail_detail(identity), trusted) == Creator(
         display="dana-profile",
         arn=sts_arn("AmazonSageMaker-ExecutionRole-20260101T000000", "SageMaker"),
         kind="assumed-role",
     )
+
+
+# --- spoofing: what anyone with iam:CreateRole can claim is kept, unverified, in the role label -------------------
+
+
+def test_an_email_like_session_name_on_an_untrusted_role_is_not_taken_as_the_person():
+    identity = role_session("my-own-role", "ceo@example.com")
+    assert resolve_creator(cloudtrail_detail(identity)) == Creator(
+        display="role/my-own-role/ceo@example.com", arn=sts_arn("my-own-role", "ceo@example.com"), kind="assumed-role"
+    )
+
+
+def test_a_source_identity_on_an_untrusted_role_is_not_taken_as_the_person():
+    identity = role_session("my-own-role", "run-1")
+    identity["sessionContext"]["sourceIdentity"] = "ceo@example.com"
+    creator = resolve_creator(cloudtrail_detail(identity), [f"arn:aws:iam::{ACCOUNT}:role/other-role"])
+    assert (creator.display, creator.kind) == ("role/my-own-role/run-1", "assumed-role")
+
+
+def test_a_self_made_role_named_like_identity_center_is_not_an_sso_user():
+    fake = "AWSReservedSSO_Admin_0123456789abcdef"
+    for path in ("/", "/team/", "/sso.amazonaws.com/", "/aws-reserved-not/sso.amazonaws.com/"):
+        creator = resolve_creator(cloudtrail_detail(role_session(fake, "ceo@example.com", path=path)))
+        assert (creator.display, creator.kind) == (f"role/{fake}/ceo@example.com", "assumed-role"), path
+
+
+def test_a_trusted_role_is_matched_by_its_exact_arn_path_included():
+    identity = role_session("ADFS-DataScience", "carol@example.com", path="/federation/")
+    wrong_path = [f"arn:aws:iam::{ACCOUNT}:role/ADFS-DataScience"]
+    right_path = [f"arn:aws:iam::{ACCOUNT}:role/federation/ADFS-DataScience"]
+    assert resolve_creator(cloudtrail_detail(identity), wrong_path).kind == "assumed-role"
+    assert resolve_creator(cloudtrail_detail(identity), wrong_path).display.startswith("role/")
+    assert resolve_creator(cloudtrail_detail(identity), right_path).display == "carol@example.com"
 
 
 def test_role_acting_through_a_service_without_a_known_parent_mentions_the_service():

@@ -14,6 +14,7 @@ VARIABLES = (
     "MLGOV_DLQ_URL",
     "MLGOV_TAG_DEFAULTS",
     "MLGOV_ENDPOINT_URL",
+    "MLGOV_TRUSTED_FEDERATION_ROLES",
 )
 DEFAULTS = TagDefaults("auto-delete-after", 30, frozenset({"endpoint", "notebook-instance"}))
 
@@ -119,3 +120,17 @@ def test_a_failed_read_is_not_cached(environment) -> None:
 
 def test_settings_error_is_a_runtime_error() -> None:
     assert issubclass(SettingsError, RuntimeError)
+
+
+def test_trusted_federation_roles_are_read_as_a_json_list_of_role_arns(environment) -> None:
+    environment.setenv("MLGOV_HUB_ACCOUNT", "123456789012")
+    environment.setenv("MLGOV_TRUSTED_FEDERATION_ROLES", '["arn:aws:iam::111122223333:role/federation/ADFS-DS"]')
+    assert settings().trusted_federation_roles == ("arn:aws:iam::111122223333:role/federation/ADFS-DS",)
+
+
+@pytest.mark.parametrize("value", ["ADFS-DS", '"arn:aws:iam::111122223333:role/x"', '["arn:aws:iam::1:user/bob"]'])
+def test_malformed_trusted_federation_roles_are_named(environment, value) -> None:
+    environment.setenv("MLGOV_HUB_ACCOUNT", "123456789012")
+    environment.setenv("MLGOV_TRUSTED_FEDERATION_ROLES", value)
+    with pytest.raises(SettingsError, match="MLGOV_TRUSTED_FEDERATION_ROLES must be a JSON list of IAM role ARNs"):
+        settings()

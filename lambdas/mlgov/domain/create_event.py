@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -40,7 +40,8 @@ class CreateCall:
     request_tags: Mapping[str, str]  # tags the creator passed on the call
 
 
-def parse_create_event(event: object) -> CreateCall:
+def parse_create_event(event: object, trusted_federation_roles: Collection[str] = ()) -> CreateCall:
+    """The create call in `event`; `trusted_federation_roles`: see creator_identity.resolve_creator."""
     if not isinstance(event, Mapping):
         raise BadEvent(f"event is a {type(event).__name__}, not an object")
     if event.get("source") != SAGEMAKER_SOURCE or event.get("detail-type") not in CREATE_DETAIL_TYPES:
@@ -76,7 +77,7 @@ def parse_create_event(event: object) -> CreateCall:
         resource_arn=arn,
         resource_type=RESOURCE_ARNS[event_name].resource_type,
         event_time=_event_time(detail.get("eventTime") or event.get("time")),
-        creator=resolve_creator(detail),
+        creator=resolve_creator(detail, trusted_federation_roles),
         request_parameters=request,
         request_tags=request_tags(request),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -59,17 +59,21 @@ class _Principal(NamedTuple):
     human: bool  # the label names a person (or the account root), not a role session or a service
 
 
-def resolve_creator(detail: Mapping) -> Creator:
+def resolve_creator(detail: Mapping, trusted_federation_roles: Collection[str] = ()) -> Creator:
     """The creator behind a CloudTrail record's ``detail``; odd or missing input gives kind "unknown".
 
     A person behind a service call is named first ("iam-user/bob via cloudformation.amazonaws.com"); a
     service working for a pipeline or tuning job names that parent ("sagemaker.amazonaws.com via
     pipeline/churn-train"); a role session no person can be read from is "role/<role>/<session>".
+    Only what no member-account user can forge names a person: an IAM user, an Identity Center permission-set role
+    (by its AWS-reserved path, not its name), or a session name / sourceIdentity of a role listed in
+    ``trusted_federation_roles`` (exact role ARNs, path included). Anyone can name a session like an e-mail address
+    or set a sourceIdentity on a role they made: elsewhere both stay in the "role/<role>/<session>" label, unverified.
     """
     if not isinstance(detail, Mapping):
         return UNKNOWN
     identity = _mapping(detail.get("userIdentity"))
-    principal = _principal(identity)
+    principal = _principal(identity, frozenset(trusted_federation_roles))
     service = _acting_service(identity, detail)
     if not principal.label and service:
         principal = _Principal(service, "", AWS_SERVICE, False)
@@ -126,14 +130,14 @@ def _shorten(text: str, limit: int) -> str:
 # --- principals -------------------------------------------------------------------------------
 
 
-def _principal(identity: Mapping) -> _Principal:
+def _principal(identity: Mapping, trusted_federation_roles: frozenset[str]) -> _Principal:
     kind = _identity_type(identity)
     if kind == "Root":
         return _Principal("root", _text(identity, "arn"), ROOT, True)
     if kind == "IAMUser":
         return _iam_user(identity)
     if kind in ("AssumedRole", "Role"):
-        return _role_session(identity)
+        return _role_session(identity, trusted_federation_roles)
     if kind == "FederatedUser":
         name = _after(_text(identity, "arn"), ":federated-user/") or _after_colon(_text(identity, "principalId"))
         return _Principal(name, _text(identity, "arn"), FEDERATED_USER, True)
@@ -173,7 +177,7 @@ def _iam_user(identity: Mapping) -> _Principal:
     return _Principal(f"iam-user/{name}" if name else "", arn, IAM_USER, bool(name))
 
 
-def _role_session(identity: Mapping) -> _Principal:
+def _role_session(identity: Mapping, trusted_federation_roles: frozenset[str]) -> _Principal:
     arn = _text(identity, "arn")
     context = _mapping(identity.get("sessionContext"))
     issuer = _mapping(context.get("sessionIssuer"))
@@ -183,13 +187,15 @@ def _role_session(identity: Mapping) -> _Principal:
     role = _text(issuer, "userName") or role_from_arn or _last_segment(_after(issuer_arn, ":role/"))
     # Session names cannot contain ":"; principalId is "<role id>:<session>" (EC2: "<acct>:aws:ec2-instance:<id>").
     session = session or _after_colon(_text(identity, "principalId"))
-    if session and (role.startswith(_SSO_ROLE_PREFIX) or _SSO_ROLE_PATH in issuer_arn):
+    # IAM reserves the /aws-reserved/ path for AWS: a member account cannot make a role there, whatever its name.
+    if session and _after(issuer_arn, ":role/").startswith(_SSO_ROLE_PATH.lstrip("/")):
         return _Principal(session, arn, SSO_USER, True)
-    source_identity = _text(context, "sourceIdentity")
-    if source_identity:  # set by whoever first assumed a role (e.g. the Studio user profile name)
-        return _Principal(source_identity, arn, ASSUMED_ROLE, True)
-    if _EMAIL.fullmatch(session):  # SAML / custom federation that names the session after the person
-        return _Principal(session, arn, ASSUMED_ROLE, True)
+    if issuer_arn and issuer_arn in trusted_federation_roles:
+        source_identity = _text(context, "sourceIdentity")
+        if source_identity:  # set by whoever first assumed the role (e.g. the Studio user profile name)
+            return _Principal(source_identity, arn, ASSUMED_ROLE, True)
+        if _EMAIL.fullmatch(session):  # SAML / custom federation that names the session after the person
+            return _Principal(session, arn, ASSUMED_ROLE, True)
     label = "/".join(part for part in ("role", role, session) if part) if role or session else ""
     return _Principal(label, arn, ASSUMED_ROLE, False)
 

@@ -29,7 +29,7 @@ class AutoTaggerRuntime:
         sessions = AccountSessions(config.hub_account, config.spoke_role_name, endpoint_url=config.endpoint_url)
 
         def tag(event: dict) -> dict:
-            call = parse_create_event(event)
+            call = parse_create_event(event, config.trusted_federation_roles)
             return tag_new_resource(
                 call, sessions, config.tag_defaults, log=lambda msg, **kw: logger.warning(msg, extra=kw)
             ).as_dict()
