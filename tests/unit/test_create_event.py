@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mlgov.domain.create_event import BadEvent, CreateCall, parse_create_event, request_tags
+from mlgov.domain.create_event import (
+    BadEvent,
+    CreateCall,
+    ResourceInAnotherAccount,
+    parse_create_event,
+    request_tags,
+)
 from mlgov.domain.creator_identity import ASSUMED_ROLE, AWS_SERVICE, SSO_USER
 
 ACCOUNT = "111122223333"
@@ -246,19 +252,27 @@ def test_govcloud_region_gives_the_govcloud_partition_in_a_built_arn() -> None:
 # --- events refused, each with its own reason -------------------------------------------------
 
 
-def test_a_response_arn_in_another_account_is_refused_never_tagged_there() -> None:
+def test_a_resource_created_in_another_account_is_left_to_that_accounts_record() -> None:
     other = "999988887777"
     event = endpoint_event(responseElements={"endpointArn": ENDPOINT_ARN.replace(ACCOUNT, other)})
-    assert parse_error(event) == (
-        f"detail.recipientAccountId '{ACCOUNT}' does not match the account of the created resource "
-        f"'arn:aws:sagemaker:{REGION}:{other}:endpoint/churn-xgb'"
+    with pytest.raises(ResourceInAnotherAccount) as raised:
+        parse_create_event(event)
+    assert str(raised.value) == (
+        f"the created resource 'arn:aws:sagemaker:{REGION}:{other}:endpoint/churn-xgb' is in account {other}, "
+        f"not {ACCOUNT} where the call was recorded"
     )
 
 
-def test_an_envelope_from_another_account_than_the_resource_is_refused() -> None:
+def test_an_envelope_from_another_account_than_the_record_is_refused() -> None:
     event = endpoint_event()
     event["account"] = "999988887777"
-    assert parse_error(event).startswith("account '999988887777' does not match the account of the created resource")
+    assert parse_error(event) == f"account '999988887777' does not match detail.recipientAccountId '{ACCOUNT}'"
+
+
+def test_an_event_without_envelope_account_and_region_is_checked_against_the_record_alone() -> None:
+    event = endpoint_event()
+    del event["account"], event["region"]
+    assert parse_create_event(event).resource_arn == ENDPOINT_ARN
 
 
 def test_a_record_from_another_region_than_the_resource_is_refused() -> None:

@@ -169,14 +169,12 @@ def test_role_session_named_after_an_email_names_the_person_when_the_role_is_a_t
     )
 
 
-def test_source_identity_names_the_studio_user_when_the_execution_role_is_trusted():
-    identity = role_session("AmazonSageMaker-ExecutionRole-20260101T000000", "SageMaker")
-    identity["sessionContext"]["sourceIdentity"] = "dana-profile"
-    trusted = [f"arn:aws:iam::{ACCOUNT}:role/AmazonSageMaker-ExecutionRole-20260101T000000"]
+def test_source_identity_set_by_a_trusted_federation_role_names_the_person():
+    identity = role_session("Okta-DataScience", "session-42")
+    identity["sessionContext"]["sourceIdentity"] = "dana@example.com"  # the IdP's SAML SourceIdentity attribute
+    trusted = [f"arn:aws:iam::{ACCOUNT}:role/Okta-DataScience"]
     assert resolve_creator(cloudtrail_detail(identity), trusted) == Creator(
-        display="dana-profile",
-        arn=sts_arn("AmazonSageMaker-ExecutionRole-20260101T000000", "SageMaker"),
-        kind="assumed-role",
+        display="dana@example.com", arn=sts_arn("Okta-DataScience", "session-42"), kind="assumed-role"
     )
 
 
@@ -199,9 +197,26 @@ def test_a_source_identity_on_an_untrusted_role_is_not_taken_as_the_person():
 
 def test_a_self_made_role_named_like_identity_center_is_not_an_sso_user():
     fake = "AWSReservedSSO_Admin_0123456789abcdef"
-    for path in ("/", "/team/", "/sso.amazonaws.com/", "/aws-reserved-not/sso.amazonaws.com/"):
+    for path in (
+        "/",
+        "/team/",
+        "/sso.amazonaws.com/",
+        "/aws-reserved-not/sso.amazonaws.com/",
+        "/AWS-Reserved/sso.amazonaws.com/",
+    ):
         creator = resolve_creator(cloudtrail_detail(role_session(fake, "ceo@example.com", path=path)))
         assert (creator.display, creator.kind) == (f"role/{fake}/ceo@example.com", "assumed-role"), path
+
+
+def test_a_reserved_path_issuer_with_another_role_in_the_session_arn_is_not_an_sso_user():
+    identity = role_session(SSO_ROLE, "ceo@example.com", path="/aws-reserved/sso.amazonaws.com/")
+    identity["arn"] = f"arn:aws:sts::{ACCOUNT}:assumed-role/evil/ceo@example.com"
+    assert resolve_creator(cloudtrail_detail(identity)).kind == "assumed-role"
+
+
+def test_a_role_on_the_reserved_path_without_the_identity_center_name_is_not_an_sso_user():
+    identity = role_session("Admin", "ceo@example.com", path="/aws-reserved/sso.amazonaws.com/")
+    assert resolve_creator(cloudtrail_detail(identity)).display == "role/Admin/ceo@example.com"
 
 
 def test_a_trusted_role_is_matched_by_its_exact_arn_path_included():
@@ -333,8 +348,9 @@ def test_federated_user_is_named_by_the_federation_name():
             "attributes": {"creationDate": "2026-03-15T09:00:00Z", "mfaAuthenticated": "false"},
         },
     }
+    # GetFederationToken: the broker user chose the name "bob"; it is shown under the broker, not as a person
     assert resolve_creator(cloudtrail_detail(identity)) == Creator(
-        display="bob", arn=f"arn:aws:sts::{ACCOUNT}:federated-user/bob", kind="federated-user"
+        display="iam-user/broker/federated/bob", arn=f"arn:aws:sts::{ACCOUNT}:federated-user/bob", kind="federated-user"
     )
 
 

@@ -25,6 +25,12 @@ class BadEvent(ValueError):
     """The event cannot be acted on; the message says why (logged and parked in the DLQ, never retried)."""
 
 
+class ResourceInAnotherAccount(BadEvent):
+    """A sound record of a create whose resource lives in another account (a model version registered into a
+    central registry's group, say): that account's own record is the one to act on, so this one is skipped, not
+    parked."""
+
+
 @dataclass(frozen=True)
 class CreateCall:
     event_id: str  # CloudTrail eventID: the idempotency key
@@ -84,17 +90,20 @@ def parse_create_event(event: object, trusted_federation_roles: Collection[str] 
 
 
 def _same_account_and_region(event: Mapping, arn: str, account: str, region: str) -> None:
-    """The created resource lives where the event says it was created: the ARN's account and region match the
-    record's (recipientAccountId, awsRegion) and the envelope's (set by EventBridge, which no caller can forge for an
-    aws.* source). Otherwise the auto-tagger would act on another account's resource: the event is rejected."""
+    """The record, its EventBridge envelope and the created resource agree on the account and region, so the
+    auto-tagger acts where the call was recorded. A record and envelope that disagree are rejected (BadEvent); a
+    resource created in another account (ResourceInAnotherAccount) is left to that account's own record."""
     parts = arn.split(":", 5)
     if len(parts) != 6 or not parts[3] or not parts[4]:
         raise BadEvent(f"resource ARN {arn!r} names no account or region")
     arn_region, arn_account = parts[3], parts[4]
-    claims = {"detail.recipientAccountId": account, "account": event.get("account")}
-    for field, claimed in claims.items():
-        if claimed is not None and claimed != arn_account:
-            raise BadEvent(f"{field} {claimed!r} does not match the account of the created resource {arn!r}")
+    envelope_account = event.get("account")
+    if envelope_account is not None and envelope_account != account:
+        raise BadEvent(f"account {envelope_account!r} does not match detail.recipientAccountId {account!r}")
+    if arn_account != account:
+        raise ResourceInAnotherAccount(
+            f"the created resource {arn!r} is in account {arn_account}, not {account} where the call was recorded"
+        )
     for field, claimed in {"detail.awsRegion": region, "region": event.get("region")}.items():
         if claimed is not None and claimed != arn_region:
             raise BadEvent(f"{field} {claimed!r} does not match the region of the created resource {arn!r}")

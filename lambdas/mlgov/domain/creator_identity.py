@@ -139,8 +139,11 @@ def _principal(identity: Mapping, trusted_federation_roles: frozenset[str]) -> _
     if kind in ("AssumedRole", "Role"):
         return _role_session(identity, trusted_federation_roles)
     if kind == "FederatedUser":
+        # GetFederationToken: the calling IAM user picks the name, so it proves nobody; shown under that user.
         name = _after(_text(identity, "arn"), ":federated-user/") or _after_colon(_text(identity, "principalId"))
-        return _Principal(name, _text(identity, "arn"), FEDERATED_USER, True)
+        broker = _text(_mapping(_mapping(identity.get("sessionContext")).get("sessionIssuer")), "userName")
+        label = f"iam-user/{broker}/federated/{name}" if broker and name else (f"federated-user/{name}" if name else "")
+        return _Principal(label, _text(identity, "arn"), FEDERATED_USER, False)
     if kind in ("SAMLUser", "WebIdentityUser"):  # only on STS AssumeRoleWith* records
         return _Principal(_text(identity, "userName"), _text(identity, "arn"), FEDERATED_USER, True)
     if kind == "IdentityCenterUser":
@@ -187,12 +190,20 @@ def _role_session(identity: Mapping, trusted_federation_roles: frozenset[str]) -
     role = _text(issuer, "userName") or role_from_arn or _last_segment(_after(issuer_arn, ":role/"))
     # Session names cannot contain ":"; principalId is "<role id>:<session>" (EC2: "<acct>:aws:ec2-instance:<id>").
     session = session or _after_colon(_text(identity, "principalId"))
-    # IAM reserves the /aws-reserved/ path for AWS: a member account cannot make a role there, whatever its name.
-    if session and _after(issuer_arn, ":role/").startswith(_SSO_ROLE_PATH.lstrip("/")):
+    # An Identity Center permission-set role: the AWS-reserved path AND the AWSReservedSSO_ name, and the session's
+    # own ARN names the same role (a role name alone is copied by anyone with iam:CreateRole).
+    issuer_path_and_name = _after(issuer_arn, ":role/")
+    if (
+        session
+        and issuer_path_and_name.startswith(_SSO_ROLE_PATH.lstrip("/"))
+        and role.startswith(_SSO_ROLE_PREFIX)
+        and _last_segment(issuer_path_and_name) == role
+        and (not role_from_arn or role_from_arn == role)
+    ):
         return _Principal(session, arn, SSO_USER, True)
     if issuer_arn and issuer_arn in trusted_federation_roles:
         source_identity = _text(context, "sourceIdentity")
-        if source_identity:  # set by whoever first assumed the role (e.g. the Studio user profile name)
+        if source_identity:  # set by the identity provider when it first assumed the role
             return _Principal(source_identity, arn, ASSUMED_ROLE, True)
         if _EMAIL.fullmatch(session):  # SAML / custom federation that names the session after the person
             return _Principal(session, arn, ASSUMED_ROLE, True)

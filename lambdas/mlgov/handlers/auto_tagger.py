@@ -6,7 +6,7 @@ from functools import cache
 
 from aws_lambda_powertools import Logger
 
-from mlgov.domain.create_event import BadEvent, parse_create_event
+from mlgov.domain.create_event import BadEvent, ResourceInAnotherAccount, parse_create_event
 
 logger = Logger(service="mlgov-auto-tagger")
 
@@ -15,6 +15,9 @@ logger = Logger(service="mlgov-auto-tagger")
 def handler(event: dict, context) -> dict:
     try:
         call = parse_create_event(event)
+    except ResourceInAnotherAccount as err:
+        logger.info("event skipped: the resource is another account's", extra={"reason": str(err)})
+        return {"status": "skipped", "reason": str(err)}
     except BadEvent as err:
         logger.warning("event rejected and parked in the DLQ", extra={"reason": str(err)})
         _runtime().park(event, str(err))
