@@ -12,6 +12,7 @@ from mlgov.domain.resource_identity import (
     MissingResourceIdentity,
     partition_for_region,
     resource_arn,
+    split_arn,
 )
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -93,10 +94,10 @@ def _same_account_and_region(event: Mapping, arn: str, account: str, region: str
     """The record, its EventBridge envelope and the created resource agree on the account and region, so the
     auto-tagger acts where the call was recorded. A record and envelope that disagree are rejected (BadEvent); a
     resource created in another account (ResourceInAnotherAccount) is left to that account's own record."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or not parts[3] or not parts[4]:
+    parts = split_arn(arn)
+    if parts is None or not parts.region or not parts.account:
         raise BadEvent(f"resource ARN {arn!r} names no account or region")
-    arn_region, arn_account = parts[3], parts[4]
+    arn_region, arn_account = parts.region, parts.account
     envelope_account = event.get("account")
     if envelope_account is not None and envelope_account != account:
         raise BadEvent(f"account {envelope_account!r} does not match detail.recipientAccountId {account!r}")

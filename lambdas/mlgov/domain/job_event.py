@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from mlgov.domain.create_event import SAGEMAKER_SOURCE, BadEvent
 from mlgov.domain.inventory import InstanceGroup, Resource
+from mlgov.domain.resource_identity import split_arn
 
 
 @dataclass(frozen=True)
@@ -212,15 +213,10 @@ def _identity(event: Mapping, detail: Mapping, kind: JobKind) -> tuple[str, str,
         arn = resources[0] if isinstance(resources, list) and len(resources) == 1 else None
     if not isinstance(arn, str):
         raise BadEvent(f"detail.{kind.prefix}Arn is missing")
-    parts = arn.split(":", 5)
-    if (
-        len(parts) != 6
-        or parts[0] != "arn"
-        or parts[2] != "sagemaker"
-        or not parts[5].startswith(f"{kind.resource_type}/")
-    ):
+    parts = split_arn(arn)
+    if parts is None or parts.service != "sagemaker" or not parts.resource.startswith(f"{kind.resource_type}/"):
         raise BadEvent(f"{arn!r} is not a SageMaker {kind.resource_type} ARN")
-    _, partition, _, region, account, resource = parts
+    partition, _, region, account, resource = parts
     if not (account.isdigit() and len(account) == 12 and region):
         raise BadEvent(f"{arn!r} has no account or region")
     for envelope_key, from_arn in (("account", account), ("region", region)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 SERVICE = "sagemaker"
 
@@ -155,6 +155,22 @@ _PARTITION_BY_REGION_PREFIX = (
     ("eu-isoe-", "aws-iso-e"),
     ("eusc-", "aws-eusc"),
 )
+
+
+class ArnParts(NamedTuple):
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str  # "endpoint/churn", "training-job/fraud-train", ...
+
+
+def split_arn(arn: str) -> ArnParts | None:
+    """The five fields of `arn:partition:service:region:account:resource`, or None when it is not shaped so."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    return ArnParts(*parts[1:])
 
 
 def partition_for_region(region: str) -> str:
