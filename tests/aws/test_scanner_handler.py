@@ -27,6 +27,7 @@ from moto import mock_aws
 from mlgov.aws.sessions import AccountSessions
 from mlgov.domain.report import Verdict
 from mlgov.domain.scan_run import approval_execution_name
+from tests.samples.endpoints import create_endpoint
 from tests.samples.tags import required_tags
 
 HUB = "123456789012"  # moto's default account: the hub's own credentials
@@ -113,23 +114,9 @@ def _endpoint(
     """An InService endpoint; `invocations`: daily sums before `now` published for its variant (None: no series)."""
     session = _session_in(account)
     sm = session.client("sagemaker")
-    tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
-    role = f"arn:aws:iam::{account}:role/SageMakerExecution"
     image = f"{account}.dkr.ecr.{REGION}.amazonaws.com/xgboost:1"
     with time_machine.travel(now - CREATED_BEFORE, tick=True):  # moto stamps CreationTime from the clock
-        sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=role, PrimaryContainer={"Image": image})
-        sm.create_endpoint_config(
-            EndpointConfigName=f"{name}-config",
-            ProductionVariants=[
-                {
-                    "VariantName": variant,
-                    "ModelName": f"{name}-model",
-                    "InitialInstanceCount": 1,
-                    "InstanceType": "ml.m5.xlarge",
-                }
-            ],
-        )
-        arn = sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=tag_list)["EndpointArn"]
+        arn = create_endpoint(sm, account, name, variant, tags, image)
     if invocations is not None:
         session.client("cloudwatch").put_metric_data(
             Namespace="AWS/SageMaker",

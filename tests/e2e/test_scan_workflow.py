@@ -21,6 +21,7 @@ import pytest
 from mlgov.domain.scan_run import approval_execution_name
 from tests.e2e.conftest import REPO
 from tests.e2e.harness import FAKE_SECRETS, deployed
+from tests.samples.endpoints import create_endpoint
 from tests.samples.tags import required_tags
 
 BUSY, IDLE, BROKEN, OUTSIDE = "333333333333", "444444444444", "555555555555", "666666666666"
@@ -35,21 +36,7 @@ def _endpoint(harness, account: str, name: str, now: datetime, *, invocations: l
 
     session = harness.session(account, REGION)
     sm = session.client("sagemaker")
-    role = f"arn:aws:iam::{account}:role/SageMakerExecution"
-    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=role, PrimaryContainer={"Image": "ecr/xgb:1"})
-    sm.create_endpoint_config(
-        EndpointConfigName=f"{name}-config",
-        ProductionVariants=[
-            {
-                "VariantName": variant,
-                "ModelName": f"{name}-model",
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.xlarge",
-            }
-        ],
-    )
-    tags = [{"Key": k, "Value": v} for k, v in required_tags(now, keep_days=90).items()]
-    arn = sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=tags)["EndpointArn"]
+    arn = create_endpoint(sm, account, name, variant, required_tags(now, keep_days=90), image="ecr/xgb:1")
     stored = sagemaker_backends[account][REGION].endpoints[name]
     stored.creation_time = stored.last_modified_time = (now - timedelta(days=45)).replace(tzinfo=None)
     dimensions = [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": variant}]

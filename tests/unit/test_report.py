@@ -27,15 +27,29 @@ GOOD_TAGS = {
 }
 
 
-def endpoint(name="churn", tags=None, running=True, count=2) -> Resource:
+def resource(resource_type: str, name: str, status: str, **fields) -> Resource:
+    """A resource of `resource_type` in 123456789012/us-east-1, created 2026-11-01 with GOOD_TAGS unless `fields`
+    say otherwise."""
     return Resource(
-        arn=f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}",
-        account="123456789012",
-        region="us-east-1",
-        resource_type="endpoint",
-        name=name,
-        status="InService" if running else "OutOfService",
-        created=datetime(2026, 11, 1, tzinfo=UTC),
+        **{
+            "arn": f"arn:aws:sagemaker:us-east-1:123456789012:{resource_type}/{name}",
+            "account": "123456789012",
+            "region": "us-east-1",
+            "resource_type": resource_type,
+            "name": name,
+            "status": status,
+            "created": datetime(2026, 11, 1, tzinfo=UTC),
+            "tags": GOOD_TAGS,
+            **fields,
+        }
+    )
+
+
+def endpoint(name="churn", tags=None, running=True, count=2) -> Resource:
+    return resource(
+        "endpoint",
+        name,
+        "InService" if running else "OutOfService",
         tags=GOOD_TAGS if tags is None else tags,
         running=running,
         variants=(Variant("AllTraffic", "ml.m5.xlarge", count),),
@@ -80,13 +94,10 @@ def test_active_resources_waste_nothing():
 
 
 def test_an_expired_running_job_wastes_what_it_costs_this_month_not_a_run_rate(real_schema):
-    job = Resource(
-        arn="arn:aws:sagemaker:us-east-1:123456789012:training-job/forgotten",
-        account="123456789012",
-        region="us-east-1",
-        resource_type="training-job",
-        name="forgotten",
-        status="InProgress",
+    job = resource(
+        "training-job",
+        "forgotten",
+        "InProgress",
         created=datetime(2026, 11, 20, tzinfo=UTC),
         tags={**GOOD_TAGS, "auto-delete-after": "2026-11-01"},
         instance_type="ml.m5.xlarge",
@@ -100,15 +111,11 @@ def test_an_expired_running_job_wastes_what_it_costs_this_month_not_a_run_rate(r
 
 
 def test_zero_node_hyperpod_cluster_is_stopped(real_schema):
-    cluster = Resource(
+    cluster = resource(
+        "cluster",
+        "weekend",
+        "InService",
         arn="arn:aws:sagemaker:us-east-1:123456789012:cluster/abc123",
-        account="123456789012",
-        region="us-east-1",
-        resource_type="cluster",
-        name="weekend",
-        status="InService",
-        created=datetime(2026, 11, 1, tzinfo=UTC),
-        tags=GOOD_TAGS,
         running=False,
         instance_groups=(InstanceGroup("workers", "ml.g5.xlarge", 0, 0),),
     )
@@ -118,17 +125,15 @@ def test_zero_node_hyperpod_cluster_is_stopped(real_schema):
 
 
 def test_mixed_endpoint_lists_every_variant_type():
-    resource = Resource(
-        arn="arn:aws:sagemaker:us-east-1:123456789012:endpoint/mixed",
-        account="123456789012",
-        region="us-east-1",
-        resource_type="endpoint",
-        name="mixed",
-        status="InService",
+    mixed = resource(
+        "endpoint",
+        "mixed",
+        "InService",
         created=None,
+        tags={},
         variants=(Variant("a", "ml.g5.xlarge", 1), Variant("b", None, 0, 2048, 5)),
     )
-    assert instance_type_label(resource) == "ml.g5.xlarge,serverless" and instance_count(resource) == 1
+    assert instance_type_label(mixed) == "ml.g5.xlarge,serverless" and instance_count(mixed) == 1
 
 
 def _items(real_schema):
