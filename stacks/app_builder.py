@@ -7,6 +7,7 @@ import sys
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from mlgov.deployment_context import BOOTSTRAP_QUALIFIER_KEY
 from stacks.config import MlgovConfig, load_config
 from stacks.hub_stack import HubStack
 from stacks.org_stack import ORG_POLICY_REGIONS, SPOKE_DESCRIPTION, OrgStack, compile_org_policies
@@ -28,7 +29,7 @@ def build_app(app: cdk.App, config: MlgovConfig | None = None, nag: bool = True)
             description="mlgov: SageMaker tag SCPs, tag policy and the spoke StackSet for the target OUs",
         )
     else:
-        compilation = compile_org_policies(config)
+        compilation = compile_org_policies(config, app.node.try_get_context(BOOTSTRAP_QUALIFIER_KEY))
         print(
             f"mlgov: single-account mode: {len(compilation.scps)} SCPs are not attached; "
             "see policies/scp/*.json and `mlgov policies build`",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
+
+from mlgov.domain.principals import matches_everyone
 
 CONTEXT_KEY = "mlgov"
 DEFAULT_SCAN_SCHEDULE = "cron(0 6 * * ? *)"
@@ -63,6 +66,18 @@ SlackUserId = Annotated[str, StringConstraints(strict=True, pattern=SLACK_USER_I
 SecretName = Annotated[str, StringConstraints(strict=True, pattern=SECRET_NAME_PATTERN)]
 IamArnPattern = Annotated[str, StringConstraints(strict=True, pattern=IAM_ARN_PATTERN_PATTERN)]
 IamRoleArn = Annotated[str, StringConstraints(strict=True, pattern=IAM_ROLE_ARN_PATTERN)]
+
+
+def _not_matching_everyone(pattern: str) -> str:
+    if matches_everyone(pattern):
+        raise ValueError(
+            f"{pattern!r} matches any principal (e.g. a role anyone with iam:CreateRole can create); "
+            "list exact role ARNs"
+        )
+    return pattern
+
+
+ExemptArnPattern = Annotated[IamArnPattern, AfterValidator(_not_matching_everyone)]
 StrictString = Annotated[str, Strict()]
 
 
@@ -141,10 +156,16 @@ class MlgovConfig(BaseModel):
         int, Strict(), Field(ge=1, le=3653, description="days snapshots are kept in the archive bucket")
     ] = 365
     slack: SlackConfig = Field(description="where approval requests go and who may approve them")
-    exempt_principals: tuple[IamArnPattern, ...] = Field(
+    exempt_principals: tuple[ExemptArnPattern, ...] = Field(
         (),
-        description="extra IAM ARN patterns the tag SCPs do not apply to (e.g. the platform pipeline role), "
-        "added to the schema's",
+        description="IAM ARN patterns the required-tag SCP statements do not apply to (e.g. the platform pipeline "
+        "role), besides mlgov's own roles; a pattern matching any role name (`*`, `role/*`) is refused",
+    )
+    protected_tag_writers: tuple[IamRoleArn, ...] = Field(
+        (),
+        description="exact role ARNs (path included) that may write mlgov's protected keys (`mlgov:exempt`, "
+        "`mlgov:schedule`, ...) directly, besides mlgov's own roles; prefer `mlgov exempt` / "
+        "`mlgov hyperpod schedule`, which act through the hub and leave a record",
     )
     trusted_federation_roles: tuple[IamRoleArn, ...] = Field(
         (),

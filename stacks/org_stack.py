@@ -14,6 +14,8 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
 from mlgov.aws.service_catalog import load_service_catalog
+from mlgov.deployment_context import BOOTSTRAP_QUALIFIER_KEY, policy_principals
+from mlgov.domain.principals import PolicyPrincipals
 from mlgov.domain.scp_compiler import Compilation, compile_policies
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
 from stacks.config import MlgovConfig
@@ -47,15 +49,15 @@ class SpokeSynthesis:
         return len(self.body.encode("utf-8"))
 
 
-def compile_org_policies(config: MlgovConfig) -> Compilation:
-    """The SCPs for this deployment: the schema's exempt principals plus the config's own."""
-    return _compile(tuple(config.exempt_principals))
+def compile_org_policies(config: MlgovConfig, cdk_qualifier: str | None = None) -> Compilation:
+    """The SCPs for this deployment — the same compilation `mlgov policies build` checks in from cdk.json."""
+    return _compile(policy_principals(config.model_dump(mode="json"), cdk_qualifier))
 
 
 @cache
-def _compile(extra_exempt: tuple[str, ...]) -> Compilation:
+def _compile(principals: PolicyPrincipals) -> Compilation:
     schema = load_schema(DEFAULT_POLICIES_DIR / "tag_schema.json")
-    return compile_policies(schema, load_service_catalog(), extra_exempt)
+    return compile_policies(schema, load_service_catalog(), principals)
 
 
 def spoke_template_body(config: MlgovConfig) -> dict:
@@ -108,7 +110,7 @@ def synthesize_spoke(config: MlgovConfig, nag: bool = True) -> SpokeSynthesis:
 class OrgStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: MlgovConfig, nag: bool = True, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        compilation = compile_org_policies(config)
+        compilation = compile_org_policies(config, self.node.try_get_context(BOOTSTRAP_QUALIFIER_KEY))
         targets = list(config.target_ous)
         for scp in compilation.scps:
             organizations.CfnPolicy(

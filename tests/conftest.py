@@ -12,6 +12,8 @@ import pytest
 
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, PolicyFiles, load_schema
 
+REPO_ROOT = DEFAULT_POLICIES_DIR.parent
+
 pytest_plugins = ["pytester", "tests.plugins.botocore_models", "tests.plugins.clock"]
 REPO = Path(__file__).resolve().parents[1]
 for _name, _value in {
@@ -71,10 +73,18 @@ def catalog():
 
 
 @pytest.fixture(scope="session")
-def compilation(real_schema, catalog):
+def policy_principals():
+    """The SCP principals of the repository's cdk.json, from which the checked-in SCPs are compiled."""
+    from mlgov.deployment_context import principals_from_cdk_json
+
+    return principals_from_cdk_json(REPO_ROOT / "cdk.json")
+
+
+@pytest.fixture(scope="session")
+def compilation(real_schema, catalog, policy_principals):
     from mlgov.domain.scp_compiler import compile_policies
 
-    return compile_policies(real_schema, catalog)
+    return compile_policies(real_schema, catalog, policy_principals)
 
 
 @pytest.fixture(scope="session")

@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(run=_policies_build)
     check = policy_commands.add_parser("check", parents=[common], help="fail when checked-in policies are stale")
     check.set_defaults(run=_policies_check)
+    for command in (build, check):
+        command.add_argument(
+            "--config",
+            type=Path,
+            help="cdk.json holding context 'mlgov' (hub account, exempt principals); "
+            "default: the one beside --policies-dir, else ./cdk.json",
+        )
     simulate = policy_commands.add_parser(
         "simulate", parents=[common], help="evaluate the checked-in SCPs offline for one call"
     )
@@ -161,7 +168,29 @@ def _compile(args):
     from mlgov.domain.scp_compiler import compile_policies
 
     files = PolicyFiles(args.policies_dir)
-    return files, compile_policies(load_schema(files.schema_path), load_service_catalog())
+    principals = _deployment_principals(args)
+    return files, compile_policies(load_schema(files.schema_path), load_service_catalog(), principals)
+
+
+def _deployment_principals(args):
+    """The SCPs name the hub account's roles and the config's exempt principals: they come from cdk.json."""
+    from mlgov.deployment_context import DeploymentContextError, principals_from_cdk_json
+
+    beside = Path(args.policies_dir).resolve().parent / "cdk.json"
+    path = (
+        args.config
+        or (beside if beside.is_file() else None)
+        or (Path("cdk.json") if Path("cdk.json").is_file() else None)
+    )
+    if path is None:
+        raise CliError(
+            "the SCPs name the hub account's roles and the config's exempt principals: "
+            "pass --config with the cdk.json holding context 'mlgov'"
+        )
+    try:
+        return principals_from_cdk_json(Path(path))
+    except DeploymentContextError as err:
+        raise CliError(str(err)) from None
 
 
 def _policies_build(args) -> int:
@@ -177,7 +206,11 @@ def _policies_build(args) -> int:
     for scp in compilation.scps:
         sids = ", ".join(statement["Sid"] for statement in scp.document["Statement"])
         print(f"  {scp.name:26} {scp.size:5} chars  {sids}")
-    print(f"  {len(compilation.scps)} of {SCP_MAX_PER_TARGET} SCP slots per target")
+    left = SCP_MAX_PER_TARGET - len(compilation.scps)
+    print(
+        f"  {len(compilation.scps)} of {SCP_MAX_PER_TARGET} SCP slots per target ({left} left besides FullAWSAccess; "
+        "a Control Tower OU also holds its guardrail SCPs: see README)"
+    )
     print("Left ungoverned (never denied by the SCPs):")
     for row in compilation.ungoverned:
         print(f"  {row.operation:40} {row.reason}")

@@ -6,12 +6,11 @@ Read-only, except one probe event put on the local default bus and deleted from 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from mlgov.deployment_context import DeploymentContextError, default_config_path, load_mlgov_context
 from mlgov.domain.preflight import (
     HUB_BUS_NAME,
     PROBE_QUEUE_NAME,
@@ -239,38 +238,11 @@ def _with_overrides(settings: InstallationSettings, args) -> InstallationSetting
 
 def load_settings(args) -> InstallationSettings:
     """The mlgov context of --config (default ./cdk.json when present), validated by stacks.config when importable."""
-    path = args.config or (Path("cdk.json") if Path("cdk.json").is_file() else None)
+    path = default_config_path(args.config)
     if path is None:
         return _with_overrides(InstallationSettings(source="flags"), args)
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise DoctorError(f"cannot read {path}: {err}") from None
-    context = (document.get("context") or {}).get("mlgov") if isinstance(document, dict) else None
-    if context is None:
-        raise DoctorError(f"{path} has no context 'mlgov' (pass --config with the mlgov checkout's cdk.json)")
-    validated = _validate(Path(path), context)
-    return _with_overrides(InstallationSettings.from_context(validated, source=str(path)), args)
-
-
-def _validate(path: Path, context: object) -> object:
-    """stacks.config.load_config from the checkout holding `path` (the CLI is installed; `stacks` is not)."""
-    checkout = str(path.resolve().parent)
-    added = checkout not in sys.path and (path.resolve().parent / "stacks" / "config.py").is_file()
-    if added:
-        sys.path.insert(0, checkout)
-    try:
-        from stacks.config import ConfigError, load_config
-    except ImportError as err:
-        print(
-            f"mlgov: note: {path} read without validation (stacks.config is not importable: {err})",
-            file=sys.stderr,
-        )
-        return context
-    finally:
-        if added:
-            sys.path.remove(checkout)
-    try:
-        return load_config(context).model_dump(mode="json")
-    except ConfigError as err:
+        validated = load_mlgov_context(Path(path))
+    except DeploymentContextError as err:
         raise DoctorError(str(err)) from None
+    return _with_overrides(InstallationSettings.from_context(validated, source=str(path)), args)

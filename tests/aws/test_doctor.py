@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from mlgov import cli_doctor
 from mlgov.cli import main
+from mlgov.repo_files import DEFAULT_POLICIES_DIR
 from tests.aws.wire import InProcessFunction
 
 REGION = "eu-west-1"
@@ -169,6 +170,10 @@ def hub(organization_id: str | None = None, secrets: bool = True) -> None:
         secretsmanager.create_secret(Name=TOKEN, SecretString="xoxb-never-printed")
 
 
+# The SCPs the checked-in compilation (and so MlgovOrg) deploys.
+SCP_NAMES = sorted(path.stem for path in (DEFAULT_POLICIES_DIR / "scp").glob("*.json"))
+
+
 def organization(target_attached: bool = True) -> tuple[str, str]:
     """An organization managed from MANAGEMENT with one target OU: (organization id, OU id)."""
     organizations = session_in(MANAGEMENT).client("organizations", region_name="us-east-1")
@@ -176,8 +181,7 @@ def organization(target_attached: bool = True) -> tuple[str, str]:
     root = organizations.list_roots()["Roots"][0]["Id"]
     ou = organizations.create_organizational_unit(ParentId=root, Name="ml-workloads")["OrganizationalUnit"]["Id"]
     for name, policy_type, content in [
-        ("mlgov-tag-enforcement-1", "SERVICE_CONTROL_POLICY", {"Version": "2012-10-17", "Statement": []}),
-        ("mlgov-tag-enforcement-2", "SERVICE_CONTROL_POLICY", {"Version": "2012-10-17", "Statement": []}),
+        *((name, "SERVICE_CONTROL_POLICY", {"Version": "2012-10-17", "Statement": []}) for name in SCP_NAMES),
         ("mlgov-tag-policy", "TAG_POLICY", {"tags": {}}),
     ]:
         policy = organizations.create_policy(
@@ -250,7 +254,7 @@ def test_org_installation_checked_from_a_member_account_with_hub_and_management_
     assert "scanner assumed mlgov-spoke in 2 account(s)" in out
     assert f"OK   event-probe   probe from {MEMBER}/{REGION} reached the hub queue in" in out
     assert (
-        f"OK   org-policies  {ou}: mlgov-tag-enforcement-1, mlgov-tag-enforcement-2 and mlgov-tag-policy attached"
+        f"OK   org-policies  {ou}: {', '.join(SCP_NAMES)} and mlgov-tag-policy attached"
         in out
     )
     assert aws.scanner.events == [{"task": "access", "accounts": [HUB, MEMBER]}]
@@ -339,7 +343,7 @@ def test_unattached_policies_fail_per_target_ou(aws, capsys):
 
     out = capsys.readouterr().out
     assert code == 1
-    assert f"FAIL org-policies  {ou}: not attached: mlgov-tag-enforcement-2, mlgov-tag-policy" in out
+    assert f"FAIL org-policies  {ou}: not attached: {', '.join(SCP_NAMES[1:])}, mlgov-tag-policy" in out
     assert "FAIL org-policies  ou-zz99-nothere1: " in out and "check target_ous in cdk.json" in out
 
 

@@ -12,6 +12,8 @@ import yaml
 from mlgov.cli import main
 from mlgov.repo_files import DEFAULT_POLICIES_DIR
 
+REPO_ROOT = DEFAULT_POLICIES_DIR.parent
+
 CLASSIC_DENIAL = (
     "An error occurred (AccessDeniedException) when calling the CreateEndpoint operation: User: "
     "arn:aws:sts::123456789012:assumed-role/DataScientist/alice is not authorized to perform: "
@@ -94,15 +96,37 @@ def test_policies_build_reports_sizes_slots_and_ungoverned_reasons(capsys, polic
     code, out, err = run(capsys, "policies", "build", "--policies-dir", str(policies_dir))
     assert code == 0, err
     scp_lines = [line for line in out.splitlines() if line.strip().startswith("mlgov-tag-enforcement-")]
-    assert len(scp_lines) == 2
+    assert len(scp_lines) == 3
     for line in scp_lines:
         size = int(line.split()[1])
         assert 0 < size <= 5120
-    assert "2 of 4 SCP slots per target" in out
+    assert "3 of 4 SCP slots per target (1 left besides FullAWSAccess;" in out
     stage = next(line for line in out.splitlines() if "CreateEdgeDeploymentStage" in line)
     assert "the API takes no Tags" in stage
     assert any("CreatePresignedDomainUrl" in line and "never denied" in line for line in out.splitlines())
     assert run(capsys, "policies", "check", "--policies-dir", str(policies_dir))[0] == 0
+
+
+def test_policies_build_names_the_hub_account_of_the_given_config(capsys, policies_dir, tmp_path):
+    config = json.loads((REPO_ROOT / "cdk.json").read_text())
+    config["context"]["mlgov"]["hub_account"] = "333333333333"
+    (tmp_path / "cdk.json").write_text(json.dumps(config))
+    args = ["--policies-dir", str(policies_dir), "--config", str(tmp_path / "cdk.json")]
+    assert run(capsys, "policies", "check", *args)[0] == 1  # the checked-in SCPs name 222222222222
+    assert run(capsys, "policies", "build", *args)[0] == 0
+    scps = "".join(path.read_text() for path in (policies_dir / "scp").glob("*.json"))
+    assert "iam::333333333333:role/mlgov-hub-approval" in scps and "222222222222" not in scps
+
+
+def test_policies_build_refuses_a_config_exempting_everyone_in_one_line(capsys, policies_dir, tmp_path):
+    config = json.loads((REPO_ROOT / "cdk.json").read_text())
+    config["context"]["mlgov"]["exempt_principals"] = ["arn:aws:iam::*:role/*"]
+    (tmp_path / "cdk.json").write_text(json.dumps(config))
+    code, _, err = run(
+        capsys, "policies", "build", "--policies-dir", str(policies_dir), "--config", str(tmp_path / "cdk.json")
+    )
+    assert code == 2
+    assert err.count("\n") == 1 and "exempt_principals[0]" in err and "matches any principal" in err
 
 
 # --- policies simulate -------------------------------------------------------------------------------

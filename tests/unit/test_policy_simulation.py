@@ -135,7 +135,7 @@ def test_data_scientist_cannot_forge_a_zombie_tag_at_create(checked_in_scps, val
 
 
 def test_data_scientist_cannot_remove_the_zombie_tag(checked_in_scps):
-    result = simulate_call(checked_in_scps, "DeleteTags", {}, tag_keys=["mlgov:zombie-since"])
+    result = simulate_call(checked_in_scps, "DeleteTags", {}, tag_keys=["mlgov:zombie-date"])
     assert denying_sids(result) == {"DenyMlgovTagWritesByOthers"}
 
 

@@ -12,17 +12,16 @@ import botocore.session
 import pytest
 
 from mlgov.domain.governed_actions import camel_words
+from mlgov.domain.principals import PolicyPrincipals
 from mlgov.domain.scp_compiler import (
     SCP_MAX_CHARS,
     SCP_MAX_PER_TARGET,
     PolicyTooLargeError,
     compile_policies,
     compile_tag_policy,
-    compress_actions,
     minified,
     pack_statements,
     sid_for,
-    word_prefixes,
 )
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, PolicyFiles
 
@@ -38,7 +37,15 @@ NEVER_GOVERNED = [
     "CreatePresignedMlflowAppUrl",
     "CreatePresignedMlflowTrackingServerUrl",
 ]
-EXEMPT = "arn:*:iam::*:role/mlgov-*"
+HUB = "222222222222"  # cdk.json's hub_account: the checked-in SCPs are compiled from it
+MLGOV_ROLES = [
+    f"arn:*:iam::{HUB}:role/mlgov-hub-auto-tagger",
+    f"arn:*:iam::{HUB}:role/mlgov-hub-scanner",
+    f"arn:*:iam::{HUB}:role/mlgov-hub-hyperpod",
+    f"arn:*:iam::{HUB}:role/mlgov-hub-approval",
+    "arn:*:iam::*:role/mlgov-spoke",
+    "arn:*:iam::*:role/mlgov-spoke-approval",
+]
 
 
 def pattern_matches(pattern: str, action: str) -> bool:
@@ -120,9 +127,9 @@ def test_lifetime_rule_covers_endpoints_but_not_training_jobs(compilation):
     assert not any(pattern_matches(p, "sagemaker:CreateModel") for p in patterns)
 
 
-def test_studio_ui_creates_are_governed_when_the_schema_enforces_them(real_schema, catalog):
+def test_studio_ui_creates_are_governed_when_the_schema_enforces_them(real_schema, catalog, policy_principals):
     enforced = dataclasses.replace(real_schema, studio_ui_enforced=True)
-    governed = {row.operation for row in compile_policies(enforced, catalog).governed}
+    governed = {row.operation for row in compile_policies(enforced, catalog, policy_principals).governed}
     assert {"CreateApp", "CreateSpace"} <= governed
 
 
@@ -132,62 +139,43 @@ def test_every_schema_resource_type_is_created_by_some_known_create(real_schema,
         assert rule.applies_to is None or rule.applies_to <= created_types, rule.key
 
 
-# --- proof of wildcard safety ------------------------------------------------------------------------
+# --- exact actions ---------------------------------------------------------------------------------
 
 
-def test_every_known_action_a_missing_tag_pattern_matches_is_governed_for_that_rule(
-    real_schema, catalog, compilation
-):
+def test_every_action_is_named_exactly(compilation):
+    for statement in statements_of(compilation.scps):
+        for action in actions_of(statement):
+            assert "*" not in action and "?" not in action, (statement["Sid"], action)
+
+
+def test_each_missing_tag_statement_lists_exactly_the_governed_creates_its_rule_applies_to(real_schema, compilation):
     for rule in real_schema.rules:
-        allowed = {
-            row.action.lower() for row in compilation.governed if rule.applies_to_type(row.resource_type)
-        }
-        for pattern in actions_of(statement_by_sid(compilation, sid_for("DenyMissing", rule.key))):
-            matched = {f"sagemaker:{name}".lower() for name in catalog.known_actions}
-            matched = {action for action in matched if pattern_matches(pattern, action)}
-            assert matched, f"{pattern} matches no known action"
-            assert matched <= allowed, (rule.key, pattern, sorted(matched - allowed))
+        expected = sorted(row.action for row in compilation.governed if rule.applies_to_type(row.resource_type))
+        assert actions_of(statement_by_sid(compilation, sid_for("DenyMissing", rule.key))) == expected
 
 
-@pytest.mark.parametrize("operation", NEVER_GOVERNED + ["CreateApp", "CreateSpace"])
+@pytest.mark.parametrize("operation", NEVER_GOVERNED + ["CreateApp", "CreateSpace", "CreateModelPackage"])
 def test_no_statement_action_matches_an_ungoverned_create(compilation, operation):
     for statement in statements_of(compilation.scps):
         for pattern in actions_of(statement):
             assert not pattern_matches(pattern, f"sagemaker:{operation}"), (statement["Sid"], pattern)
 
 
-def test_no_statement_action_matches_any_presigned_mlflow_action(catalog, compilation):
-    presigned = [name for name in catalog.known_actions if name.startswith("CreatePresignedMlflow")]
-    assert len(presigned) >= 2
-    patterns = [p for s in statements_of(compilation.scps) for p in actions_of(s)]
-    assert not [(p, n) for p in patterns for n in presigned if pattern_matches(p, f"sagemaker:{n}")]
+def test_every_governed_create_supports_the_tag_keys_condition_the_missing_tag_statements_use(compilation):
+    from mlgov.aws.service_catalog import _iam_definition
 
-
-def test_no_bare_or_short_create_wildcard(compilation):
-    words = re.compile(r"[A-Z][a-z0-9]+|[A-Z]+(?![a-z])")
-    governed = [row.operation for row in compilation.governed]
-    wildcards = {
-        pattern
-        for statement in statements_of(compilation.scps)
-        for pattern in actions_of(statement)
-        if "*" in pattern or "?" in pattern
-    }
-    assert wildcards, "expected the compiler to shorten at least one action list"
-    for pattern in wildcards:
-        assert pattern.lower() not in {"sagemaker:*", "sagemaker:create*", "*"}
-        stem = pattern.removeprefix("sagemaker:")
-        assert stem.endswith("*") and "?" not in stem and stem.count("*") == 1, pattern
-        stem = stem[:-1]
-        assert len(words.findall(stem.removeprefix("Create"))) >= 2, pattern
-        # the stem ends on a CamelCase word boundary of a governed operation it stands for
-        assert any(
-            op.startswith(stem) and len(op) > len(stem) and op[len(stem)].isupper() for op in governed
-        ), pattern
+    privileges = _iam_definition()["sagemaker"]["privileges"]
+    lacking = [
+        row.operation
+        for row in compilation.governed
+        if not any("aws:TagKeys" in rt["condition_keys"] for rt in privileges[row.operation]["resource_types"].values())
+    ]
+    assert lacking == []
 
 
 def test_tag_statements_name_exact_tagging_actions(compilation):
     for statement in statements_of(compilation.scps):
-        if not statement["Sid"].startswith("DenyMissing"):
+        if not statement["Sid"].startswith(("DenyMissing", "ProtectMlgovRoles")):
             assert set(actions_of(statement)) <= {"sagemaker:AddTags", "sagemaker:DeleteTags"}
 
 
@@ -211,14 +199,15 @@ def test_checked_in_scp_files_fit_the_size_limit_and_the_slots():
 # --- statement shape ---------------------------------------------------------------------------------
 
 
-def test_one_deny_per_required_key_with_a_single_key_null_block(real_schema, compilation):
+def test_one_deny_per_required_key_on_the_exact_key_among_the_request_keys(real_schema, compilation):
     missing = [s for s in statements_of(compilation.scps) if s["Sid"].startswith("DenyMissing")]
     assert len(missing) == len(real_schema.required_keys)
     for key in real_schema.required_keys:
         statement = statement_by_sid(compilation, sid_for("DenyMissing", key))
         assert statement["Effect"] == "Deny"
         assert statement["Resource"] == "*"
-        assert statement["Condition"]["Null"] == {f"aws:RequestTag/{key}": "true"}
+        # not Null on aws:RequestTag/<key>: IAM matches condition key names ignoring case
+        assert statement["Condition"]["ForAllValues:StringNotEquals"] == {"aws:TagKeys": [key]}
 
 
 def test_sids_are_letters_and_digits_and_unique(compilation):
@@ -228,95 +217,102 @@ def test_sids_are_letters_and_digits_and_unique(compilation):
     assert sid_for("DenyMissing", "auto-delete-after") == "DenyMissingAutoDeleteAfter"
 
 
-def test_every_statement_exempts_the_mlgov_principals(compilation):
+def test_tag_statements_exempt_exactly_the_mlgov_roles_pinned_where_they_live(compilation):
     for statement in statements_of(compilation.scps):
-        assert statement["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": [EXEMPT]}, statement["Sid"]
+        if statement["Sid"] != "ProtectMlgovRoles":
+            assert statement["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": MLGOV_ROLES}, statement["Sid"]
 
 
-def test_extra_exempt_principals_are_added_once(real_schema, catalog):
-    extra = "arn:aws:iam::111122223333:role/PlatformAdmin"
-    compiled = compile_policies(real_schema, catalog, extra_exempt_principals=[extra, EXEMPT])
+def test_configured_principals_are_added_once_after_mlgov_roles(real_schema, catalog):
+    extra = "arn:aws:iam::111122223333:role/PlatformPipeline"
+    writer = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Platform_0123456789abcdef"
+    principals = PolicyPrincipals(HUB, "eu-west-1", exempt=(extra, MLGOV_ROLES[0]), tag_writers=(writer,))
+    compiled = compile_policies(real_schema, catalog, principals)
     team = statement_by_sid(compiled, "DenyMissingMlTeam")
-    assert team["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [EXEMPT, extra]
+    assert team["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [*MLGOV_ROLES, extra]
+    protected = statement_by_sid(compiled, "DenyMlgovTagWritesByOthers")
+    assert protected["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [*MLGOV_ROLES, writer]
+
+
+def test_role_protection_lets_only_the_deployers_change_mlgov_and_stackset_roles(compilation):
+    statement = statement_by_sid(compilation, "ProtectMlgovRoles")
+    assert statement["Resource"] == [
+        "arn:*:iam::*:role/mlgov-*",
+        "arn:*:iam::*:role/*/mlgov-*",
+        "arn:*:iam::*:role/stacksets-exec-*",
+        "arn:*:iam::*:role/*/stacksets-exec-*",
+    ]
+    assert {"iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePolicy"} <= set(
+        statement["Action"]
+    )
+    assert statement["Condition"] == {
+        "ArnNotLike": {
+            "aws:PrincipalArn": [
+                "arn:*:iam::*:role/stacksets-exec-*",
+                f"arn:*:iam::{HUB}:role/cdk-hnb659fds-cfn-exec-role-{HUB}-eu-west-1",
+            ]
+        }
+    }
+
+
+def test_every_role_changing_iam_action_is_denied(compilation):
+    """Every IAM action on a role resource that is not a read: nothing else changes who the role trusts or what
+    it may do (PassRole and instance profiles only hand the role to a service its trust policy must admit)."""
+    from mlgov.aws.service_catalog import _iam_definition
+
+    privileges = _iam_definition()["iam"]["privileges"]
+    writes = {
+        f"iam:{name}"
+        for name, privilege in privileges.items()
+        if "role" in privilege["resource_types"]
+        and privilege["access_level"] in ("Write", "Permissions management", "Tagging")
+    }
+    handing_over = {
+        "iam:PassRole",
+        "iam:AddRoleToInstanceProfile",
+        "iam:RemoveRoleFromInstanceProfile",
+        "iam:CreateServiceLinkedRole",
+        "iam:DeleteServiceLinkedRole",
+    }
+    denied = set(statement_by_sid(compilation, "ProtectMlgovRoles")["Action"])
+    assert writes - handing_over == denied
 
 
 def test_value_checks_are_on_add_tags_for_keys_with_scp_value_rules(compilation):
     environment = statement_by_sid(compilation, "DenyInvalidMlEnvironment")
     assert environment["Action"] == "sagemaker:AddTags"
-    assert environment["Condition"]["StringNotEquals"] == {
-        "aws:RequestTag/ml:environment": ["dev", "staging", "prod"]
-    }
+    assert environment["Condition"]["StringNotEquals"] == {"aws:RequestTag/ml:environment": ["dev", "staging", "prod"]}
     assert environment["Condition"]["Null"] == {"aws:RequestTag/ml:environment": "false"}
     lifetime = statement_by_sid(compilation, "DenyInvalidAutoDeleteAfter")
-    assert lifetime["Condition"]["StringNotLike"] == {"aws:RequestTag/auto-delete-after": ["????-??-??"]}
-    sids = {s["Sid"] for s in statements_of(compilation.scps)}
-    assert "DenyInvalidMlTeam" not in sids  # regex patterns cannot be expressed in an SCP
+    assert lifetime["Condition"]["StringNotLike"] == {
+        "aws:RequestTag/auto-delete-after": [f"20??-{m}?-{d}?" for m in "01" for d in "0123"]
+    }
+    for key in ("ml:team", "ml:model", "ml:experiment"):
+        bad = statement_by_sid(compilation, sid_for("DenyBadValue", key))
+        assert bad["Action"] == "sagemaker:AddTags"
+        assert bad["Condition"]["StringLike"] == {f"aws:RequestTag/{key}": ["", "=*", "+*", "-*", "@*"]}
 
 
-def test_removing_required_tags_and_writing_protected_keys_are_denied(real_schema, compilation):
+def test_removing_required_tags_and_writing_protected_keys_are_denied_in_any_capitalisation(real_schema, compilation):
     removing = statement_by_sid(compilation, "DenyRemovingRequiredTags")
     assert removing["Action"] == "sagemaker:DeleteTags"
-    assert removing["Condition"]["ForAnyValue:StringEquals"] == {
+    assert removing["Condition"]["ForAnyValue:StringEqualsIgnoreCase"] == {
         "aws:TagKeys": list(real_schema.required_keys)
     }
     protected = statement_by_sid(compilation, "DenyMlgovTagWritesByOthers")
     assert protected["Action"] == ["sagemaker:AddTags", "sagemaker:DeleteTags"]
-    assert protected["Condition"]["ForAnyValue:StringLike"] == {
+    assert protected["Condition"]["ForAnyValue:StringEqualsIgnoreCase"] == {
         "aws:TagKeys": list(real_schema.protected_keys)
     }
+    assert {"mlgov:exempt", "mlgov:schedule", "mlgov:zombie", "mlgov:created-by"} <= set(real_schema.protected_keys)
 
 
-# --- compress_actions and word_prefixes on a synthetic universe ---------------------------------------
-
-
-def test_word_prefixes_stop_on_camel_case_words_and_keep_acronyms_whole():
-    assert word_prefixes("CreateModelBiasJobDefinition") == [
-        "CreateModelBias",
-        "CreateModelBiasJob",
-    ]
-    assert word_prefixes("CreateAutoMLJobV2") == ["CreateAutoML", "CreateAutoMLJob"]
-    assert word_prefixes("CreateFooBarV2Job") == ["CreateFooBar", "CreateFooBarV2"]
-    assert word_prefixes("CreateEndpoint") == []
-    assert word_prefixes("CreateTrainingJob") == []
+# --- CamelCase words -----------------------------------------------------------------------------
 
 
 def test_camel_words_split_every_known_action_losslessly(catalog):
     for name in catalog.known_actions:
         assert "".join(camel_words(name)) == name, name
-
-
-def test_compress_keeps_exact_names_when_a_wildcard_would_match_an_unwanted_action():
-    wanted = {"CreateFooBarJob", "CreateFooBarPlan"}
-    known = wanted | {"CreateFooBarPresignedUrl"}
-    assert compress_actions(wanted, known) == ["sagemaker:CreateFooBarJob", "sagemaker:CreateFooBarPlan"]
-
-
-def test_compress_uses_a_wildcard_when_every_matching_known_action_is_wanted():
-    wanted = {"CreateFooBarJob", "CreateFooBarPlan", "CreateBazQux"}
-    assert compress_actions(wanted, wanted | {"CreateFooQux"}) == [
-        "sagemaker:CreateBazQux",
-        "sagemaker:CreateFooBar*",
-    ]
-
-
-def test_compress_uses_the_shortest_prefix_that_is_still_safe():
-    wanted = {"CreateFooBarJobA", "CreateFooBarJobB"}
-    known = wanted | {"CreateFooBarPlan"}
-    assert compress_actions(wanted, known) == ["sagemaker:CreateFooBarJob*"]
-
-
-def test_compress_matches_known_actions_case_insensitively_as_iam_does():
-    wanted = {"CreateFooBarJob"}
-    known = wanted | {"createfoobarjobexport"}
-    assert compress_actions(["CreateFooBarJobDefinition", *wanted], known) == [
-        "sagemaker:CreateFooBarJob",
-        "sagemaker:CreateFooBarJobDefinition",
-    ]
-
-
-def test_compress_never_shortens_below_two_words():
-    wanted = {"CreateFooBarJob", "CreateFooBazJob"}
-    assert compress_actions(wanted, wanted) == ["sagemaker:CreateFooBar*", "sagemaker:CreateFooBaz*"]
 
 
 # --- pack_statements -------------------------------------------------------------------------------
@@ -355,14 +351,27 @@ def test_pack_refuses_a_statement_larger_than_one_policy():
 # --- tag policy ------------------------------------------------------------------------------------
 
 
-def test_tag_policy_fixes_key_capitalisation_and_lists_allowed_environments(real_schema):
-    policy = compile_tag_policy(real_schema)
+def test_tag_policy_fixes_key_capitalisation_and_lists_allowed_environments(real_schema, compilation):
+    policy = compile_tag_policy(real_schema, compilation.actions)
     assert set(policy["tags"]) == set(real_schema.required_keys)
     for key in real_schema.required_keys:
         assert policy["tags"][key]["tag_key"] == {"@@assign": key}
     assert policy["tags"]["ml:environment"]["tag_value"] == {"@@assign": ["dev", "staging", "prod"]}
     assert "tag_value" not in policy["tags"]["ml:team"]
     assert not any("enforced_for" in entry for entry in policy["tags"].values())
+
+
+def test_tag_policy_requires_each_key_on_the_governed_types_organizations_reports_on(real_schema, compilation):
+    policy = compile_tag_policy(real_schema, compilation.actions)
+    team = policy["tags"]["ml:team"]["report_required_tag_for"]["@@assign"]
+    assert {"sagemaker:endpoint", "sagemaker:model", "sagemaker:notebook-instance", "sagemaker:processing-job"} <= set(
+        team
+    )
+    # ungoverned (Studio UI creates, versioned model packages) or not reportable (training jobs): never listed
+    assert not {"sagemaker:app", "sagemaker:space", "sagemaker:model-package", "sagemaker:training-job"} & set(team)
+    lifetime = policy["tags"]["auto-delete-after"]["report_required_tag_for"]["@@assign"]
+    assert "sagemaker:endpoint" in lifetime and "sagemaker:model" not in lifetime
+    assert team == sorted(team)
 
 
 # --- checked-in files are current ------------------------------------------------------------------

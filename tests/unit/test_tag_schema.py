@@ -258,9 +258,16 @@ def test_protected_key_supplied_by_a_user_is_rejected(real_schema):
     assert problems == {"mlgov:zombie": "is written by mlgov only; remove it from your tags"}
 
 
-def test_protected_key_glob_covers_suffixed_keys_but_not_lookalikes(real_schema):
-    tags = {**good_tags(), "mlgov:zombie-since": "2026-01-01", "mlgov:owner-note": "x"}
-    assert set(problems_by_key(real_schema, tags)) == {"mlgov:zombie-since"}
+def test_protected_keys_are_matched_in_any_capitalisation_and_only_exactly(real_schema):
+    tags = {**good_tags(), "MLGOV:Exempt": "forever", "mlgov:zombie-since": "2026-01-01", "mlgov:owner-note": "x"}
+    assert problems_by_key(real_schema, tags) == {"MLGOV:Exempt": "is written by mlgov only; remove it from your tags"}
+
+
+def test_a_required_key_spelt_with_other_capitals_is_named(real_schema):
+    tags = {**good_tags(), "ML:Team": "fraud"}
+    assert problems_by_key(real_schema, tags) == {
+        "ML:Team": "spells ml:team with other capitals; tag keys are case-sensitive"
+    }
 
 
 def test_unrelated_extra_tags_are_fine(real_schema):

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mlgov.domain.governed_actions import (
-    SERVICE_PREFIX,
-    ActionRow,
-    ServiceCatalog,
-    camel_words,
-    classify_creates,
-)
+from mlgov.domain.governed_actions import SERVICE_PREFIX, ActionRow, ServiceCatalog, classify_creates
+from mlgov.domain.principals import PolicyPrincipals, protected_role_resources
 from mlgov.domain.tag_schema import TagRule, TagSchema
 
 SCP_MAX_CHARS = 5120
@@ -21,6 +16,38 @@ SCP_MAX_PER_TARGET = 4  # AWS allows 5; one slot stays for FullAWSAccess
 POLICY_NAME_PREFIX = "mlgov-tag-enforcement"
 ADD_TAGS = f"{SERVICE_PREFIX}:AddTags"
 DELETE_TAGS = f"{SERVICE_PREFIX}:DeleteTags"
+# Every IAM action that creates, deletes, re-trusts, re-permissions, bounds or tags a role.
+ROLE_CHANGING_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+)
+
+
+# SageMaker resource types AWS Organizations reports required tags for ("Required tag keys: Reporting = Yes" in
+# "Services and resource types that support enforcement", Organizations User Guide). There is no
+# sagemaker:ALL_SUPPORTED for required tags, so they are listed.
+REQUIRED_TAG_REPORTING_TYPES = frozenset(
+    {
+        "app", "app-image-config", "cluster", "code-repository", "data-quality-job-definition", "domain",
+        "endpoint", "endpoint-config", "feature-group", "image", "inference-component", "inference-experiment",
+        "mlflow-tracking-server", "model", "model-bias-job-definition", "model-card",
+        "model-explainability-job-definition", "model-package", "model-package-group",
+        "model-quality-job-definition", "monitoring-schedule", "notebook-instance",
+        "notebook-instance-lifecycle-config", "pipeline", "processing-job", "project", "space",
+        "studio-lifecycle-config", "user-profile", "workteam",
+    }
+)  # fmt: skip
 
 
 class PolicyTooLargeError(ValueError):
@@ -61,19 +88,18 @@ def minified(document: dict) -> str:
     return json.dumps(document, separators=(",", ":"), sort_keys=False)
 
 
-def compile_policies(
-    schema: TagSchema, catalog: ServiceCatalog, extra_exempt_principals: Sequence[str] = ()
-) -> Compilation:
+def compile_policies(schema: TagSchema, catalog: ServiceCatalog, principals: PolicyPrincipals) -> Compilation:
     rows = classify_creates(catalog, schema.studio_ui_actions, schema.studio_ui_enforced, schema.studio_ui_reason)
-    exempt = _unique([*schema.exempt_principals, *extra_exempt_principals])
-    builder = _StatementBuilder(rows, catalog.known_actions, exempt)
+    builder = _StatementBuilder(rows, principals)
     statements = [builder.deny_missing(rule) for rule in schema.rules]
     statements += [builder.deny_invalid_value(rule) for rule in schema.rules if _has_scp_value_check(rule)]
+    statements += [builder.deny_denied_values(rule) for rule in schema.rules if rule.scp_denied_values]
     statements.append(builder.deny_removing_required(schema.required_keys))
     if schema.protected_keys:
-        statements.append(builder.deny_protected_writes(schema.protected_keys, schema.protected_writers))
-    scps = pack_statements([s for s in statements if s is not None])
-    return Compilation(scps=scps, tag_policy=compile_tag_policy(schema), actions=rows)
+        statements.append(builder.deny_protected_writes(schema.protected_keys))
+    statements.append(builder.protect_mlgov_roles())
+    scps = pack_statements(statements)
+    return Compilation(scps=scps, tag_policy=compile_tag_policy(schema, rows), actions=rows)
 
 
 def _has_scp_value_check(rule: TagRule) -> bool:
@@ -86,28 +112,33 @@ def sid_for(prefix: str, key: str) -> str:
 
 
 class _StatementBuilder:
-    def __init__(self, rows: Sequence[ActionRow], known_actions: frozenset[str], exempt: Sequence[str]):
+    def __init__(self, rows: Sequence[ActionRow], principals: PolicyPrincipals):
         self._governed = [row for row in rows if row.governed]
-        self._known = known_actions
-        self._exempt = list(exempt)
+        self._principals = principals
 
     def _actions_for(self, rule: TagRule) -> list[str]:
-        operations = {row.operation for row in self._governed if rule.applies_to_type(row.resource_type)}
-        return compress_actions(operations, self._known)
+        """Every governed create of the rule's resource types, by exact name: a wildcard could match an action
+        AWS launches later (or one that cannot carry tags), and the compiler never chose it."""
+        return sorted({row.action for row in self._governed if rule.applies_to_type(row.resource_type)})
 
-    def _with_exemption(self, condition: dict, principals: Sequence[str] | None = None) -> dict:
-        principals = self._exempt if principals is None else list(principals)
-        if principals:
-            condition["ArnNotLike"] = {"aws:PrincipalArn": principals}
+    @staticmethod
+    def _except(condition: dict, principals: Sequence[str]) -> dict:
+        condition["ArnNotLike"] = {"aws:PrincipalArn": list(principals)}
         return condition
 
+    def _exempting(self, condition: dict) -> dict:
+        return self._except(condition, self._principals.exempt_from_tag_rules)
+
     def deny_missing(self, rule: TagRule) -> dict:
+        # Deny unless the exact key is among the request's keys. A Null test on aws:RequestTag/<key> would not do:
+        # IAM matches condition key names case-insensitively, so ML:TEAM would satisfy it while SageMaker stores
+        # ML:TEAM. aws:TagKeys values are compared case-sensitively; ForAllValues holds when no tags are sent.
         return {
             "Sid": sid_for("DenyMissing", rule.key),
             "Effect": "Deny",
             "Action": self._actions_for(rule),
             "Resource": "*",
-            "Condition": self._with_exemption({"Null": {f"aws:RequestTag/{rule.key}": "true"}}),
+            "Condition": self._exempting({"ForAllValues:StringNotEquals": {"aws:TagKeys": [rule.key]}}),
         }
 
     def deny_invalid_value(self, rule: TagRule) -> dict:
@@ -124,7 +155,17 @@ class _StatementBuilder:
             "Effect": "Deny",
             "Action": ADD_TAGS,
             "Resource": "*",
-            "Condition": self._with_exemption(condition),
+            "Condition": self._exempting(condition),
+        }
+
+    def deny_denied_values(self, rule: TagRule) -> dict:
+        # StringLike on an absent key does not match, so no Null test is needed; "" matches the empty value.
+        return {
+            "Sid": sid_for("DenyBadValue", rule.key),
+            "Effect": "Deny",
+            "Action": ADD_TAGS,
+            "Resource": "*",
+            "Condition": self._exempting({"StringLike": {f"aws:RequestTag/{rule.key}": list(rule.scp_denied_values)}}),
         }
 
     def deny_removing_required(self, keys: Sequence[str]) -> dict:
@@ -133,48 +174,34 @@ class _StatementBuilder:
             "Effect": "Deny",
             "Action": DELETE_TAGS,
             "Resource": "*",
-            "Condition": self._with_exemption({"ForAnyValue:StringEquals": {"aws:TagKeys": list(keys)}}),
+            "Condition": self._exempting({"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": list(keys)}}),
         }
 
-    def deny_protected_writes(self, keys: Sequence[str], writers: Sequence[str]) -> dict:
-        # Tag-on-create is authorized as sagemaker:AddTags too, so this also stops forged keys at create.
+    def deny_protected_writes(self, keys: Sequence[str]) -> dict:
+        # Tag-on-create is authorized as sagemaker:AddTags too, so this also stops forged keys at create. Ignoring
+        # case: a policy's aws:ResourceTag/mlgov:zombie also matches a resource tag MLGOV:ZOMBIE.
         return {
             "Sid": "DenyMlgovTagWritesByOthers",
             "Effect": "Deny",
             "Action": [ADD_TAGS, DELETE_TAGS],
             "Resource": "*",
-            "Condition": self._with_exemption({"ForAnyValue:StringLike": {"aws:TagKeys": list(keys)}}, writers),
+            "Condition": self._except(
+                {"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": list(keys)}},
+                self._principals.protected_tag_writers,
+            ),
         }
 
-
-def compress_actions(operations: Iterable[str], known_actions: Iterable[str]) -> list[str]:
-    """Shortest `sagemaker:<Create><Words>*` patterns that match only `operations` among every known action.
-
-    Prefixes end on a CamelCase word boundary (CreateModelBias*, never CreateMo*), so an API launched later
-    only matches when it shares whole words; a prefix is used only when every known action it matches
-    (case-insensitively, as IAM matches) is in `operations`. A test re-proves this against the model.
-    """
-    wanted = {op.lower() for op in operations}
-    known = {name.lower() for name in known_actions} | wanted
-    patterns: set[str] = set()
-    for operation in sorted(operations):
-        pattern = operation
-        for prefix in word_prefixes(operation):
-            lowered = prefix.lower()
-            if all(name in wanted for name in known if name.startswith(lowered)):
-                pattern = prefix + "*"
-                break
-        patterns.add(pattern)
-    wildcards = [p[:-1].lower() for p in patterns if p.endswith("*")]
-    kept = {p for p in patterns if p.endswith("*") or not any(p.lower().startswith(w) for w in wildcards)}
-    return sorted(f"{SERVICE_PREFIX}:{pattern}" for pattern in kept)
-
-
-def word_prefixes(operation: str) -> list[str]:
-    """CreateModelBiasJobDefinition -> [CreateModelBias, CreateModelBiasJob] (shortest first, at least two words
-    after Create, always shorter than the name itself)."""
-    words = camel_words(operation.removeprefix("Create"))
-    return ["Create" + "".join(words[:count]) for count in range(2, len(words))]
+    def protect_mlgov_roles(self) -> dict:
+        """Only mlgov's deployers create or change roles named mlgov-* (at any path) or stacksets-exec-*: the
+        exemptions above name exact roles, and this keeps anyone else from creating, re-trusting or re-permissioning
+        a role with those names."""
+        return {
+            "Sid": "ProtectMlgovRoles",
+            "Effect": "Deny",
+            "Action": list(ROLE_CHANGING_ACTIONS),
+            "Resource": protected_role_resources(),
+            "Condition": self._except({}, self._principals.role_deployers),
+        }
 
 
 def pack_statements(statements: Sequence[dict]) -> tuple[CompiledPolicy, ...]:
@@ -213,20 +240,26 @@ def _document_size(statements: Sequence[dict]) -> int:
     return len(minified(_document(statements)))
 
 
-def compile_tag_policy(schema: TagSchema) -> dict:
-    """Organizations tag policy: key capitalisation for every key, allowed values where the schema lists them.
+def compile_tag_policy(schema: TagSchema, rows: Sequence[ActionRow]) -> dict:
+    """Organizations tag policy: key capitalisation for every key, allowed values where the schema lists them, and
+    each key required (`report_required_tag_for`) on the governed resource types Organizations can report on.
 
-    No `enforced_for`: the SCPs enforce, and a tag policy cannot require a tag to exist. The policy feeds
-    the organization's tag compliance report instead, without risking an unsupported resource type.
+    Required tags make Organizations report resources missing a key and let the CloudFormation hook
+    (AWS::TagPolicies::TaggingComplianceValidator), Terraform and Pulumi stop such a deployment before it starts;
+    they do not stop an API call — the SCPs do. No `enforced_for`: the SCPs already deny bad values on create.
     """
+    governed_types = {row.resource_type for row in rows if row.governed}
     tags: dict = {}
     for rule in schema.rules:
         entry: dict = {"tag_key": {"@@assign": rule.key}}
         if rule.allowed_values:
             entry["tag_value"] = {"@@assign": list(rule.allowed_values)}
+        required_on = sorted(
+            f"{SERVICE_PREFIX}:{resource_type}"
+            for resource_type in REQUIRED_TAG_REPORTING_TYPES & governed_types
+            if rule.applies_to_type(resource_type)
+        )
+        if required_on:
+            entry["report_required_tag_for"] = {"@@assign": required_on}
         tags[rule.key] = entry
     return {"tags": tags}
-
-
-def _unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))

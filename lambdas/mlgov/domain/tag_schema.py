@@ -26,6 +26,7 @@ class TagRule:
     allowed_values: tuple[str, ...] | None = None
     is_date: bool = False
     scp_value_like: tuple[str, ...] = ()
+    scp_denied_values: tuple[str, ...] = ()
     max_lifetime_days: int | None = None
     default_lifetime_days: int | None = None
     applies_to: frozenset[str] | None = None  # None: every governed resource type
@@ -74,9 +75,7 @@ class TagProblem:
 @dataclass(frozen=True)
 class TagSchema:
     rules: tuple[TagRule, ...]
-    exempt_principals: tuple[str, ...]
-    protected_keys: tuple[str, ...]
-    protected_writers: tuple[str, ...]
+    protected_keys: tuple[str, ...]  # exact keys, matched case-insensitively as IAM matches condition key names
     protected_reason: str
     studio_ui_actions: tuple[str, ...]
     studio_ui_enforced: bool
@@ -97,6 +96,16 @@ class TagSchema:
 
     def lifetime_rule(self) -> TagRule | None:
         return next((rule for rule in self.rules if rule.is_date), None)
+
+    def is_protected(self, key: str) -> bool:
+        return key.casefold() in {protected.casefold() for protected in self.protected_keys}
+
+    def case_variant_of(self, key: str) -> str | None:
+        """The required or protected key that `key` spells with other capitals ('ML:Team' -> 'ml:team'), else None."""
+        for known in (*self.required_keys, *self.protected_keys):
+            if key != known and key.casefold() == known.casefold():
+                return known
+        return None
 
 
 def tag_value_problem(value: str) -> str | None:
@@ -123,14 +132,11 @@ def check_tags(schema: TagSchema, tags: Mapping[str, str], resource_type: str | 
         elif problem := rule.value_problem(tags[rule.key], today):
             problems.append(TagProblem(rule.key, problem))
     for key in tags:
-        if any(_glob_match(pattern, key) for pattern in schema.protected_keys):
+        if schema.is_protected(key):
             problems.append(TagProblem(key, "is written by mlgov only; remove it from your tags"))
+        elif (known := schema.case_variant_of(key)) is not None:
+            problems.append(TagProblem(key, f"spells {known} with other capitals; tag keys are case-sensitive"))
     return problems
-
-
-def _glob_match(pattern: str, text: str) -> bool:
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, text) is not None
 
 
 def parse_schema(raw: object, meta_schema: Mapping, source: str = "tag_schema.json") -> TagSchema:
@@ -157,9 +163,7 @@ def build_schema(raw: Mapping, source: str) -> TagSchema:
     studio = raw["studio_ui_creates"]
     return TagSchema(
         rules=rules,
-        exempt_principals=tuple(raw["exempt_principals"]),
         protected_keys=tuple(protected["keys"]),
-        protected_writers=tuple(protected["writers"]),
         protected_reason=protected["reason"],
         studio_ui_actions=tuple(studio["actions"]),
         studio_ui_enforced=studio["enforce"],
@@ -185,6 +189,7 @@ def _parse_rule(item: Mapping, index: int, source: str) -> TagRule:
         allowed_values=tuple(allowed) if allowed is not None else None,
         is_date=item.get("format") == "date",
         scp_value_like=tuple(item.get("scp_value_like", ())),
+        scp_denied_values=tuple(item.get("scp_denied_values", ())),
         max_lifetime_days=item.get("max_lifetime_days"),
         default_lifetime_days=item.get("default_lifetime_days"),
         applies_to=frozenset(applies_to) if applies_to is not None else None,

@@ -1,0 +1,86 @@
+"""Reads the deployment config (cdk.json context "mlgov") for CLI commands run in an mlgov checkout, validated by
+stacks.config when the checkout is importable, and the SCP principals it implies."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from mlgov.domain.principals import DEFAULT_CDK_QUALIFIER, PolicyPrincipals, PrincipalsError
+
+CONTEXT_KEY = "mlgov"
+BOOTSTRAP_QUALIFIER_KEY = "@aws-cdk/core:bootstrapQualifier"
+
+
+class DeploymentContextError(ValueError):
+    """cdk.json is missing, unreadable or invalid; str() is one line."""
+
+
+def default_config_path(path: Path | None) -> Path | None:
+    """`path`, else ./cdk.json when there is one."""
+    return path or (Path("cdk.json") if Path("cdk.json").is_file() else None)
+
+
+def read_cdk_context(path: Path) -> dict:
+    """The whole "context" object of cdk.json at `path`."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise DeploymentContextError(f"cannot read {path}: {err}") from None
+    context = document.get("context") if isinstance(document, dict) else None
+    return context if isinstance(context, dict) else {}
+
+
+def load_mlgov_context(path: Path) -> dict:
+    """The validated "mlgov" context of cdk.json at `path` (as JSON data)."""
+    context = read_cdk_context(path).get(CONTEXT_KEY)
+    if context is None:
+        raise DeploymentContextError(
+            f"{path} has no context '{CONTEXT_KEY}' (pass --config with the mlgov checkout's cdk.json)"
+        )
+    return _validate(Path(path), context)
+
+
+def _validate(path: Path, context: object) -> dict:
+    """stacks.config.load_config from the checkout holding `path` (the CLI is installed; `stacks` is not)."""
+    checkout = str(path.resolve().parent)
+    added = checkout not in sys.path and (path.resolve().parent / "stacks" / "config.py").is_file()
+    if added:
+        sys.path.insert(0, checkout)
+    try:
+        from stacks.config import ConfigError, load_config
+    except ImportError as err:
+        print(f"mlgov: note: {path} read without validation (stacks.config is not importable: {err})", file=sys.stderr)
+        if not isinstance(context, dict):
+            raise DeploymentContextError(f"{path}: context '{CONTEXT_KEY}' must be an object") from None
+        return context
+    finally:
+        if added:
+            sys.path.remove(checkout)
+    try:
+        return load_config(context).model_dump(mode="json")
+    except ConfigError as err:
+        raise DeploymentContextError(str(err)) from None
+
+
+def policy_principals(config: Mapping, cdk_qualifier: str | None = None) -> PolicyPrincipals:
+    """The SCP principals of a deployment config (validated mapping or model dump)."""
+    try:
+        return PolicyPrincipals(
+            hub_account=str(config["hub_account"]),
+            hub_region=str(config["hub_region"]),
+            exempt=tuple(config.get("exempt_principals") or ()),
+            tag_writers=tuple(config.get("protected_tag_writers") or ()),
+            cdk_qualifier=cdk_qualifier or DEFAULT_CDK_QUALIFIER,
+        )
+    except KeyError as err:
+        raise DeploymentContextError(f"deployment config: {err.args[0]}: field required") from None
+    except PrincipalsError as err:
+        raise DeploymentContextError(f"deployment config: {err}") from None
+
+
+def principals_from_cdk_json(path: Path) -> PolicyPrincipals:
+    config = load_mlgov_context(path)
+    return policy_principals(config, read_cdk_context(path).get(BOOTSTRAP_QUALIFIER_KEY))

@@ -1,0 +1,134 @@
+"""Who the SCPs let through: mlgov's own roles by exact ARN (hub roles pinned to the hub account), the deployers of
+those roles, and the platform's configured extras — never a name pattern anyone could create a role under."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+# The roles the hub's functions run as (hub account only) and the roles they assume in member accounts.
+HUB_AUTO_TAGGER_ROLE = "mlgov-hub-auto-tagger"
+HUB_JOB_LEDGER_ROLE = "mlgov-hub-job-ledger"
+HUB_SCANNER_ROLE = "mlgov-hub-scanner"
+HUB_HYPERPOD_ROLE = "mlgov-hub-hyperpod"
+HUB_APPROVAL_ROLE = "mlgov-hub-approval"
+HUB_SLACK_ROLE = "mlgov-hub-slack-interactions"
+SPOKE_ROLE = "mlgov-spoke"
+SPOKE_APPROVAL_ROLE = "mlgov-spoke-approval"
+
+# Hub roles that write tags in the hub account itself (where no spoke role is assumed).
+HUB_TAG_WRITING_ROLES = (HUB_AUTO_TAGGER_ROLE, HUB_SCANNER_ROLE, HUB_HYPERPOD_ROLE, HUB_APPROVAL_ROLE)
+SPOKE_ROLES = (SPOKE_ROLE, SPOKE_APPROVAL_ROLE)
+
+# Role names only mlgov's deployers may create or change: mlgov's roles, and the execution roles through which
+# service-managed StackSets deploy them (CloudFormation's service-linked role creates those; SCPs do not bind it).
+PROTECTED_ROLE_NAME_PREFIXES = ("mlgov-", "stacksets-exec-")
+STACKSET_EXECUTION_ROLES = "arn:*:iam::*:role/stacksets-exec-*"
+DEFAULT_CDK_QUALIFIER = "hnb659fds"
+
+# Principals no ARN pattern in config may match: any role, user or session with an arbitrary name.
+_EVERYONE_PROBES = (
+    "arn:aws:iam::123456789012:role/q7x",
+    "arn:aws:iam::123456789012:role/team/q7x",
+    "arn:aws:iam::123456789012:user/q7x",
+    "arn:aws:sts::123456789012:assumed-role/q7x/q7x",
+    "arn:aws:iam::123456789012:role/mlgov-q7x",
+    "arn:aws:iam::123456789012:role/stacksets-exec-q7x",
+)
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_QUALIFIER = re.compile(r"^[A-Za-z0-9_-]{1,10}$")
+
+
+class PrincipalsError(ValueError):
+    """A principal list would exempt everyone, or an account id is malformed; str() is one line."""
+
+
+def matches_everyone(pattern: str) -> bool:
+    """True when the ARN pattern matches a principal with an arbitrary name (`*`, `role/*`, `...:assumed-role/*`)."""
+    return any(arn_like(pattern, probe) for probe in _EVERYONE_PROBES)
+
+
+def arn_like(pattern: str, arn: str) -> bool:
+    """IAM ArnLike: each of the six colon-separated parts matched on its own (the last keeps its colons)."""
+    pattern_parts, arn_parts = pattern.split(":", 5), arn.split(":", 5)
+    if len(pattern_parts) != 6 or len(arn_parts) != 6:
+        return _glob(pattern, arn)
+    return all(_glob(p, a) for p, a in zip(pattern_parts, arn_parts, strict=True))
+
+
+def _glob(pattern: str, text: str) -> bool:
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, text, re.DOTALL) is not None
+
+
+def refuse_everyone(patterns: Iterable[str], key: str) -> None:
+    for index, pattern in enumerate(patterns):
+        if matches_everyone(pattern):
+            raise PrincipalsError(
+                f"{key}[{index}]: {pattern!r} matches any principal (e.g. a role anyone can create); "
+                "list exact role ARNs"
+            )
+
+
+def protected_role_resources() -> list[str]:
+    """IAM resource patterns of the protected role names, at the root path and under any path."""
+    return [
+        f"arn:*:iam::*:role/{where}{prefix}*" for prefix in PROTECTED_ROLE_NAME_PREFIXES for where in ("", "*/")
+    ]
+
+
+@dataclass(frozen=True)
+class PolicyPrincipals:
+    """The deployment facts the SCPs need: the hub account and the platform's configured extras.
+
+    `exempt` (ARN patterns, none matching everyone) escape the required-tag statements; `tag_writers` (exact role
+    ARNs) may also write the protected keys. The hub's own deployer — CloudFormation running as the CDK execution
+    role of the hub account — may create mlgov's hub roles when the hub account is itself governed.
+    """
+
+    hub_account: str
+    hub_region: str
+    exempt: tuple[str, ...] = ()
+    tag_writers: tuple[str, ...] = ()
+    cdk_qualifier: str = DEFAULT_CDK_QUALIFIER
+
+    def __post_init__(self) -> None:
+        if not _ACCOUNT.match(self.hub_account):
+            raise PrincipalsError(f"hub_account: must be a 12-digit account id, got {self.hub_account!r}")
+        if not _QUALIFIER.match(self.cdk_qualifier):
+            raise PrincipalsError(
+                f"cdk bootstrap qualifier: must be 1-10 of A-Z a-z 0-9 _ -, got {self.cdk_qualifier!r}"
+            )
+        refuse_everyone(self.exempt, "exempt_principals")
+        refuse_everyone(self.tag_writers, "protected_tag_writers")
+
+    @property
+    def mlgov_roles(self) -> list[str]:
+        """mlgov's tag-writing roles: the hub's in the hub account, the spoke roles (exact name, root path)."""
+        hub = [f"arn:*:iam::{self.hub_account}:role/{name}" for name in HUB_TAG_WRITING_ROLES]
+        return hub + [f"arn:*:iam::*:role/{name}" for name in SPOKE_ROLES]
+
+    @property
+    def exempt_from_tag_rules(self) -> list[str]:
+        return _unique([*self.mlgov_roles, *self.exempt])
+
+    @property
+    def protected_tag_writers(self) -> list[str]:
+        return _unique([*self.mlgov_roles, *self.tag_writers])
+
+    @property
+    def hub_deployer(self) -> str:
+        """CloudFormation's role when `cdk deploy MlgovHub` runs (the default synthesizer's execution role)."""
+        return (
+            f"arn:*:iam::{self.hub_account}:role/"
+            f"cdk-{self.cdk_qualifier}-cfn-exec-role-{self.hub_account}-{self.hub_region}"
+        )
+
+    @property
+    def role_deployers(self) -> list[str]:
+        return [STACKSET_EXECUTION_ROLES, self.hub_deployer]
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
