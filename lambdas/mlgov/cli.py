@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--action", required=True, help="e.g. sagemaker:CreateEndpoint")
     simulate.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="request tag (repeat)")
     simulate.add_argument("--principal", default=None, help="caller's IAM principal ARN")
+    simulate.add_argument(
+        "--resource", default="*", help="resource ARN, e.g. arn:aws:iam::111122223333:role/mlgov-x for iam:CreateRole"
+    )
     simulate.add_argument("--expect", choices=["allow", "deny"], help="exit 1 when the verdict differs")
     simulate.set_defaults(run=_policies_simulate)
     explain = policy_commands.add_parser(
@@ -246,7 +249,9 @@ def _policies_simulate(args) -> int:
     from mlgov.domain.policy_simulation import DEFAULT_PRINCIPAL, simulate_call
 
     tags = _parse_pairs(args.tag, allow_bare_keys=True)
-    result = simulate_call(_load_scps(args.policies_dir), args.action, tags, args.principal or DEFAULT_PRINCIPAL)
+    result = simulate_call(
+        _load_scps(args.policies_dir), args.action, tags, args.principal or DEFAULT_PRINCIPAL, resource=args.resource
+    )
     print(result.verdict)
     for authorization in result.authorizations:
         decision = authorization.decision

@@ -44,24 +44,29 @@ def simulate_call(
     tags: Mapping[str, str],
     principal_arn: str = DEFAULT_PRINCIPAL,
     tag_keys: Sequence[str] | None = None,
+    resource: str = "*",
 ) -> Simulation:
-    """Evaluate `action` with request `tags` the way SageMaker authorizes it.
+    """Evaluate `action` on `resource` with request `tags` the way SageMaker authorizes it.
 
-    A create that carries tags is authorized twice: the create itself and sagemaker:AddTags with
+    A SageMaker create that carries tags is authorized twice: the create itself and sagemaker:AddTags with
     sagemaker:TaggingAction set to the create. DeleteTags carries only keys (`tag_keys`, else the tag names).
+    Any other service's action (iam:CreateRole on a role ARN) is one authorization.
     """
     action = normalize_action(action)
-    operation = action.split(":", 1)[1]
+    service, operation = action.split(":", 1)
     if action.lower() == DELETE_TAGS.lower():
         keys = list(tag_keys if tag_keys is not None else tags)
-        request = RequestContext(action=action, principal_arn=principal_arn, context={"aws:TagKeys": keys})
+        request = RequestContext(
+            action=action, principal_arn=principal_arn, resource=resource, context={"aws:TagKeys": keys}
+        )
         return Simulation((Authorization(action, evaluate(policies, request)),))
-    requests = [(action, RequestContext.for_tags(action, tags, principal_arn=principal_arn))]
-    if tags and operation.lower().startswith("create"):
+    requests = [(action, RequestContext.for_tags(action, tags, principal_arn=principal_arn, resource=resource))]
+    if tags and service.lower() == SERVICE_PREFIX and operation.lower().startswith("create"):
         tagging = RequestContext.for_tags(ADD_TAGS, tags, principal_arn=principal_arn)
         tagging = RequestContext(
             action=ADD_TAGS,
             principal_arn=principal_arn,
+            resource=resource,
             context={**tagging.context, "sagemaker:TaggingAction": operation},
         )
         requests.append((f"{ADD_TAGS} (TaggingAction={operation})", tagging))
