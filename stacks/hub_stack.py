@@ -15,6 +15,7 @@ from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from mlgov.domain.preflight import PROBE_QUEUE_NAME
+from mlgov.domain.principals import HUB_AUTO_TAGGER_ROLE, HUB_JOB_LEDGER_ROLE, SPOKE_ROLE
 from mlgov.domain.tagging import TagDefaults
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
 from stacks.config import MlgovConfig
@@ -27,9 +28,9 @@ from stacks.parts.scan_workflow import SCANNER_ROLE_NAME, ArchiveBucket, ScanWor
 from stacks.parts.tables import state_table
 from stacks.parts.tag_keys import auto_tagger_writable_keys
 
-AUTO_TAGGER_ROLE_NAME = "mlgov-hub-auto-tagger"
-JOB_LEDGER_ROLE_NAME = "mlgov-hub-job-ledger"
-SPOKE_ROLE_NAME = "mlgov-spoke"
+AUTO_TAGGER_ROLE_NAME = HUB_AUTO_TAGGER_ROLE
+JOB_LEDGER_ROLE_NAME = HUB_JOB_LEDGER_ROLE
+SPOKE_ROLE_NAME = SPOKE_ROLE
 
 
 def hub_function_role_arns(config: MlgovConfig, partition: str = "*") -> list[str]:

@@ -24,15 +24,16 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
+from mlgov.domain.principals import HUB_APPROVAL_ROLE, HUB_SLACK_ROLE, SPOKE_APPROVAL_ROLE
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.scan_workflow import ArchiveBucket
 from stacks.parts.state_machines import logged_state_machine
 from stacks.parts.tables import state_table
 
-APPROVAL_ROLE_NAME = "mlgov-hub-approval"
-SLACK_ROLE_NAME = "mlgov-hub-slack-interactions"
-APPROVAL_SPOKE_ROLE_NAME = "mlgov-spoke-approval"
+APPROVAL_ROLE_NAME = HUB_APPROVAL_ROLE
+SLACK_ROLE_NAME = HUB_SLACK_ROLE
+APPROVAL_SPOKE_ROLE_NAME = SPOKE_APPROVAL_ROLE
 STATE_MACHINE_NAME = "mlgov-approval"
 ZOMBIE_TAG_KEYS = ["mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date", "mlgov:exempt"]
 SNOOZE_DAYS = 30

@@ -10,12 +10,13 @@ from aws_cdk import aws_scheduler as scheduler
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
+from mlgov.domain.principals import HUB_HYPERPOD_ROLE, SPOKE_ROLE
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.tables import state_table
 
-HYPERPOD_ROLE_NAME = "mlgov-hub-hyperpod"
-SPOKE_ROLE_NAME = "mlgov-spoke"
+HYPERPOD_ROLE_NAME = HUB_HYPERPOD_ROLE
+SPOKE_ROLE_NAME = SPOKE_ROLE
 
 
 class HyperPodScheduler(Construct):

@@ -79,6 +79,20 @@ def test_missing_and_invalid_tags_are_problems(real_schema):
     ]
 
 
+def test_a_required_key_in_other_capitals_is_named_and_the_key_still_missing(real_schema):
+    tags = {**without(GOOD_TAGS, "ml:team"), "ML:Team": "fraud-detection"}
+    assert tag_problems(resource("ep", tags), real_schema, TODAY) == [
+        TagProblem("ml:team", "missing (e.g. ml:team=fraud-detection)"),
+        TagProblem("ML:Team", "spells ml:team with other capitals; tag keys are case-sensitive"),
+    ]
+
+
+@pytest.mark.parametrize("value", ["", "=HYPERLINK(1)", "-x", "Fraud Team"])
+def test_a_team_value_the_schema_pattern_refuses_is_a_problem(real_schema, value):
+    problems = tag_problems(resource("ep", {**GOOD_TAGS, "ml:team": value}), real_schema, TODAY)
+    assert [problem.key for problem in problems] == ["ml:team"]
+
+
 def test_a_training_job_needs_no_lifetime_tag(real_schema):
     job = resource("job", without(GOOD_TAGS, "auto-delete-after"), resource_type="training-job")
     assert tag_problems(job, real_schema, TODAY) == []

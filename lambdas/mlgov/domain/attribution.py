@@ -32,10 +32,15 @@ def tag_problems(resource: Resource, schema: TagSchema, today: date) -> list[Tag
     - A lifetime date that has passed is expiry (the report's `expired` status), not a tag problem: the value was
       valid when written. Any other problem with it (bad shape, too far ahead) still counts.
     - mlgov's protected keys (mlgov:created-by...) are written by mlgov itself on existing resources, so only the
-      schema's own keys are checked.
+      schema's own keys are checked — and their spellings in other capitals (`ML:Team`), named as such: tag keys
+      are case-sensitive, so `ML:Team` attributes nothing to a team.
     """
     own_keys = set(schema.required_keys)
-    checked = {key: value for key, value in resource.tags.items() if key in own_keys}
+    checked = {
+        key: value
+        for key, value in resource.tags.items()
+        if key in own_keys or schema.case_variant_of(key) in own_keys
+    }
     problems = check_tags(schema, checked, resource.resource_type, today)
     return [problem for problem in problems if not _is_only_expired(problem, checked, schema, today)]
 
@@ -72,8 +77,10 @@ def attribute(items: Sequence[tuple[Resource, Cost]], schema: TagSchema, today: 
 
 def _is_only_expired(problem: TagProblem, tags: Mapping[str, str], schema: TagSchema, today: date) -> bool:
     """The problem is a valid lifetime date that is merely in the past: the value passes when checked on its day."""
+    if problem.key not in schema.required_keys or problem.key not in tags:
+        return False
     rule = schema.rule(problem.key)
-    if not rule.is_date or problem.key not in tags:
+    if not rule.is_date:
         return False
     try:
         when = date.fromisoformat(tags[problem.key])
