@@ -164,8 +164,9 @@ class MlgovConfig(BaseModel):
     protected_tag_writers: tuple[IamRoleArn, ...] = Field(
         (),
         description="exact role ARNs (path included) that may write mlgov's protected keys (`mlgov:exempt`, "
-        "`mlgov:schedule`, ...) directly, besides mlgov's own roles; prefer `mlgov exempt` / "
-        "`mlgov hyperpod schedule`, which act through the hub and leave a record",
+        "`mlgov:schedule`, ...) directly, besides mlgov's own roles: e.g. the platform role that sets HyperPod "
+        "schedules; for exemptions prefer `mlgov exempt`, which acts through the hub and leaves the record the scan "
+        "requires",
     )
     trusted_federation_roles: tuple[IamRoleArn, ...] = Field(
         (),

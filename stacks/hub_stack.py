@@ -71,6 +71,7 @@ class HubStack(cdk.Stack):
             config=config,
             archive=self.archive,
             approval_state_machine_arn=self.approval.state_machine.state_machine_arn,
+            approvals_table=self.approval.table,
         )
         self.hyperpod = HyperPodScheduler(self, "HyperPod", config=config)
         self.probe_queue = self._doctor_probe_queue()

@@ -204,7 +204,41 @@ class ApprovalTasks:
         value = _tag_value(value)
         client.add_tags(ResourceArn=finding["arn"], Tags=[{"Key": EXEMPT_TAG, "Value": value}])
         client.delete_tags(ResourceArn=finding["arn"], TagKeys=list(ZOMBIE_KEYS))
+        self._record_exemption(finding["arn"], value, by=by, kind=kind, until=until)
         return {"exempt": value, "until": until, "kind": kind}
+
+    def exempt_manually(self, state: Mapping, reason: str, by: str, until: str | None = None) -> dict:
+        """`mlgov exempt`: keep an endpoint (until a date, or for good) without an approval, recorded like a Reject.
+        Writes through the approval spoke role, the only role besides the hub's that may write mlgov:exempt."""
+        finding = _finding(state)
+        account, region, _ = _where(finding)
+        if ":endpoint/" not in finding["arn"]:
+            raise ApprovalRefused(f"only endpoints can be exempted this way, not {finding['arn']}")
+        reason, by = _tag_value(reason.strip()), _tag_value(by.strip() or "nobody")
+        if not reason:
+            raise ApprovalRefused("an exemption needs a reason")
+        today = self.clock().date()
+        if until:
+            try:
+                until_date = date.fromisoformat(until)
+            except ValueError:
+                raise ApprovalRefused(f"until {until!r} is not a date (YYYY-MM-DD)") from None
+            if until_date <= today:
+                raise ApprovalRefused(f"until {until} is not after today ({today.isoformat()})")
+            value, kind = snooze_exemption(by, today, until_date), "snooze"
+        else:
+            value, kind = f"exempted by {by} on {today.isoformat()}: {reason}", "manual"
+        value = _tag_value(value)
+        client = self.sessions.client("sagemaker", account, region)
+        client.add_tags(ResourceArn=finding["arn"], Tags=[{"Key": EXEMPT_TAG, "Value": value}])
+        self._record_exemption(finding["arn"], value, by=by, kind=kind, until=until)
+        return {"exempt": value, "until": until, "kind": kind}
+
+    def _record_exemption(self, arn: str, value: str, *, by: str, kind: str, until: str | None) -> None:
+        """The scan honours mlgov:exempt only with this record (a tag written by anyone else keeps nothing)."""
+        if self.approvals is None:
+            raise ApprovalRefused("recording an exemption needs the approvals table")
+        self.approvals.record_exemption(arn, value, by=by, kind=kind, until=until, now=self.clock())
 
     def _tag(self, state: Mapping, tags: Mapping[str, str]) -> dict:
         finding = _finding(state)

@@ -142,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_restore_commands(commands, common)
 
+    from mlgov.cli_exempt import add_exempt_command
+
+    add_exempt_command(commands, common)
+
     from mlgov.cli_doctor import add_doctor_command
 
     add_doctor_command(commands, common)

@@ -24,6 +24,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
+from mlgov.domain.preflight import APPROVAL_FUNCTION_NAME
 from mlgov.domain.principals import HUB_APPROVAL_ROLE, HUB_SLACK_ROLE, SPOKE_APPROVAL_ROLE
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
@@ -110,6 +111,7 @@ class ApprovalFlow(Construct):
             "Approval",
             name="approval",
             role_name=APPROVAL_ROLE_NAME,
+            function_name=APPROVAL_FUNCTION_NAME,  # `mlgov exempt` invokes it by this name
             description="mlgov approval flow tasks: notify, re-check, tag, snapshot, verify, guarded delete, update",
             environment={
                 "MLGOV_HUB_ACCOUNT": config.hub_account,

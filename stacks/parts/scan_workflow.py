@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -103,6 +104,7 @@ class ScanWorkflow(Construct):
         config: MlgovConfig,
         archive: ArchiveBucket,
         approval_state_machine_arn: str | None = None,
+        approvals_table: dynamodb.ITable | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.findings_table = state_table(self, "FindingsTable", key="arn", ttl_attribute="expires_at")
@@ -124,6 +126,8 @@ class ScanWorkflow(Construct):
             environment["MLGOV_MANAGEMENT_ACCOUNT"] = str(config.management_account)
         if approval_state_machine_arn:
             environment["MLGOV_APPROVAL_STATE_MACHINE_ARN"] = approval_state_machine_arn
+        if approvals_table is not None:  # the exemptions mlgov recorded: only those keep a zombie
+            environment["MLGOV_APPROVALS_TABLE"] = approvals_table.table_name
         scanner = MlgovFunction(
             self,
             "Scanner",
@@ -138,6 +142,14 @@ class ScanWorkflow(Construct):
         )
         self.scanner = scanner.function
         self._grant_scanner(scanner.role, config, archive, approval_state_machine_arn)
+        if approvals_table is not None:
+            scanner.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReadRecordedExemptions",
+                    actions=["dynamodb:BatchGetItem"],
+                    resources=[approvals_table.table_arn],
+                )
+            )
         self.state_machine = self._state_machine(scanner)
         self._schedule(config)
 

@@ -253,10 +253,7 @@ def test_org_installation_checked_from_a_member_account_with_hub_and_management_
     assert f"OK   bus-policy    mlgov-hub admits PutEvents from organization {organization_id}" in out
     assert "scanner assumed mlgov-spoke in 2 account(s)" in out
     assert f"OK   event-probe   probe from {MEMBER}/{REGION} reached the hub queue in" in out
-    assert (
-        f"OK   org-policies  {ou}: {', '.join(SCP_NAMES)} and mlgov-tag-policy attached"
-        in out
-    )
+    assert f"OK   org-policies  {ou}: {', '.join(SCP_NAMES)} and mlgov-tag-policy attached" in out
     assert aws.scanner.events == [{"task": "access", "accounts": [HUB, MEMBER]}]
 
 

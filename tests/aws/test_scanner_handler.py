@@ -36,6 +36,7 @@ DENIED = "444444444444"
 REGION = "us-east-1"  # the checked-in price table prices ml.m5.xlarge here
 BUCKET = "mlgov-archive"
 TABLE = "mlgov-findings"
+APPROVALS_TABLE = "mlgov-approvals"
 SLACK_TOKEN = "xoxb-test-token-never-logged"
 CREATED_BEFORE = timedelta(days=40)  # the endpoints' age when the scanner first runs (the zombie judge needs age)
 REPORT_SCHEMA = json.loads(
@@ -209,6 +210,12 @@ def hub(monkeypatch, slack_api, instant):
             AttributeDefinitions=[{"AttributeName": "arn", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName=APPROVALS_TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         state_machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
             name="mlgov-approval",
             definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
@@ -227,6 +234,9 @@ def hub(monkeypatch, slack_api, instant):
             "member-new": _endpoint(MEMBER, "member-new", None, now, {"ml:team": "search"}),
         }
         _endpoint(DENIED, "hidden", [0.0], now, tags)
+        approvals_table().record_exemption(  # what a Reject in Slack leaves behind
+            arns["member-exempt"], "ticket-7", by="U0APPROVER", kind="reject", now=now
+        )
         for name, value in {
             "MLGOV_HUB_ACCOUNT": HUB,
             "MLGOV_SPOKE_ROLE": "mlgov-spoke",
@@ -236,6 +246,7 @@ def hub(monkeypatch, slack_api, instant):
             "MLGOV_REGIONS": json.dumps([REGION]),
             "MLGOV_RESOURCE_TYPES": json.dumps(["endpoint"]),
             "MLGOV_APPROVAL_STATE_MACHINE_ARN": state_machine,
+            "MLGOV_APPROVALS_TABLE": APPROVALS_TABLE,
             "MLGOV_SLACK_CHANNEL": "C0123ABCD",
             "MLGOV_SLACK_TOKEN_SECRET": secret,
             "MLGOV_SLACK_API_URL": slack_api[0],
@@ -246,6 +257,12 @@ def hub(monkeypatch, slack_api, instant):
         runtime = _runtime(monkeypatch, overrides, clock)
         yield Hub(runtime, arns, state_machine, overrides, clock, now)
         _reset_caches()
+
+
+def approvals_table():
+    from mlgov.aws.approvals_table import ApprovalsTable
+
+    return ApprovalsTable(boto3.client("dynamodb", region_name=REGION), APPROVALS_TABLE)
 
 
 def _runtime(monkeypatch, overrides, clock):
@@ -356,6 +373,19 @@ def test_unreadable_metrics_are_an_error_entry_and_never_a_zombie(hub):
     assert statuses["member-zombie"] == "unknown" and statuses["hub-zombie"] == "zombie"
     assert {"account": MEMBER, "region": REGION, "operation": "GetMetricData"}.items() <= report["errors"][0].items()
     assert result["approvals_started"] == 1
+
+
+def test_an_exemption_tag_mlgov_never_recorded_keeps_no_zombie(hub, caplog):
+    boto3.client("dynamodb", region_name=REGION).delete_item(
+        TableName=APPROVALS_TABLE, Key={"pk": {"S": "exemption#" + hub.arns["member-exempt"]}}
+    )
+
+    result = hub.run("run-1")
+
+    assert result["approvals_started"] == 3
+    names = {e["name"] for e in hub.executions()}
+    assert approval_execution_name(hub.arns["member-exempt"], hub.day) in names
+    assert "mlgov:exempt not honoured" in caplog.text
 
 
 def test_findings_are_recorded_with_first_seen_and_each_new_zombie_gets_one_approval(hub):

@@ -152,16 +152,67 @@ def test_confirm_needs_an_approver():
         ("timeout", {}, "no answer within 72h - kept on 2026-11-24", None),
     ],
 )
-def test_exempt_tags_who_and_when_and_clears_the_zombie_keys(kind, decision, value, until):
+def test_exempt_tags_who_and_when_clears_the_zombie_keys_and_records_it(dynamodb, kind, decision, value, until):
+    from mlgov.aws.approvals_table import ApprovalsTable
+
     sagemaker, stub = _stubbed("sagemaker")
     stub.add_response("add_tags", {}, {"ResourceArn": ARN, "Tags": [{"Key": "mlgov:exempt", "Value": value}]})
     stub.add_response(
         "delete_tags", {}, {"ResourceArn": ARN, "TagKeys": ["mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date"]}
     )
+    table = ApprovalsTable(dynamodb, "approvals")
     with stub:
-        result = _tasks(FakeSessions(sagemaker=sagemaker)).exempt(_state(decision=decision), kind)
+        result = _tasks(FakeSessions(sagemaker=sagemaker), approvals=table).exempt(_state(decision=decision), kind)
     stub.assert_no_pending_responses()
     assert result == {"exempt": value, "until": until, "kind": kind}
+    assert table.recorded_exemptions([ARN, ARN.replace("churn", "other")]) == {ARN: value}
+
+
+@pytest.mark.parametrize(
+    ("until", "value", "kind"),
+    [
+        (None, "exempted by arn:aws:sts::222222222222:assumed-role/Platform/bob on 2026-11-24: ticket-42", "manual"),
+        (
+            "2027-01-15",
+            "snoozed by arn:aws:sts::222222222222:assumed-role/Platform/bob on 2026-11-24 until 2027-01-15",
+            "snooze",
+        ),
+    ],
+)
+def test_a_manual_exemption_is_tagged_through_the_approval_role_and_recorded(dynamodb, until, value, kind):
+    from mlgov.aws.approvals_table import ApprovalsTable
+
+    by = "arn:aws:sts::222222222222:assumed-role/Platform/bob"
+    sagemaker, stub = _stubbed("sagemaker")
+    stub.add_response("add_tags", {}, {"ResourceArn": ARN, "Tags": [{"Key": "mlgov:exempt", "Value": value}]})
+    table = ApprovalsTable(dynamodb, "approvals")
+    sessions = FakeSessions(sagemaker=sagemaker)
+    with stub:
+        result = _tasks(sessions, approvals=table).exempt_manually({"finding": FINDING}, "ticket-42", by, until)
+    stub.assert_no_pending_responses()
+    assert result == {"exempt": value, "until": until, "kind": kind}
+    assert sessions.asked == [("sagemaker", FINDING["account"], FINDING["region"])]
+    assert table.recorded_exemptions([ARN]) == {ARN: value}
+
+
+@pytest.mark.parametrize(
+    ("finding", "reason", "until", "refusal"),
+    [
+        ({**FINDING, "arn": ARN.replace(":endpoint/", ":notebook-instance/")}, "x", None, "only endpoints"),
+        (FINDING, "   ", None, "needs a reason"),
+        (FINDING, "x", "2026-11-24", "not after today"),
+        (FINDING, "x", "soon", "not a date"),
+    ],
+)
+def test_a_manual_exemption_is_refused_before_anything_is_written(dynamodb, finding, reason, until, refusal):
+    from mlgov.aws.approvals_table import ApprovalsTable
+
+    sagemaker, stub = _stubbed("sagemaker")
+    with stub, pytest.raises(ApprovalRefused, match=refusal):  # no call expected: any AddTags raises
+        _tasks(FakeSessions(sagemaker=sagemaker), approvals=ApprovalsTable(dynamodb, "approvals")).exempt_manually(
+            {"finding": finding}, reason, "bob", until
+        )
+    assert ApprovalsTable(dynamodb, "approvals").recorded_exemptions([finding["arn"]]) == {}
 
 
 # ---- re-check ----------------------------------------------------------------------------------------------------

@@ -133,9 +133,7 @@ def test_policies_build_refuses_a_config_exempting_everyone_in_one_line(capsys, 
 
 
 def test_simulate_untagged_create_endpoint_is_denied_as_expected(capsys):
-    code, out, _ = run(
-        capsys, "policies", "simulate", "--action", "sagemaker:CreateEndpoint", "--expect", "deny"
-    )
+    code, out, _ = run(capsys, "policies", "simulate", "--action", "sagemaker:CreateEndpoint", "--expect", "deny")
     assert code == 0
     assert out.splitlines()[0] == "DENY"
     assert "DenyMissingMlTeam" in out
@@ -164,9 +162,7 @@ def test_simulate_fully_tagged_create_is_allowed_on_both_authorizations(capsys, 
 
 
 def test_simulate_presigned_domain_url_is_allowed(capsys):
-    code, out, _ = run(
-        capsys, "policies", "simulate", "--action", "CreatePresignedDomainUrl", "--expect", "allow"
-    )
+    code, out, _ = run(capsys, "policies", "simulate", "--action", "CreatePresignedDomainUrl", "--expect", "allow")
     assert code == 0
     assert out.splitlines()[0] == "ALLOW"
 
@@ -334,9 +330,7 @@ def test_sdk_defaults_rejects_an_environment_outside_the_schema(capsys, tmp_path
 
 
 def test_sdk_defaults_rejects_a_lifetime_beyond_the_maximum(capsys, tmp_path):
-    code, _, err = run(
-        capsys, "sdk-defaults", *SDK_ARGS, "--days", "400", "--output", str(tmp_path / "c.yaml")
-    )
+    code, _, err = run(capsys, "sdk-defaults", *SDK_ARGS, "--days", "400", "--output", str(tmp_path / "c.yaml"))
     assert code == 2
     assert err == "mlgov: error: --days must be between 1 and 365\n"
 

@@ -159,9 +159,7 @@ def test_sent_tags_pinpoint_the_missing_key_and_keep_the_users_values(real_schem
         "auto-delete-after": "2026-04-01",
     }
     explanation = explain(CLASSIC, real_schema, actions, sent)
-    assert [(p.key, p.message) for p in explanation.problems] == [
-        ("ml:team", "missing (e.g. ml:team=fraud-detection)")
-    ]
+    assert [(p.key, p.message) for p in explanation.problems] == [("ml:team", "missing (e.g. ml:team=fraud-detection)")]
     assert "because of: ml:team." in explanation.headline
     assert explanation.suggested_tags["ml:model"] == "churn-v2"
     assert explanation.suggested_tags["auto-delete-after"] == "2026-04-01"
@@ -235,9 +233,7 @@ def test_tagging_denial_on_a_studio_app_blames_the_tag_values_not_another_scp(re
 
 
 def test_tagging_denial_names_a_forged_mlgov_key(real_schema, actions):
-    message = denied(
-        "AddTags", "sagemaker:AddTags", ENDPOINT_ARN, "with an explicit deny in a service control policy"
-    )
+    message = denied("AddTags", "sagemaker:AddTags", ENDPOINT_ARN, "with an explicit deny in a service control policy")
     explanation = explain(message, real_schema, actions, {"mlgov:zombie": "false"})
     assert [p.key for p in explanation.problems] == ["mlgov:zombie"]
     assert "mlgov:zombie-date" in explanation.headline

@@ -140,9 +140,7 @@ def test_resource_match_is_case_sensitive():
 
 def test_resource_question_mark_matches_one_character():
     assert resource_matches({"Resource": "arn:aws:sagemaker:eu-west-?:*"}, ENDPOINT_ARN)
-    assert not resource_matches(
-        {"Resource": "arn:aws:sagemaker:eu-west-?:*"}, ENDPOINT_ARN.replace("1", "10", 1)
-    )
+    assert not resource_matches({"Resource": "arn:aws:sagemaker:eu-west-?:*"}, ENDPOINT_ARN.replace("1", "10", 1))
 
 
 def test_resource_list_matches_when_any_entry_matches():
@@ -277,9 +275,7 @@ def test_arn_like_wildcard_does_not_cross_arn_segment_boundaries():
 
 def test_arn_like_resource_segment_may_contain_colons():
     log_arn = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/sagemaker/x:*"
-    assert holds(
-        "ArnLike", "aws:SourceArn", "arn:aws:logs:*:*:log-group:/aws/sagemaker/*", {"aws:SourceArn": log_arn}
-    )
+    assert holds("ArnLike", "aws:SourceArn", "arn:aws:logs:*:*:log-group:/aws/sagemaker/*", {"aws:SourceArn": log_arn})
 
 
 def test_arn_like_is_false_when_key_missing():
@@ -311,9 +307,7 @@ def test_arn_not_like_is_true_when_key_missing():
 
 def test_arn_not_equals_true_only_when_arn_matches_none_of_the_values():
     assert holds("ArnNotEquals", PRINCIPAL, [EXEMPT_ROLE], {PRINCIPAL: DEFAULT_PRINCIPAL_ARN})
-    assert not holds(
-        "ArnNotEquals", PRINCIPAL, [DEFAULT_PRINCIPAL_ARN, EXEMPT_ROLE], {PRINCIPAL: EXEMPT_ROLE}
-    )
+    assert not holds("ArnNotEquals", PRINCIPAL, [DEFAULT_PRINCIPAL_ARN, EXEMPT_ROLE], {PRINCIPAL: EXEMPT_ROLE})
 
 
 def test_arn_not_equals_is_true_when_key_missing():
@@ -426,9 +420,7 @@ def test_if_exists_is_true_when_key_missing(base):
         ("BoolIfExists", "true", "false", False),
     ],
 )
-def test_if_exists_behaves_like_base_operator_when_key_present(
-    operator, policy_value, request_value, expected
-):
+def test_if_exists_behaves_like_base_operator_when_key_present(operator, policy_value, request_value, expected):
     assert holds(operator, "aws:Key", policy_value, {"aws:Key": request_value}) is expected
 
 
@@ -452,9 +444,7 @@ def test_keys_within_one_operator_are_anded():
 def test_operators_within_one_condition_are_anded():
     condition = {"StringEquals": {TEAM_TAG: "fraud"}, "Bool": {SECURE: "false"}}
     statement = deny(action="*", condition=condition)
-    assert statement_matches(
-        statement, RequestContext(CREATE_ENDPOINT, context={TEAM_TAG: "fraud", SECURE: "false"})
-    )
+    assert statement_matches(statement, RequestContext(CREATE_ENDPOINT, context={TEAM_TAG: "fraud", SECURE: "false"}))
     assert not statement_matches(
         statement, RequestContext(CREATE_ENDPOINT, context={TEAM_TAG: "fraud", SECURE: "true"})
     )
@@ -481,9 +471,7 @@ def test_principal_arn_key_is_derived_from_principal_arn():
 
 def test_explicit_principal_arn_in_context_wins_over_principal_arn_field():
     statement = deny(condition={"ArnLike": {PRINCIPAL: MLGOV_ROLES}})
-    request = RequestContext(
-        CREATE_ENDPOINT, principal_arn=DEFAULT_PRINCIPAL_ARN, context={PRINCIPAL: EXEMPT_ROLE}
-    )
+    request = RequestContext(CREATE_ENDPOINT, principal_arn=DEFAULT_PRINCIPAL_ARN, context={PRINCIPAL: EXEMPT_ROLE})
     assert statement_matches(request=request, statement=statement)
 
 
@@ -575,9 +563,7 @@ def test_unknown_operator_raises_naming_it():
 
 
 def test_unknown_operator_raises_even_when_action_does_not_match():
-    statement = deny(
-        action="s3:*", condition={"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}
-    )
+    statement = deny(action="s3:*", condition={"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}})
     with pytest.raises(UnsupportedPolicyError, match="DateGreaterThan"):
         statement_matches(statement, RequestContext(CREATE_ENDPOINT))
 
@@ -712,9 +698,7 @@ def test_no_allow_without_full_aws_access_is_implicit_deny():
 
 def test_explicit_allow_statement_allows_without_full_aws_access():
     allow_sagemaker = policy({"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"})
-    decision = evaluate(
-        {"AllowSageMaker": allow_sagemaker}, RequestContext(CREATE_ENDPOINT), full_aws_access=False
-    )
+    decision = evaluate({"AllowSageMaker": allow_sagemaker}, RequestContext(CREATE_ENDPOINT), full_aws_access=False)
     assert decision.allowed
 
 
@@ -727,9 +711,7 @@ def test_allow_for_other_actions_does_not_allow_without_full_aws_access():
 
 def test_explicit_full_aws_access_policy_is_equivalent_to_the_flag():
     full_access = {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}
-    decision = evaluate(
-        {"FullAWSAccess": full_access}, RequestContext(CREATE_ENDPOINT), full_aws_access=False
-    )
+    decision = evaluate({"FullAWSAccess": full_access}, RequestContext(CREATE_ENDPOINT), full_aws_access=False)
     assert decision.allowed
 
 
@@ -745,9 +727,7 @@ def test_deny_overrides_allow():
 
 
 def test_statement_given_as_single_object_is_evaluated():
-    decision = evaluate(
-        {"p": {"Version": "2012-10-17", "Statement": deny()}}, RequestContext(CREATE_ENDPOINT)
-    )
+    decision = evaluate({"p": {"Version": "2012-10-17", "Statement": deny()}}, RequestContext(CREATE_ENDPOINT))
     assert decision.verdict == "DENY"
 
 
@@ -868,9 +848,7 @@ def test_protect_governance_tags_scp_blocks_tag_changes_by_non_exempt_principals
 
 
 def test_deny_with_not_action_allow_list_blocks_everything_else():
-    allow_list = {
-        "OnlySageMaker": policy({"Effect": "Deny", "NotAction": ["sagemaker:*", "s3:Get*"], "Resource": "*"})
-    }
+    allow_list = {"OnlySageMaker": policy({"Effect": "Deny", "NotAction": ["sagemaker:*", "s3:Get*"], "Resource": "*"})}
     assert evaluate(allow_list, RequestContext("ec2:RunInstances")).verdict == "DENY"
     assert evaluate(allow_list, RequestContext(CREATE_ENDPOINT)).verdict == "ALLOW"
     assert evaluate(allow_list, RequestContext("s3:GetObject")).verdict == "ALLOW"

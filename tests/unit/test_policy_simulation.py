@@ -29,9 +29,7 @@ def test_create_endpoint_without_team_is_denied_by_the_team_statement(checked_in
     assert "DenyMissingMlTeam" in create.decision.reason
 
 
-def test_create_endpoint_with_all_five_valid_tags_is_allowed_on_create_and_on_tagging(
-    checked_in_scps, valid_tags
-):
+def test_create_endpoint_with_all_five_valid_tags_is_allowed_on_create_and_on_tagging(checked_in_scps, valid_tags):
     result = simulate_call(checked_in_scps, "sagemaker:CreateEndpoint", valid_tags, DATA_SCIENTIST)
     assert result.verdict == "ALLOW"
     assert [a.label for a in result.authorizations] == [
@@ -48,9 +46,7 @@ def test_every_allowed_environment_passes(checked_in_scps, valid_tags, environme
 
 
 def test_environment_qa_is_denied_on_the_tagging_check(checked_in_scps, valid_tags):
-    result = simulate_call(
-        checked_in_scps, "sagemaker:CreateEndpoint", {**valid_tags, "ml:environment": "qa"}
-    )
+    result = simulate_call(checked_in_scps, "sagemaker:CreateEndpoint", {**valid_tags, "ml:environment": "qa"})
     assert result.verdict == "DENY"
     create, tagging = result.authorizations
     assert create.decision.allowed
@@ -141,9 +137,7 @@ def test_data_scientist_cannot_remove_the_zombie_tag(checked_in_scps):
 
 def test_training_job_needs_no_lifetime_tag(checked_in_scps, valid_tags):
     tags = without(valid_tags, "auto-delete-after")
-    assert (
-        simulate_call(checked_in_scps, "sagemaker:CreateTrainingJob", tags, DATA_SCIENTIST).verdict == "ALLOW"
-    )
+    assert simulate_call(checked_in_scps, "sagemaker:CreateTrainingJob", tags, DATA_SCIENTIST).verdict == "ALLOW"
 
 
 def test_endpoint_needs_the_lifetime_tag(checked_in_scps, valid_tags):

@@ -133,9 +133,7 @@ SAMPLES: dict[str, Sample] = {
     "CreateCluster": response_only(
         {
             "clusterName": "llm-training",
-            "instanceGroups": [
-                {"instanceGroupName": "workers", "instanceType": "ml.p5.48xlarge", "instanceCount": 4}
-            ],
+            "instanceGroups": [{"instanceGroupName": "workers", "instanceType": "ml.p5.48xlarge", "instanceCount": 4}],
             "orchestrator": {"eks": {"clusterArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/hyperpod-eks"}},
             "tags": TAGS,
         },
@@ -698,9 +696,7 @@ def test_arn_is_built_from_the_request_when_the_response_lacks_it(event_name) ->
 
 def test_domain_arn_comes_from_the_response_not_the_domain_id() -> None:
     sample = SAMPLES["CreateDomain"]
-    assert resource_arn("CreateDomain", sample.request, sample.response, ACCOUNT, REGION) == arn(
-        f"domain/{DOMAIN_ID}"
-    )
+    assert resource_arn("CreateDomain", sample.request, sample.response, ACCOUNT, REGION) == arn(f"domain/{DOMAIN_ID}")
 
 
 def test_app_of_a_user_profile_is_built_with_the_profile_name() -> None:
@@ -713,9 +709,7 @@ def test_app_of_a_user_profile_is_built_with_the_profile_name() -> None:
 def test_versioned_model_package_needs_the_response() -> None:
     request = {"modelPackageGroupName": "churn-models", "inferenceSpecification": {}}
     response = {"modelPackageArn": arn("model-package/churn-models/3")}
-    assert resource_arn("CreateModelPackage", request, response, ACCOUNT, REGION) == arn(
-        "model-package/churn-models/3"
-    )
+    assert resource_arn("CreateModelPackage", request, response, ACCOUNT, REGION) == arn("model-package/churn-models/3")
     with pytest.raises(MissingResourceIdentity, match="modelPackageName"):
         resource_arn("CreateModelPackage", request, None, ACCOUNT, REGION)
 
@@ -731,9 +725,7 @@ def test_built_arn_lowercases_the_name() -> None:
 def test_returned_arn_is_kept_exactly_as_sagemaker_wrote_it() -> None:
     request = {"trainingJobName": "Churn-XGB-0301"}
     response = {"trainingJobArn": arn("training-job/Churn-XGB-0301")}
-    assert resource_arn("CreateTrainingJob", request, response, ACCOUNT, REGION) == arn(
-        "training-job/Churn-XGB-0301"
-    )
+    assert resource_arn("CreateTrainingJob", request, response, ACCOUNT, REGION) == arn("training-job/Churn-XGB-0301")
 
 
 def test_built_arn_keeps_partition_region_and_account_as_given() -> None:

@@ -12,6 +12,7 @@ from mlgov.domain.scan_run import (
     Target,
     approval_execution_name,
     failed_part_error,
+    is_exempt,
     needs_approval,
     parse_target,
     part_key,
@@ -19,6 +20,7 @@ from mlgov.domain.scan_run import (
     report_location,
     run_id_of,
     targets,
+    unrecorded_exemption,
 )
 
 ARN = "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn"
@@ -78,9 +80,9 @@ def test_execution_name_is_deterministic_valid_and_per_episode():
 def test_a_zombie_endpoint_needs_an_approval_until_its_episode_has_one():
     name = approval_execution_name(ARN, "2026-11-24")
 
-    assert needs_approval(_zombie(), "2026-11-24", None)
-    assert needs_approval(_zombie(), "2026-11-24", approval_execution_name(ARN, "2026-10-01"))  # an older episode
-    assert not needs_approval(_zombie(), "2026-11-24", name)
+    assert needs_approval(_zombie(), "2026-11-24", None, {})
+    assert needs_approval(_zombie(), "2026-11-24", approval_execution_name(ARN, "2026-10-01"), {})  # older episode
+    assert not needs_approval(_zombie(), "2026-11-24", name, {})
 
 
 @pytest.mark.parametrize(
@@ -92,7 +94,28 @@ def test_a_zombie_endpoint_needs_an_approval_until_its_episode_has_one():
     ],
 )
 def test_exempt_non_zombie_and_non_endpoint_findings_never_need_approval(finding):
-    assert not needs_approval(finding, "2026-11-24", None)
+    assert not needs_approval(finding, "2026-11-24", None, {ARN: "ticket-42"})
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    [{}, {ARN: "rejected by U0APPROVER on 2026-10-01"}, {ARN.replace("churn", "other"): "forever"}],
+    ids=["nothing recorded", "another value recorded", "recorded for another endpoint"],
+)
+def test_an_exemption_tag_mlgov_did_not_record_keeps_nothing(recorded):
+    forged = _zombie(tags={"mlgov:exempt": "forever"})
+
+    assert not is_exempt(forged, recorded)
+    assert unrecorded_exemption(forged, recorded) == "forever"
+    assert needs_approval(forged, "2026-11-24", None, recorded)
+
+
+def test_the_recorded_exemption_keeps_the_zombie():
+    kept = _zombie(tags={"mlgov:exempt": "rejected by U0APPROVER on 2026-10-01"})
+    recorded = {ARN: "rejected by U0APPROVER on 2026-10-01"}
+
+    assert is_exempt(kept, recorded) and unrecorded_exemption(kept, recorded) is None
+    assert not needs_approval(kept, "2026-11-24", None, recorded)
 
 
 def test_failed_map_iteration_becomes_an_error_entry():
@@ -139,7 +162,8 @@ def test_a_lapsed_snooze_asks_again_under_a_new_episode():
     first = approval_execution_name(ARN, "2026-09-20")  # the approval that ended in the snooze
 
     assert approval_episode(lapsed, "2026-09-20") == "2026-11-01"
-    assert needs_approval(lapsed, "2026-09-20", first)
-    assert not needs_approval(lapsed, "2026-09-20", approval_execution_name(ARN, "2026-11-01"))  # asked once
-    assert not needs_approval(snoozed, "2026-09-20", first)
+    recorded = {ARN: snooze}
+    assert needs_approval(lapsed, "2026-09-20", first, recorded)
+    assert not needs_approval(lapsed, "2026-09-20", approval_execution_name(ARN, "2026-11-01"), recorded)  # asked once
+    assert not needs_approval(snoozed, "2026-09-20", first, recorded)
     assert approval_episode(snoozed, "2026-09-20") == "2026-09-20"

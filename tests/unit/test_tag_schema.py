@@ -231,9 +231,7 @@ def test_lifetime_today_and_at_the_maximum_are_accepted(real_schema):
 def test_lifetime_beyond_the_maximum_names_the_latest_allowed_date(real_schema):
     too_late = (TODAY + timedelta(days=366)).isoformat()
     problems = problems_by_key(real_schema, good_tags({"auto-delete-after": too_late}))
-    assert problems == {
-        "auto-delete-after": f"{too_late} is more than 365 days ahead (latest allowed: 2027-03-15)"
-    }
+    assert problems == {"auto-delete-after": f"{too_late} is more than 365 days ahead (latest allowed: 2027-03-15)"}
 
 
 def test_value_longer_than_256_characters_is_rejected(real_schema):

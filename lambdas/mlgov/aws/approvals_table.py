@@ -6,13 +6,18 @@ leaves this table. Item: approval_id, task_token, status (pending | done), endpo
 region, snooze_days, created_at, expires_at (epoch seconds: the decision deadline, i.e. the state's timeout),
 purge_at (epoch seconds, the table's TTL attribute: keeps decided items for audit), channel and ts (the message,
 once posted), and after a click decision, decided_by, decided_at.
+
+Exemptions: `pk` = `exemption#<resource ARN>`, the last `mlgov:exempt` value mlgov wrote on that resource (Reject,
+Snooze, timeout, `mlgov exempt`) with who, when, why and until. The scan honours an `mlgov:exempt` tag only when its
+value is the one recorded here: a tag written by anyone else never keeps a zombie.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -22,6 +27,9 @@ KEY = "pk"
 PREFIX = "approval#"
 PENDING, DONE = "pending", "done"
 KEEP_AFTER_DEADLINE = timedelta(days=90)  # purge_at = deadline + this
+EXEMPTION_PREFIX = "exemption#"
+_BATCH_GET_MAX = 100
+_BATCH_ATTEMPTS = 5
 
 
 def approval_id(task_token: str) -> str:
@@ -133,6 +141,50 @@ class ApprovalsTable:
             ConditionExpression=f"attribute_exists({KEY})",
             ExpressionAttributeValues={":channel": {"S": channel}, ":ts": {"S": ts}},
         )
+
+    def record_exemption(
+        self, arn: str, value: str, *, by: str, kind: str, now: datetime, until: str | None = None
+    ) -> None:
+        """Remember the `mlgov:exempt` value mlgov wrote on `arn` (replacing any earlier one); a snooze's record
+        expires with it (purge_at = until + 90 days), every other exemption is kept."""
+        item = {
+            KEY: EXEMPTION_PREFIX + arn,
+            "arn": arn,
+            "value": value,
+            "by": by,
+            "kind": kind,
+            "recorded_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if until:
+            item["until"] = until
+            end = datetime.fromisoformat(f"{until}T00:00:00+00:00")
+            item["purge_at"] = int((end + KEEP_AFTER_DEADLINE).timestamp())
+        self._client.put_item(
+            TableName=self._table, Item={key: self._serializer.serialize(value) for key, value in item.items()}
+        )
+
+    def recorded_exemptions(self, arns: Sequence[str]) -> dict[str, str]:
+        """ARN -> the `mlgov:exempt` value mlgov recorded, for those of `arns` that have one."""
+        wanted = list(dict.fromkeys(arns))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), _BATCH_GET_MAX):
+            keys = [{KEY: {"S": EXEMPTION_PREFIX + arn}} for arn in wanted[start : start + _BATCH_GET_MAX]]
+            request = {self._table: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "arn, #v"}}
+            names = {"#v": "value"}
+            for attempt in range(_BATCH_ATTEMPTS):
+                if attempt:
+                    time.sleep(0.1 * 2**attempt)  # unprocessed keys mean throttling: back off before asking again
+                request[self._table]["ExpressionAttributeNames"] = names
+                response = self._client.batch_get_item(RequestItems=request)
+                for raw in response.get("Responses", {}).get(self._table, []):
+                    item = self._item(raw) or {}
+                    found[str(item["arn"])] = str(item["value"])
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise RuntimeError(f"{self._table}: exemption records still unprocessed after {_BATCH_ATTEMPTS} tries")
+        return found
 
     def _item(self, raw: Mapping | None) -> dict | None:
         if raw is None:

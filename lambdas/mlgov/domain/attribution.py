@@ -37,9 +37,7 @@ def tag_problems(resource: Resource, schema: TagSchema, today: date) -> list[Tag
     """
     own_keys = set(schema.required_keys)
     checked = {
-        key: value
-        for key, value in resource.tags.items()
-        if key in own_keys or schema.case_variant_of(key) in own_keys
+        key: value for key, value in resource.tags.items() if key in own_keys or schema.case_variant_of(key) in own_keys
     }
     problems = check_tags(schema, checked, resource.resource_type, today)
     return [problem for problem in problems if not _is_only_expired(problem, checked, schema, today)]

@@ -15,6 +15,7 @@ from mlgov.domain.scan_run import BadTask
 SPOKE_ROLE_NAME = "mlgov-spoke"
 HUB_BUS_NAME = "mlgov-hub"
 SCANNER_FUNCTION_NAME = "mlgov-scanner"
+APPROVAL_FUNCTION_NAME = "mlgov-approval"  # `mlgov exempt` invokes its exempt_manually task by this name
 PROBE_QUEUE_NAME = "mlgov-doctor-probe"
 PROBE_SOURCE = "mlgov.doctor"
 PROBE_DETAIL_TYPE = "mlgov doctor probe"

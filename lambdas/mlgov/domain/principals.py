@@ -73,9 +73,7 @@ def refuse_everyone(patterns: Iterable[str], key: str) -> None:
 
 def protected_role_resources() -> list[str]:
     """IAM resource patterns of the protected role names, at the root path and under any path."""
-    return [
-        f"arn:*:iam::*:role/{where}{prefix}*" for prefix in PROTECTED_ROLE_NAME_PREFIXES for where in ("", "*/")
-    ]
+    return [f"arn:*:iam::*:role/{where}{prefix}*" for prefix in PROTECTED_ROLE_NAME_PREFIXES for where in ("", "*/")]
 
 
 @dataclass(frozen=True)

@@ -99,11 +99,22 @@ def approval_execution_name(arn: str, zombie_since: str) -> str:
     return name[:_EXECUTION_NAME_MAX]
 
 
-def is_exempt(finding: Mapping) -> bool:
-    """Tagged `mlgov:exempt`, unless the verdict found the exemption lapsed (a snooze past its end date)."""
+def is_exempt(finding: Mapping, recorded: Mapping[str, str]) -> bool:
+    """Tagged `mlgov:exempt` with the value mlgov recorded for it (`recorded`: ARN -> value, from the approvals
+    table), unless the verdict found the exemption lapsed (a snooze past its end date). A tag nobody recorded —
+    written by hand, or before the SCPs protected the key — keeps nothing."""
     if "exempt_lapsed" in (finding.get("evidence") or {}):
         return False
-    return EXEMPT_TAG in (finding.get("tags") or {})
+    value = (finding.get("tags") or {}).get(EXEMPT_TAG)
+    return value is not None and recorded.get(finding.get("arn", "")) == value
+
+
+def unrecorded_exemption(finding: Mapping, recorded: Mapping[str, str]) -> str | None:
+    """The `mlgov:exempt` value of a finding that mlgov did not record (so it is not honoured), else None."""
+    value = (finding.get("tags") or {}).get(EXEMPT_TAG)
+    if value is None or recorded.get(finding.get("arn", "")) == value:
+        return None
+    return value
 
 
 def approval_episode(finding: Mapping, zombie_since: str) -> str:
@@ -118,13 +129,16 @@ def approval_episode(finding: Mapping, zombie_since: str) -> str:
     return max(zombie_since, (until + timedelta(days=1)).isoformat())
 
 
-def needs_approval(finding: Mapping, zombie_since: str | None, approval_started: str | None) -> bool:
-    """A zombie endpoint, not exempt, whose current episode has not been handed to the approval flow yet."""
+def needs_approval(
+    finding: Mapping, zombie_since: str | None, approval_started: str | None, recorded: Mapping[str, str]
+) -> bool:
+    """A zombie endpoint, not exempt (by a recorded exemption), whose current episode has not been handed to the
+    approval flow yet."""
     return (
         finding.get("status") == "zombie"
         and finding.get("resource_type") in APPROVABLE_TYPES
         and zombie_since is not None
-        and not is_exempt(finding)
+        and not is_exempt(finding, recorded)
         and approval_started != approval_execution_name(finding["arn"], approval_episode(finding, zombie_since))
     )
 

@@ -6,6 +6,8 @@ Events carry the execution state under `state` (the scan's approval start input 
 - {"task": "recheck", "state"} → {"still_idle": bool, "reason", "invocations"?}
 - {"task": "mark_candidate" | "confirm" | "clear_candidate", "state"} → {"tags"} / {"cleared"}
 - {"task": "exempt", "state", "kind": "reject" | "snooze" | "timeout"} → {"exempt", "until", "kind"}
+- {"task": "exempt_manually", "state": {"finding": {"arn", "account", "region"}}, "reason", "by", "until"?}
+  → {"exempt", "until", "kind"}: invoked by `mlgov exempt` (outside the state machine), recorded like a Reject
 - {"task": "snapshot", "state"} → {"archive_bucket", "prefix", "manifest_key", "snapshot", "objects", ...}
 - {"task": "verify", "state"} → {"verified": bool, "problems", "manifest_key", "objects"}
 - {"task": "delete", "state"} → {"deleted": true, "endpoint"}; ApprovalRefused unless verify said verified
@@ -22,8 +24,8 @@ from aws_lambda_powertools import Logger
 from mlgov.approval_tasks import ApprovalRefused
 
 logger = Logger(service="mlgov-approval")
-TASKS = ("notify", "recheck", "mark_candidate", "confirm", "clear_candidate", "exempt", "snapshot", "verify",
-         "delete", "update_message")  # fmt: skip
+TASKS = ("notify", "recheck", "mark_candidate", "confirm", "clear_candidate", "exempt", "exempt_manually",
+         "snapshot", "verify", "delete", "update_message")  # fmt: skip
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -45,6 +47,10 @@ def dispatch(tasks, event: dict) -> dict:
         return tasks.notify(state, event.get("task_token") or "", event.get("execution_id") or "")
     if task == "exempt":
         return tasks.exempt(state, event.get("kind") or "reject")
+    if task == "exempt_manually":
+        return tasks.exempt_manually(
+            state, str(event.get("reason") or ""), str(event.get("by") or ""), event.get("until") or None
+        )
     if task == "update_message":
         return tasks.update_message(state, event.get("execution_id") or "")
     return getattr(tasks, task)(state)

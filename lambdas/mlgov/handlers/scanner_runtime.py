@@ -18,6 +18,7 @@ from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.inventory import Resource, ScanError
 from mlgov.domain.preflight import AccountAccess, access_result
 from mlgov.domain.scan_run import (
+    EXEMPT_TAG,
     BadTask,
     Target,
     approval_episode,
@@ -31,6 +32,7 @@ from mlgov.domain.scan_run import (
     report_location,
     targets,
     targets_key,
+    unrecorded_exemption,
 )
 from mlgov.scan import Judge, ScanRequest, ScanResult
 from mlgov.settings import SettingsError, required, whole_number
@@ -61,6 +63,7 @@ class ScannerSettings:
     target_ous: tuple[str, ...] | None = None  # MLGOV_TARGET_OUS: only accounts below these OUs (or root)
     management_account: str | None = None  # MLGOV_MANAGEMENT_ACCOUNT: never scanned (no spoke can be there)
     approval_state_machine_arn: str | None = None
+    approvals_table: str | None = None  # MLGOV_APPROVALS_TABLE: recorded exemptions
     slack_channel: str | None = None
     slack_token_secret: str | None = None
     slack_api_url: str | None = None
@@ -90,6 +93,7 @@ class ScannerSettings:
             target_ous=_json_list(env, "MLGOV_TARGET_OUS"),
             management_account=env.get("MLGOV_MANAGEMENT_ACCOUNT") or None,
             approval_state_machine_arn=env.get("MLGOV_APPROVAL_STATE_MACHINE_ARN") or None,
+            approvals_table=env.get("MLGOV_APPROVALS_TABLE") or None,
             slack_channel=env.get("MLGOV_SLACK_CHANNEL") or None,
             slack_token_secret=env.get("MLGOV_SLACK_TOKEN_SECRET") or None,
             slack_api_url=env.get("MLGOV_SLACK_API_URL") or None,
@@ -325,10 +329,25 @@ class ScannerRuntime:
     ) -> tuple[int, int]:
         """One execution per zombie episode not yet handed over, largest waste first; (started, failed)."""
         by_arn = {finding["arn"]: finding for finding in report["findings"]}
-        pending = [row for row in recorded if needs_approval(by_arn[row.arn], row.zombie_since, row.approval_execution)]
-        exempt = sum(1 for row in recorded if row.new_zombie and is_exempt(by_arn[row.arn]))
+        exemptions = self._recorded_exemptions(report["findings"])
+        pending = [
+            row
+            for row in recorded
+            if needs_approval(by_arn[row.arn], row.zombie_since, row.approval_execution, exemptions)
+        ]
+        exempt = sum(1 for row in recorded if row.new_zombie and is_exempt(by_arn[row.arn], exemptions))
         if exempt:
             self.logger.info("new zombies exempt from approval (mlgov:exempt)", extra={"count": exempt})
+        unrecorded = [
+            {"arn": arn, "mlgov:exempt": value}
+            for arn, finding in by_arn.items()
+            if finding.get("status") == "zombie" and (value := unrecorded_exemption(finding, exemptions)) is not None
+        ]
+        if unrecorded:
+            self.logger.warning(
+                "mlgov:exempt not honoured: no exemption recorded by mlgov (set it with `mlgov exempt`)",
+                extra={"unrecorded": unrecorded[:50], "count": len(unrecorded)},
+            )
         if not pending:
             return 0, 0
         arn = self.settings.approval_state_machine_arn
@@ -425,6 +444,16 @@ class ScannerRuntime:
         from mlgov.aws.report_archive import ReportArchive
 
         return ReportArchive(self._client("s3"), self.settings.archive_bucket)
+
+    def _recorded_exemptions(self, findings: Sequence[Mapping]) -> dict[str, str]:
+        """ARN -> recorded mlgov:exempt value for the zombies that carry the tag; {} (nothing honoured) when the
+        approvals table is not configured."""
+        tagged = [f["arn"] for f in findings if f.get("status") == "zombie" and EXEMPT_TAG in (f.get("tags") or {})]
+        if not tagged or not self.settings.approvals_table:
+            return {}
+        from mlgov.aws.approvals_table import ApprovalsTable
+
+        return ApprovalsTable(self._client("dynamodb"), self.settings.approvals_table).recorded_exemptions(tagged)
 
     def _findings_table(self):
         from mlgov.aws.findings_table import FindingsTable

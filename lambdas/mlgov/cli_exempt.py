@@ -1,0 +1,73 @@
+"""`mlgov exempt ENDPOINT_ARN --reason ...`: keep a zombie endpoint without an approval, through the hub (writes).
+
+`mlgov:exempt` is a protected key: the SCPs let only mlgov's roles (and configured protected_tag_writers) write it,
+and the scan honours it only when mlgov recorded it. So this command does not tag anything itself: it invokes the
+hub's approval function (`mlgov-approval`, task `exempt_manually`), which writes the tag through the member account's
+`mlgov-spoke-approval` role and records it in the approvals table. Run it with hub-account credentials allowed to
+invoke that function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from mlgov.domain.preflight import APPROVAL_FUNCTION_NAME
+from mlgov.domain.resource_identity import split_arn
+
+
+class ExemptError(ValueError):
+    """`mlgov exempt` cannot go on; printed as one line, exit status 2."""
+
+
+def add_exempt_command(commands, common: argparse.ArgumentParser) -> None:
+    exempt = commands.add_parser(
+        "exempt",
+        parents=[common],
+        help="keep an endpoint out of zombie approvals, recorded by the hub (writes mlgov:exempt)",
+    )
+    exempt.add_argument("arn", metavar="ENDPOINT_ARN", help="arn:aws:sagemaker:<region>:<account>:endpoint/<name>")
+    exempt.add_argument("--reason", required=True, help="why it is kept (written into the tag and the record)")
+    exempt.add_argument("--until", metavar="YYYY-MM-DD", help="the exemption lapses after this date (default: never)")
+    exempt.add_argument("--function", default=APPROVAL_FUNCTION_NAME, help="the hub's approval function")
+    exempt.set_defaults(run=_exempt)
+
+
+def exemption_request(arn: str, reason: str, by: str, until: str | None) -> dict:
+    """The approval function's `exempt_manually` event for an endpoint ARN; ExemptError when it is not one."""
+    parts = split_arn(arn)
+    if parts is None or parts.service != "sagemaker" or not parts.resource.startswith("endpoint/"):
+        raise ExemptError(f"{arn} is not a SageMaker endpoint ARN (arn:aws:sagemaker:<region>:<account>:endpoint/...)")
+    finding = {"arn": arn, "account": parts.account, "region": parts.region, "name": parts.resource.split("/", 1)[1]}
+    return {"task": "exempt_manually", "state": {"finding": finding}, "reason": reason, "by": by, "until": until}
+
+
+def _exempt(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+
+    from mlgov.aws.sessions import RETRY_CONFIG
+
+    try:
+        session = boto3.Session(profile_name=getattr(args, "profile", None), region_name=getattr(args, "region", None))
+    except ProfileNotFound as err:
+        raise ExemptError(str(err)) from None
+    if not session.region_name:
+        raise ExemptError("no AWS region: pass --region (the hub's) or set AWS_REGION")
+
+    def client(service: str):
+        return session.client(service, config=RETRY_CONFIG, endpoint_url=getattr(args, "endpoint_url", None))
+
+    try:
+        by = client("sts").get_caller_identity()["Arn"]
+        request = exemption_request(args.arn, args.reason, by, args.until)
+        response = client("lambda").invoke(FunctionName=args.function, Payload=json.dumps(request).encode())
+        payload = json.loads(response["Payload"].read() or b"{}")
+    except (ClientError, BotoCoreError) as err:
+        raise ExemptError(f"cannot invoke {args.function}: {err}") from None
+    if response.get("FunctionError"):
+        message = payload.get("errorMessage") if isinstance(payload, dict) else payload
+        raise ExemptError(f"{args.function} refused: {message}")
+    until = f" until {payload['until']}" if payload.get("until") else ""
+    print(f"exempted {args.arn}{until}: mlgov:exempt={payload.get('exempt')!r} (recorded by the hub)")
+    return 0
