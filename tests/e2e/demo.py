@@ -117,7 +117,7 @@ ENDPOINTS = [
         "legacy-forecast",
         "ml.m5.large",
         "idle",
-        _tags("forecast", "prophet", "v1", "prod") | {"mlgov:exempt": "regulatory-hold"},
+        _tags("forecast", "prophet", "v1", "prod"),  # the platform exempts it: `mlgov exempt` (Demo.exempt)
         "frank@example.com",
     ),
     Endpoint(
@@ -358,6 +358,32 @@ class Demo:
         )
         for line in self.result.doctor_lines:
             self.say(f"     {line}")
+
+    def exempt(self, name: str, reason: str) -> None:
+        """The platform keeps an endpoint with `mlgov exempt`, run with the hub's credentials: the hub's approval
+        function tags it through the member's mlgov-spoke-approval role and records the exemption."""
+        import tempfile
+
+        harness = self.harness
+        with tempfile.TemporaryDirectory() as workdir:
+            credentials = Path(workdir) / "credentials"
+            names = harness.write_profiles(credentials)
+            argv = [
+                "exempt",
+                self.arns[name],
+                "--reason",
+                reason,
+                "--profile",
+                names[harness.templates.hub_account],
+                "--region",
+                harness.templates.hub_region,
+                "--endpoint-url",
+                harness.endpoint_url,
+            ]
+            code, lines = _run_cli(argv, {"AWS_SHARED_CREDENTIALS_FILE": str(credentials)})
+        if code != 0:
+            raise RuntimeError(f"mlgov exempt {name} failed with exit {code}: {lines}")
+        self.say(f"   $ mlgov exempt {name} --reason {reason!r} --profile mlgov-hub → {lines[-1] if lines else ''}")
 
     # ---- 2. create ----------------------------------------------------------------------------------------------
 
@@ -837,6 +863,7 @@ def _run_demo(templates, out_dir: Path, say: Callable[[str], None]) -> DemoResul
         say("== 3/8 create: data scientists create endpoints, notebooks and jobs")
         demo.create_everything()
         demo.finish_jobs()
+        demo.exempt("legacy-forecast", "regulatory-hold")
         say("== 4/8 usage: two months of history")
         demo.seed_usage()
         say("== 5/8 scan: the daily schedule fires the mlgov-scan state machine")
