@@ -10,8 +10,8 @@ invoke that function.
 from __future__ import annotations
 
 import argparse
-import json
 
+from mlgov.aws.hub_functions import invoke_hub_function
 from mlgov.domain.preflight import APPROVAL_FUNCTION_NAME
 from mlgov.domain.resource_identity import split_arn
 
@@ -60,14 +60,10 @@ def _exempt(args: argparse.Namespace) -> int:
 
     try:
         by = client("sts").get_caller_identity()["Arn"]
-        request = exemption_request(args.arn, args.reason, by, args.until)
-        response = client("lambda").invoke(FunctionName=args.function, Payload=json.dumps(request).encode())
-        payload = json.loads(response["Payload"].read() or b"{}")
     except (ClientError, BotoCoreError) as err:
-        raise ExemptError(f"cannot invoke {args.function}: {err}") from None
-    if response.get("FunctionError"):
-        message = payload.get("errorMessage") if isinstance(payload, dict) else payload
-        raise ExemptError(f"{args.function} refused: {message}")
+        raise ExemptError(f"cannot identify the caller: {err}") from None
+    request = exemption_request(args.arn, args.reason, by, args.until)
+    payload = invoke_hub_function(client("lambda"), args.function, request)
     until = f" until {payload['until']}" if payload.get("until") else ""
     print(f"exempted {args.arn}{until}: mlgov:exempt={payload.get('exempt')!r} (recorded by the hub)")
     return 0

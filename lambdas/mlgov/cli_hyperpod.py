@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime
 
 from mlgov.aws.hyperpod_state import ClusterRecord, StateStore
+from mlgov.domain.preflight import HYPERPOD_FUNCTION_NAME
 
 STATE_TABLE_ENV = "MLGOV_HYPERPOD_STATE_TABLE"
 
@@ -18,12 +19,25 @@ class HyperPodCliError(ValueError):
 
 def add_hyperpod_commands(commands, common: argparse.ArgumentParser) -> None:
     """Add `hyperpod hold|resume|status|plan` to the `mlgov` subparsers."""
-    hyperpod = commands.add_parser("hyperpod", help="HyperPod on/off schedules: hold, resume, status, plan")
+    hyperpod = commands.add_parser("hyperpod", help="HyperPod on/off schedules: schedule, hold, resume, status, plan")
     hyperpod_commands = hyperpod.add_subparsers(title="hyperpod commands")
     state = argparse.ArgumentParser(add_help=False)
     state.add_argument(
         "--state-table", metavar="NAME", help=f"the hub's HyperPod state table (default: ${STATE_TABLE_ENV})"
     )
+
+    schedule = hyperpod_commands.add_parser(
+        "schedule",
+        parents=[common],
+        help="set (or --clear) a cluster's mlgov:schedule through the hub, which alone may write it (writes)",
+    )
+    schedule.add_argument("cluster_arn", metavar="CLUSTER_ARN", help="arn:aws:sagemaker:<region>:<account>:cluster/...")
+    schedule.add_argument(
+        "schedule", metavar="SCHEDULE", nargs="?", help="e.g. 'mon-fri 08:00-20:00 Europe/Berlin' (see README)"
+    )
+    schedule.add_argument("--clear", action="store_true", help="remove the schedule: the scheduler leaves it alone")
+    schedule.add_argument("--function", default=HYPERPOD_FUNCTION_NAME, help="the hub's HyperPod scheduler function")
+    schedule.set_defaults(run=_schedule)
 
     hold = hyperpod_commands.add_parser(
         "hold", parents=[common, state], help="keep a cluster as it is: the scheduler leaves it alone (writes)"
@@ -124,6 +138,32 @@ def _caller(session, args: argparse.Namespace) -> str | None:
         return _client(session, "sts", args).get_caller_identity()["Arn"]
     except _aws_errors():
         return None
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from mlgov.aws.hub_functions import invoke_hub_function
+    from mlgov.domain.schedules import ScheduleError, parse_schedule
+
+    if args.clear == bool(args.schedule):
+        raise HyperPodCliError("give a SCHEDULE or --clear (not both)")
+    if args.schedule:
+        try:
+            parse_schedule(args.schedule)  # the hub checks again; this spares a round trip
+        except ScheduleError as err:
+            raise HyperPodCliError(str(err)) from None
+    session = _session(args)
+    request = {
+        "task": "set_schedule",
+        "cluster_arn": args.cluster_arn,
+        "schedule": None if args.clear else args.schedule,
+        "by": _caller(session, args) or "unknown",
+    }
+    invoke_hub_function(_client(session, "lambda", args), args.function, request)
+    if args.clear:
+        print(f"cleared the schedule of {args.cluster_arn}: the scheduler leaves it alone")
+    else:
+        print(f"scheduled {args.cluster_arn}: mlgov:schedule={args.schedule!r} (written by the hub)")
+    return 0
 
 
 def _hold(args: argparse.Namespace) -> int:

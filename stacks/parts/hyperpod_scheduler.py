@@ -10,7 +10,9 @@ from aws_cdk import aws_scheduler as scheduler
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
+from mlgov.domain.preflight import HYPERPOD_FUNCTION_NAME
 from mlgov.domain.principals import HUB_HYPERPOD_ROLE, SPOKE_ROLE
+from mlgov.domain.schedules import SCHEDULE_TAG
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.tables import state_table
@@ -29,6 +31,7 @@ class HyperPodScheduler(Construct):
             "Scheduler",
             name="hyperpod_scheduler",
             role_name=HYPERPOD_ROLE_NAME,
+            function_name=HYPERPOD_FUNCTION_NAME,  # `mlgov hyperpod schedule` invokes it by this name
             description="mlgov HyperPod scheduler: scales clusters to 0 off-hours and back to their saved counts",
             environment={
                 "MLGOV_HUB_ACCOUNT": config.hub_account,
@@ -113,10 +116,16 @@ def hyperpod_statements(partition: str, account: str) -> list[iam.PolicyStatemen
             conditions={"Null": {"aws:ResourceTag/mlgov:schedule": "false"}},
         ),
         iam.PolicyStatement(
-            sid="SaveCountsTag",
+            sid="WriteSavedCountsAndSchedules",  # schedules only as `mlgov hyperpod schedule` asks the hub
             actions=["sagemaker:AddTags"],
             resources=[f"arn:{partition}:sagemaker:*:{account}:cluster/*"],
-            conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:hyperpod-saved"]}},
+            conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:hyperpod-saved", SCHEDULE_TAG]}},
+        ),
+        iam.PolicyStatement(
+            sid="ClearSchedules",
+            actions=["sagemaker:DeleteTags"],
+            resources=[f"arn:{partition}:sagemaker:*:{account}:cluster/*"],
+            conditions={"ForAllValues:StringEquals": {"aws:TagKeys": [SCHEDULE_TAG]}},
         ),
         iam.PolicyStatement(
             sid="PassClusterExecutionRoles",

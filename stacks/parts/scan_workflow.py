@@ -17,14 +17,14 @@ from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from mlgov.domain.preflight import SCANNER_FUNCTION_NAME
-from mlgov.domain.principals import HUB_SCANNER_ROLE
+from mlgov.domain.principals import HUB_SCANNER_ROLE, SPOKE_ROLE
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.state_machines import logged_state_machine
 from stacks.parts.tables import state_table
 
 SCANNER_ROLE_NAME = HUB_SCANNER_ROLE
-SPOKE_ROLE_NAME = "mlgov-spoke"
+SPOKE_ROLE_NAME = SPOKE_ROLE
 # Beyond this many account × region items the scan fans out with a Distributed Map (child executions) instead
 # of an inline Map, whose items share one 256 KB execution history.
 DISTRIBUTED_MAP_THRESHOLD = 200

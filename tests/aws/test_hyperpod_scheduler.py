@@ -567,6 +567,60 @@ def test_bad_targets_name_the_problem(text, message):
         parse_targets("{}", [ACCOUNT], [])
 
 
+# --- set_schedule: how `mlgov hyperpod schedule` writes the protected key through the hub --------------------------
+
+CLUSTER_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:cluster/k3q9z8x7w6v5"
+PLATFORM = "arn:aws:sts::123456789012:assumed-role/Platform/bob"
+
+
+def test_set_schedule_tags_the_cluster_through_the_spoke_role(handler_env):
+    from mlgov.handlers.hyperpod_scheduler import handler
+
+    stubber, recorder, requested = handler_env
+    stubber.add_response(
+        "add_tags", {}, {"ResourceArn": CLUSTER_ARN, "Tags": [{"Key": SCHEDULE_TAG, "Value": SCHEDULE}]}
+    )
+    event = {"task": "set_schedule", "cluster_arn": CLUSTER_ARN, "schedule": SCHEDULE, "by": PLATFORM}
+
+    result = handler(event, FakeLambdaContext())
+
+    assert result == {"cluster_arn": CLUSTER_ARN, "schedule": SCHEDULE, "by": PLATFORM, "at": MONDAY_NIGHT.isoformat()}
+    assert recorder.calls == ["AddTags"] and requested == [("sagemaker", ACCOUNT, REGION, "aws")]
+
+
+def test_clearing_a_schedule_removes_only_that_tag(handler_env):
+    from mlgov.handlers.hyperpod_scheduler import handler
+
+    stubber, recorder, _ = handler_env
+    stubber.add_response("delete_tags", {}, {"ResourceArn": CLUSTER_ARN, "TagKeys": [SCHEDULE_TAG]})
+
+    result = handler(
+        {"task": "set_schedule", "cluster_arn": CLUSTER_ARN, "schedule": None, "by": PLATFORM}, FakeLambdaContext()
+    )
+
+    assert result["schedule"] is None and recorder.calls == ["DeleteTags"]
+
+
+@pytest.mark.parametrize(
+    ("arn", "schedule", "refusal"),
+    [
+        (CLUSTER_ARN, "sometimes", "expected 'DAYS HH:MM-HH:MM TIMEZONE'"),
+        (CLUSTER_ARN.replace(ACCOUNT, "999988887777"), SCHEDULE, "999988887777/.* is not scheduled by this hub"),
+        (CLUSTER_ARN.replace(REGION, "ap-south-1"), SCHEDULE, "is not scheduled by this hub"),
+        (CLUSTER_ARN.replace(":cluster/", ":endpoint/"), SCHEDULE, "is not a HyperPod cluster ARN"),
+        ("k3q9z8x7w6v5", SCHEDULE, "is not a HyperPod cluster ARN"),
+    ],
+)
+def test_set_schedule_refuses_what_the_hub_does_not_schedule_before_any_call(handler_env, arn, schedule, refusal):
+    from mlgov.handlers.hyperpod_scheduler import handler
+    from mlgov.handlers.hyperpod_scheduler_runtime import ScheduleRefused
+
+    _, recorder, requested = handler_env
+    with pytest.raises(ScheduleRefused, match=refusal):
+        handler({"task": "set_schedule", "cluster_arn": arn, "schedule": schedule, "by": PLATFORM}, FakeLambdaContext())
+    assert recorder.calls == [] and requested == []
+
+
 def test_apply_flag_must_be_a_boolean_word(handler_env, monkeypatch):
     from mlgov.handlers.hyperpod_scheduler_runtime import scheduler_settings
     from mlgov.settings import SettingsError

@@ -194,19 +194,22 @@ def test_spoke_role_trusts_only_the_hub_function_roles(spoke, mlgov):
         assert not trusted(other), other
 
 
-def test_spoke_role_adds_only_the_auto_tagger_keys_and_the_hyperpod_saved_counts(spoke):
+def test_spoke_role_adds_only_the_auto_tagger_keys_and_the_hyperpod_saved_counts_and_schedules(spoke):
     role_id, _ = spoke_role(spoke)
-    add_tags = {s["Sid"]: s for s in role_statements(spoke, role_id) if allows(s, "sagemaker:AddTags")}
-    assert set(add_tags) == {"AddAutoTaggerKeysOnly", "SaveCountsTag"}
+    statements = role_statements(spoke, role_id)
+    add_tags = {s["Sid"]: s for s in statements if allows(s, "sagemaker:AddTags")}
+    assert set(add_tags) == {"AddAutoTaggerKeysOnly", "WriteSavedCountsAndSchedules"}
     assert add_tags["AddAutoTaggerKeysOnly"]["Condition"] == {
         "ForAllValues:StringLike": {"aws:TagKeys": AUTO_TAGGER_TAG_KEYS}
     }
-    assert add_tags["SaveCountsTag"]["Condition"] == {
-        "ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:hyperpod-saved"]}
+    hyperpod = add_tags["WriteSavedCountsAndSchedules"]
+    assert hyperpod["Condition"] == {
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:hyperpod-saved", "mlgov:schedule"]}
     }
-    assert (
-        render(add_tags["SaveCountsTag"]["Resource"]) == "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:cluster/*"
-    )
+    assert render(hyperpod["Resource"]) == "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:cluster/*"
+    (untag,) = [s for s in statements if allows(s, "sagemaker:DeleteTags")]
+    assert untag["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:schedule"]}}
+    assert render(untag["Resource"]) == "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:cluster/*"
     for key in ("mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date"):
         assert not any(fnmatchcase(key, allowed) for allowed in AUTO_TAGGER_TAG_KEYS), key
 
@@ -219,14 +222,18 @@ def test_spoke_role_scales_only_clusters_that_carry_a_schedule(spoke):
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
 
 
-def test_spoke_role_can_never_delete(spoke):
+def test_spoke_role_can_never_delete_a_resource(spoke):
     role_id, _ = spoke_role(spoke)
     statements = role_statements(spoke, role_id)
     assert statements
     for statement in statements:
         for action in ("sagemaker:DeleteEndpoint", "sagemaker:DeleteModel", "sagemaker:DeleteCluster"):
             assert not allows(statement, action), statement
-        assert not any(a.lower().startswith("sagemaker:delete") for a in as_list(statement["Action"])), statement
+        deletes = [a for a in as_list(statement["Action"]) if a.lower().startswith("sagemaker:delete")]
+        # only the schedule tag, as `mlgov hyperpod schedule --clear` asks the hub
+        assert deletes in ([], ["sagemaker:DeleteTags"]), statement
+        if deletes:
+            assert statement["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:schedule"]}}
 
 
 # ---------------------------------------------------------------- single-account mode

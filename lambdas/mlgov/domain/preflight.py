@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
+from mlgov.domain.principals import SPOKE_ROLE
 from mlgov.domain.scan_run import BadTask
 
 # Fixed names the stacks give these resources, so doctor finds them without reading CloudFormation.
-SPOKE_ROLE_NAME = "mlgov-spoke"
+SPOKE_ROLE_NAME = SPOKE_ROLE
 HUB_BUS_NAME = "mlgov-hub"
 SCANNER_FUNCTION_NAME = "mlgov-scanner"
 APPROVAL_FUNCTION_NAME = "mlgov-approval"  # `mlgov exempt` invokes its exempt_manually task by this name
+HYPERPOD_FUNCTION_NAME = "mlgov-hyperpod-scheduler"  # `mlgov hyperpod schedule` invokes its set_schedule task
 PROBE_QUEUE_NAME = "mlgov-doctor-probe"
 PROBE_SOURCE = "mlgov.doctor"
 PROBE_DETAIL_TYPE = "mlgov doctor probe"

@@ -13,6 +13,13 @@ _WORTH_A_LINE = frozenset({"applied", "rejected", "deferred", "dry_run", "invali
 
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict, context) -> dict:
+    if isinstance(event, dict) and event.get("task") == "set_schedule":
+        schedule = event.get("schedule")
+        result = _runtime().set_schedule(
+            str(event.get("cluster_arn") or ""), None if schedule is None else str(schedule), str(event.get("by") or "")
+        )
+        logger.info("hyperpod schedule set", extra={"schedule_change": result})
+        return result
     summary = _runtime().run(event, log=lambda text, **fields: logger.info(text, extra=fields))
     for cluster in summary["clusters"]:
         if cluster["outcome"] in _WORTH_A_LINE:

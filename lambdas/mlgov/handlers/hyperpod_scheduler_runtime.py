@@ -7,7 +7,9 @@ Environment (read once, on first use):
     MLGOV_TARGETS                JSON {"accounts": ["111122223333", ...], "regions": ["eu-west-1", ...]}: every
                                  account × region is scheduled; accounts default to the hub's, regions to AWS_REGION
 An invocation event may narrow a run: {"accounts": [...], "regions": [...], "dry_run": true}. It can force a dry
-run but never turn one into a real run.
+run but never turn one into a real run. {"task": "set_schedule", "cluster_arn", "schedule" (None clears it), "by"}
+sets a cluster's `mlgov:schedule` (`mlgov hyperpod schedule`): the key is protected by the SCPs, so schedules come
+only from the platform, through the hub.
 """
 
 from __future__ import annotations
@@ -25,13 +27,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mlgov.aws.hyperpod import HyperPodClusters
 from mlgov.aws.hyperpod_state import DynamoDbStateStore, StateStore
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
-from mlgov.domain.resource_identity import partition_for_region
+from mlgov.domain.resource_identity import partition_for_region, split_arn
+from mlgov.domain.schedules import SCHEDULE_TAG, ScheduleError, parse_schedule
 from mlgov.hyperpod_scheduling import ClusterOutcome, PassError, schedule_pass, summarize
 from mlgov.settings import SettingsError, required, settings
 
 SESSION_NAME = "mlgov-hyperpod-scheduler"  # how the scheduler's calls show in member accounts' CloudTrail
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"", "false", "0", "no"})
+
+
+class ScheduleRefused(ValueError):
+    """A set_schedule request the hub will not carry out; the invocation fails with this one-line reason."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,29 @@ class HyperPodSchedulerRuntime:
         )
         dynamodb = boto3.client("dynamodb", config=RETRY_CONFIG, endpoint_url=config.endpoint_url)
         return cls(config, sessions, DynamoDbStateStore(dynamodb, config.state_table))
+
+    def set_schedule(self, cluster_arn: str, schedule: str | None, by: str) -> dict:
+        """Tag (or, with None, untag) a cluster's schedule through the spoke role; ScheduleRefused when the ARN is
+        not a HyperPod cluster in a scheduled account, or the schedule does not parse."""
+        parts = split_arn(cluster_arn)
+        if parts is None or parts.service != "sagemaker" or not parts.resource.startswith("cluster/"):
+            raise ScheduleRefused(f"{cluster_arn!r} is not a HyperPod cluster ARN (arn:aws:sagemaker:...:cluster/...)")
+        if parts.account not in self.config.accounts or parts.region not in self.config.regions:
+            raise ScheduleRefused(
+                f"{parts.account}/{parts.region} is not scheduled by this hub "
+                f"(accounts {', '.join(self.config.accounts)}; regions {', '.join(self.config.regions)})"
+            )
+        if schedule is not None:
+            try:
+                parse_schedule(schedule)
+            except ScheduleError as err:
+                raise ScheduleRefused(str(err)) from None
+        sagemaker = self.sessions.client("sagemaker", parts.account, parts.region, parts.partition)
+        if schedule is None:
+            sagemaker.delete_tags(ResourceArn=cluster_arn, TagKeys=[SCHEDULE_TAG])
+        else:
+            sagemaker.add_tags(ResourceArn=cluster_arn, Tags=[{"Key": SCHEDULE_TAG, "Value": schedule}])
+        return {"cluster_arn": cluster_arn, "schedule": schedule, "by": by, "at": self.clock().isoformat()}
 
     def run(self, event: Mapping | None = None, log=None) -> dict:
         """One pass over every target account × region; the summary of what was decided and done."""

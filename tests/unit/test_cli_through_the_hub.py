@@ -1,5 +1,5 @@
-"""`mlgov exempt`: the request it sends the hub's approval function, over botocore Stubbers (Lambda invoke needs
-Docker under moto)."""
+"""CLI commands that act through the hub (`mlgov exempt`, `mlgov hyperpod schedule`): the requests they send the
+hub's functions, over botocore Stubbers (Lambda invoke needs Docker under moto)."""
 
 from __future__ import annotations
 
@@ -97,3 +97,49 @@ def test_a_refusal_by_the_function_is_one_line_and_exit_2(stubbed, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert err == "mlgov: error: mlgov-approval refused: until 2026-01-01 is not after today (2026-06-15)\n"
+
+
+# --- mlgov hyperpod schedule -----------------------------------------------------------------------------------------
+
+CLUSTER = "arn:aws:sagemaker:eu-west-1:222222222222:cluster/k3q9z8x7w6v5"
+SCHEDULE = "mon-fri 08:00-20:00 Europe/Berlin"
+
+
+def test_schedule_asks_the_hub_scheduler_to_write_the_tag(stubbed, capsys):
+    request = {"task": "set_schedule", "cluster_arn": CLUSTER, "schedule": SCHEDULE, "by": CALLER}
+    stubbed["lambda"].add_response(
+        "invoke",
+        {"StatusCode": 200, "Payload": _payload({**request, "at": "2026-06-15T06:00:00+00:00"})},
+        {"FunctionName": "mlgov-hyperpod-scheduler", "Payload": json.dumps(request).encode()},
+    )
+
+    code = main(["hyperpod", "schedule", CLUSTER, SCHEDULE, "--region", "eu-west-1"])
+
+    assert code == 0
+    assert capsys.readouterr().out == f"scheduled {CLUSTER}: mlgov:schedule={SCHEDULE!r} (written by the hub)\n"
+
+
+def test_clear_sends_no_schedule(stubbed, capsys):
+    request = {"task": "set_schedule", "cluster_arn": CLUSTER, "schedule": None, "by": CALLER}
+    stubbed["lambda"].add_response(
+        "invoke",
+        {"StatusCode": 200, "Payload": _payload({**request, "at": "2026-06-15T06:00:00+00:00"})},
+        {"FunctionName": "mlgov-hyperpod-scheduler", "Payload": json.dumps(request).encode()},
+    )
+
+    assert main(["hyperpod", "schedule", CLUSTER, "--clear", "--region", "eu-west-1"]) == 0
+    assert "cleared the schedule" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([CLUSTER, "sometimes"], "expected 'DAYS HH:MM-HH:MM TIMEZONE'"),
+        ([CLUSTER], "give a SCHEDULE or --clear"),
+        ([CLUSTER, SCHEDULE, "--clear"], "give a SCHEDULE or --clear"),
+    ],
+)
+def test_a_bad_schedule_request_is_one_line_before_any_call(capsys, argv, message):
+    code = main(["hyperpod", "schedule", *argv, "--region", "eu-west-1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err
