@@ -420,3 +420,32 @@ def test_organization_id_must_look_like_one() -> None:
 def test_member_regions_must_include_the_hub_region() -> None:
     message = config_error(org_config(member_regions=["us-east-1", "us-gov-west-1"]))
     assert message.startswith(PREFIX + "member_regions: must include hub_region eu-west-1")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "arn:aws:iam::*:role/*",
+        "arn:*:iam::123456789012:role/*",
+        "arn:aws:iam::*:role/mlgov-*",
+        "arn:aws:iam::*:role/*/mlgov-*",
+        "arn:aws:sts::*:assumed-role/*",
+        "arn:aws:iam::*:role/stacksets-exec-*",
+        "arn:aws:iam::*:*",
+    ],
+)
+def test_an_exemption_matching_any_role_name_is_refused_in_one_line_naming_the_key(pattern: str) -> None:
+    message = config_error(org_config(exempt_principals=["arn:aws:iam::111111111111:role/Pipeline", pattern]))
+
+    assert message.startswith(PREFIX + "exempt_principals[1]: ")
+    assert "matches any principal" in message and "\n" not in message
+
+
+def test_a_bare_wildcard_is_not_even_an_arn() -> None:
+    assert config_error(org_config(exempt_principals=["*"])).startswith(PREFIX + "exempt_principals[0]: must be ")
+
+
+def test_an_exemption_naming_a_role_prefix_is_kept() -> None:
+    config = load_config(org_config(exempt_principals=["arn:aws:iam::*:role/PlatformPipeline-*"]))
+
+    assert config.exempt_principals == ("arn:aws:iam::*:role/PlatformPipeline-*",)

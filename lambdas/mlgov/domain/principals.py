@@ -34,7 +34,9 @@ _EVERYONE_PROBES = (
     "arn:aws:iam::123456789012:user/q7x",
     "arn:aws:sts::123456789012:assumed-role/q7x/q7x",
     "arn:aws:iam::123456789012:role/mlgov-q7x",
+    "arn:aws:iam::123456789012:role/team/mlgov-q7x",
     "arn:aws:iam::123456789012:role/stacksets-exec-q7x",
+    "arn:aws:iam::123456789012:role/team/stacksets-exec-q7x",
 )
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _QUALIFIER = re.compile(r"^[A-Za-z0-9_-]{1,10}$")
