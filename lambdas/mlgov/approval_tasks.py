@@ -24,7 +24,7 @@ from mlgov.aws.approvals_table import KEEP_AFTER_DEADLINE, ApprovalsTable, appro
 from mlgov.aws.metrics import MetricReader
 from mlgov.domain.approval_message import approval_blocks, approval_text, result_blocks, result_text
 from mlgov.domain.inventory import Resource, Variant
-from mlgov.domain.zombies import UsageWindow, invocation_queries, measurable, snooze_exemption
+from mlgov.domain.zombies import UsageWindow, invocation_queries, lapsed_until, measurable, snooze_exemption
 
 APPROVAL_ROLE_NAME = "mlgov-spoke-approval"
 ZOMBIE_TAG, ZOMBIE_BY_TAG, ZOMBIE_DATE_TAG, EXEMPT_TAG = (
@@ -175,6 +175,8 @@ class ApprovalTasks:
         by = _decision(state).get("by") or ""
         if not by:
             raise ApprovalRefused("confirm needs the approver (decision.by)")
+        if exempt := self._exempted_meanwhile(state):
+            raise ApprovalRefused(f"refusing to confirm: the endpoint was exempted meanwhile ({exempt})")
         return self._tag(state, {ZOMBIE_TAG: CONFIRMED, ZOMBIE_BY_TAG: _tag_value(by), ZOMBIE_DATE_TAG: self._today()})
 
     def clear_candidate(self, state: Mapping) -> dict:
@@ -208,8 +210,10 @@ class ApprovalTasks:
         return {"exempt": value, "until": until, "kind": kind}
 
     def exempt_manually(self, state: Mapping, reason: str, by: str, until: str | None = None) -> dict:
-        """`mlgov exempt`: keep an endpoint (until a date, or for good) without an approval, recorded like a Reject.
-        Writes through the approval spoke role, the only role besides the hub's that may write mlgov:exempt."""
+        """`mlgov exempt`: keep an endpoint (until a date, or for good) without an approval, recorded like a Reject;
+        an approval already under way for it stops at Confirm/Delete. Writes through the approval spoke role, the
+        only role besides the hub's that may write mlgov:exempt. `by` is what the caller says (CloudTrail shows the
+        invoker)."""
         finding = _finding(state)
         account, region, _ = _where(finding)
         if ":endpoint/" not in finding["arn"]:
@@ -225,20 +229,36 @@ class ApprovalTasks:
                 raise ApprovalRefused(f"until {until!r} is not a date (YYYY-MM-DD)") from None
             if until_date <= today:
                 raise ApprovalRefused(f"until {until} is not after today ({today.isoformat()})")
-            value, kind = snooze_exemption(by, today, until_date), "snooze"
+            value, kind = f"{snooze_exemption(by, today, until_date)}: {reason}", "snooze"
         else:
             value, kind = f"exempted by {by} on {today.isoformat()}: {reason}", "manual"
         value = _tag_value(value)
         client = self.sessions.client("sagemaker", account, region)
         client.add_tags(ResourceArn=finding["arn"], Tags=[{"Key": EXEMPT_TAG, "Value": value}])
-        self._record_exemption(finding["arn"], value, by=by, kind=kind, until=until)
+        client.delete_tags(ResourceArn=finding["arn"], TagKeys=list(ZOMBIE_KEYS))
+        self._record_exemption(finding["arn"], value, by=by, kind=kind, until=until, reason=reason)
         return {"exempt": value, "until": until, "kind": kind}
 
-    def _record_exemption(self, arn: str, value: str, *, by: str, kind: str, until: str | None) -> None:
+    def _exempted_meanwhile(self, state: Mapping) -> str | None:
+        """The recorded, unlapsed mlgov:exempt the endpoint carries now (e.g. `mlgov exempt` during this approval)."""
+        if self.approvals is None:
+            return None
+        finding = _finding(state)
+        account, region, _ = _where(finding)
+        client = self.sessions.client("sagemaker", account, region)
+        tags = {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=finding["arn"]).get("Tags", [])}
+        value = tags.get(EXEMPT_TAG)
+        if value is None or lapsed_until(value, self.clock().date()) is not None:
+            return None
+        return value if self.approvals.recorded_exemptions([finding["arn"]]).get(finding["arn"]) == value else None
+
+    def _record_exemption(
+        self, arn: str, value: str, *, by: str, kind: str, until: str | None, reason: str | None = None
+    ) -> None:
         """The scan honours mlgov:exempt only with this record (a tag written by anyone else keeps nothing)."""
         if self.approvals is None:
             raise ApprovalRefused("recording an exemption needs the approvals table")
-        self.approvals.record_exemption(arn, value, by=by, kind=kind, until=until, now=self.clock())
+        self.approvals.record_exemption(arn, value, by=by, kind=kind, until=until, reason=reason, now=self.clock())
 
     def _tag(self, state: Mapping, tags: Mapping[str, str]) -> dict:
         finding = _finding(state)
@@ -312,6 +332,8 @@ class ApprovalTasks:
             raise ApprovalRefused("refusing to delete: the verification does not name this execution's snapshot")
         if _decision(state).get("decision") != "approve":
             raise ApprovalRefused("refusing to delete: the decision is not approve")
+        if exempt := self._exempted_meanwhile(state):
+            raise ApprovalRefused(f"refusing to delete: the endpoint was exempted meanwhile ({exempt})")
         account, region, name = _where(_finding(state))
         self.sessions.client("sagemaker", account, region).delete_endpoint(EndpointName=name)
         return {"deleted": True, "endpoint": name}

@@ -253,6 +253,9 @@ def _policies_simulate(args) -> int:
     from mlgov.domain.policy_simulation import DEFAULT_PRINCIPAL, simulate_call
 
     tags = _parse_pairs(args.tag, allow_bare_keys=True)
+    service = args.action.split(":", 1)[0].lower() if ":" in args.action else "sagemaker"
+    if service != "sagemaker" and args.resource == "*":
+        raise CliError(f"{args.action}: pass --resource with the ARN it acts on (e.g. the role for iam:CreateRole)")
     result = simulate_call(
         _load_scps(args.policies_dir), args.action, tags, args.principal or DEFAULT_PRINCIPAL, resource=args.resource
     )

@@ -48,6 +48,7 @@ def _exempt(args: argparse.Namespace) -> int:
 
     from mlgov.aws.sessions import RETRY_CONFIG
 
+    exemption_request(args.arn, args.reason, "", args.until)  # a bad ARN is refused before any AWS call
     try:
         session = boto3.Session(profile_name=getattr(args, "profile", None), region_name=getattr(args, "region", None))
     except ProfileNotFound as err:

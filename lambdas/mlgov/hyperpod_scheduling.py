@@ -34,6 +34,7 @@ Log = Callable[..., None]
 # outcome values: what happened to one cluster in one pass
 APPLIED, REJECTED, DEFERRED, DRY_RUN = "applied", "rejected", "deferred", "dry_run"
 UNCHANGED, UNSCHEDULED, INVALID, ERROR = "none", "unscheduled", "invalid", "error"
+UNRECORDED = "unrecorded"  # a mlgov:schedule tag the hub did not set: never followed
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,21 @@ class _ClusterPass:
         tags = self.clusters.tags(arn)
         if SCHEDULE_TAG not in tags:
             return self.outcome(arn, name, UNSCHEDULED, f"no {SCHEDULE_TAG} tag")
+        record = self.store.get(arn)
+        if record is None or record.schedule != tags[SCHEDULE_TAG]:
+            return self.outcome(
+                arn,
+                name,
+                UNRECORDED,
+                f"{SCHEDULE_TAG}={tags[SCHEDULE_TAG]!r} was not set through the hub (`mlgov hyperpod schedule`); "
+                "cluster left alone",
+            )
         try:
             schedule = parse_schedule(tags[SCHEDULE_TAG])
         except ScheduleError as err:
             return self.outcome(arn, name, INVALID, f"{err}; cluster left alone")
         described = self.clusters.describe(name)
         state = cluster_state(described)
-        record = self.store.get(arn)
         saved = record.saved if record and record.saved else _saved_from_tag(tags)
         hold = bool(record and record.hold)
         decision = decide(schedule, state, saved, hold, record.last_action if record else None, self.now)

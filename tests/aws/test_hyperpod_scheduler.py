@@ -102,7 +102,11 @@ def sagemaker():
         stubber.assert_no_pending_responses()
 
 
-def stub_listing(stubber, described: dict, tags: dict[str, str]) -> None:
+def stub_listing(stubber, described: dict, tags: dict[str, str], store=None) -> None:
+    """ListClusters and ListTags of one cluster; with `store`, its schedule tag as the hub recorded it (set through
+    `mlgov hyperpod schedule`), without which the scheduler never follows a schedule."""
+    if store is not None and SCHEDULE_TAG in tags:
+        store.record_schedule(described["ClusterArn"], "", tags[SCHEDULE_TAG], "platform", MONDAY_NIGHT)
     stubber.add_response("list_clusters", {"ClusterSummaries": [summary(described)]}, PAGE)
     stubber.add_response(
         "list_tags",
@@ -130,6 +134,12 @@ def run_pass(client, store, now: datetime, apply: bool = True):
     return outcomes
 
 
+def nothing_written(store, arn: str) -> bool:
+    """No saved counts, last action or hold for `arn` (its schedule record may be there)."""
+    record = store.get(arn)
+    return record is None or (record.saved is None and record.last_action is None and not record.hold)
+
+
 def counts_of(request: dict) -> dict[str, int]:
     groups = [*request.get("InstanceGroups", []), *request.get("RestrictedInstanceGroups", [])]
     return {group["InstanceGroupName"]: group["InstanceCount"] for group in groups}
@@ -149,7 +159,7 @@ def test_night_saves_then_scales_to_zero_and_morning_restores_exactly_the_saved_
 
     # Night: the full spec with every count 0, after the counts are in the table and the tag.
     running = eks_cluster()
-    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE, "ml:team": "nlp"})
+    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE, "ml:team": "nlp"}, store)
     stub_describe(stubber, running)
     stubber.add_response(
         "add_tags",
@@ -179,7 +189,7 @@ def test_night_saves_then_scales_to_zero_and_morning_restores_exactly_the_saved_
     # Morning: exactly the saved counts (and the saved MinCount), nothing written to tags.
     recorder.calls.clear()
     down = scaled(running, ALL_ZERO)
-    stub_listing(stubber, down, {SCHEDULE_TAG: SCHEDULE, SAVED_TAG: "workers=4 flex=2 nova-rig=2"})
+    stub_listing(stubber, down, {SCHEDULE_TAG: SCHEDULE, SAVED_TAG: "workers=4 flex=2 nova-rig=2"}, store)
     stub_describe(stubber, down)
     morning_request = stub_update(stubber, down, SAVED, {"workers": 2})
     (morning,) = run_pass(client, recorder.store(store), TUESDAY_MORNING)
@@ -195,7 +205,7 @@ def test_night_saves_then_scales_to_zero_and_morning_restores_exactly_the_saved_
 def test_a_cluster_being_updated_is_skipped(sagemaker, store):
     client, stubber, recorder = sagemaker
     updating = eks_cluster(status="Updating")
-    stub_listing(stubber, updating, {SCHEDULE_TAG: SCHEDULE})
+    stub_listing(stubber, updating, {SCHEDULE_TAG: SCHEDULE}, store)
     stub_describe(stubber, updating)
 
     (outcome,) = run_pass(client, store, MONDAY_NIGHT)
@@ -203,14 +213,14 @@ def test_a_cluster_being_updated_is_skipped(sagemaker, store):
     assert (outcome.action, outcome.outcome) == ("none", "none")
     assert outcome.reason == "cluster is Updating: only InService clusters are scaled"
     assert "UpdateCluster" not in recorder.calls
-    assert store.get(updating["ClusterArn"]) is None
+    assert nothing_written(store, updating["ClusterArn"])
 
 
 def test_a_rejected_scale_to_zero_is_reported_recorded_and_not_retried(sagemaker, store):
     client, stubber, recorder = sagemaker
     cluster = slurm_cluster()
     message = "Instance group controller: InstanceCount must be greater than or equal to 1."
-    stub_listing(stubber, cluster, {SCHEDULE_TAG: SCHEDULE})
+    stub_listing(stubber, cluster, {SCHEDULE_TAG: SCHEDULE}, store)
     stub_describe(stubber, cluster)
     stubber.add_response("add_tags", {}, {"ResourceArn": cluster["ClusterArn"], "Tags": [ANY_SAVED_TAG]})
     stubber.add_client_error(
@@ -231,7 +241,7 @@ def test_a_rejected_scale_to_zero_is_reported_recorded_and_not_retried(sagemaker
     # 15 minutes later, and again at 03:00: read, decide, no UpdateCluster (the Stubber has none queued).
     for later in (timedelta(minutes=15), timedelta(hours=8)):
         recorder.calls.clear()
-        stub_listing(stubber, cluster, {SCHEDULE_TAG: SCHEDULE, SAVED_TAG: "controller=1 compute=8"})
+        stub_listing(stubber, cluster, {SCHEDULE_TAG: SCHEDULE, SAVED_TAG: "controller=1 compute=8"}, store)
         stub_describe(stubber, cluster)
         (retry,) = run_pass(client, store, MONDAY_NIGHT + later)
         assert (retry.action, retry.outcome) == ("none", "none")
@@ -247,7 +257,7 @@ ANY_SAVED_TAG = {"Key": SAVED_TAG, "Value": "controller=1 compute=8"}
 def test_a_configured_minimum_keeps_the_controller_and_scales_the_rest(sagemaker, store):
     client, stubber, _ = sagemaker
     cluster = slurm_cluster()
-    stub_listing(stubber, cluster, {SCHEDULE_TAG: f"{SCHEDULE} min=controller:1"})
+    stub_listing(stubber, cluster, {SCHEDULE_TAG: f"{SCHEDULE} min=controller:1"}, store)
     stub_describe(stubber, cluster)
     stubber.add_response("add_tags", {}, {"ResourceArn": cluster["ClusterArn"], "Tags": [ANY_SAVED_TAG]})
     request = stub_update(stubber, cluster, {"controller": 1, "compute": 0})
@@ -260,7 +270,7 @@ def test_a_configured_minimum_keeps_the_controller_and_scales_the_rest(sagemaker
 def test_a_conflict_is_deferred_to_the_next_run_instead_of_remembered(sagemaker, store):
     client, stubber, _ = sagemaker
     cluster = slurm_cluster()
-    stub_listing(stubber, cluster, {SCHEDULE_TAG: SCHEDULE})
+    stub_listing(stubber, cluster, {SCHEDULE_TAG: SCHEDULE}, store)
     stub_describe(stubber, cluster)
     stubber.add_response("add_tags", {}, {"ResourceArn": cluster["ClusterArn"], "Tags": [ANY_SAVED_TAG]})
     stubber.add_client_error("update_cluster", "ConflictException", "Cluster is being updated.", 400)
@@ -276,7 +286,7 @@ def test_a_conflict_is_deferred_to_the_next_run_instead_of_remembered(sagemaker,
 def test_dry_run_decides_but_sends_no_update_and_writes_nothing(sagemaker, store):
     client, stubber, recorder = sagemaker
     running = eks_cluster()
-    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE})
+    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE}, store)
     stub_describe(stubber, running)
 
     (outcome,) = run_pass(client, store, MONDAY_NIGHT, apply=False)
@@ -284,7 +294,7 @@ def test_dry_run_decides_but_sends_no_update_and_writes_nothing(sagemaker, store
     assert (outcome.action, outcome.outcome, dict(outcome.target_counts)) == ("scale_down", "dry_run", ALL_ZERO)
     assert outcome.reason.startswith("would scale_down: outside the window")
     assert recorder.calls == ["ListClusters", "ListTags", "DescribeCluster"]
-    assert store.get(running["ClusterArn"]) is None
+    assert nothing_written(store, running["ClusterArn"])
 
 
 def test_unscheduled_and_invalid_schedules_are_reported_without_describing_the_cluster(sagemaker, store):
@@ -297,6 +307,7 @@ def test_unscheduled_and_invalid_schedules_are_reported_without_describing_the_c
         {"Tags": [{"Key": SCHEDULE_TAG, "Value": "mon-fry 08:00-20:00 UTC"}]},
         {"ResourceArn": typo["ClusterArn"], **TAG_PAGE},
     )
+    store.record_schedule(typo["ClusterArn"], "", "mon-fry 08:00-20:00 UTC", "an older mlgov", MONDAY_NIGHT)
 
     unscheduled, invalid = run_pass(client, store, MONDAY_NIGHT)
 
@@ -307,11 +318,38 @@ def test_unscheduled_and_invalid_schedules_are_reported_without_describing_the_c
     assert "DescribeCluster" not in recorder.calls
 
 
+@pytest.mark.parametrize("recorded", [None, "mon-fri 09:00-17:00 UTC"], ids=["never set", "set to another value"])
+def test_a_schedule_tag_the_hub_did_not_set_is_never_followed(sagemaker, store, recorded):
+    """A data scientist's own mlgov:schedule (possible where no SCP applies) would make the hub scale a cluster they
+    could not scale themselves: only the value `mlgov hyperpod schedule` recorded is followed."""
+    client, stubber, recorder = sagemaker
+    running = eks_cluster()
+    if recorded:
+        store.record_schedule(running["ClusterArn"], "", recorded, "platform", MONDAY_NIGHT)
+    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE})
+
+    (outcome,) = run_pass(client, store, MONDAY_NIGHT)
+
+    assert outcome.outcome == "unrecorded"
+    assert outcome.reason == (
+        f"mlgov:schedule={SCHEDULE!r} was not set through the hub (`mlgov hyperpod schedule`); cluster left alone"
+    )
+    assert recorder.calls == ["ListClusters", "ListTags"]
+
+
+def test_store_records_and_clears_a_schedule(store):
+    store.record_schedule(ARN, "", SCHEDULE, "platform", AT)
+    record = store.get(ARN)
+    assert (record.schedule, record.schedule_by, record.schedule_at) == (SCHEDULE, "platform", AT)
+    store.record_schedule(ARN, "", None, "platform", AT)
+    assert store.get(ARN).schedule is None
+
+
 def test_a_held_cluster_is_left_alone(sagemaker, store):
     client, stubber, recorder = sagemaker
     running = eks_cluster()
     store.set_hold(running["ClusterArn"], "llm-train", True, MONDAY_NIGHT, by="alice", reason="long training run")
-    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE})
+    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE}, store)
     stub_describe(stubber, running)
 
     (outcome,) = run_pass(client, store, MONDAY_NIGHT)
@@ -323,7 +361,7 @@ def test_a_held_cluster_is_left_alone(sagemaker, store):
 def test_saved_tag_write_failure_stops_the_scale_down(sagemaker, store):
     client, stubber, recorder = sagemaker
     running = slurm_cluster()
-    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE})
+    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE}, store)
     stub_describe(stubber, running)
     stubber.add_client_error("add_tags", "AccessDeniedException", "not authorized to perform: sagemaker:AddTags", 400)
 
@@ -337,7 +375,7 @@ def test_saved_tag_write_failure_stops_the_scale_down(sagemaker, store):
 def test_without_a_state_record_the_saved_tag_restores_the_cluster(sagemaker, store):
     client, stubber, _ = sagemaker
     down = scaled(slurm_cluster(), {"controller": 0, "compute": 0})
-    stub_listing(stubber, down, {SCHEDULE_TAG: SCHEDULE, SAVED_TAG: "controller=1 compute=8"})
+    stub_listing(stubber, down, {SCHEDULE_TAG: SCHEDULE, SAVED_TAG: "controller=1 compute=8"}, store)
     stub_describe(stubber, down)
     request = stub_update(stubber, down, {"controller": 1, "compute": 8})
 
@@ -484,12 +522,16 @@ def handler_env(monkeypatch, sagemaker):
         reset()
 
 
+def handler_store() -> DynamoDbStateStore:
+    return DynamoDbStateStore(boto3.client("dynamodb", region_name=REGION), TABLE)
+
+
 def test_handler_is_a_dry_run_unless_apply_is_set(handler_env):
     from mlgov.handlers.hyperpod_scheduler import handler
 
     stubber, recorder, requested = handler_env
     running = eks_cluster()
-    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE})
+    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE}, handler_store())
     stub_describe(stubber, running)
 
     result = handler({"source": "aws.scheduler"}, FakeLambdaContext())
@@ -509,12 +551,12 @@ def test_handler_applies_when_configured_and_an_event_can_only_force_a_dry_run(h
     stubber, recorder, _ = handler_env
     monkeypatch.setenv("MLGOV_HYPERPOD_APPLY", "true")
     running = slurm_cluster()
-    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE})
+    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE}, handler_store())
     stub_describe(stubber, running)
     result = handler({"dry_run": True}, FakeLambdaContext())
     assert (result["dry_run"], result["totals"]) == (True, {"dry_run": 1})
 
-    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE})
+    stub_listing(stubber, running, {SCHEDULE_TAG: SCHEDULE}, handler_store())
     stub_describe(stubber, running)
     stubber.add_response("add_tags", {}, {"ResourceArn": running["ClusterArn"], "Tags": [ANY_SAVED_TAG]})
     stub_update(stubber, running, {"controller": 0, "compute": 0})
@@ -586,6 +628,8 @@ def test_set_schedule_tags_the_cluster_through_the_spoke_role(handler_env):
 
     assert result == {"cluster_arn": CLUSTER_ARN, "schedule": SCHEDULE, "by": PLATFORM, "at": MONDAY_NIGHT.isoformat()}
     assert recorder.calls == ["AddTags"] and requested == [("sagemaker", ACCOUNT, REGION, "aws")]
+    record = handler_store().get(CLUSTER_ARN)
+    assert (record.schedule, record.schedule_by) == (SCHEDULE, PLATFORM)  # only this value is followed
 
 
 def test_clearing_a_schedule_removes_only_that_tag(handler_env):
@@ -599,6 +643,7 @@ def test_clearing_a_schedule_removes_only_that_tag(handler_env):
     )
 
     assert result["schedule"] is None and recorder.calls == ["DeleteTags"]
+    assert handler_store().get(CLUSTER_ARN).schedule is None
 
 
 @pytest.mark.parametrize(
@@ -728,9 +773,11 @@ def test_cli_errors_are_one_line(capsys, moto_account):
 
 
 def test_cli_plan_shows_decisions_and_changes_nothing(capsys, moto_account):
-    create_moto_cluster(moto_account, "nightly", {SCHEDULE_TAG: SCHEDULE})
-    create_moto_cluster(moto_account, "untagged", {})
-    create_moto_cluster(moto_account, "broken", {SCHEDULE_TAG: "weekdays 8-20 UTC"})
+    store = DynamoDbStateStore(boto3.client("dynamodb", region_name=REGION), TABLE)
+    for name, schedule in (("nightly", SCHEDULE), ("untagged", None), ("broken", "weekdays 8-20 UTC")):
+        arn = create_moto_cluster(moto_account, name, {SCHEDULE_TAG: schedule} if schedule else {})
+        if schedule:
+            store.record_schedule(arn, "", schedule, "platform", AT)  # as `mlgov hyperpod schedule` set them
 
     code, out, err = run_cli(capsys, *state("hyperpod", "plan", "--at", "2026-03-30T21:00+02:00", "--format", "json"))
 
@@ -747,4 +794,4 @@ def test_cli_plan_shows_decisions_and_changes_nothing(capsys, moto_account):
     code, out, _ = run_cli(capsys, "hyperpod", "plan", "--region", REGION, "--at", "2026-03-30T08:00Z")
     assert code == 0
     assert out.startswith("note: no state table")
-    assert "nightly" in out and "running at workers=2" in out
+    assert "nightly" in out and "not set through the hub" in out  # without the table no schedule is known

@@ -174,7 +174,7 @@ def test_exempt_tags_who_and_when_clears_the_zombie_keys_and_records_it(dynamodb
         (None, "exempted by arn:aws:sts::222222222222:assumed-role/Platform/bob on 2026-11-24: ticket-42", "manual"),
         (
             "2027-01-15",
-            "snoozed by arn:aws:sts::222222222222:assumed-role/Platform/bob on 2026-11-24 until 2027-01-15",
+            "snoozed by arn:aws:sts::222222222222:assumed-role/Platform/bob on 2026-11-24 until 2027-01-15: ticket-42",
             "snooze",
         ),
     ],
@@ -185,6 +185,9 @@ def test_a_manual_exemption_is_tagged_through_the_approval_role_and_recorded(dyn
     by = "arn:aws:sts::222222222222:assumed-role/Platform/bob"
     sagemaker, stub = _stubbed("sagemaker")
     stub.add_response("add_tags", {}, {"ResourceArn": ARN, "Tags": [{"Key": "mlgov:exempt", "Value": value}]})
+    stub.add_response(  # an approval under way for it loses its candidate/confirmed state
+        "delete_tags", {}, {"ResourceArn": ARN, "TagKeys": ["mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date"]}
+    )
     table = ApprovalsTable(dynamodb, "approvals")
     sessions = FakeSessions(sagemaker=sagemaker)
     with stub:
@@ -193,6 +196,55 @@ def test_a_manual_exemption_is_tagged_through_the_approval_role_and_recorded(dyn
     assert result == {"exempt": value, "until": until, "kind": kind}
     assert sessions.asked == [("sagemaker", FINDING["account"], FINDING["region"])]
     assert table.recorded_exemptions([ARN]) == {ARN: value}
+
+
+@pytest.mark.parametrize("task", ["confirm", "delete"])
+def test_an_exemption_recorded_during_the_approval_stops_confirm_and_delete(dynamodb, task):
+    from mlgov.aws.approvals_table import ApprovalsTable
+
+    value = "exempted by bob on 2026-11-24: ticket-42"
+    table = ApprovalsTable(dynamodb, "approvals")
+    table.record_exemption(ARN, value, by="bob", kind="manual", now=NOW)
+    sagemaker, stub = _stubbed("sagemaker")
+    stub.add_response("list_tags", {"Tags": [{"Key": "mlgov:exempt", "Value": value}]}, {"ResourceArn": ARN})
+    state = _state(decision=APPROVE, snapshot=SNAPSHOT, verification=VERIFIED)
+    with stub, pytest.raises(ApprovalRefused, match="exempted meanwhile"):  # no DeleteEndpoint or AddTags stubbed
+        getattr(_tasks(FakeSessions(sagemaker=sagemaker), approvals=table), task)(state)
+    stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        [],
+        [{"Key": "mlgov:exempt", "Value": "forged by a data scientist"}],
+        [{"Key": "mlgov:exempt", "Value": "snoozed by U1 on 2026-09-01 until 2026-10-01"}],  # lapsed
+    ],
+    ids=["no exemption", "unrecorded", "lapsed snooze"],
+)
+def test_confirm_goes_on_without_a_current_recorded_exemption(dynamodb, tags):
+    from mlgov.aws.approvals_table import ApprovalsTable
+
+    table = ApprovalsTable(dynamodb, "approvals")
+    table.record_exemption(ARN, "snoozed by U1 on 2026-09-01 until 2026-10-01", by="U1", kind="snooze", now=NOW)
+    sagemaker, stub = _stubbed("sagemaker")
+    stub.add_response("list_tags", {"Tags": tags}, {"ResourceArn": ARN})
+    stub.add_response(
+        "add_tags",
+        {},
+        {
+            "ResourceArn": ARN,
+            "Tags": [
+                {"Key": "mlgov:zombie", "Value": "confirmed"},
+                {"Key": "mlgov:zombie-by", "Value": "U0PLATFORM1"},
+                {"Key": "mlgov:zombie-date", "Value": "2026-11-24"},
+            ],
+        },
+    )
+    with stub:
+        result = _tasks(FakeSessions(sagemaker=sagemaker), approvals=table).confirm(_state(decision=APPROVE))
+    stub.assert_no_pending_responses()
+    assert result["tags"]["mlgov:zombie"] == "confirmed"
 
 
 @pytest.mark.parametrize(

@@ -115,7 +115,7 @@ def test_policies_build_names_the_hub_account_of_the_given_config(capsys, polici
     assert run(capsys, "policies", "check", *args)[0] == 1  # the checked-in SCPs name 222222222222
     assert run(capsys, "policies", "build", *args)[0] == 0
     scps = "".join(path.read_text() for path in (policies_dir / "scp").glob("*.json"))
-    assert "iam::333333333333:role/mlgov-hub-approval" in scps and "222222222222" not in scps
+    assert "iam::333333333333:role/mlgov-hub-*" in scps and "222222222222" not in scps
 
 
 def test_policies_build_refuses_a_config_exempting_everyone_in_one_line(capsys, policies_dir, tmp_path):
@@ -126,7 +126,7 @@ def test_policies_build_refuses_a_config_exempting_everyone_in_one_line(capsys, 
         capsys, "policies", "build", "--policies-dir", str(policies_dir), "--config", str(tmp_path / "cdk.json")
     )
     assert code == 2
-    assert err.count("\n") == 1 and "exempt_principals[0]" in err and "matches any principal" in err
+    assert err.count("\n") == 1 and "exempt_principals[0]" in err and "exact IAM role ARN" in err
 
 
 # --- policies simulate -------------------------------------------------------------------------------
@@ -173,9 +173,11 @@ def test_simulate_exempt_principal_is_allowed(capsys):
         "policies",
         "simulate",
         "--action",
-        "CreateEndpoint",
+        "AddTags",
+        "--tag",
+        "mlgov:zombie=confirmed",
         "--principal",
-        "arn:aws:iam::111122223333:role/mlgov-spoke",
+        "arn:aws:iam::111122223333:role/mlgov-spoke-approval",
         "--expect",
         "allow",
     )
@@ -373,3 +375,20 @@ def test_build_leaves_files_alone_when_the_schema_is_malformed(capsys, policies_
     (policies_dir / "tag_schema.json").write_text("{}")
     assert run(capsys, "policies", "build", "--policies-dir", str(policies_dir))[0] == 2
     assert (policies_dir / "tag_policy.json").read_text() == before
+
+
+def test_simulating_an_iam_action_needs_the_resource(capsys):
+    code, _, err = run(capsys, "policies", "simulate", "--action", "iam:CreateRole")
+    assert code == 2 and err.count("\n") == 1 and "pass --resource" in err
+    code, out, _ = run(
+        capsys,
+        "policies",
+        "simulate",
+        "--action",
+        "iam:CreateRole",
+        "--resource",
+        "arn:aws:iam::111122223333:role/mlgov-x",
+        "--expect",
+        "deny",
+    )
+    assert code == 0 and "ProtectMlgovRoles" in out

@@ -41,7 +41,7 @@ ORG: dict[str, Any] = {
     "hyperpod_schedule_minutes": 1440,
     "approval_timeout_hours": 8760,
     "archive_retention_days": 1,
-    "exempt_principals": ["arn:aws:iam::*:role/Admin*", "arn:aws:sts::111111111111:assumed-role/Ops?/*"],
+    "exempt_principals": ["arn:aws:iam::111111111111:role/Admin", "arn:aws:iam::111111111111:role/ops/Pipeline"],
 }
 
 
@@ -214,7 +214,7 @@ def test_empty_member_regions_rejected() -> None:
             "secret name",
             "''",
         ),
-        ({"exempt_principals": ["role/Admin"]}, "exempt_principals[0]", "IAM ARN", "'role/Admin'"),
+        ({"exempt_principals": ["role/Admin"]}, "exempt_principals[0]", "exact IAM role ARN", "'role/Admin'"),
         (
             {"trusted_federation_roles": ["arn:aws:iam::*:role/ADFS-*"]},
             "trusted_federation_roles[0]",
@@ -425,27 +425,21 @@ def test_member_regions_must_include_the_hub_region() -> None:
 @pytest.mark.parametrize(
     "pattern",
     [
+        "*",
         "arn:aws:iam::*:role/*",
         "arn:*:iam::123456789012:role/*",
-        "arn:aws:iam::*:role/mlgov-*",
-        "arn:aws:iam::*:role/*/mlgov-*",
-        "arn:aws:sts::*:assumed-role/*",
-        "arn:aws:iam::*:role/stacksets-exec-*",
-        "arn:aws:iam::*:*",
+        "arn:aws:iam::444455556666:role/Admin*",
+        "arn:aws:iam::*:role/platform-pipeline",
+        "arn:aws:sts::123456789012:assumed-role/Ops/*",
     ],
 )
-def test_an_exemption_matching_any_role_name_is_refused_in_one_line_naming_the_key(pattern: str) -> None:
+def test_an_exemption_that_is_not_one_exact_role_is_refused_in_one_line_naming_the_key(pattern: str) -> None:
     message = config_error(org_config(exempt_principals=["arn:aws:iam::111111111111:role/Pipeline", pattern]))
 
-    assert message.startswith(PREFIX + "exempt_principals[1]: ")
-    assert "matches any principal" in message and "\n" not in message
+    assert message.startswith(PREFIX + "exempt_principals[1]: must be an exact IAM role ARN")
+    assert "\n" not in message
 
 
-def test_a_bare_wildcard_is_not_even_an_arn() -> None:
-    assert config_error(org_config(exempt_principals=["*"])).startswith(PREFIX + "exempt_principals[0]: must be ")
-
-
-def test_an_exemption_naming_a_role_prefix_is_kept() -> None:
-    config = load_config(org_config(exempt_principals=["arn:aws:iam::*:role/PlatformPipeline-*"]))
-
-    assert config.exempt_principals == ("arn:aws:iam::*:role/PlatformPipeline-*",)
+def test_an_exact_exemption_is_kept() -> None:
+    arn = "arn:aws:iam::111111111111:role/platform/Pipeline"
+    assert load_config(org_config(exempt_principals=[arn])).exempt_principals == (arn,)

@@ -93,8 +93,16 @@ def test_a_role_named_like_mlgov_creates_nothing_untagged(checked_in_scps, princ
 @pytest.mark.parametrize(
     "principal", [role("mlgov-spoke"), role("mlgov-spoke-approval"), role("mlgov-hub-approval", HUB)]
 )
-def test_mlgov_roles_are_exempt_where_they_live(checked_in_scps, principal):
-    assert simulate_call(checked_in_scps, "sagemaker:CreateEndpoint", {}, principal).verdict == "ALLOW"
+def test_mlgov_roles_write_mlgov_keys_where_they_live(checked_in_scps, principal):
+    tags = {"mlgov:zombie": "candidate", "mlgov:created-by": "alice@example.com"}
+    assert simulate_call(checked_in_scps, "sagemaker:AddTags", tags, principal).verdict == "ALLOW"
+
+
+@pytest.mark.parametrize("principal", [role("mlgov-spoke"), role("team/mlgov-spoke-approval"), role("mlgov-hub-x")])
+def test_mlgov_keys_are_refused_to_lookalikes_of_mlgov_roles(checked_in_scps, principal):
+    result = simulate_call(checked_in_scps, "sagemaker:AddTags", {"mlgov:zombie": "confirmed"}, principal)
+    expected = "ALLOW" if principal == role("mlgov-spoke") else "DENY"
+    assert result.verdict == expected
 
 
 # --- protected keys ------------------------------------------------------------------------------------------------
@@ -128,9 +136,12 @@ def test_a_required_key_in_other_capitals_does_not_count(checked_in_scps, valid_
     assert denying_sids(result) == {"DenyMissingMlTeam"}
 
 
-def test_removing_a_required_key_in_other_capitals_is_denied(checked_in_scps):
-    result = simulate_call(checked_in_scps, "sagemaker:DeleteTags", {}, DATA_SCIENTIST, tag_keys=["ML:Team"])
-    assert denying_sids(result) == {"DenyRemovingRequiredTags"}
+def test_a_required_key_in_other_capitals_can_be_removed_but_not_the_key_itself(checked_in_scps):
+    """SageMaker keys are case-sensitive: removing ML:Team (the scan flags it) never removes ml:team."""
+    variant = simulate_call(checked_in_scps, "sagemaker:DeleteTags", {}, DATA_SCIENTIST, tag_keys=["ML:Team"])
+    assert variant.verdict == "ALLOW"
+    exact = simulate_call(checked_in_scps, "sagemaker:DeleteTags", {}, DATA_SCIENTIST, tag_keys=["ml:team"])
+    assert denying_sids(exact) == {"DenyRemovingRequiredTags"}
 
 
 @pytest.mark.parametrize("value", ["", "=HYPERLINK(1)", "+1", "-x", "@SUM(1)"])

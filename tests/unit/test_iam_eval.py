@@ -852,3 +852,24 @@ def test_deny_with_not_action_allow_list_blocks_everything_else():
     assert evaluate(allow_list, RequestContext("ec2:RunInstances")).verdict == "DENY"
     assert evaluate(allow_list, RequestContext(CREATE_ENDPOINT)).verdict == "ALLOW"
     assert evaluate(allow_list, RequestContext("s3:GetObject")).verdict == "ALLOW"
+
+
+def test_a_role_session_is_evaluated_as_its_role_arn():
+    from mlgov.domain.iam_eval import principal_arn_of
+
+    assert principal_arn_of("arn:aws:sts::111122223333:assumed-role/mlgov-spoke/s-1") == (
+        "arn:aws:iam::111122223333:role/mlgov-spoke"
+    )
+    assert principal_arn_of("arn:aws:iam::111122223333:user/alice") == "arn:aws:iam::111122223333:user/alice"
+    policy = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": "sagemaker:AddTags",
+                "Resource": "*",
+                "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:*:iam::*:role/mlgov-spoke"}},
+            }
+        ]
+    }
+    session = RequestContext("sagemaker:AddTags", "arn:aws:sts::111122223333:assumed-role/mlgov-spoke/s-1")
+    assert evaluate({"p": policy}, session).allowed

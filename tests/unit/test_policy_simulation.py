@@ -87,8 +87,8 @@ def test_creates_that_take_no_tags_are_allowed_without_tags(checked_in_scps, ope
     assert result.verdict == "ALLOW"
 
 
-def test_exempt_principal_creates_without_tags(checked_in_scps):
-    assert simulate_call(checked_in_scps, "sagemaker:CreateEndpoint", {}, MLGOV_SPOKE).verdict == "ALLOW"
+def test_mlgov_roles_create_nothing_untagged_either(checked_in_scps):
+    assert simulate_call(checked_in_scps, "sagemaker:CreateEndpoint", {}, MLGOV_SPOKE).verdict == "DENY"
 
 
 def test_deleting_a_required_tag_is_denied(checked_in_scps):

@@ -39,10 +39,7 @@ NEVER_GOVERNED = [
 ]
 HUB = "222222222222"  # cdk.json's hub_account: the checked-in SCPs are compiled from it
 MLGOV_ROLES = [
-    f"arn:*:iam::{HUB}:role/mlgov-hub-auto-tagger",
-    f"arn:*:iam::{HUB}:role/mlgov-hub-scanner",
-    f"arn:*:iam::{HUB}:role/mlgov-hub-hyperpod",
-    f"arn:*:iam::{HUB}:role/mlgov-hub-approval",
+    f"arn:*:iam::{HUB}:role/mlgov-hub-*",
     "arn:*:iam::*:role/mlgov-spoke",
     "arn:*:iam::*:role/mlgov-spoke-approval",
 ]
@@ -219,17 +216,22 @@ def test_sids_are_letters_and_digits_and_unique(compilation):
 
 def test_tag_statements_exempt_exactly_the_mlgov_roles_pinned_where_they_live(compilation):
     for statement in statements_of(compilation.scps):
-        if statement["Sid"] != "ProtectMlgovRoles":
+        if statement["Sid"].startswith("DenyMissing"):  # mlgov's roles create nothing: nobody is exempt
+            assert "ArnNotLike" not in statement["Condition"], statement["Sid"]
+        elif statement["Sid"] != "ProtectMlgovRoles":
             assert statement["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": MLGOV_ROLES}, statement["Sid"]
 
 
 def test_configured_principals_are_added_once_after_mlgov_roles(real_schema, catalog):
     extra = "arn:aws:iam::111122223333:role/PlatformPipeline"
     writer = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Platform_0123456789abcdef"
-    principals = PolicyPrincipals(HUB, "eu-west-1", exempt=(extra, MLGOV_ROLES[0]), tag_writers=(writer,))
+    hub_role = f"arn:aws:iam::{HUB}:role/mlgov-hub-approval"
+    principals = PolicyPrincipals(HUB, "eu-west-1", exempt=(extra, hub_role), tag_writers=(writer,))
     compiled = compile_policies(real_schema, catalog, principals)
     team = statement_by_sid(compiled, "DenyMissingMlTeam")
-    assert team["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [*MLGOV_ROLES, extra]
+    assert team["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [extra, hub_role]
+    environment = statement_by_sid(compiled, "DenyInvalidMlEnvironment")
+    assert environment["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [*MLGOV_ROLES, extra, hub_role]
     protected = statement_by_sid(compiled, "DenyMlgovTagWritesByOthers")
     assert protected["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [*MLGOV_ROLES, writer]
 
@@ -293,12 +295,10 @@ def test_value_checks_are_on_add_tags_for_keys_with_scp_value_rules(compilation)
         assert bad["Condition"]["StringLike"] == {f"aws:RequestTag/{key}": ["", "=*", "+*", "-*", "@*"]}
 
 
-def test_removing_required_tags_and_writing_protected_keys_are_denied_in_any_capitalisation(real_schema, compilation):
+def test_removing_required_tags_and_writing_protected_keys_in_any_capitalisation_are_denied(real_schema, compilation):
     removing = statement_by_sid(compilation, "DenyRemovingRequiredTags")
     assert removing["Action"] == "sagemaker:DeleteTags"
-    assert removing["Condition"]["ForAnyValue:StringEqualsIgnoreCase"] == {
-        "aws:TagKeys": list(real_schema.required_keys)
-    }
+    assert removing["Condition"]["ForAnyValue:StringEquals"] == {"aws:TagKeys": list(real_schema.required_keys)}
     protected = statement_by_sid(compilation, "DenyMlgovTagWritesByOthers")
     assert protected["Action"] == ["sagemaker:AddTags", "sagemaker:DeleteTags"]
     assert protected["Condition"]["ForAnyValue:StringEqualsIgnoreCase"] == {

@@ -143,7 +143,15 @@ class ApprovalsTable:
         )
 
     def record_exemption(
-        self, arn: str, value: str, *, by: str, kind: str, now: datetime, until: str | None = None
+        self,
+        arn: str,
+        value: str,
+        *,
+        by: str,
+        kind: str,
+        now: datetime,
+        until: str | None = None,
+        reason: str | None = None,
     ) -> None:
         """Remember the `mlgov:exempt` value mlgov wrote on `arn` (replacing any earlier one); a snooze's record
         expires with it (purge_at = until + 90 days), every other exemption is kept."""
@@ -155,6 +163,8 @@ class ApprovalsTable:
             "kind": kind,
             "recorded_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+        if reason:
+            item["reason"] = reason
         if until:
             item["until"] = until
             end = datetime.fromisoformat(f"{until}T00:00:00+00:00")

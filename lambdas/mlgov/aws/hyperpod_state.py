@@ -36,6 +36,9 @@ class ClusterRecord:
     hold_at: datetime | None = None
     saved: SavedCounts | None = None
     last_action: LastAction | None = None
+    schedule: str | None = None  # the mlgov:schedule value set through the hub; only that one is followed
+    schedule_by: str | None = None
+    schedule_at: datetime | None = None
 
 
 class StateStore(Protocol):
@@ -52,6 +55,8 @@ class StateStore(Protocol):
     ) -> None: ...
 
     def forget_last_action(self, arn: str) -> None: ...
+
+    def record_schedule(self, arn: str, name: str, schedule: str | None, by: str, at: datetime) -> None: ...
 
 
 class InMemoryStateStore:
@@ -84,6 +89,9 @@ class InMemoryStateStore:
     def forget_last_action(self, arn: str) -> None:
         if arn in self._records:
             self._records[arn] = dataclasses.replace(self._records[arn], last_action=None)
+
+    def record_schedule(self, arn: str, name: str, schedule: str | None, by: str, at: datetime) -> None:
+        self._update(arn, name, schedule=schedule, schedule_by=by, schedule_at=at)
 
     def _update(self, arn: str, name: str, **changes: Any) -> None:
         record = self._records.get(arn) or ClusterRecord(arn)
@@ -156,6 +164,12 @@ class DynamoDbStateStore:
             if err.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
 
+    def record_schedule(self, arn: str, name: str, schedule: str | None, by: str, at: datetime) -> None:
+        if schedule is None:
+            self._set(arn, name, schedule_by=by, schedule_at=_time(at), remove=("schedule",))
+        else:
+            self._set(arn, name, schedule=schedule, schedule_by=by, schedule_at=_time(at))
+
     def _set(self, arn: str, name: str, remove: tuple[str, ...] = (), **values: Any) -> None:
         values = {key: value for key, value in values.items() if value is not None}
         values["arn"] = arn
@@ -224,4 +238,7 @@ def _record(item: Mapping[str, Any]) -> ClusterRecord:
         )
         if last
         else None,
+        schedule=item.get("schedule"),
+        schedule_by=item.get("schedule_by"),
+        schedule_at=_parse_time(item.get("schedule_at")),
     )

@@ -43,7 +43,19 @@ class RequestContext:
         for name, value in self.context.items():
             if name.lower() == wanted:
                 return _as_request_values(value)
-        return (self.principal_arn,) if wanted == PRINCIPAL_ARN_KEY.lower() else ()
+        return (principal_arn_of(self.principal_arn),) if wanted == PRINCIPAL_ARN_KEY.lower() else ()
+
+
+_ASSUMED_ROLE = re.compile(r"^arn:(?P<partition>[^:]+):sts::(?P<account>[0-9]{12}):assumed-role/(?P<role>[^/]+)/.+$")
+
+
+def principal_arn_of(caller_arn: str) -> str:
+    """aws:PrincipalArn as IAM sets it: a role session's is the role's ARN (the simulator assumes the root path,
+    which an assumed-role ARN does not show); any other principal's is its own ARN."""
+    match = _ASSUMED_ROLE.match(caller_arn)
+    if match is None:
+        return caller_arn
+    return f"arn:{match['partition']}:iam::{match['account']}:role/{match['role']}"
 
 
 @dataclass(frozen=True)

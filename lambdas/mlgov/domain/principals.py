@@ -17,8 +17,7 @@ HUB_SLACK_ROLE = "mlgov-hub-slack-interactions"
 SPOKE_ROLE = "mlgov-spoke"
 SPOKE_APPROVAL_ROLE = "mlgov-spoke-approval"
 
-# Hub roles that write tags in the hub account itself (where no spoke role is assumed).
-HUB_TAG_WRITING_ROLES = (HUB_AUTO_TAGGER_ROLE, HUB_SCANNER_ROLE, HUB_HYPERPOD_ROLE, HUB_APPROVAL_ROLE)
+HUB_ROLE_PREFIX = "mlgov-hub-"
 SPOKE_ROLES = (SPOKE_ROLE, SPOKE_APPROVAL_ROLE)
 
 # Role names only mlgov's deployers may create or change: mlgov's roles, and the execution roles through which
@@ -27,28 +26,14 @@ PROTECTED_ROLE_NAME_PREFIXES = ("mlgov-", "stacksets-exec-")
 STACKSET_EXECUTION_ROLES = "arn:*:iam::*:role/stacksets-exec-*"
 DEFAULT_CDK_QUALIFIER = "hnb659fds"
 
-# Principals no ARN pattern in config may match: any role, user or session with an arbitrary name.
-_EVERYONE_PROBES = (
-    "arn:aws:iam::123456789012:role/q7x",
-    "arn:aws:iam::123456789012:role/team/q7x",
-    "arn:aws:iam::123456789012:user/q7x",
-    "arn:aws:sts::123456789012:assumed-role/q7x/q7x",
-    "arn:aws:iam::123456789012:role/mlgov-q7x",
-    "arn:aws:iam::123456789012:role/team/mlgov-q7x",
-    "arn:aws:iam::123456789012:role/stacksets-exec-q7x",
-    "arn:aws:iam::123456789012:role/team/stacksets-exec-q7x",
-)
+# An exact IAM role ARN: 12-digit account, path and name, no wildcard (a pattern is no identity).
+EXACT_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _QUALIFIER = re.compile(r"^[A-Za-z0-9_-]{1,10}$")
 
 
 class PrincipalsError(ValueError):
-    """A principal list would exempt everyone, or an account id is malformed; str() is one line."""
-
-
-def matches_everyone(pattern: str) -> bool:
-    """True when the ARN pattern matches a principal with an arbitrary name (`*`, `role/*`, `...:assumed-role/*`)."""
-    return any(arn_like(pattern, probe) for probe in _EVERYONE_PROBES)
+    """A principal is not an exact role ARN, or an account id is malformed; str() is one line."""
 
 
 def arn_like(pattern: str, arn: str) -> bool:
@@ -64,12 +49,12 @@ def _glob(pattern: str, text: str) -> bool:
     return re.fullmatch(regex, text, re.DOTALL) is not None
 
 
-def refuse_everyone(patterns: Iterable[str], key: str) -> None:
-    for index, pattern in enumerate(patterns):
-        if matches_everyone(pattern):
+def require_exact_roles(arns: Iterable[str], key: str) -> None:
+    for index, arn in enumerate(arns):
+        if not EXACT_ROLE_ARN.match(arn):
             raise PrincipalsError(
-                f"{key}[{index}]: {pattern!r} matches any principal (e.g. a role anyone can create); "
-                "list exact role ARNs"
+                f"{key}[{index}]: {arn!r} is not an exact role ARN (arn:aws:iam::<12-digit account>:role/<path/name>, "
+                "no wildcard): a pattern lets through anyone who creates a role that matches it"
             )
 
 
@@ -82,9 +67,10 @@ def protected_role_resources() -> list[str]:
 class PolicyPrincipals:
     """The deployment facts the SCPs need: the hub account and the platform's configured extras.
 
-    `exempt` (ARN patterns, none matching everyone) escape the required-tag statements; `tag_writers` (exact role
-    ARNs) may also write the protected keys. The hub's own deployer — CloudFormation running as the CDK execution
-    role of the hub account — may create mlgov's hub roles when the hub account is itself governed.
+    `exempt` escape the tag statements and `tag_writers` may also write the protected keys: exact role ARNs in
+    named accounts, both (whoever can change those roles in their account is trusted with them). The hub's own
+    deployer — CloudFormation running as the CDK execution role of the hub account — may create mlgov's hub roles
+    when the hub account is itself governed.
     """
 
     hub_account: str
@@ -100,14 +86,16 @@ class PolicyPrincipals:
             raise PrincipalsError(
                 f"cdk bootstrap qualifier: must be 1-10 of A-Z a-z 0-9 _ -, got {self.cdk_qualifier!r}"
             )
-        refuse_everyone(self.exempt, "exempt_principals")
-        refuse_everyone(self.tag_writers, "protected_tag_writers")
+        require_exact_roles(self.exempt, "exempt_principals")
+        require_exact_roles(self.tag_writers, "protected_tag_writers")
 
     @property
     def mlgov_roles(self) -> list[str]:
-        """mlgov's tag-writing roles: the hub's in the hub account, the spoke roles (exact name, root path)."""
-        hub = [f"arn:*:iam::{self.hub_account}:role/{name}" for name in HUB_TAG_WRITING_ROLES]
-        return hub + [f"arn:*:iam::*:role/{name}" for name in SPOKE_ROLES]
+        """mlgov's roles: the hub's `mlgov-hub-*` pinned to the hub account (where only the hub's deployer may create
+        roles so named), the spoke roles by exact name at the root path in any governed account."""
+        return [f"arn:*:iam::{self.hub_account}:role/{HUB_ROLE_PREFIX}*"] + [
+            f"arn:*:iam::*:role/{name}" for name in SPOKE_ROLES
+        ]
 
     @property
     def exempt_from_tag_rules(self) -> list[str]:

@@ -123,7 +123,8 @@ class _StatementBuilder:
 
     @staticmethod
     def _except(condition: dict, principals: Sequence[str]) -> dict:
-        condition["ArnNotLike"] = {"aws:PrincipalArn": list(principals)}
+        if principals:
+            condition["ArnNotLike"] = {"aws:PrincipalArn": list(principals)}
         return condition
 
     def _exempting(self, condition: dict) -> dict:
@@ -133,12 +134,14 @@ class _StatementBuilder:
         # Deny unless the exact key is among the request's keys. A Null test on aws:RequestTag/<key> would not do:
         # IAM matches condition key names case-insensitively, so ML:TEAM would satisfy it while SageMaker stores
         # ML:TEAM. aws:TagKeys values are compared case-sensitively; ForAllValues holds when no tags are sent.
+        # mlgov's own roles create nothing, so only the configured exempt principals escape this one.
+        condition = {"ForAllValues:StringNotEquals": {"aws:TagKeys": [rule.key]}}
         return {
             "Sid": sid_for("DenyMissing", rule.key),
             "Effect": "Deny",
             "Action": self._actions_for(rule),
             "Resource": "*",
-            "Condition": self._exempting({"ForAllValues:StringNotEquals": {"aws:TagKeys": [rule.key]}}),
+            "Condition": self._except(condition, self._principals.exempt),
         }
 
     def deny_invalid_value(self, rule: TagRule) -> dict:
@@ -174,7 +177,8 @@ class _StatementBuilder:
             "Effect": "Deny",
             "Action": DELETE_TAGS,
             "Resource": "*",
-            "Condition": self._exempting({"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": list(keys)}}),
+            # Case-sensitive: SageMaker keys are, so removing ML:Team (a mistake the scan flags) stays possible.
+            "Condition": self._exempting({"ForAnyValue:StringEquals": {"aws:TagKeys": list(keys)}}),
         }
 
     def deny_protected_writes(self, keys: Sequence[str]) -> dict:

@@ -8,7 +8,8 @@ from aws_lambda_powertools import Logger
 
 logger = Logger(service="mlgov-hyperpod-scheduler")
 
-_WORTH_A_LINE = frozenset({"applied", "rejected", "deferred", "dry_run", "invalid", "error"})
+_WORTH_A_LINE = frozenset({"applied", "rejected", "deferred", "dry_run", "invalid", "unrecorded", "error"})
+_WARNINGS = frozenset({"rejected", "invalid", "unrecorded", "error"})
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -23,7 +24,7 @@ def handler(event: dict, context) -> dict:
     summary = _runtime().run(event, log=lambda text, **fields: logger.info(text, extra=fields))
     for cluster in summary["clusters"]:
         if cluster["outcome"] in _WORTH_A_LINE:
-            level = logger.warning if cluster["outcome"] in ("rejected", "invalid", "error") else logger.info
+            level = logger.warning if cluster["outcome"] in _WARNINGS else logger.info
             level("hyperpod cluster " + cluster["outcome"], extra={"hyperpod_cluster": cluster})
     for error in summary["errors"]:
         logger.warning("hyperpod account-region failed", extra={"hyperpod_error": error})

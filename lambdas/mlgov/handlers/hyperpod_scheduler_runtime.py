@@ -135,11 +135,14 @@ class HyperPodSchedulerRuntime:
             except ScheduleError as err:
                 raise ScheduleRefused(str(err)) from None
         sagemaker = self.sessions.client("sagemaker", parts.account, parts.region, parts.partition)
+        now = self.clock()
+        # Recorded first: a tag without its record is never followed, a record without its tag schedules nothing.
+        self.store.record_schedule(cluster_arn, "", schedule, by, now)  # the ARN holds the cluster id, not its name
         if schedule is None:
             sagemaker.delete_tags(ResourceArn=cluster_arn, TagKeys=[SCHEDULE_TAG])
         else:
             sagemaker.add_tags(ResourceArn=cluster_arn, Tags=[{"Key": SCHEDULE_TAG, "Value": schedule}])
-        return {"cluster_arn": cluster_arn, "schedule": schedule, "by": by, "at": self.clock().isoformat()}
+        return {"cluster_arn": cluster_arn, "schedule": schedule, "by": by, "at": now.isoformat()}
 
     def run(self, event: Mapping | None = None, log=None) -> dict:
         """One pass over every target account × region; the summary of what was decided and done."""
