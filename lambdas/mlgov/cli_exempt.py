@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from mlgov.aws.hub_functions import invoke_hub_function
+from mlgov.cli_aws import cli_client, cli_session
 from mlgov.domain.preflight import APPROVAL_FUNCTION_NAME
 from mlgov.domain.resource_identity import split_arn
 
@@ -43,28 +44,16 @@ def exemption_request(arn: str, reason: str, by: str, until: str | None) -> dict
 
 
 def _exempt(args: argparse.Namespace) -> int:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
-
-    from mlgov.aws.sessions import RETRY_CONFIG
+    from botocore.exceptions import BotoCoreError, ClientError
 
     exemption_request(args.arn, args.reason, "", args.until)  # a bad ARN is refused before any AWS call
+    session = cli_session(args, ExemptError)
     try:
-        session = boto3.Session(profile_name=getattr(args, "profile", None), region_name=getattr(args, "region", None))
-    except ProfileNotFound as err:
-        raise ExemptError(str(err)) from None
-    if not session.region_name:
-        raise ExemptError("no AWS region: pass --region (the hub's) or set AWS_REGION")
-
-    def client(service: str):
-        return session.client(service, config=RETRY_CONFIG, endpoint_url=getattr(args, "endpoint_url", None))
-
-    try:
-        by = client("sts").get_caller_identity()["Arn"]
+        by = cli_client(session, "sts", args).get_caller_identity()["Arn"]
     except (ClientError, BotoCoreError) as err:
         raise ExemptError(f"cannot identify the caller: {err}") from None
     request = exemption_request(args.arn, args.reason, by, args.until)
-    payload = invoke_hub_function(client("lambda"), args.function, request)
+    payload = invoke_hub_function(cli_client(session, "lambda", args), args.function, request)
     until = f" until {payload['until']}" if payload.get("until") else ""
     print(f"exempted {args.arn}{until}: mlgov:exempt={payload.get('exempt')!r} (recorded by the hub)")
     return 0

@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime
 
 from mlgov.aws.hyperpod_state import ClusterRecord, StateStore
+from mlgov.cli_aws import cli_client, cli_session
 from mlgov.domain.preflight import HYPERPOD_FUNCTION_NAME
 
 STATE_TABLE_ENV = "MLGOV_HYPERPOD_STATE_TABLE"
@@ -70,24 +71,11 @@ def add_hyperpod_commands(commands, common: argparse.ArgumentParser) -> None:
 
 
 def _session(args: argparse.Namespace):
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
-    try:
-        session = boto3.Session(profile_name=getattr(args, "profile", None), region_name=getattr(args, "region", None))
-    except ProfileNotFound as err:
-        raise HyperPodCliError(str(err)) from None
-    if not session.region_name:
-        raise HyperPodCliError("no AWS region: pass --region or set AWS_REGION")
-    return session
+    return cli_session(args, HyperPodCliError)
 
 
 def _client(session, service: str, args: argparse.Namespace, region: str | None = None):
-    from mlgov.aws.sessions import RETRY_CONFIG
-
-    return session.client(
-        service, region_name=region or session.region_name, config=RETRY_CONFIG, endpoint_url=_endpoint(args)
-    )
+    return cli_client(session, service, args, region)
 
 
 def _endpoint(args: argparse.Namespace) -> str | None:

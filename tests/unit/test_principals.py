@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlgov.domain.principals import PolicyPrincipals, PrincipalsError, arn_like
+from mlgov.domain.iam_eval import arn_like
+from mlgov.domain.principals import PolicyPrincipals, PrincipalsError
 
 HUB = "222222222222"
 

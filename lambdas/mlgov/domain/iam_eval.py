@@ -181,7 +181,7 @@ def _any_glob(patterns: object, value: str, *, ignore_case: bool) -> bool:
     return any(_glob(p, value, ignore_case=ignore_case) for p in _policy_values(patterns, "pattern"))
 
 
-def _arn_like(pattern: str, value: str) -> bool:
+def arn_like(pattern: str, value: str) -> bool:
     """ARN match per colon-delimited segment (the resource segment keeps its colons), case-sensitive."""
     pattern_parts, value_parts = pattern.split(":", 5), value.split(":", 5)
     if len(pattern_parts) != 6 or len(value_parts) != 6:
@@ -203,10 +203,10 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "StringNotEqualsIgnoreCase": (lambda p, v: p.casefold() == v.casefold(), True),
     "StringLike": (_glob, False),
     "StringNotLike": (_glob, True),
-    "ArnEquals": (_arn_like, False),  # IAM documents ArnEquals and ArnLike as identical
-    "ArnLike": (_arn_like, False),
-    "ArnNotEquals": (_arn_like, True),
-    "ArnNotLike": (_arn_like, True),
+    "ArnEquals": (arn_like, False),  # IAM documents ArnEquals and ArnLike as identical
+    "ArnLike": (arn_like, False),
+    "ArnNotEquals": (arn_like, True),
+    "ArnNotLike": (arn_like, True),
     "Bool": (_bool_equals, False),
 }
 

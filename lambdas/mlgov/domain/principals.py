@@ -36,19 +36,6 @@ class PrincipalsError(ValueError):
     """A principal is not an exact role ARN, or an account id is malformed; str() is one line."""
 
 
-def arn_like(pattern: str, arn: str) -> bool:
-    """IAM ArnLike: each of the six colon-separated parts matched on its own (the last keeps its colons)."""
-    pattern_parts, arn_parts = pattern.split(":", 5), arn.split(":", 5)
-    if len(pattern_parts) != 6 or len(arn_parts) != 6:
-        return _glob(pattern, arn)
-    return all(_glob(p, a) for p, a in zip(pattern_parts, arn_parts, strict=True))
-
-
-def _glob(pattern: str, text: str) -> bool:
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, text, re.DOTALL) is not None
-
-
 def require_exact_roles(arns: Iterable[str], key: str) -> None:
     for index, arn in enumerate(arns):
         if not EXACT_ROLE_ARN.match(arn):
