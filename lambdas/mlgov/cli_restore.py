@@ -29,25 +29,18 @@ def add_restore_commands(commands, common: argparse.ArgumentParser) -> None:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    from mlgov.aws.sessions import RETRY_CONFIG
+    from mlgov.cli_aws import cli_client, cli_session
     from mlgov.restore import RestoreError, apply_plan, load_snapshot
 
     bucket = args.archive_bucket or os.environ.get(ARCHIVE_BUCKET_ENV)
     if not bucket:
         raise RestoreError(f"no archive bucket: pass --archive-bucket or set {ARCHIVE_BUCKET_ENV}")
-    try:
-        session = boto3.Session(profile_name=getattr(args, "profile", None), region_name=getattr(args, "region", None))
-    except ProfileNotFound as err:
-        raise RestoreError(str(err)) from None
-    if not session.region_name:
-        raise RestoreError("no AWS region: pass --region or set AWS_REGION")
-    endpoint_url = getattr(args, "endpoint_url", None)
+    session = cli_session(args, RestoreError)
 
     def client(service: str):
-        return session.client(service, config=RETRY_CONFIG, endpoint_url=endpoint_url)
+        return cli_client(session, service, args)
 
     account = args.account
     if not account:
