@@ -24,6 +24,7 @@ from mlgov.aws.approvals_table import KEEP_AFTER_DEADLINE, ApprovalsTable, appro
 from mlgov.aws.metrics import MetricReader
 from mlgov.domain.approval_message import approval_blocks, approval_text, result_blocks, result_text
 from mlgov.domain.inventory import Resource, Variant
+from mlgov.domain.snapshot import endpoint_identity, identity_drift
 from mlgov.domain.zombies import UsageWindow, invocation_queries, lapsed_until, measurable, snooze_exemption
 
 APPROVAL_ROLE_NAME = "mlgov-spoke-approval"
@@ -64,6 +65,7 @@ class ApprovalTasks:
     slack: SlackGateway | None = None
     timeout_hours: int = 72
     snooze_days: int = 30
+    min_age_days: int = 7  # the scan's zombie_min_age_days, re-applied to the live CreationTime
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     snapshot_fn: Callable[..., dict] | None = None  # default: mlgov.aws.snapshot_store.take_snapshot
     verify_fn: Callable[..., list[str]] | None = None  # default: mlgov.aws.snapshot_store.verify_copies
@@ -120,44 +122,29 @@ class ApprovalTasks:
     def recheck(self, state: Mapping) -> dict:
         """Invocations since the zombie episode began (zombie_since, else first_seen) → {"still_idle", "reason"}.
 
-        Conservative: an endpoint that is gone, not InService-like, or cannot be measured is *not* still idle."""
+        Conservative: an endpoint that is gone, younger than the minimum age (recreated under the same name), not
+        InService-like, or that cannot be measured is *not* still idle."""
         finding = _finding(state)
-        account, region, name = _where(finding)
         since = _moment(state.get("zombie_since") or state.get("first_seen"))
         if since is None:
             return {"still_idle": False, "reason": "the finding carries no zombie_since / first_seen to re-check from"}
-        sagemaker = self.sessions.client("sagemaker", account, region)
-        try:
-            described = sagemaker.describe_endpoint(EndpointName=name)
-        except ClientError as err:
-            if _code(err) == "ValidationException":
-                return {"still_idle": False, "reason": f"endpoint {name} no longer exists"}
-            raise
-        variants = tuple(
-            Variant(v["VariantName"], None, int(v.get("CurrentInstanceCount") or 0))
-            for v in described.get("ProductionVariants", [])
-        )
-        endpoint = Resource(
-            arn=described.get("EndpointArn") or finding.get("arn", ""),
-            account=account,
-            region=region,
-            resource_type="endpoint",
-            name=name,
-            status=described.get("EndpointStatus", ""),
-            created=described.get("CreationTime"),
-            variants=variants,
-            details={"async_inference": bool(described.get("AsyncInferenceConfig"))},
-        )
+        described = self._describe_live(finding)
+        if described is None:
+            return {"still_idle": False, "reason": f"endpoint {_where(finding)[2]} no longer exists"}
+        now = self.clock()
+        created = _moment(described.get("CreationTime"))
+        if created is not None and now - created < timedelta(days=self.min_age_days):
+            return {
+                "still_idle": False,
+                "reason": f"the endpoint was created {created.date().isoformat()}, less than {self.min_age_days} "
+                "days ago (recreated since the scan?)",
+            }
+        endpoint = _endpoint_resource(finding, described)
         if not measurable(endpoint):
             return {"still_idle": False, "reason": "the endpoint's usage cannot be measured (no variants or async)"}
-        now = self.clock()
         if since >= now:
             return {"still_idle": True, "reason": "the finding is from just now: no newer usage to read"}
-        queries = invocation_queries([endpoint])
-        series = MetricReader(self.sessions.client("cloudwatch", account, region)).fetch(
-            queries, UsageWindow(since, now)
-        )
-        total = sum(value for points in series.values() for _, value in points)
+        total = self._invocations(endpoint, since, now)
         if total > 0:
             return {
                 "still_idle": False,
@@ -165,6 +152,41 @@ class ApprovalTasks:
                 "invocations": total,
             }
         return {"still_idle": True, "reason": f"no invocation since {since.date().isoformat()}", "invocations": 0}
+
+    def _describe_live(self, finding: Mapping) -> dict | None:
+        account, region, name = _where(finding)
+        try:
+            return self.sessions.client("sagemaker", account, region).describe_endpoint(EndpointName=name)
+        except ClientError as err:
+            if _code(err) == "ValidationException":
+                return None
+            raise
+
+    def _invocations(self, endpoint: Resource, since: datetime, until: datetime) -> float:
+        series = MetricReader(self.sessions.client("cloudwatch", endpoint.account, endpoint.region)).fetch(
+            invocation_queries([endpoint]), UsageWindow(since, until)
+        )
+        return sum(value for points in series.values() for _, value in points)
+
+    def _refuse_unless_unchanged_and_unused(self, state: Mapping, step: str) -> None:
+        """The live endpoint must still be the one snapshotted (ARN, CreationTime, config, LastModifiedTime) and no
+        invocation may have arrived since the episode began: an owner who updated, recreated or used it keeps it."""
+        finding = _finding(state)
+        snapped = (state.get("snapshot") or {}).get("endpoint")
+        if not isinstance(snapped, Mapping):
+            raise ApprovalRefused(f"refusing to {step}: the snapshot records no endpoint identity to compare with")
+        described = self._describe_live(finding)
+        if described is None:
+            raise ApprovalRefused(f"refusing to {step}: the endpoint no longer exists")
+        drift = identity_drift(described, snapped)
+        if drift:
+            raise ApprovalRefused(f"refusing to {step}: the endpoint changed since the snapshot ({'; '.join(drift)})")
+        since, now = _moment(state.get("zombie_since") or state.get("first_seen")), self.clock()
+        endpoint = _endpoint_resource(finding, described)
+        if since is not None and since < now and measurable(endpoint):
+            total = self._invocations(endpoint, since, now)
+            if total > 0:
+                raise ApprovalRefused(f"refusing to {step}: {total:g} invocations since {since.date().isoformat()}")
 
     # ---- tags ----------------------------------------------------------------------------------------------------
 
@@ -177,6 +199,7 @@ class ApprovalTasks:
             raise ApprovalRefused("confirm needs the approver (decision.by)")
         if exempt := self._exempted_meanwhile(state):
             raise ApprovalRefused(f"refusing to confirm: the endpoint was exempted meanwhile ({exempt})")
+        self._refuse_unless_unchanged_and_unused(state, "confirm")
         return self._tag(state, {ZOMBIE_TAG: CONFIRMED, ZOMBIE_BY_TAG: _tag_value(by), ZOMBIE_DATE_TAG: self._today()})
 
     def clear_candidate(self, state: Mapping) -> dict:
@@ -297,6 +320,7 @@ class ApprovalTasks:
             "snapshot": document["prefix"].rstrip("/").rsplit("/", 1)[-1],
             "objects": len(document.get("objects") or []),
             "verified_at_copy": bool(verification.get("verified")),
+            "endpoint": endpoint_identity(document["describe_endpoint"]),  # Confirm/Delete compare the live one
         }
 
     def verify(self, state: Mapping) -> dict:
@@ -334,6 +358,7 @@ class ApprovalTasks:
             raise ApprovalRefused("refusing to delete: the decision is not approve")
         if exempt := self._exempted_meanwhile(state):
             raise ApprovalRefused(f"refusing to delete: the endpoint was exempted meanwhile ({exempt})")
+        self._refuse_unless_unchanged_and_unused(state, "delete")
         account, region, name = _where(_finding(state))
         self.sessions.client("sagemaker", account, region).delete_endpoint(EndpointName=name)
         return {"deleted": True, "endpoint": name}
@@ -399,6 +424,25 @@ def _where(finding: Mapping) -> tuple[str, str, str]:
     if not (account and region and name):
         raise ApprovalRefused(f"cannot tell account, region and name of {arn}")
     return account, region, name
+
+
+def _endpoint_resource(finding: Mapping, described: Mapping) -> Resource:
+    account, region, name = _where(finding)
+    variants = tuple(
+        Variant(v["VariantName"], None, int(v.get("CurrentInstanceCount") or 0))
+        for v in described.get("ProductionVariants", [])
+    )
+    return Resource(
+        arn=described.get("EndpointArn") or finding.get("arn", ""),
+        account=account,
+        region=region,
+        resource_type="endpoint",
+        name=name,
+        status=described.get("EndpointStatus", ""),
+        created=described.get("CreationTime"),
+        variants=variants,
+        details={"async_inference": bool(described.get("AsyncInferenceConfig"))},
+    )
 
 
 def _decision(state: Mapping) -> Mapping:

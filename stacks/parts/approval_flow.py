@@ -122,6 +122,7 @@ class ApprovalFlow(Construct):
                 "MLGOV_SLACK_TOKEN_SECRET": config.slack.bot_token_secret_name,
                 "MLGOV_APPROVAL_TIMEOUT_HOURS": str(config.approval_timeout_hours),
                 "MLGOV_SNOOZE_DAYS": str(SNOOZE_DAYS),
+                "MLGOV_ZOMBIE_MIN_AGE_DAYS": str(config.zombie_min_age_days),
             },
             timeout=cdk.Duration.minutes(15),
             memory_size=1024,

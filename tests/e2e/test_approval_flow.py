@@ -9,6 +9,7 @@ no answer before the timeout → kept; a forged or unauthorised click → nothin
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,7 +23,7 @@ APPROVER = "U0PLATFORM1"  # cdk.json slack.approvers
 
 
 @pytest.fixture
-def flow(templates):
+def flow(templates, instant):
     with deployed(templates, {MEMBER: "ml-research"}) as harness:
         session = harness.session(MEMBER, REGION)
         s3, sagemaker = session.client("s3"), session.client("sagemaker")
@@ -31,9 +32,18 @@ def flow(templates):
         for key, body in SHARDS.items():
             s3.put_object(Bucket=SOURCE, Key=key, Body=body)
         create_endpoint(sagemaker, ENDPOINT)  # two models: one model.tar.gz, one S3Prefix of shards
+        backdate(ENDPOINT, instant - timedelta(days=60))  # older than zombie_min_age_days: Recheck applies it
         harness.endpoint_arn = sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointArn"]
         sagemaker.delete_tags(ResourceArn=harness.endpoint_arn, TagKeys=["mlgov:zombie"])  # the flow writes it
         yield harness
+
+
+def backdate(name: str, created: datetime) -> None:
+    """moto stamps an endpoint with the wall clock's now; a zombie candidate is weeks old."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    stored = sagemaker_backends[MEMBER][REGION].endpoints[name]
+    stored.creation_time = stored.last_modified_time = created.astimezone(UTC).replace(tzinfo=None)
 
 
 def _start(harness, machine: str | None = None) -> str:
@@ -131,6 +141,43 @@ def test_a_failed_snapshot_copy_deletes_nothing(flow):
     assert _tags(flow).get("mlgov:zombie") == "candidate"  # never confirmed
     update = _last_update(flow)
     assert update["text"].startswith("mlgov: approval failed") and "Nothing was deleted" in update["blocks"]
+
+
+def test_an_endpoint_updated_after_its_snapshot_is_kept_and_the_message_says_why(flow, monkeypatch, instant):
+    """The owner updates the endpoint (a new config) while the flow snapshots it: Confirm compares the live endpoint
+    with the snapshot, refuses, and nothing is deleted."""
+    from mlgov.approval_tasks import ApprovalTasks
+
+    snapshot = ApprovalTasks.snapshot
+
+    def snapshot_then_the_owner_updates(self, state):
+        result = snapshot(self, state)
+        sagemaker = _member(flow).client("sagemaker")
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=f"{ENDPOINT}-config")
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=f"{ENDPOINT}-config-v2", ProductionVariants=config["ProductionVariants"]
+        )
+        # What UpdateEndpoint leaves behind (moto's server answers UpdateEndpoint with a 500)
+        from moto.sagemaker.models import sagemaker_backends
+
+        stored = sagemaker_backends[MEMBER][REGION].endpoints[ENDPOINT]
+        stored.endpoint_config_name = f"{ENDPOINT}-config-v2"
+        stored.last_modified_time = instant.astimezone(UTC).replace(tzinfo=None)
+        return result
+
+    monkeypatch.setattr(ApprovalTasks, "snapshot", snapshot_then_the_owner_updates)
+    execution = _start(flow)
+
+    flow.click(ENDPOINT, "approve", APPROVER)
+    result = flow.wait_for_execution(execution, 60)
+
+    assert result["status"] == "FAILED"
+    assert _endpoint_exists(flow)
+    assert _tags(flow).get("mlgov:zombie") == "candidate"  # never confirmed
+    update = _last_update(flow)
+    assert "failed at Confirm" in update["blocks"] and "changed since the snapshot" in update["blocks"]
+    assert f"EndpointConfigName was {ENDPOINT}-config, now {ENDPOINT}-config-v2" in update["blocks"]
+    assert "Nothing was deleted" in update["blocks"]
 
 
 def test_a_forged_or_unauthorised_click_changes_nothing(flow):

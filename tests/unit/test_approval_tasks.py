@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from mlgov.approval_tasks import ApprovalRefused, ApprovalTasks, SlackGateway
+from mlgov.domain.snapshot import endpoint_identity
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ACCOUNT, REGION, NAME = "333333333333", "eu-west-1", "churn-prod"
@@ -51,6 +52,20 @@ def _stubbed(service: str):
     return client, Stubber(client)
 
 
+def _unchanged_and_unused(sm_stub, cw_stub, described: dict | None = None, invocations: list[float] = ()) -> None:
+    """What Confirm and Delete read first: the live endpoint, then its invocations since zombie_since."""
+    sm_stub.add_response("describe_endpoint", described or LIVE, {"EndpointName": NAME})
+    stamps = [NOW - timedelta(days=1 + i) for i in range(len(invocations))]
+    cw_stub.add_response(
+        "get_metric_data",
+        {
+            "MetricDataResults": [
+                {"Id": "q0", "Timestamps": stamps, "Values": list(invocations), "StatusCode": "Complete"}
+            ]
+        },
+    )
+
+
 def _tasks(sessions, **extra) -> ApprovalTasks:
     return ApprovalTasks(sessions=sessions, archive_client=None, archive_bucket="archive", clock=lambda: NOW, **extra)
 
@@ -59,8 +74,22 @@ def _state(**extra) -> dict:
     return {"finding": FINDING, "first_seen": "2026-09-01", "zombie_since": "2026-11-20"} | extra
 
 
+LIVE = {  # DescribeEndpoint of the endpoint as snapshotted
+    "EndpointName": NAME,
+    "EndpointArn": ARN,
+    "EndpointConfigName": "cfg",
+    "EndpointStatus": "InService",
+    "CreationTime": NOW - timedelta(days=90),
+    "LastModifiedTime": NOW - timedelta(days=90),
+    "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 1}],
+}
 VERIFIED = {"verified": True, "problems": [], "manifest_key": MANIFEST_KEY}
-SNAPSHOT = {"manifest_key": MANIFEST_KEY, "snapshot": "20261124T120000Z", "prefix": MANIFEST_KEY[:-13]}
+SNAPSHOT = {
+    "manifest_key": MANIFEST_KEY,
+    "snapshot": "20261124T120000Z",
+    "prefix": MANIFEST_KEY[:-13],
+    "endpoint": endpoint_identity(LIVE),
+}
 APPROVE = {"decision": "approve", "by": "U0PLATFORM1"}
 
 
@@ -88,13 +117,58 @@ def test_delete_is_refused_without_a_verified_snapshot_of_this_execution(state):
 
 def test_delete_goes_through_the_approval_session_when_verified():
     sagemaker, stub = _stubbed("sagemaker")
+    cloudwatch, cw_stub = _stubbed("cloudwatch")
+    _unchanged_and_unused(stub, cw_stub)
     stub.add_response("delete_endpoint", {}, {"EndpointName": NAME})
-    sessions = FakeSessions(sagemaker=sagemaker)
-    with stub:
+    sessions = FakeSessions(sagemaker=sagemaker, cloudwatch=cloudwatch)
+    with stub, cw_stub:
         result = _tasks(sessions).delete(_state(decision=APPROVE, snapshot=SNAPSHOT, verification=VERIFIED))
     stub.assert_no_pending_responses()
     assert result == {"deleted": True, "endpoint": NAME}
-    assert sessions.asked == [("sagemaker", ACCOUNT, REGION)]
+    assert set(sessions.asked) == {("sagemaker", ACCOUNT, REGION), ("cloudwatch", ACCOUNT, REGION)}
+
+
+@pytest.mark.parametrize(
+    ("live", "invocations", "refusal"),
+    [
+        (
+            {**LIVE, "LastModifiedTime": NOW - timedelta(hours=1)},
+            [],
+            "changed since the snapshot .*LastModifiedTime was",
+        ),
+        ({**LIVE, "CreationTime": NOW - timedelta(hours=2)}, [], "changed since the snapshot .*CreationTime"),
+        ({**LIVE, "EndpointConfigName": "cfg-v2"}, [], "EndpointConfigName was cfg, now cfg-v2"),
+        (LIVE, [0.0, 3.0], "3 invocations since 2026-11-20"),
+    ],
+    ids=["updated", "recreated", "new config", "used again"],
+)
+@pytest.mark.parametrize("task", ["confirm", "delete"])
+def test_an_endpoint_changed_or_used_since_the_snapshot_is_kept(task, live, invocations, refusal):
+    sagemaker, stub = _stubbed("sagemaker")
+    cloudwatch, cw_stub = _stubbed("cloudwatch")
+    stub.add_response("describe_endpoint", live, {"EndpointName": NAME})
+    if invocations:
+        stamps = [NOW - timedelta(days=1 + i) for i in range(len(invocations))]
+        cw_stub.add_response(
+            "get_metric_data",
+            {
+                "MetricDataResults": [
+                    {"Id": "q0", "Timestamps": stamps, "Values": invocations, "StatusCode": "Complete"}
+                ]
+            },
+        )
+    state = _state(decision=APPROVE, snapshot=SNAPSHOT, verification=VERIFIED)
+    with stub, cw_stub, pytest.raises(ApprovalRefused, match=f"refusing to {task}: .*{refusal}"):
+        getattr(_tasks(FakeSessions(sagemaker=sagemaker, cloudwatch=cloudwatch)), task)(state)
+    stub.assert_no_pending_responses()  # no AddTags, no DeleteEndpoint
+
+
+def test_a_vanished_endpoint_is_neither_confirmed_nor_deleted():
+    sagemaker, stub = _stubbed("sagemaker")
+    stub.add_client_error("describe_endpoint", "ValidationException", "Could not find endpoint", 400)
+    state = _state(decision=APPROVE, snapshot=SNAPSHOT, verification=VERIFIED)
+    with stub, pytest.raises(ApprovalRefused, match="no longer exists"):
+        _tasks(FakeSessions(sagemaker=sagemaker)).delete(state)
 
 
 # ---- tags --------------------------------------------------------------------------------------------------------
@@ -114,22 +188,24 @@ def test_mark_candidate_and_confirm_write_the_zombie_tags():
             ],
         },
     )
-    stub.add_response(
-        "add_tags",
-        {},
-        {
-            "ResourceArn": ARN,
-            "Tags": [
-                {"Key": "mlgov:zombie", "Value": "confirmed"},
-                {"Key": "mlgov:zombie-by", "Value": "U0PLATFORM1"},
-                {"Key": "mlgov:zombie-date", "Value": "2026-11-24"},
-            ],
-        },
-    )
-    tasks = _tasks(FakeSessions(sagemaker=sagemaker))
-    with stub:
+    cloudwatch, cw_stub = _stubbed("cloudwatch")
+    tasks = _tasks(FakeSessions(sagemaker=sagemaker, cloudwatch=cloudwatch))
+    with stub, cw_stub:
         tasks.mark_candidate(_state())
-        tasks.confirm(_state(decision=APPROVE))
+        _unchanged_and_unused(stub, cw_stub)
+        stub.add_response(
+            "add_tags",
+            {},
+            {
+                "ResourceArn": ARN,
+                "Tags": [
+                    {"Key": "mlgov:zombie", "Value": "confirmed"},
+                    {"Key": "mlgov:zombie-by", "Value": "U0PLATFORM1"},
+                    {"Key": "mlgov:zombie-date", "Value": "2026-11-24"},
+                ],
+            },
+        )
+        tasks.confirm(_state(decision=APPROVE, snapshot=SNAPSHOT))
     stub.assert_no_pending_responses()
 
 
@@ -228,7 +304,9 @@ def test_confirm_goes_on_without_a_current_recorded_exemption(dynamodb, tags):
     table = ApprovalsTable(dynamodb, "approvals")
     table.record_exemption(ARN, "snoozed by U1 on 2026-09-01 until 2026-10-01", by="U1", kind="snooze", now=NOW)
     sagemaker, stub = _stubbed("sagemaker")
+    cloudwatch, cw_stub = _stubbed("cloudwatch")
     stub.add_response("list_tags", {"Tags": tags}, {"ResourceArn": ARN})
+    _unchanged_and_unused(stub, cw_stub)
     stub.add_response(
         "add_tags",
         {},
@@ -241,8 +319,10 @@ def test_confirm_goes_on_without_a_current_recorded_exemption(dynamodb, tags):
             ],
         },
     )
-    with stub:
-        result = _tasks(FakeSessions(sagemaker=sagemaker), approvals=table).confirm(_state(decision=APPROVE))
+    with stub, cw_stub:
+        result = _tasks(FakeSessions(sagemaker=sagemaker, cloudwatch=cloudwatch), approvals=table).confirm(
+            _state(decision=APPROVE, snapshot=SNAPSHOT)
+        )
     stub.assert_no_pending_responses()
     assert result["tags"]["mlgov:zombie"] == "confirmed"
 
@@ -273,29 +353,24 @@ def test_a_manual_exemption_is_refused_before_anything_is_written(dynamodb, find
 def _recheck(values: list[float]) -> dict:
     sagemaker, sm_stub = _stubbed("sagemaker")
     cloudwatch, cw_stub = _stubbed("cloudwatch")
-    sm_stub.add_response(
-        "describe_endpoint",
-        {
-            "EndpointName": NAME,
-            "EndpointArn": ARN,
-            "EndpointConfigName": "cfg",
-            "EndpointStatus": "InService",
-            "CreationTime": NOW - timedelta(days=90),
-            "LastModifiedTime": NOW - timedelta(days=90),
-            "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 1}],
-        },
-        {"EndpointName": NAME},
-    )
-    stamps = [NOW - timedelta(days=1 + i) for i in range(len(values))]
-    cw_stub.add_response(
-        "get_metric_data",
-        {"MetricDataResults": [{"Id": "q0", "Timestamps": stamps, "Values": values, "StatusCode": "Complete"}]},
-    )
+    _unchanged_and_unused(sm_stub, cw_stub, LIVE, values)
     with sm_stub, cw_stub:
         result = _tasks(FakeSessions(sagemaker=sagemaker, cloudwatch=cloudwatch)).recheck(_state())
     sm_stub.assert_no_pending_responses()
     cw_stub.assert_no_pending_responses()
     return result
+
+
+def test_recheck_of_an_endpoint_younger_than_the_minimum_age_is_not_idle():
+    """Recreated under the same name since the scan: Recheck applies zombie_min_age_days to the live CreationTime."""
+    sagemaker, stub = _stubbed("sagemaker")
+    stub.add_response("describe_endpoint", {**LIVE, "CreationTime": NOW - timedelta(days=2)}, {"EndpointName": NAME})
+    with stub:  # no GetMetricData: age alone decides
+        result = _tasks(FakeSessions(sagemaker=sagemaker), min_age_days=7).recheck(_state())
+    assert result == {
+        "still_idle": False,
+        "reason": "the endpoint was created 2026-11-22, less than 7 days ago (recreated since the scan?)",
+    }
 
 
 def test_recheck_with_traffic_is_not_idle():

@@ -411,3 +411,26 @@ def test_drifted_sources_names_gone_resized_rewritten_and_replaced_artifacts():
         "s3://b/rewritten has another ETag",
         "s3://b/replaced is another version",
     ]
+
+
+def test_identity_drift_names_each_changed_field_and_ignores_the_time_format():
+    from datetime import UTC, datetime
+
+    from mlgov.domain.snapshot import endpoint_identity, identity_drift
+
+    created = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+    live = {
+        "EndpointArn": "arn:aws:sagemaker:us-east-1:333333333333:endpoint/churn",
+        "CreationTime": created,
+        "EndpointConfigName": "churn-config",
+        "LastModifiedTime": created,
+    }
+    snapped = endpoint_identity(live)
+    assert identity_drift(live, snapped) == []
+    assert identity_drift(live, {**snapped, "CreationTime": "2026-09-01T08:00:00Z"}) == []
+    moved = {**live, "LastModifiedTime": datetime(2026, 11, 24, tzinfo=UTC), "EndpointConfigName": "churn-v2"}
+    assert identity_drift(moved, snapped) == [
+        "EndpointConfigName was churn-config, now churn-v2",
+        "LastModifiedTime was 2026-09-01T08:00:00+00:00, now 2026-11-24T00:00:00+00:00",
+    ]
+    assert identity_drift(live, {}) == [f"{field} was None, now {snapped[field]}" for field in snapped]

@@ -379,6 +379,35 @@ def drifted_sources(objects: Sequence[Mapping[str, Any]], heads: Mapping[str, Ma
     return problems
 
 
+# What makes the live endpoint "the one that was snapshotted": same ARN, never recreated, never updated since.
+ENDPOINT_IDENTITY_FIELDS = ("EndpointArn", "CreationTime", "EndpointConfigName", "LastModifiedTime")
+
+
+def endpoint_identity(describe_endpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity fields of a DescribeEndpoint response, JSON-ready (times as ISO text)."""
+    return {field: jsonable(describe_endpoint.get(field)) for field in ENDPOINT_IDENTITY_FIELDS}
+
+
+def identity_drift(live: Mapping[str, Any], snapshotted: Mapping[str, Any]) -> list[str]:
+    """'<field> was <snapshotted>, now <live>' for each identity field that differs (a missing one differs)."""
+    now = endpoint_identity(live)
+    return [
+        f"{field} was {snapshotted.get(field)}, now {now[field]}"
+        for field in ENDPOINT_IDENTITY_FIELDS
+        if snapshotted.get(field) is None
+        or _same_instant_or_text(snapshotted.get(field)) != _same_instant_or_text(now[field])
+    ]
+
+
+def _same_instant_or_text(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    return value
+
+
 def changed_fields(current: Mapping[str, Any], snapshotted: Mapping[str, Any], fields: Sequence[str]) -> list[str]:
     """The `fields` whose value differs between a Describe output now and the one in the snapshot (empty values
     count as absent, as in the restore requests)."""

@@ -28,6 +28,7 @@ class ApprovalSettings:
     role_name: str = APPROVAL_ROLE_NAME  # MLGOV_APPROVAL_ROLE
     timeout_hours: int = 72  # MLGOV_APPROVAL_TIMEOUT_HOURS (the Notify state's TimeoutSeconds / 3600)
     snooze_days: int = DEFAULT_SNOOZE_DAYS  # MLGOV_SNOOZE_DAYS
+    min_age_days: int = 7  # MLGOV_ZOMBIE_MIN_AGE_DAYS: re-applied to the live endpoint at Recheck
     slack_api_url: str | None = None  # MLGOV_SLACK_API_URL (tests, demo)
     region: str | None = None
     endpoint_url: str | None = None  # MLGOV_ENDPOINT_URL (moto in the demo and end-to-end tests)
@@ -44,6 +45,7 @@ class ApprovalSettings:
             role_name=env.get("MLGOV_APPROVAL_ROLE") or APPROVAL_ROLE_NAME,
             timeout_hours=whole_number(env, "MLGOV_APPROVAL_TIMEOUT_HOURS", 72, minimum=1),
             snooze_days=whole_number(env, "MLGOV_SNOOZE_DAYS", DEFAULT_SNOOZE_DAYS, minimum=1),
+            min_age_days=whole_number(env, "MLGOV_ZOMBIE_MIN_AGE_DAYS", 7, minimum=1),
             slack_api_url=env.get("MLGOV_SLACK_API_URL") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
@@ -93,4 +95,5 @@ def build_tasks(config: ApprovalSettings | None = None) -> ApprovalTasks:
         slack=SlackGateway(config.slack_channel, post, update),
         timeout_hours=config.timeout_hours,
         snooze_days=config.snooze_days,
+        min_age_days=config.min_age_days,
     )
