@@ -29,7 +29,7 @@ from mlgov.domain.principals import HUB_APPROVAL_ROLE, HUB_SLACK_ROLE, SPOKE_APP
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.scan_workflow import ArchiveBucket
-from stacks.parts.state_machines import logged_state_machine
+from stacks.parts.state_machines import logged_state_machine, throttle_retried
 from stacks.parts.tables import state_table
 
 APPROVAL_ROLE_NAME = HUB_APPROVAL_ROLE
@@ -159,7 +159,8 @@ class ApprovalFlow(Construct):
     def _grant_approval(self, role: iam.Role, archive: ArchiveBucket) -> None:
         partition = cdk.Aws.PARTITION
         self.table.grant_read_write_data(role)
-        archive.bucket.grant_read_write(role)
+        archive.bucket.grant_read(role)  # reads and writes snapshots; never deletes one
+        archive.bucket.grant_put(role)
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="AssumeApprovalSpokeRoles",
@@ -253,6 +254,9 @@ class ApprovalFlow(Construct):
     # ---- the state machine ---------------------------------------------------------------------------------------
 
     def _task(self, function, state_id: str, task: str, result_path: str | None, **extra) -> tasks.LambdaInvoke:
+        return throttle_retried(self._invoke(function, state_id, task, result_path, **extra))
+
+    def _invoke(self, function, state_id: str, task: str, result_path: str | None, **extra) -> tasks.LambdaInvoke:
         return tasks.LambdaInvoke(
             self,
             state_id,
@@ -290,21 +294,23 @@ class ApprovalFlow(Construct):
             return task
 
         mark = guarded(self._task(function, "MarkCandidate", "mark_candidate", "$.candidate"), "MarkCandidate")
-        notify = tasks.LambdaInvoke(
-            self,
-            "Notify",
-            lambda_function=function,
-            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "task": "notify",
-                    "state": sfn.JsonPath.entire_payload,
-                    "task_token": sfn.JsonPath.task_token,
-                    "execution_id": execution_id,
-                }
-            ),
-            task_timeout=sfn.Timeout.duration(cdk.Duration.hours(self.config.approval_timeout_hours)),
-            result_path="$.decision",
+        notify = throttle_retried(
+            tasks.LambdaInvoke(
+                self,
+                "Notify",
+                lambda_function=function,
+                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+                payload=sfn.TaskInput.from_object(
+                    {
+                        "task": "notify",
+                        "state": sfn.JsonPath.entire_payload,
+                        "task_token": sfn.JsonPath.task_token,
+                        "execution_id": execution_id,
+                    }
+                ),
+                task_timeout=sfn.Timeout.duration(cdk.Duration.hours(self.config.approval_timeout_hours)),
+                result_path="$.decision",
+            )
         )
         timed_out = self._task(function, "MarkTimedOut", "exempt", "$.exempt", kind="timeout")
         timed_out_outcome = self._outcome("TimedOut", "timed_out").next(update)

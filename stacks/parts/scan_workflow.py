@@ -20,7 +20,7 @@ from mlgov.domain.preflight import SCANNER_FUNCTION_NAME
 from mlgov.domain.principals import HUB_SCANNER_ROLE, SPOKE_ROLE
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
-from stacks.parts.state_machines import logged_state_machine
+from stacks.parts.state_machines import logged_state_machine, throttle_retried
 from stacks.parts.tables import state_table
 
 SCANNER_ROLE_NAME = HUB_SCANNER_ROLE
@@ -150,13 +150,14 @@ class ScanWorkflow(Construct):
                     resources=[approvals_table.table_arn],
                 )
             )
-        self.state_machine = self._state_machine(scanner)
+        self.state_machine = self._state_machine(scanner, archive)
         self._schedule(config)
 
     def _grant_scanner(
         self, role: iam.Role, config: MlgovConfig, archive: ArchiveBucket, approval_arn: str | None
     ) -> None:
-        archive.bucket.grant_read_write(role)
+        archive.bucket.grant_read(role)  # reads and writes; never deletes (snapshots and reports are evidence)
+        archive.bucket.grant_put(role)
         self.findings_table.grant_read_write_data(role)
         partition = cdk.Aws.PARTITION
         statements = [
@@ -216,38 +217,41 @@ class ScanWorkflow(Construct):
             apply_to_children=True,
         )
 
-    def _state_machine(self, scanner: MlgovFunction) -> sfn.StateMachine:
+    def _state_machine(self, scanner: MlgovFunction, archive: ArchiveBucket) -> sfn.StateMachine:
         function = scanner.function
-        targets = tasks.LambdaInvoke(
-            self,
-            "ListTargets",
-            lambda_function=function,
-            payload=sfn.TaskInput.from_object(
-                {"task": "targets", "run_id": sfn.JsonPath.string_at("$$.Execution.Name")}
-            ),
-            payload_response_only=True,
+        # The targets come back in the state only while the inline Map takes them; above that the Distributed Map
+        # reads runs/<run_id>/targets.json from the archive (the 256 KB state payload ends near 2,500 targets).
+        targets = throttle_retried(
+            tasks.LambdaInvoke(
+                self,
+                "ListTargets",
+                lambda_function=function,
+                payload=sfn.TaskInput.from_object(
+                    {
+                        "task": "targets",
+                        "run_id": sfn.JsonPath.string_at("$$.Execution.Name"),
+                        "inline_max": DISTRIBUTED_MAP_THRESHOLD,
+                    }
+                ),
+                payload_response_only=True,
+                retry_on_service_exceptions=True,
+            )
         )
-        count = sfn.Pass(
-            self,
-            "CountTargets",
-            parameters={
-                "run_id.$": "$.run_id",
-                "targets.$": "$.targets",
-                "count.$": "States.ArrayLength($.targets)",
-            },
-        )
-        aggregate = tasks.LambdaInvoke(
-            self,
-            "Aggregate",
-            lambda_function=function,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "task": "aggregate",
-                    "run_id": sfn.JsonPath.string_at("$.run_id"),
-                    "parts": sfn.JsonPath.list_at("$.parts"),
-                }
-            ),
-            payload_response_only=True,
+        aggregate = throttle_retried(
+            tasks.LambdaInvoke(
+                self,
+                "Aggregate",
+                lambda_function=function,
+                payload=sfn.TaskInput.from_object(
+                    {
+                        "task": "aggregate",
+                        "run_id": sfn.JsonPath.string_at("$.run_id"),
+                        "parts": sfn.JsonPath.list_at("$.parts"),
+                    }
+                ),
+                payload_response_only=True,
+                retry_on_service_exceptions=True,
+            )
         )
         inline = sfn.Map(
             self,
@@ -261,18 +265,21 @@ class ScanWorkflow(Construct):
         distributed = sfn.DistributedMap(
             self,
             "ScanEachAccountRegionDistributed",
-            items_path="$.targets",
+            item_reader=sfn.S3JsonItemReader(bucket=archive.bucket, key=sfn.JsonPath.string_at("$.targets_key")),
             max_concurrency=DISTRIBUTED_MAP_CONCURRENCY,
             result_path=sfn.JsonPath.DISCARD,
         ).item_processor(self._scan_one(function, "Distributed"))
-        aggregate_from_archive = tasks.LambdaInvoke(
-            self,
-            "AggregateFromArchive",
-            lambda_function=function,
-            payload=sfn.TaskInput.from_object(
-                {"task": "aggregate", "run_id": sfn.JsonPath.string_at("$.run_id"), "parts": None}
-            ),
-            payload_response_only=True,
+        aggregate_from_archive = throttle_retried(
+            tasks.LambdaInvoke(
+                self,
+                "AggregateFromArchive",
+                lambda_function=function,
+                payload=sfn.TaskInput.from_object(
+                    {"task": "aggregate", "run_id": sfn.JsonPath.string_at("$.run_id"), "parts": None}
+                ),
+                payload_response_only=True,
+                retry_on_service_exceptions=True,
+            )
         )
         fan_out = (
             sfn.Choice(self, "ManyTargets?")
@@ -281,15 +288,17 @@ class ScanWorkflow(Construct):
         )
         inline.next(aggregate)
         distributed.next(aggregate_from_archive)
-        definition = targets.next(count).next(fan_out)
+        definition = targets.next(fan_out)
         state_machine = logged_state_machine(
             self,
             name="mlgov-scan",
             definition=definition,
             timeout=cdk.Duration.hours(2),
             iam5_reason="CDK grants lambda:InvokeFunction on the scanner's versions (:*), X-Ray and log "
-            "delivery need *, and the Distributed Map starts child executions of this state machine.",
+            "delivery need *, the Distributed Map starts child executions of this state machine and reads "
+            "runs/*/targets.json from the archive bucket.",
         )
+        archive.key.grant_decrypt(state_machine.role)  # the ItemReader's GetObject on the KMS-encrypted archive
         return state_machine
 
     def _scan_one(self, function, prefix: str) -> sfn.IChainable:
@@ -308,6 +317,7 @@ class ScanWorkflow(Construct):
             payload_response_only=True,
             retry_on_service_exceptions=True,
         )
+        throttle_retried(scan)
         failed = sfn.Pass(
             self,
             f"{prefix}ScanFailed",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
@@ -36,3 +37,19 @@ def logged_state_machine(
         state_machine, [{"id": "AwsSolutions-IAM5", "reason": iam5_reason}], apply_to_children=True
     )
     return state_machine
+
+
+# Lambda's throttling error (account or function concurrency exhausted): not in CDK's retry_on_service_exceptions.
+LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
+
+
+def throttle_retried(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+    """Retry a throttled invocation with backoff (6 tries over ~2 minutes) instead of failing the step."""
+    task.add_retry(
+        errors=[LAMBDA_THROTTLED],
+        interval=cdk.Duration.seconds(2),
+        max_attempts=6,
+        backoff_rate=2,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    return task

@@ -302,6 +302,24 @@ def _reset_caches() -> None:
 # ---- tests --------------------------------------------------------------------------------------------------------
 
 
+def test_more_targets_than_the_inline_map_takes_stay_in_the_archive(hub):
+    listed = hub.call({"task": "targets", "run_id": "run-9", "inline_max": 2})
+
+    assert "targets" not in listed and listed["count"] == 3  # the Distributed Map reads targets_key
+    assert [t["account"] for t in hub.object(listed["targets_key"])] == [HUB, MEMBER, DENIED]
+    assert hub.call({"task": "targets", "run_id": "run-9", "inline_max": 3})["targets"] == hub.object(
+        listed["targets_key"]
+    )
+
+
+@pytest.mark.parametrize("inline_max", [-1, "200", True])
+def test_a_bad_inline_max_is_refused(hub, inline_max):
+    from mlgov.domain.scan_run import BadTask
+
+    with pytest.raises(BadTask, match="inline_max must be a non-negative integer"):
+        hub.call({"task": "targets", "run_id": "run-9", "inline_max": inline_max})
+
+
 def test_targets_scan_and_aggregate_produce_a_valid_report_in_the_archive(hub):
     listed = hub.call({"task": "targets", "run_id": "run-1"})
     assert listed["targets"] == [{"account": a, "region": REGION, "run_id": "run-1"} for a in (HUB, MEMBER, DENIED)]

@@ -55,14 +55,25 @@ def test_scanner_runs_with_powertools_and_slack_layers_and_its_settings(hub, cdk
     )
 
 
-def test_state_machine_scans_every_target_in_a_map_and_survives_a_failed_target(hub):
-    _, machine = only(hub, "AWS::StepFunctions::StateMachine", {"StateMachineName": "mlgov-scan"})
-    definition = json.loads(
+def definition_of(hub: Template, name: str) -> dict:
+    _, machine = only(hub, "AWS::StepFunctions::StateMachine", {"StateMachineName": name})
+    return json.loads(
         "".join(
             str(part) if isinstance(part, str) else "X"
             for part in render(machine["Properties"]["DefinitionString"]["Fn::Join"][1])
         )
     )
+
+
+def all_states(states: dict):
+    for name, state in states.items():
+        yield name, state
+        yield from all_states(state.get("ItemProcessor", {}).get("States", {}))
+
+
+def test_state_machine_scans_every_target_in_a_map_and_survives_a_failed_target(hub):
+    _, machine = only(hub, "AWS::StepFunctions::StateMachine", {"StateMachineName": "mlgov-scan"})
+    definition = definition_of(hub, "mlgov-scan")
     states = definition["States"]
     assert definition["StartAt"] == "ListTargets"
     inline = states["ScanEachAccountRegion"]
@@ -72,6 +83,46 @@ def test_state_machine_scans_every_target_in_a_map_and_survives_a_failed_target(
     assert states["ScanEachAccountRegionDistributed"]["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
     assert states["ManyTargets?"]["Choices"][0]["NumericGreaterThan"] == 200
     assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_many_targets_are_read_from_the_archive_not_passed_in_the_state(hub):
+    states = definition_of(hub, "mlgov-scan")["States"]
+    assert states["ListTargets"]["Parameters"]["inline_max"] == 200  # the Choice's threshold
+    distributed = states["ScanEachAccountRegionDistributed"]
+    assert "ItemsPath" not in distributed
+    reader = distributed["ItemReader"]
+    assert reader["ReaderConfig"] == {"InputType": "JSON"}
+    assert reader["Parameters"]["Key.$"] == "$.targets_key"
+    assert reader["Resource"].endswith(":states:::s3:getObject")
+    # its role reads the object and decrypts it with the archive key
+    actions = {
+        action
+        for policy in hub.find_resources("AWS::IAM::Policy").values()
+        if "ScanStateMachine" in json.dumps(policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    assert {"s3:GetObject", "kms:Decrypt"} <= actions
+
+
+@pytest.mark.parametrize("machine", ["mlgov-scan", "mlgov-approval"])
+def test_every_lambda_task_retries_throttling(hub, machine):
+    tasks = [
+        (name, state)
+        for name, state in all_states(definition_of(hub, machine)["States"])
+        if state["Type"] == "Task" and ("Function" in state["Resource"] or ":lambda:invoke" in state["Resource"])
+    ]
+    assert len(tasks) >= 3
+    for name, state in tasks:
+        throttled = [r for r in state.get("Retry", []) if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
+        assert throttled and throttled[0]["MaxAttempts"] >= 5, name
+
+
+def test_no_mlgov_role_may_delete_from_the_archive_or_anywhere_in_s3(hub):
+    for logical_id, policy in hub.find_resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+            assert not [a for a in actions if a.startswith("s3:Delete") or a == "s3:*"], (logical_id, actions)
 
 
 def test_scan_schedule_comes_from_the_config(hub, cdk_context):

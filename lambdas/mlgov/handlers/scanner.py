@@ -1,7 +1,8 @@
 """Lambda entry point of the scheduled scan workflow: the state machine's `targets`, `scan` and `aggregate` tasks.
 
 Events (from the state machine) and results:
-- {"task": "targets", "run_id"} → {"run_id", "targets": [{"account", "region", "run_id"}], "targets_key", "count"}
+- {"task": "targets", "run_id", "inline_max"?} → {"run_id", "targets_key", "count", "targets"?: [{"account",
+  "region", "run_id"}]}: the targets are left out above inline_max (the Distributed Map reads targets_key)
 - {"task": "scan", "account", "region", "run_id"} → {"account", "region", "part_key", "resources", "errors"}
 - {"task": "aggregate", "run_id", "parts": [scan results, or Catch outputs {"account", "region", "error"}]}
   → {"run_id", "report_key", "summary", "errors", "new_zombies", "approvals_started", "approval_errors",
@@ -33,7 +34,12 @@ def handler(event: dict, context) -> dict:
     if task == "targets":
         run_id = run_id_of(event)
         logger.append_keys(run_id=run_id, task=task)
-        result = _runtime().targets(run_id)
+        inline_max = event.get("inline_max")
+        if inline_max is not None and (
+            not isinstance(inline_max, int) or isinstance(inline_max, bool) or inline_max < 0
+        ):
+            raise BadTask(f"inline_max must be a non-negative integer, got {inline_max!r}")
+        result = _runtime().targets(run_id, inline_max)
         logger.info("targets listed", extra={"count": result["count"]})
         return result
     if task == "scan":

@@ -135,13 +135,17 @@ class ScannerRuntime:
 
     # ---- task "targets" -------------------------------------------------------------------------------------------
 
-    def targets(self, run_id: str) -> dict:
-        """Every account × region of the run; also written to runs/<run_id>/targets.json (a Distributed Map's
-        ItemReader source when the list outgrows the 256 KB state payload)."""
+    def targets(self, run_id: str, inline_max: int | None = None) -> dict:
+        """Every account × region of the run, written to runs/<run_id>/targets.json (the Distributed Map's
+        ItemReader); returned in the result too unless there are more than `inline_max` (the state payload holds
+        256 KB: about 2,500 targets)."""
         items = [target.as_json() for target in targets(self._target_accounts(), self.settings.regions, run_id)]
         key = targets_key(run_id)
         self._archive().put_json(key, items)
-        return {"run_id": run_id, "targets": items, "targets_key": key, "count": len(items)}
+        result = {"run_id": run_id, "targets_key": key, "count": len(items)}
+        if inline_max is None or len(items) <= inline_max:
+            result["targets"] = items
+        return result
 
     def _target_accounts(self) -> Sequence[str]:
         return self.settings.accounts if self.settings.accounts is not None else self._organization_accounts()
