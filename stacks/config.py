@@ -137,6 +137,12 @@ class MlgovConfig(BaseModel):
         int, Strict(), Field(ge=1, le=3653, description="days snapshots are kept in the archive bucket")
     ] = 365
     slack: SlackConfig = Field(description="where approval requests go and who may approve them")
+    slack_max_concurrency: Annotated[int, Strict(), Field(ge=1, le=1000)] | None = Field(
+        None,
+        description="opt-in cap on concurrent runs of the public Slack interactions endpoint (reserved concurrency); "
+        "absent: none, since any reservation fails the deploy in an account whose Lambda concurrency quota is under "
+        "101 + the cap",
+    )
     exempt_principals: tuple[IamRoleArn, ...] = Field(
         (),
         description="exact role ARNs (account and path included, no wildcard) the tag SCP statements do not apply "

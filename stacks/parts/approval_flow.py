@@ -94,7 +94,8 @@ def approval_spoke_role_statements(
         statements.append(
             iam.PolicyStatement(
                 sid="EncryptSnapshotsWithTheArchiveKey",
-                actions=["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+                # S3 asks for a data key to encrypt the copy and Decrypt to complete a multipart one; never Encrypt.
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
                 resources=[archive_key_arn],
             )
         )
@@ -145,6 +146,10 @@ class ApprovalFlow(Construct):
             with_slack=True,
         )
         self.slack_function = slack.function
+        if config.slack_max_concurrency is not None:  # opt-in: a reservation can fail a deploy in a low-quota account
+            slack.function.node.default_child.add_property_override(
+                "ReservedConcurrentExecutions", config.slack_max_concurrency
+            )
         self._grant_slack(slack.role)
         # AuthType NONE: Slack cannot SigV4-sign; the function verifies Slack's signing secret on every request.
         self.slack_url = slack.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
@@ -197,7 +202,7 @@ class ApprovalFlow(Construct):
                 iam.PolicyStatement(
                     sid="SpokeApprovalRolesEncryptSnapshots",
                     principals=[iam.AnyPrincipal()],
-                    actions=["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
                     resources=["*"],
                     conditions=conditions,
                 )
@@ -249,7 +254,8 @@ class ApprovalFlow(Construct):
 
     @staticmethod
     def _secret_arn(name: str) -> str:
-        return f"arn:{cdk.Aws.PARTITION}:secretsmanager:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:secret:{name}-*"
+        # Secrets Manager appends "-" and 6 random characters to a secret's name in its ARN.
+        return f"arn:{cdk.Aws.PARTITION}:secretsmanager:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:secret:{name}-??????"
 
     # ---- the state machine ---------------------------------------------------------------------------------------
 

@@ -43,10 +43,13 @@ class HyperPodScheduler(Construct):
             timeout=cdk.Duration.minutes(5),
         )
         self.function = scheduler_function.function
-        # Two overlapping passes could both scale down before either records its action.
-        self.function.node.default_child.add_property_override("ReservedConcurrentExecutions", 1)
+        # Two overlapping passes could both scale down before either records its action: a pass holds the state
+        # table's pass item instead of a reserved concurrency of 1 (any reservation fails the deploy in an account
+        # whose concurrency quota is under 101, as new accounts' often is).
         role = scheduler_function.role
-        self.state_table.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        self.state_table.grant(
+            role, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"
+        )
         partition, account = cdk.Aws.PARTITION, config.hub_account
         for statement in hyperpod_statements(partition, account):
             role.add_to_policy(statement)

@@ -182,7 +182,7 @@ class ScanWorkflow(Construct):
                 actions=["secretsmanager:GetSecretValue"],
                 resources=[
                     f"arn:{partition}:secretsmanager:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:secret:"
-                    f"{config.slack.bot_token_secret_name}-*"
+                    f"{config.slack.bot_token_secret_name}-??????"
                 ],
             ),
         ]

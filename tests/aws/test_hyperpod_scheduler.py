@@ -337,6 +337,30 @@ def test_a_schedule_tag_the_hub_did_not_set_is_never_followed(sagemaker, store, 
     assert recorder.calls == ["ListClusters", "ListTags"]
 
 
+def test_store_lets_one_pass_run_at_a_time_and_frees_it_on_release_or_expiry(store):
+    hold = timedelta(minutes=6)
+    assert store.acquire_pass("run-a", AT, hold)
+    assert not store.acquire_pass("run-b", AT + timedelta(minutes=1), hold)
+    assert store.acquire_pass("run-a", AT + timedelta(minutes=1), hold)  # a retry of the same invocation
+    store.release_pass("run-b")  # not the holder: nothing happens
+    assert not store.acquire_pass("run-b", AT + timedelta(minutes=2), hold)
+    store.release_pass("run-a")
+    assert store.acquire_pass("run-b", AT + timedelta(minutes=2), hold)
+    assert store.acquire_pass("run-c", AT + timedelta(minutes=9), hold)  # run-b crashed: expired after 6 minutes
+
+
+def test_handler_skips_a_pass_while_another_one_runs(handler_env):
+    from mlgov.handlers.hyperpod_scheduler import handler
+
+    _, recorder, requested = handler_env
+    assert handler_store().acquire_pass("another-invocation", MONDAY_NIGHT, timedelta(minutes=6))
+
+    result = handler({}, FakeLambdaContext())
+
+    assert result["skipped"] == "another scheduler pass is running"
+    assert result["clusters"] == [] and recorder.calls == [] and requested == []
+
+
 def test_store_records_and_clears_a_schedule(store):
     store.record_schedule(ARN, "", SCHEDULE, "platform", AT)
     record = store.get(ARN)

@@ -222,3 +222,4 @@ def test_spoke_statements_can_write_the_hub_archive_for_cross_account_snapshots(
     by_sid = {d["Sid"]: d for d in (stack.resolve(s.to_statement_json()) for s in statements)}
     assert by_sid["WriteSnapshotsToTheHubArchive"]["Resource"] == "arn:aws:s3:::archive/snapshots/*"
     assert by_sid["EncryptSnapshotsWithTheArchiveKey"]["Resource"] == "arn:aws:kms:k"
+    assert sorted(by_sid["EncryptSnapshotsWithTheArchiveKey"]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]

@@ -138,9 +138,18 @@ def test_scan_schedule_comes_from_the_config(hub, cdk_context):
     assert len(found) == 1, found
 
 
-def test_hyperpod_scheduler_runs_dry_one_at_a_time_on_its_own_rate(hub, cdk_context):
+def test_no_function_reserves_concurrency(hub):
+    """Any reservation fails the deploy in an account whose concurrency quota is under 101 (new accounts often have
+    10): the HyperPod scheduler runs one pass at a time through its state table instead."""
+    functions = hub.find_resources("AWS::Lambda::Function")
+    assert functions
+    assert {
+        name: f["Properties"].get("ReservedConcurrentExecutions") for name, f in functions.items()
+    } == dict.fromkeys(functions)
+
+
+def test_hyperpod_scheduler_runs_dry_on_its_own_rate(hub, cdk_context):
     _, function = only(hub, "AWS::Lambda::Function", {"Handler": "mlgov.handlers.hyperpod_scheduler.handler"})
-    assert function["Properties"]["ReservedConcurrentExecutions"] == 1
     assert function["Properties"]["Environment"]["Variables"]["MLGOV_HYPERPOD_APPLY"] == "false"
     minutes = cdk_context["mlgov"]["hyperpod_schedule_minutes"]
     hub.has_resource_properties(
@@ -174,3 +183,14 @@ def test_the_scanner_may_walk_the_organization_and_nothing_more_there(hub):
 def _actions(statement: dict) -> list[str]:
     actions = statement.get("Action", [])
     return actions if isinstance(actions, list) else [actions]
+
+
+def test_member_approval_roles_get_a_data_key_from_the_archive_key_never_encrypt(hub):
+    """S3 needs GenerateDataKey (and Decrypt to complete a multipart copy) for a member's copy into the archive."""
+    (statement,) = [
+        statement
+        for key in hub.find_resources("AWS::KMS::Key").values()
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        if statement.get("Sid") == "SpokeApprovalRolesEncryptSnapshots"
+    ]
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]

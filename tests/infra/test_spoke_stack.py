@@ -55,6 +55,7 @@ def single_account(cdk_context, tmp_path_factory):
     context = json.loads(json.dumps(cdk_context))
     for key in ORG_ONLY_KEYS:
         context["mlgov"].pop(key, None)
+    context["mlgov"]["slack_max_concurrency"] = 20  # the opt-in cap, checked here to spare a synth
     app = cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out.single")))
     stacks = build_app(app)
     return stacks, app.synth()
@@ -237,6 +238,15 @@ def test_spoke_role_can_never_delete_a_resource(spoke):
 
 
 # ---------------------------------------------------------------- single-account mode
+
+
+def test_the_slack_endpoint_cap_is_opt_in(single_account, hub):
+    stacks, _ = single_account
+    slack = {"Handler": "mlgov.handlers.slack_interactions.handler"}
+    _, capped = only(Template.from_stack(stacks["hub"]), "AWS::Lambda::Function", slack)
+    assert capped["Properties"]["ReservedConcurrentExecutions"] == 20
+    _, default = only(hub, "AWS::Lambda::Function", slack)
+    assert "ReservedConcurrentExecutions" not in default["Properties"]
 
 
 def test_single_account_mode_has_no_org_stack(single_account):

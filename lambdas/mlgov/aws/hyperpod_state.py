@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from mlgov.domain.schedules import LastAction, SavedCounts
 
 PK_PREFIX = "cluster#"
+PASS_KEY = "pass#scheduler"  # the item that keeps two scheduler passes from running at once
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,17 @@ class StateStore(Protocol):
 
     def record_schedule(self, arn: str, name: str, schedule: str | None, by: str, at: datetime) -> None: ...
 
+    def acquire_pass(self, holder: str, now: datetime, hold_for: timedelta) -> bool: ...
+
+    def release_pass(self, holder: str) -> None: ...
+
 
 class InMemoryStateStore:
     """The fake: same contract as DynamoDbStateStore (tests/aws/test_hyperpod_scheduler.py runs both)."""
 
     def __init__(self) -> None:
         self._records: dict[str, ClusterRecord] = {}
+        self._pass: tuple[str, datetime] | None = None  # (holder, until)
 
     def get(self, arn: str) -> ClusterRecord | None:
         return self._records.get(arn)
@@ -92,6 +98,16 @@ class InMemoryStateStore:
 
     def record_schedule(self, arn: str, name: str, schedule: str | None, by: str, at: datetime) -> None:
         self._update(arn, name, schedule=schedule, schedule_by=by, schedule_at=at)
+
+    def acquire_pass(self, holder: str, now: datetime, hold_for: timedelta) -> bool:
+        if self._pass is not None and self._pass[0] != holder and self._pass[1] > now:
+            return False
+        self._pass = (holder, now + hold_for)
+        return True
+
+    def release_pass(self, holder: str) -> None:
+        if self._pass is not None and self._pass[0] == holder:
+            self._pass = None
 
     def _update(self, arn: str, name: str, **changes: Any) -> None:
         record = self._records.get(arn) or ClusterRecord(arn)
@@ -169,6 +185,39 @@ class DynamoDbStateStore:
             self._set(arn, name, schedule_by=by, schedule_at=_time(at), remove=("schedule",))
         else:
             self._set(arn, name, schedule=schedule, schedule_by=by, schedule_at=_time(at))
+
+    def acquire_pass(self, holder: str, now: datetime, hold_for: timedelta) -> bool:
+        """One scheduler pass at a time (two could both scale down before either records it): a conditional write
+        of the pass item, taken when absent, expired, or already ours. No reserved concurrency needed."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": PASS_KEY},
+                    "holder": {"S": holder},
+                    "until": {"N": str(int((now + hold_for).timestamp()))},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR #until < :now OR holder = :holder",
+                ExpressionAttributeNames={"#until": "until"},
+                ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}, ":holder": {"S": holder}},
+            )
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_pass(self, holder: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": PASS_KEY}},
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues={":holder": {"S": holder}},
+            )
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     def _set(self, arn: str, name: str, remove: tuple[str, ...] = (), **values: Any) -> None:
         values = {key: value for key, value in values.items() if value is not None}

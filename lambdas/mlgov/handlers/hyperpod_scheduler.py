@@ -21,7 +21,12 @@ def handler(event: dict, context) -> dict:
         )
         logger.info("hyperpod schedule set", extra={"schedule_change": result})
         return result
-    summary = _runtime().run(event, log=lambda text, **fields: logger.info(text, extra=fields))
+    summary = _runtime().run(
+        event, log=lambda text, **fields: logger.info(text, extra=fields), holder=context.aws_request_id
+    )
+    if "skipped" in summary:
+        logger.warning("hyperpod scheduler pass skipped", extra={"reason": summary["skipped"]})
+        return summary
     for cluster in summary["clusters"]:
         if cluster["outcome"] in _WORTH_A_LINE:
             level = logger.warning if cluster["outcome"] in _WARNINGS else logger.info

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import boto3
@@ -32,6 +33,7 @@ from mlgov.domain.schedules import SCHEDULE_TAG, ScheduleError, parse_schedule
 from mlgov.hyperpod_scheduling import ClusterOutcome, PassError, schedule_pass, summarize
 from mlgov.settings import SettingsError, required, settings
 
+PASS_HOLD = timedelta(minutes=6)  # longer than the function's 5-minute timeout: a crashed pass frees it then
 SESSION_NAME = "mlgov-hyperpod-scheduler"  # how the scheduler's calls show in member accounts' CloudTrail
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"", "false", "0", "no"})
@@ -144,9 +146,20 @@ class HyperPodSchedulerRuntime:
             sagemaker.add_tags(ResourceArn=cluster_arn, Tags=[{"Key": SCHEDULE_TAG, "Value": schedule}])
         return {"cluster_arn": cluster_arn, "schedule": schedule, "by": by, "at": now.isoformat()}
 
-    def run(self, event: Mapping | None = None, log=None) -> dict:
-        """One pass over every target account × region; the summary of what was decided and done."""
+    def run(self, event: Mapping | None = None, log=None, holder: str | None = None) -> dict:
+        """One pass over every target account × region; the summary of what was decided and done. A real pass
+        holds the state table's pass item (`holder`: this invocation's id): while another one runs, it skips."""
         event = event if isinstance(event, Mapping) else {}
+        holder = holder or uuid.uuid4().hex
+        now = self.clock()
+        if not self.store.acquire_pass(holder, now, PASS_HOLD):
+            return {**summarize([], [], dry_run=True, now=now), "skipped": "another scheduler pass is running"}
+        try:
+            return self._run(event, log)
+        finally:
+            self.store.release_pass(holder)
+
+    def _run(self, event: Mapping, log) -> dict:
         narrowed = {key: event[key] for key in ("accounts", "regions") if key in event}
         accounts, regions = parse_targets(narrowed, list(self.config.accounts), list(self.config.regions))
         dry_run = not self.config.apply or bool(event.get("dry_run"))
