@@ -28,7 +28,7 @@ from mlgov.domain.preflight import APPROVAL_FUNCTION_NAME
 from mlgov.domain.principals import HUB_APPROVAL_ROLE, HUB_SLACK_ROLE, SPOKE_APPROVAL_ROLE
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
-from stacks.parts.scan_workflow import ArchiveBucket
+from stacks.parts.scan_workflow import ArchiveBucket, archive_bucket_name
 from stacks.parts.state_machines import logged_state_machine, throttle_retried
 from stacks.parts.tables import state_table
 
@@ -38,6 +38,12 @@ APPROVAL_SPOKE_ROLE_NAME = SPOKE_APPROVAL_ROLE
 STATE_MACHINE_NAME = "mlgov-approval"
 ZOMBIE_TAG_KEYS = ["mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date", "mlgov:exempt"]
 SNOOZE_DAYS = 30
+
+
+def target_org_paths(config: MlgovConfig) -> list[str]:
+    """aws:PrincipalOrgPaths patterns of the accounts below the target OUs (or the root)."""
+    org = config.organization_id
+    return [f"{org}/{target}/*" if target.startswith("r-") else f"{org}/*/{target}/*" for target in config.target_ous]
 
 
 def approval_spoke_role_statements(
@@ -86,8 +92,8 @@ def approval_spoke_role_statements(
         statements.append(
             iam.PolicyStatement(
                 sid="WriteSnapshotsToTheHubArchive",
-                actions=["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:AbortMultipartUpload"],
-                resources=[f"{archive_bucket_arn}/snapshots/*"],
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],  # write-only: the hub reads and verifies
+                resources=[f"{archive_bucket_arn}/snapshots/{account}/*"],
             )
         )
     if archive_key_arn:
@@ -97,6 +103,11 @@ def approval_spoke_role_statements(
                 # S3 asks for a data key to encrypt the copy and Decrypt to complete a multipart one; never Encrypt.
                 actions=["kms:GenerateDataKey", "kms:Decrypt"],
                 resources=[archive_key_arn],
+                conditions={
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"{archive_bucket_arn}/snapshots/{account}/*"}
+                }
+                if archive_bucket_arn
+                else None,
             )
         )
     return statements
@@ -183,30 +194,7 @@ class ApprovalFlow(Construct):
         for statement in approval_spoke_role_statements(partition, self.config.hub_account):
             role.add_to_policy(statement)  # the hub account's own endpoints: no role is assumed there
         if self.config.org_mode and self.config.organization_id:
-            # Cross-account snapshots: S3 authorizes the copy as the spoke approval role, which writes the archive.
-            spoke_roles = f"arn:{partition}:iam::*:role/{APPROVAL_SPOKE_ROLE_NAME}"
-            conditions = {
-                "StringEquals": {"aws:PrincipalOrgID": self.config.organization_id},
-                "ArnLike": {"aws:PrincipalArn": spoke_roles},
-            }
-            archive.bucket.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="SpokeApprovalRolesWriteSnapshots",
-                    principals=[iam.AnyPrincipal()],
-                    actions=["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:AbortMultipartUpload"],
-                    resources=[archive.bucket.arn_for_objects("snapshots/*")],
-                    conditions=conditions,
-                )
-            )
-            archive.key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="SpokeApprovalRolesEncryptSnapshots",
-                    principals=[iam.AnyPrincipal()],
-                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                    resources=["*"],
-                    conditions=conditions,
-                )
-            )
+            self._admit_member_snapshot_writes(archive)
         NagSuppressions.add_resource_suppressions(
             role,
             [
@@ -221,6 +209,38 @@ class ApprovalFlow(Construct):
                 }
             ],
             apply_to_children=True,
+        )
+
+    def _admit_member_snapshot_writes(self, archive: ArchiveBucket) -> None:
+        """Cross-account snapshots: S3 authorizes a member's server-side copy as its spoke approval role. Each such
+        role may only write (never read) under snapshots/<its own account>/, and only from an account of the target
+        OUs; the archive key gives it a data key only for objects of that prefix (no bucket key: the encryption
+        context is the object's ARN)."""
+        partition = cdk.Aws.PARTITION
+        # By name, not the bucket's attribute: the bucket already refers to the key (no cycle).
+        bucket_arn = f"arn:{partition}:s3:::{archive_bucket_name(self.config.hub_account, self.config.hub_region)}"
+        own_prefix = f"{bucket_arn}/snapshots/${{aws:PrincipalAccount}}/*"
+        conditions = {
+            "ArnLike": {"aws:PrincipalArn": f"arn:{partition}:iam::*:role/{APPROVAL_SPOKE_ROLE_NAME}"},
+            "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": target_org_paths(self.config)},
+        }
+        archive.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SpokeApprovalRolesWriteTheirOwnSnapshots",
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[own_prefix],
+                conditions=conditions,
+            )
+        )
+        archive.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SpokeApprovalRolesEncryptTheirOwnSnapshots",
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+                conditions={**conditions, "StringLike": {"kms:EncryptionContext:aws:s3:arn": own_prefix}},
+            )
         )
 
     def _grant_slack(self, role: iam.Role) -> None:

@@ -71,7 +71,9 @@ class ArchiveBucket(Construct):
             bucket_name=archive_bucket_name(stack.account, stack.region),
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
-            bucket_key_enabled=True,
+            # No S3 Bucket Key: with one, KMS sees the bucket's ARN as encryption context; without, the object's, so
+            # the key policy can confine each member account's snapshot writes to its own prefix.
+            bucket_key_enabled=False,
             versioned=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,

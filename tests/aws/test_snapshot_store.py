@@ -230,3 +230,18 @@ def test_no_snapshot_is_a_readable_error(aws):
         read_manifest(s3, ARCHIVE, ACCOUNT, REGION, "other-ep")
     with pytest.raises(SnapshotError, match="does not exist"):
         read_manifest(s3, ARCHIVE, ACCOUNT, REGION, "other-ep", "20260101T000000Z")
+
+
+def test_an_unversioned_source_is_copied_only_if_it_still_has_the_etag_the_manifest_records(aws):
+    """An object overwritten between HeadObject and the copy must not be archived under the old ETag: the copy of an
+    unversioned source is conditional (S3 answers 412 PreconditionFailed; moto does not check the condition, so this
+    test checks the request S3 receives). A versioned source is pinned by VersionId instead."""
+    s3, sagemaker, _ = aws
+    sent: list[dict] = []
+    s3.meta.events.register("before-parameter-build.s3.CopyObject", lambda params, **_: sent.append(dict(params)))
+
+    copied = copy_artifacts(s3, s3, sources(sagemaker), ARCHIVE, "snapshots/x/")
+
+    tarball = next(c for c in copied if c.source_uri.endswith("xgb/model.tar.gz"))
+    (request,) = [r for r in sent if "xgb/model.tar.gz" in str(r["CopySource"])]
+    assert request["CopySourceIfMatch"] == tarball.source_etag and tarball.source_version_id is None

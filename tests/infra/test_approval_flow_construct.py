@@ -220,6 +220,11 @@ def test_spoke_statements_can_write_the_hub_archive_for_cross_account_snapshots(
         "aws", "123456789012", archive_bucket_arn="arn:aws:s3:::archive", archive_key_arn="arn:aws:kms:k"
     )
     by_sid = {d["Sid"]: d for d in (stack.resolve(s.to_statement_json()) for s in statements)}
-    assert by_sid["WriteSnapshotsToTheHubArchive"]["Resource"] == "arn:aws:s3:::archive/snapshots/*"
+    write = by_sid["WriteSnapshotsToTheHubArchive"]
+    assert write["Resource"] == "arn:aws:s3:::archive/snapshots/123456789012/*"  # its own account's prefix
+    assert sorted(write["Action"]) == ["s3:AbortMultipartUpload", "s3:PutObject"]  # write-only
     assert by_sid["EncryptSnapshotsWithTheArchiveKey"]["Resource"] == "arn:aws:kms:k"
+    assert by_sid["EncryptSnapshotsWithTheArchiveKey"]["Condition"] == {
+        "StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::archive/snapshots/123456789012/*"}
+    }
     assert sorted(by_sid["EncryptSnapshotsWithTheArchiveKey"]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]

@@ -191,6 +191,6 @@ def test_member_approval_roles_get_a_data_key_from_the_archive_key_never_encrypt
         statement
         for key in hub.find_resources("AWS::KMS::Key").values()
         for statement in key["Properties"]["KeyPolicy"]["Statement"]
-        if statement.get("Sid") == "SpokeApprovalRolesEncryptSnapshots"
+        if statement.get("Sid") == "SpokeApprovalRolesEncryptTheirOwnSnapshots"
     ]
     assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]

@@ -95,14 +95,17 @@ def copy_artifacts(
             if head is None:
                 raise SnapshotError(f"{source_uri} ({source.model_name} {source.location}) does not exist")
             copy_source = {"Bucket": source.bucket, "Key": key}
+            extra = {"ChecksumAlgorithm": CHECKSUM_ALGORITHM}
             if head.get("VersionId") and head["VersionId"] != "null":
                 copy_source["VersionId"] = head["VersionId"]
+            elif head.get("ETag"):  # unversioned: an object overwritten since HeadObject fails the copy (412)
+                extra["CopySourceIfMatch"] = head["ETag"]
             target = archive_key(prefix, source.bucket, key)
             source_client.copy(
                 copy_source,
                 archive_bucket,
                 target,
-                ExtraArgs={"ChecksumAlgorithm": CHECKSUM_ALGORITHM},
+                ExtraArgs=extra,
                 SourceClient=source_client,
                 Config=transfer_config or DEFAULT_TRANSFER_CONFIG,
             )

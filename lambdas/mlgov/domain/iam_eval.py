@@ -96,6 +96,63 @@ def evaluate(policies: Mapping[str, Mapping], request: RequestContext, *, full_a
     return Decision(True, (), "allowed: no deny matched")
 
 
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+def resource_policy_allows(document: Mapping, request: RequestContext) -> bool:
+    """A resource policy (bucket, key) admits the request: an Allow whose Principal names the caller (`*`, its account,
+    account root or ARN) matches and no Deny does. Policy variables `${key}` take the request's value of `key`; one
+    the request lacks makes the statement not match (IAM: the variable's element fails)."""
+    principal = principal_arn_of(request.principal_arn)
+    account = principal.split(":")[4] if principal.count(":") >= 5 else ""
+    allowed = False
+    for statement in _statements_of("resource policy", document):
+        names = _principals(statement.get("Principal"))
+        if not ({"*", account, f"arn:aws:iam::{account}:root", principal} & set(names)):
+            continue
+        concrete = _with_variables({k: v for k, v in statement.items() if k != "Principal"}, request)
+        if concrete is None or not statement_matches(concrete, request):
+            continue
+        if statement["Effect"] == "Deny":
+            return False
+        allowed = True
+    return allowed
+
+
+def _principals(principal: object) -> list[str]:
+    if principal == "*":
+        return ["*"]
+    if isinstance(principal, Mapping):
+        aws = principal.get("AWS", [])
+        return [aws] if isinstance(aws, str) else list(aws)
+    return []
+
+
+def _with_variables(value: object, request: RequestContext) -> object | None:
+    """`value` with each ${key} replaced by the request's single value of `key`; None when one is missing."""
+    if isinstance(value, str):
+        missing = False
+
+        def replace(match: re.Match) -> str:
+            nonlocal missing
+            values = request.values_of(match.group(1))
+            if len(values) != 1:
+                missing = True
+                return ""
+            return values[0]
+
+        replaced = _VARIABLE.sub(replace, value)
+        return None if missing else replaced
+    if isinstance(value, Mapping):
+        items = {key: _with_variables(item, request) for key, item in value.items()}
+        return None if any(item is None for item in items.values()) else items
+    if isinstance(value, list):
+        items = [_with_variables(item, request) for item in value]
+        kept = [item for item in items if item is not None]
+        return kept if kept or not items else None
+    return value
+
+
 def statement_matches(statement: Mapping, request: RequestContext) -> bool:
     """True when the statement applies to the request; the whole statement is validated first."""
     _validate_statement(statement)
