@@ -313,6 +313,13 @@ class ApprovalTasks:
             taken_at=self.clock(),
         )
         verification = document.get("verification") or {}
+        manifest_key = f"{document['prefix']}manifest.json"
+        if self.approvals is not None:  # `mlgov restore` accepts only the manifest version the hub sealed
+            from mlgov.aws.snapshot_store import manifest_seal
+
+            self.approvals.seal_manifest(
+                manifest_seal(self.archive_client, self.archive_bucket, manifest_key), self.clock()
+            )
         return {
             "archive_bucket": self.archive_bucket,
             "prefix": document["prefix"],

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mlgov.aws.snapshot_store import read_manifest
+from mlgov.aws.snapshot_store import manifest_key_of, read_manifest, seal_problems
 from mlgov.domain.snapshot import (
     ENDPOINT_CONFIG_FIELDS,
     MODEL_FIELDS,
@@ -29,6 +29,7 @@ class RestoreError(ValueError):
 class LoadedSnapshot:
     manifest: dict[str, Any]
     plan: RestorePlan
+    seal: Mapping[str, Any] | None = None  # the hub's record of the manifest it wrote
 
     @property
     def taken_at(self) -> str:
@@ -48,10 +49,25 @@ def load_snapshot(
     endpoint: str,
     snapshot: datetime | str | None = None,
     new_name: str | None = None,
+    seals: Callable[[str], Mapping[str, Any] | None] | None = None,
 ) -> LoadedSnapshot:
+    """The manifest and the restore plan. With `seals` (manifest key -> the hub's seal), only a snapshot the hub
+    sealed is accepted, and only while the manifest and every archived object are still what it sealed."""
     try:
         document = read_manifest(archive_client, archive_bucket, account, region, endpoint, snapshot)
-        return LoadedSnapshot(document, restore_plan(document, archive_bucket, new_name))
+        seal = None
+        if seals is not None:
+            key = manifest_key_of(archive_client, archive_bucket, account, region, endpoint, snapshot)
+            seal = seals(key)
+            if seal is None:
+                raise RestoreError(
+                    f"refusing to restore: s3://{archive_bucket}/{key} carries no seal from the hub (the approval "
+                    "flow seals every manifest it writes)"
+                )
+            problems = seal_problems(archive_client, archive_bucket, seal, document)
+            if problems:
+                raise RestoreError("refusing to restore: " + "; ".join(problems[:5]))
+        return LoadedSnapshot(document, restore_plan(document, archive_bucket, new_name), seal)
     except SnapshotError as err:
         raise RestoreError(str(err)) from None
     except (ClientError, BotoCoreError) as err:

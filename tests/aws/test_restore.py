@@ -11,12 +11,13 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from mlgov import cli
-from mlgov.aws.snapshot_store import take_snapshot
+from mlgov.aws.approvals_table import ApprovalsTable
+from mlgov.aws.snapshot_store import manifest_seal, take_snapshot
 from mlgov.domain.snapshot import RestorePlan
 from mlgov.restore import RestoreError, apply_plan
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"  # moto's default account
-ARCHIVE, SOURCE = "mlgov-archive", "ml-artifacts"
+ARCHIVE, SOURCE, TABLE = "mlgov-archive", "ml-artifacts", "mlgov-approvals"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sm-exec"
 TAKEN_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PREFIX = f"snapshots/{ACCOUNT}/{REGION}/churn-ep/20260301T120000Z/"
@@ -85,6 +86,7 @@ def deleted_endpoint(request):
             sagemaker, s3, s3, ARCHIVE, account=ACCOUNT, region=REGION, endpoint="churn-ep", taken_at=TAKEN_AT
         )
         assert document["verification"]["verified"]
+        seal_as_the_hub_does(f"{PREFIX}manifest.json")
         sagemaker.delete_endpoint(EndpointName="churn-ep")
         if getattr(request, "param", "everything") != "endpoint-only":
             sagemaker.delete_endpoint_config(EndpointConfigName="churn-ep-config")
@@ -93,8 +95,24 @@ def deleted_endpoint(request):
         yield sagemaker
 
 
+def seal_as_the_hub_does(manifest_key: str) -> None:
+    """What the approval flow's Snapshot task records after writing the manifest."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    if TABLE not in dynamodb.list_tables()["TableNames"]:
+        dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    seal = manifest_seal(boto3.client("s3", region_name=REGION), ARCHIVE, manifest_key)
+    ApprovalsTable(dynamodb, TABLE).seal_manifest(seal, TAKEN_AT)
+
+
 def restore(*extra: str) -> int:
-    return cli.main(["restore", "churn-ep", "--archive-bucket", ARCHIVE, "--region", REGION, *extra])
+    return cli.main(
+        ["restore", "churn-ep", "--archive-bucket", ARCHIVE, "--approvals-table", TABLE, "--region", REGION, *extra]
+    )
 
 
 def tags_of(sagemaker, arn: str) -> list[dict[str, str]]:
@@ -231,9 +249,39 @@ def test_create_failure_names_the_call_and_what_exists_already():
 
 def test_unknown_snapshot_and_missing_bucket_are_one_line_errors(deleted_endpoint, capsys, monkeypatch):
     assert restore("--snapshot", "20250101T000000Z") == 2
-    assert "no snapshot 20250101T000000Z of churn-ep" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no snapshot of churn-ep" in err and "20250101T000000Z/manifest.json does not exist" in err
     assert restore("--snapshot", "yesterday") == 2
     assert "is not a timestamp" in capsys.readouterr().err
     monkeypatch.delenv("MLGOV_ARCHIVE_BUCKET", raising=False)
     assert cli.main(["restore", "churn-ep", "--region", REGION]) == 2
     assert "no archive bucket" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["manifest", "artifact", "unsealed"],
+)
+def test_a_tampered_or_unsealed_snapshot_is_refused_before_anything_is_created(deleted_endpoint, capsys, tamper):
+    s3 = boto3.client("s3", region_name=REGION)
+    if tamper == "manifest":  # e.g. another image, planted in the manifest
+        document = json.loads(s3.get_object(Bucket=ARCHIVE, Key=f"{PREFIX}manifest.json")["Body"].read())
+        document["describe_models"]["churn-xgb"]["PrimaryContainer"]["Image"] = "attacker/ecr:latest"
+        s3.put_object(Bucket=ARCHIVE, Key=f"{PREFIX}manifest.json", Body=json.dumps(document).encode())
+        expected = "the manifest s3://mlgov-archive/" + PREFIX + "manifest.json changed after the hub sealed it"
+    elif tamper == "artifact":
+        key = next(k["Key"] for k in s3.list_objects_v2(Bucket=ARCHIVE, Prefix=PREFIX)["Contents"] if "xgb" in k["Key"])
+        s3.put_object(Bucket=ARCHIVE, Key=key, Body=b"another model")
+        expected = f"archived artifact {key} changed after the snapshot"
+    else:
+        boto3.client("dynamodb", region_name=REGION).delete_item(
+            TableName=TABLE, Key={"pk": {"S": f"seal#{PREFIX}manifest.json"}}
+        )
+        expected = "carries no seal from the hub"
+
+    code = restore()
+
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "refusing to restore" in err and expected in err
+    assert deleted_endpoint.list_models()["Models"] == [] and deleted_endpoint.list_endpoints()["Endpoints"] == []

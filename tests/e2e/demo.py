@@ -744,23 +744,35 @@ class Demo:
     # ---- 6. restore -------------------------------------------------------------------------------------------
 
     def restore(self) -> None:
+        """`mlgov restore` in the member account, reading the archive and the hub's seal of the manifest with the
+        hub's profile."""
+        import tempfile
+
         for name in self.result.deleted:
             endpoint = next(e for e in ENDPOINTS if e.name == name)
             session = self.harness.session(endpoint.account, endpoint.region)
             credentials = session.get_credentials().get_frozen_credentials()
-            argv = ["restore", name, "--account", endpoint.account, "--region", endpoint.region,
-                    "--archive-bucket", self.harness.hub_resource("ArchiveBucket"),
-                    "--endpoint-url", self.harness.endpoint_url]  # fmt: skip
-            code, lines = _run_cli(
-                argv,
-                {
-                    "AWS_ACCESS_KEY_ID": credentials.access_key,
-                    "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
-                    "AWS_SESSION_TOKEN": credentials.token,
-                },
-            )
+            with tempfile.TemporaryDirectory() as workdir:
+                profiles = Path(workdir) / "credentials"
+                names = self.harness.write_profiles(profiles)
+                argv = ["restore", name, "--account", endpoint.account, "--region", endpoint.region,
+                        "--archive-bucket", self.harness.hub_resource("ArchiveBucket"),
+                        "--approvals-table", self.harness.hub_resource("ApprovalApprovalsTable"),
+                        "--hub-profile", names[self.harness.templates.hub_account],
+                        "--hub-region", self.harness.templates.hub_region,
+                        "--endpoint-url", self.harness.endpoint_url]  # fmt: skip
+                code, lines = _run_cli(
+                    argv,
+                    {
+                        "AWS_ACCESS_KEY_ID": credentials.access_key,
+                        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+                        "AWS_SESSION_TOKEN": credentials.token,
+                        "AWS_SHARED_CREDENTIALS_FILE": str(profiles),
+                    },
+                )
             self.say(
-                f"   $ mlgov restore {name} --account {endpoint.account} --region {endpoint.region} … → exit {code}"
+                f"   $ mlgov restore {name} --account {endpoint.account} --region {endpoint.region} "
+                f"--hub-profile mlgov-hub … → exit {code}"
             )
             for line in lines:
                 self.say(f"     {line}")

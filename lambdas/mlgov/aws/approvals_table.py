@@ -28,6 +28,7 @@ PREFIX = "approval#"
 PENDING, DONE = "pending", "done"
 KEEP_AFTER_DEADLINE = timedelta(days=90)  # purge_at = deadline + this
 EXEMPTION_PREFIX = "exemption#"
+SEAL_PREFIX = "seal#"  # seal#<manifest key>: the manifest version and SHA-256 the hub wrote
 _BATCH_GET_MAX = 100
 _BATCH_ATTEMPTS = 5
 
@@ -172,6 +173,19 @@ class ApprovalsTable:
         self._client.put_item(
             TableName=self._table, Item={key: self._serializer.serialize(value) for key, value in item.items()}
         )
+
+    def seal_manifest(self, seal: Mapping[str, str], now: datetime) -> None:
+        """Record a snapshot manifest as the hub wrote it (key, version id, SHA-256): restore accepts only that."""
+        item = {KEY: SEAL_PREFIX + seal["manifest_key"], **seal, "sealed_at": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        self._client.put_item(
+            TableName=self._table, Item={key: self._serializer.serialize(value) for key, value in item.items()}
+        )
+
+    def manifest_seal(self, manifest_key: str) -> dict | None:
+        response = self._client.get_item(
+            TableName=self._table, Key={KEY: {"S": SEAL_PREFIX + manifest_key}}, ConsistentRead=True
+        )
+        return self._item(response.get("Item"))
 
     def recorded_exemptions(self, arns: Sequence[str]) -> dict[str, str]:
         """ARN -> the `mlgov:exempt` value mlgov recorded, for those of `arns` that have one."""

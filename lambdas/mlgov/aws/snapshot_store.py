@@ -193,6 +193,35 @@ def write_manifest(archive_client, bucket: str, document: Mapping[str, Any]) -> 
     return key
 
 
+def manifest_seal(archive_client, bucket: str, key: str) -> dict[str, str]:
+    """What the hub records right after writing a manifest: its key, version id and S3's SHA-256 of its bytes."""
+    head = _head(archive_client, bucket, key)
+    if head is None or not head.get("VersionId") or not head.get(f"Checksum{CHECKSUM_ALGORITHM}"):
+        raise SnapshotError(f"s3://{bucket}/{key}: no version id or SHA-256 to seal (is the archive versioned?)")
+    return {"manifest_key": key, "version_id": head["VersionId"], "sha256": head[f"Checksum{CHECKSUM_ALGORITHM}"]}
+
+
+def seal_problems(archive_client, bucket: str, seal: Mapping[str, str], document: Mapping[str, Any]) -> list[str]:
+    """Why the archived snapshot is not the one the hub sealed: the manifest's current version or SHA-256 differs
+    from the seal, or an archived object's current version or checksum differs from what the manifest records
+    (a restored model reads the current version)."""
+    problems: list[str] = []
+    key = seal["manifest_key"]
+    head = _head(archive_client, bucket, key)
+    if head is None:
+        return [f"the manifest s3://{bucket}/{key} is gone"]
+    if head.get("VersionId") != seal["version_id"] or head.get(f"Checksum{CHECKSUM_ALGORITHM}") != seal["sha256"]:
+        problems.append(f"the manifest s3://{bucket}/{key} changed after the hub sealed it")
+    for item in document.get("objects") or []:
+        obj = CopiedObject.from_dict(item)
+        current = _head(archive_client, bucket, obj.archive_key)
+        if current is None:
+            problems.append(f"archived artifact {obj.archive_key} is gone")
+        elif current.get("VersionId") != obj.version_id or _recorded_checksum(current) != obj.checksum:
+            problems.append(f"archived artifact {obj.archive_key} changed after the snapshot")
+    return problems
+
+
 def list_snapshots(archive_client, bucket: str, account: str, region: str, endpoint: str) -> list[str]:
     """Timestamps (YYYYMMDDTHHMMSSZ) of the endpoint's snapshots that have a manifest, oldest first."""
     base = endpoint_prefix(account, region, endpoint)
@@ -206,10 +235,10 @@ def list_snapshots(archive_client, bucket: str, account: str, region: str, endpo
     return [s for s in sorted(stamps) if _head(archive_client, bucket, f"{base}{s}/{MANIFEST_NAME}") is not None]
 
 
-def read_manifest(
+def manifest_key_of(
     archive_client, bucket: str, account: str, region: str, endpoint: str, taken_at: datetime | str | None = None
-) -> dict[str, Any]:
-    """The manifest of the snapshot taken at `taken_at` (datetime or YYYYMMDDTHHMMSSZ), or of the latest one."""
+) -> str:
+    """The key of the manifest of the snapshot taken at `taken_at` (datetime or YYYYMMDDTHHMMSSZ), or the latest."""
     if taken_at is None:
         stamps = list_snapshots(archive_client, bucket, account, region, endpoint)
         if not stamps:
@@ -221,12 +250,19 @@ def read_manifest(
         stamp = taken_at
         if not TIMESTAMP_PATTERN.match(stamp):
             raise SnapshotError(f"snapshot {stamp!r} is not a timestamp like 20260301T120000Z")
-    key = f"{endpoint_prefix(account, region, endpoint)}{stamp}/{MANIFEST_NAME}"
+    return f"{endpoint_prefix(account, region, endpoint)}{stamp}/{MANIFEST_NAME}"
+
+
+def read_manifest(
+    archive_client, bucket: str, account: str, region: str, endpoint: str, taken_at: datetime | str | None = None
+) -> dict[str, Any]:
+    """The manifest of the snapshot taken at `taken_at` (datetime or YYYYMMDDTHHMMSSZ), or of the latest one."""
+    key = manifest_key_of(archive_client, bucket, account, region, endpoint, taken_at)
     try:
         body = archive_client.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as err:
         if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            raise SnapshotError(f"no snapshot {stamp} of {endpoint}: s3://{bucket}/{key} does not exist") from None
+            raise SnapshotError(f"no snapshot of {endpoint}: s3://{bucket}/{key} does not exist") from None
         raise
     return json.loads(body)
 
