@@ -25,7 +25,18 @@ class HyperPodScheduler(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: MlgovConfig) -> None:
         super().__init__(scope, construct_id)
         self.state_table = state_table(self, "StateTable", key="pk")  # saved counts a scale-up restores
-        targets = {"accounts": [config.hub_account], "regions": list(config.member_regions)}
+        # Single account: the hub's. Org mode: every account below the target OUs, listed at each pass.
+        targets = {"regions": list(config.member_regions)}
+        if config.single_account:
+            targets["accounts"] = [config.hub_account]
+        organization = (
+            {
+                "MLGOV_TARGET_OUS": json.dumps(list(config.target_ous)),
+                "MLGOV_MANAGEMENT_ACCOUNT": str(config.management_account),
+            }
+            if config.org_mode
+            else {}
+        )
         scheduler_function = MlgovFunction(
             self,
             "Scheduler",
@@ -39,6 +50,7 @@ class HyperPodScheduler(Construct):
                 "MLGOV_HYPERPOD_STATE_TABLE": self.state_table.table_name,
                 "MLGOV_TARGETS": json.dumps(targets),
                 "MLGOV_HYPERPOD_APPLY": "false",  # dry run until the platform team opts in (see README)
+                **organization,
             },
             timeout=cdk.Duration.minutes(5),
         )
@@ -53,6 +65,14 @@ class HyperPodScheduler(Construct):
         partition, account = cdk.Aws.PARTITION, config.hub_account
         for statement in hyperpod_statements(partition, account):
             role.add_to_policy(statement)
+        if config.org_mode:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ListGovernedAccounts",  # no resource types: Resource must be *
+                    actions=["organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"],
+                    resources=["*"],
+                )
+            )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="AssumeSpokeRoles",

@@ -819,3 +819,37 @@ def test_cli_plan_shows_decisions_and_changes_nothing(capsys, moto_account):
     assert code == 0
     assert out.startswith("note: no state table")
     assert "nightly" in out and "not set through the hub" in out  # without the table no schedule is known
+
+
+def test_in_org_mode_the_scheduler_covers_the_accounts_below_the_target_ous(handler_env, monkeypatch):
+    """The OU's accounts are listed at each pass (accounts that join later are scheduled too); the management account
+    and accounts elsewhere in the organization are not."""
+    from mlgov.handlers.hyperpod_scheduler import handler
+    from mlgov.handlers.hyperpod_scheduler_runtime import ScheduleRefused
+
+    stubber, _, requested = handler_env
+    organizations = boto3.client("organizations", region_name="us-east-1")
+    organizations.create_organization(FeatureSet="ALL")
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    ou = organizations.create_organizational_unit(ParentId=root, Name="ml")["OrganizationalUnit"]["Id"]
+
+    def account(name: str, parent: str | None) -> str:
+        created = organizations.create_account(AccountName=name, Email=f"{name}@example.com")
+        account_id = created["CreateAccountStatus"]["AccountId"]
+        if parent:
+            organizations.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=parent)
+        return account_id
+
+    member, elsewhere = account("research", ou), account("finance", None)
+    monkeypatch.setenv("MLGOV_TARGET_OUS", json.dumps([ou]))
+    monkeypatch.setenv("MLGOV_MANAGEMENT_ACCOUNT", "123456789012")
+    stubber.add_response("list_clusters", {"ClusterSummaries": []}, PAGE)
+
+    result = handler({}, FakeLambdaContext())
+
+    assert result["errors"] == [] and requested == [("sagemaker", member, REGION, "aws")]
+    refused = CLUSTER_ARN.replace(ACCOUNT, elsewhere)
+    with pytest.raises(ScheduleRefused, match=f"{elsewhere}/{REGION} is not scheduled by this hub"):
+        handler(
+            {"task": "set_schedule", "cluster_arn": refused, "schedule": SCHEDULE, "by": PLATFORM}, FakeLambdaContext()
+        )

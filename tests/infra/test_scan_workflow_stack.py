@@ -162,22 +162,40 @@ def test_hyperpod_scheduler_runs_dry_on_its_own_rate(hub, cdk_context):
     )
 
 
-def test_the_scanner_may_walk_the_organization_and_nothing_more_there(hub):
-    """Listing below the target OUs takes these three read actions (resource `*`: they have no resource types)."""
-    statements = [
-        statement
-        for policy in hub.find_resources("AWS::IAM::Policy").values()
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if any(str(action).startswith("organizations:") for action in _actions(statement))
+def test_the_scanner_and_the_hyperpod_scheduler_may_walk_the_organization_and_nothing_more_there(hub):
+    """Listing below the target OUs takes these read actions (resource `*`: they have no resource types)."""
+    statements = sorted(
+        (
+            (policy["Properties"]["Roles"][0]["Ref"], statement)
+            for policy in hub.find_resources("AWS::IAM::Policy").values()
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if any(str(action).startswith("organizations:") for action in _actions(statement))
+        ),
+        key=lambda pair: pair[0],
+    )
+    assert [(role.split("Role")[0], sorted(_actions(s))) for role, s in statements] == [
+        (
+            "HyperPodScheduler",
+            ["organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"],
+        ),
+        (
+            "ScanScanner",
+            [
+                "organizations:ListAccounts",
+                "organizations:ListAccountsForParent",
+                "organizations:ListOrganizationalUnitsForParent",
+            ],
+        ),
     ]
-    assert [sorted(_actions(s)) for s in statements] == [
-        [
-            "organizations:ListAccounts",
-            "organizations:ListAccountsForParent",
-            "organizations:ListOrganizationalUnitsForParent",
-        ]
-    ]
-    assert statements[0]["Resource"] == "*" and statements[0]["Effect"] == "Allow"
+    assert all(s["Resource"] == "*" and s["Effect"] == "Allow" for _, s in statements)
+
+
+def test_the_hyperpod_scheduler_covers_the_accounts_below_the_target_ous_in_org_mode(hub, cdk_context):
+    _, function = only(hub, "AWS::Lambda::Function", {"Handler": "mlgov.handlers.hyperpod_scheduler.handler"})
+    env = function["Properties"]["Environment"]["Variables"]
+    assert json.loads(env["MLGOV_TARGET_OUS"]) == cdk_context["mlgov"]["target_ous"]
+    assert env["MLGOV_MANAGEMENT_ACCOUNT"] == cdk_context["mlgov"]["management_account"]
+    assert json.loads(env["MLGOV_TARGETS"]) == {"regions": cdk_context["mlgov"]["member_regions"]}
 
 
 def _actions(statement: dict) -> list[str]:

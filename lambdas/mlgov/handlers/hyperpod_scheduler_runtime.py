@@ -52,6 +52,8 @@ class SchedulerSettings:
     accounts: tuple[str, ...]
     regions: tuple[str, ...]
     endpoint_url: str | None = None
+    target_ous: tuple[str, ...] = ()  # MLGOV_TARGET_OUS (org mode): the accounts below them, listed at each pass
+    management_account: str | None = None  # MLGOV_MANAGEMENT_ACCOUNT: never scheduled (no spoke there)
 
 
 @cache
@@ -71,7 +73,19 @@ def scheduler_settings() -> SchedulerSettings:
         accounts=accounts,
         regions=regions,
         endpoint_url=shared.endpoint_url,
+        target_ous=tuple(_json_strings(os.environ.get("MLGOV_TARGET_OUS") or "[]", "MLGOV_TARGET_OUS")),
+        management_account=os.environ.get("MLGOV_MANAGEMENT_ACCOUNT") or None,
     )
+
+
+def _json_strings(text: str, name: str) -> list[str]:
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SettingsError(f"{name} is not JSON: {err}") from None
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise SettingsError(f"{name} must be a JSON list of ids")
+    return values
 
 
 def parse_targets(
@@ -120,16 +134,29 @@ class HyperPodSchedulerRuntime:
         dynamodb = boto3.client("dynamodb", config=RETRY_CONFIG, endpoint_url=config.endpoint_url)
         return cls(config, sessions, DynamoDbStateStore(dynamodb, config.state_table))
 
+    def scheduled_accounts(self) -> list[str]:
+        """The configured accounts, or in org mode every ACTIVE account below the target OUs (the StackSet gives each
+        of them the spoke role), never the management account."""
+        if not self.config.target_ous:
+            return list(self.config.accounts)
+        from mlgov.aws.organization import governed_accounts
+
+        organizations = boto3.client("organizations", config=RETRY_CONFIG, endpoint_url=self.config.endpoint_url)
+        management = self.config.management_account
+        excluded = [management] if management and management != self.config.hub_account else []
+        return governed_accounts(organizations, self.config.target_ous, excluded)
+
     def set_schedule(self, cluster_arn: str, schedule: str | None, by: str) -> dict:
         """Tag (or, with None, untag) a cluster's schedule through the spoke role; ScheduleRefused when the ARN is
         not a HyperPod cluster in a scheduled account, or the schedule does not parse."""
         parts = split_arn(cluster_arn)
         if parts is None or parts.service != "sagemaker" or not parts.resource.startswith("cluster/"):
             raise ScheduleRefused(f"{cluster_arn!r} is not a HyperPod cluster ARN (arn:aws:sagemaker:...:cluster/...)")
-        if parts.account not in self.config.accounts or parts.region not in self.config.regions:
+        accounts = self.scheduled_accounts()
+        if parts.account not in accounts or parts.region not in self.config.regions:
             raise ScheduleRefused(
                 f"{parts.account}/{parts.region} is not scheduled by this hub "
-                f"(accounts {', '.join(self.config.accounts)}; regions {', '.join(self.config.regions)})"
+                f"(accounts {', '.join(accounts)}; regions {', '.join(self.config.regions)})"
             )
         if schedule is not None:
             try:
@@ -161,7 +188,7 @@ class HyperPodSchedulerRuntime:
 
     def _run(self, event: Mapping, log) -> dict:
         narrowed = {key: event[key] for key in ("accounts", "regions") if key in event}
-        accounts, regions = parse_targets(narrowed, list(self.config.accounts), list(self.config.regions))
+        accounts, regions = parse_targets(narrowed, self.scheduled_accounts(), list(self.config.regions))
         dry_run = not self.config.apply or bool(event.get("dry_run"))
         now = self.clock()
         outcomes: list[ClusterOutcome] = []
