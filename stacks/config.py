@@ -137,6 +137,11 @@ class MlgovConfig(BaseModel):
         int, Strict(), Field(ge=1, le=3653, description="days snapshots are kept in the archive bucket")
     ] = 365
     slack: SlackConfig = Field(description="where approval requests go and who may approve them")
+    archive_bucket_suffix: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9]{1,8}$")] | None = Field(
+        None,
+        description="appended to the archive bucket's name (`mlgov-archive-<hub>-<region>-<suffix>`): set a new one "
+        "to reinstall after `cdk destroy`, which keeps the old archive bucket",
+    )
     slack_max_concurrency: Annotated[int, Strict(), Field(ge=1, le=1000)] | None = Field(
         None,
         description="opt-in cap on concurrent runs of the public Slack interactions endpoint (reserved concurrency); "

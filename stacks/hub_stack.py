@@ -24,7 +24,7 @@ from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, doctor_probe
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.hyperpod_scheduler import HYPERPOD_ROLE_NAME, HyperPodScheduler
 from stacks.parts.lambda_code import powertools_layer
-from stacks.parts.scan_workflow import SCANNER_ROLE_NAME, ArchiveBucket, ScanWorkflow
+from stacks.parts.scan_workflow import SCANNER_ROLE_NAME, ArchiveBucket, ScanWorkflow, archive_bucket_name
 from stacks.parts.tables import state_table
 from stacks.parts.tag_keys import auto_tagger_writable_keys
 
@@ -63,7 +63,9 @@ class HubStack(cdk.Stack):
                 "mlgov: successful SageMaker create calls from every governed account and region",
             )
         self._job_ledger(config)
-        self.archive = ArchiveBucket(self, "Archive", retention_days=config.archive_retention_days)
+        self.archive = ArchiveBucket(
+            self, "Archive", retention_days=config.archive_retention_days, bucket_name=archive_bucket_name(config)
+        )
         self.approval = ApprovalFlow(self, "Approval", config=config, archive=self.archive)
         self.scan = ScanWorkflow(
             self,

@@ -99,7 +99,7 @@ class SpokeStack(cdk.Stack):
     def _approval_role(self, config: MlgovConfig, in_role_region: cdk.CfnCondition) -> None:
         """`mlgov-spoke-approval`: trusted only by the hub's approval flow; the only role that may delete."""
         partition = cdk.Aws.PARTITION
-        archive_arn = f"arn:{partition}:s3:::{archive_bucket_name(config.hub_account, config.hub_region)}"
+        archive_arn = f"arn:{partition}:s3:::{archive_bucket_name(config)}"
         key_arn = f"arn:{partition}:kms:{config.hub_region}:{config.hub_account}:key/*"
         role = iam.Role(
             self,

@@ -218,7 +218,7 @@ class ApprovalFlow(Construct):
         context is the object's ARN)."""
         partition = cdk.Aws.PARTITION
         # By name, not the bucket's attribute: the bucket already refers to the key (no cycle).
-        bucket_arn = f"arn:{partition}:s3:::{archive_bucket_name(self.config.hub_account, self.config.hub_region)}"
+        bucket_arn = f"arn:{partition}:s3:::{archive_bucket_name(self.config)}"
         own_prefix = f"{bucket_arn}/snapshots/${{aws:PrincipalAccount}}/*"
         conditions = {
             "ArnLike": {"aws:PrincipalArn": f"arn:{partition}:iam::*:role/{APPROVAL_SPOKE_ROLE_NAME}"},

@@ -32,14 +32,17 @@ INLINE_MAP_CONCURRENCY = 10
 DISTRIBUTED_MAP_CONCURRENCY = 40
 
 
-def archive_bucket_name(hub_account: str, hub_region: str) -> str:
-    return f"mlgov-archive-{hub_account}-{hub_region}"
+def archive_bucket_name(config: MlgovConfig) -> str:
+    """A known name (member roles are granted its snapshots/ prefix by ARN); the optional suffix lets a reinstall
+    after `cdk destroy` (which retains the bucket) start a new archive."""
+    suffix = f"-{config.archive_bucket_suffix}" if config.archive_bucket_suffix else ""
+    return f"mlgov-archive-{config.hub_account}-{config.hub_region}{suffix}"
 
 
 class ArchiveBucket(Construct):
     """Reports and (issue 7) endpoint snapshots: versioned, KMS-encrypted, TLS only, retention then Glacier/expiry."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, retention_days: int) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, retention_days: int, bucket_name: str) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(self, "Key", enable_key_rotation=True, description="mlgov archive bucket")
         access_logs = s3.Bucket(
@@ -63,12 +66,11 @@ class ArchiveBucket(Construct):
             ],
         )
         transition_days = max(30, min(retention_days // 2, retention_days - 1)) if retention_days > 31 else None
-        stack = cdk.Stack.of(self)
         self.bucket = s3.Bucket(
             self,
             "Bucket",
             # A known name: member accounts' approval roles are granted the snapshots/ prefix by ARN.
-            bucket_name=archive_bucket_name(stack.account, stack.region),
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             # No S3 Bucket Key: with one, KMS sees the bucket's ARN as encryption context; without, the object's, so

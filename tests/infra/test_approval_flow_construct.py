@@ -15,12 +15,14 @@ def _build(mlgov_context: dict, outdir: str):
 
     from stacks.config import load_config
     from stacks.parts.approval_flow import ApprovalFlow
-    from stacks.parts.scan_workflow import ArchiveBucket
+    from stacks.parts.scan_workflow import ArchiveBucket, archive_bucket_name
 
     config = load_config(mlgov_context)
     app = cdk.App(outdir=outdir)
     stack = cdk.Stack(app, "ApprovalOnly", env=cdk.Environment(account=config.hub_account, region=config.hub_region))
-    archive = ArchiveBucket(stack, "Archive", retention_days=config.archive_retention_days)
+    archive = ArchiveBucket(
+        stack, "Archive", retention_days=config.archive_retention_days, bucket_name=archive_bucket_name(config)
+    )
     flow = ApprovalFlow(stack, "Approval", config=config, archive=archive)
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     app.synth()

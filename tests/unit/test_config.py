@@ -443,3 +443,13 @@ def test_an_exemption_that_is_not_one_exact_role_is_refused_in_one_line_naming_t
 def test_an_exact_exemption_is_kept() -> None:
     arn = "arn:aws:iam::111111111111:role/platform/Pipeline"
     assert load_config(org_config(exempt_principals=[arn])).exempt_principals == (arn,)
+
+
+def test_the_archive_bucket_suffix_names_a_new_archive_for_a_reinstall() -> None:
+    from stacks.parts.scan_workflow import archive_bucket_name
+
+    config = load_config(org_config())
+    assert archive_bucket_name(config) == f"mlgov-archive-{config.hub_account}-{config.hub_region}"
+    suffixed = load_config(org_config(archive_bucket_suffix="v2"))
+    assert archive_bucket_name(suffixed) == f"mlgov-archive-{config.hub_account}-{config.hub_region}-v2"
+    assert config_error(org_config(archive_bucket_suffix="V2!")).startswith(PREFIX + "archive_bucket_suffix: must ")
