@@ -145,8 +145,8 @@ class MlgovConfig(BaseModel):
     slack_max_concurrency: Annotated[int, Strict(), Field(ge=1, le=1000)] | None = Field(
         None,
         description="opt-in cap on concurrent runs of the public Slack interactions endpoint (reserved concurrency); "
-        "absent: none, since any reservation fails the deploy in an account whose Lambda concurrency quota is under "
-        "101 + the cap",
+        "absent: none, since a reservation fails the deploy unless the account's Lambda concurrency quota leaves 100 "
+        "unreserved besides the cap",
     )
     exempt_principals: tuple[IamRoleArn, ...] = Field(
         (),

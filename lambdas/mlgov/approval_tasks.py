@@ -132,6 +132,16 @@ class ApprovalTasks:
         if described is None:
             return {"still_idle": False, "reason": f"endpoint {_where(finding)[2]} no longer exists"}
         now = self.clock()
+        if described.get("EndpointStatus") != "InService":
+            return {"still_idle": False, "reason": f"the endpoint is {described.get('EndpointStatus')}, not InService"}
+        modified = _moment(described.get("LastModifiedTime"))
+        if modified is not None and modified > since:
+            return {
+                "still_idle": False,
+                "reason": f"the endpoint was updated on {modified.date().isoformat()}, after it was found idle",
+            }
+        if self._hosts_inference_components(finding):
+            return {"still_idle": False, "reason": "it hosts inference components, whose usage is not re-checked"}
         created = _moment(described.get("CreationTime"))
         if created is not None and now - created < timedelta(days=self.min_age_days):
             return {
@@ -162,6 +172,13 @@ class ApprovalTasks:
                 return None
             raise
 
+    def _hosts_inference_components(self, finding: Mapping) -> bool:
+        account, region, name = _where(finding)
+        listed = self.sessions.client("sagemaker", account, region).list_inference_components(
+            EndpointNameEquals=name, MaxResults=1
+        )
+        return bool(listed.get("InferenceComponents"))
+
     def _invocations(self, endpoint: Resource, since: datetime, until: datetime) -> float:
         series = MetricReader(self.sessions.client("cloudwatch", endpoint.account, endpoint.region)).fetch(
             invocation_queries([endpoint]), UsageWindow(since, until)
@@ -178,6 +195,8 @@ class ApprovalTasks:
         described = self._describe_live(finding)
         if described is None:
             raise ApprovalRefused(f"refusing to {step}: the endpoint no longer exists")
+        if described.get("EndpointStatus") != "InService":
+            raise ApprovalRefused(f"refusing to {step}: the endpoint is {described.get('EndpointStatus')}")
         drift = identity_drift(described, snapped)
         if drift:
             raise ApprovalRefused(f"refusing to {step}: the endpoint changed since the snapshot ({'; '.join(drift)})")

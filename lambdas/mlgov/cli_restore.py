@@ -32,7 +32,9 @@ def add_restore_commands(commands, common: argparse.ArgumentParser) -> None:
         metavar="PROFILE",
         help="profile that reads the archive and the seals in the hub account (default: --profile)",
     )
-    restore.add_argument("--hub-region", metavar="REGION", help="the hub's region (default: --region)")
+    restore.add_argument(
+        "--hub-region", metavar="REGION", help="the hub's region (default: the hub profile's region, else --region)"
+    )
     restore.add_argument("--account", metavar="ID", help="account the endpoint lived in (default: the caller's)")
     restore.add_argument("--snapshot", metavar="TS", help="snapshot timestamp, e.g. 20260301T120000Z (default: latest)")
     restore.add_argument("--name", metavar="NEW", help="recreate under this endpoint name (models: NEW-<model>)")
@@ -58,7 +60,8 @@ def _restore(args: argparse.Namespace) -> int:
     session = cli_session(args, RestoreError)
     hub = session
     if args.hub_profile or args.hub_region:
-        hub_args = {"profile": args.hub_profile or getattr(args, "profile", None), "region": args.hub_region}
+        region = args.hub_region or (None if args.hub_profile else getattr(args, "region", None))
+        hub_args = {"profile": args.hub_profile or getattr(args, "profile", None), "region": region}
         hub = cli_session(argparse.Namespace(**{**vars(args), **hub_args}), RestoreError)
 
     def client(service: str):
@@ -87,6 +90,8 @@ def _restore(args: argparse.Namespace) -> int:
     )
     plan = loaded.plan
     sealed = f"sealed by the hub at {loaded.seal['sealed_at']}, unchanged"
+    if not loaded.verified:
+        print(f"mlgov: warning: snapshot {loaded.taken_at} of {args.endpoint} was not verified", file=sys.stderr)
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.dry_run:

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mlgov.aws.snapshot_store import manifest_key_of, read_manifest, seal_problems
+from mlgov.aws.snapshot_store import manifest_key_of, read_manifest, read_sealed_manifest, seal_problems
 from mlgov.domain.snapshot import (
     ENDPOINT_CONFIG_FIELDS,
     MODEL_FIELDS,
@@ -54,19 +54,24 @@ def load_snapshot(
     """The manifest and the restore plan. With `seals` (manifest key -> the hub's seal), only a snapshot the hub
     sealed is accepted, and only while the manifest and every archived object are still what it sealed."""
     try:
-        document = read_manifest(archive_client, archive_bucket, account, region, endpoint, snapshot)
-        seal = None
-        if seals is not None:
-            key = manifest_key_of(archive_client, archive_bucket, account, region, endpoint, snapshot)
-            seal = seals(key)
-            if seal is None:
-                raise RestoreError(
-                    f"refusing to restore: s3://{archive_bucket}/{key} carries no seal from the hub (the approval "
-                    "flow seals every manifest it writes)"
-                )
+        if seals is None:
+            document = read_manifest(archive_client, archive_bucket, account, region, endpoint, snapshot)
+            return LoadedSnapshot(document, restore_plan(document, archive_bucket, new_name))
+        key = manifest_key_of(archive_client, archive_bucket, account, region, endpoint, snapshot)
+        seal = seals(key)
+        if seal is None:
+            read_manifest(archive_client, archive_bucket, account, region, endpoint, snapshot)  # "no snapshot" first
+            raise RestoreError(
+                f"refusing to restore: s3://{archive_bucket}/{key} carries no seal from the hub (the approval "
+                "flow seals every manifest it writes)"
+            )
+        document = read_sealed_manifest(archive_client, archive_bucket, seal)  # exactly the bytes the hub sealed
+        if document is None:
+            problems = [f"the manifest s3://{archive_bucket}/{key} is not the one the hub sealed"]
+        else:
             problems = seal_problems(archive_client, archive_bucket, seal, document)
-            if problems:
-                raise RestoreError("refusing to restore: " + "; ".join(problems[:5]))
+        if problems:
+            raise RestoreError("refusing to restore: " + "; ".join(problems[:5]))
         return LoadedSnapshot(document, restore_plan(document, archive_bucket, new_name), seal)
     except SnapshotError as err:
         raise RestoreError(str(err)) from None

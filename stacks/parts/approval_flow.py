@@ -78,6 +78,7 @@ def approval_spoke_role_statements(
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:DescribeModel",
                 "sagemaker:ListTags",
+                "sagemaker:ListInferenceComponents",
                 "cloudwatch:GetMetricData",
             ],
             resources=["*"],

@@ -10,6 +10,7 @@ from aws_cdk import aws_scheduler as scheduler
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
+from mlgov.aws.hyperpod_state import PASS_KEY
 from mlgov.domain.preflight import HYPERPOD_FUNCTION_NAME
 from mlgov.domain.principals import HUB_HYPERPOD_ROLE, SPOKE_ROLE
 from mlgov.domain.schedules import SCHEDULE_TAG
@@ -59,8 +60,14 @@ class HyperPodScheduler(Construct):
         # table's pass item instead of a reserved concurrency of 1 (any reservation fails the deploy in an account
         # whose concurrency quota is under 101, as new accounts' often is).
         role = scheduler_function.role
-        self.state_table.grant(
-            role, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"
+        self.state_table.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TakeAndReleaseThePassItemOnly",  # Put/Delete never touch a cluster's saved counts
+                actions=["dynamodb:PutItem", "dynamodb:DeleteItem"],
+                resources=[self.state_table.table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [PASS_KEY]}},
+            )
         )
         partition, account = cdk.Aws.PARTITION, config.hub_account
         for statement in hyperpod_statements(partition, account):

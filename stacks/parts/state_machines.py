@@ -44,12 +44,14 @@ LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
 
 
 def throttle_retried(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
-    """Retry a throttled invocation with backoff (6 tries over ~2 minutes) instead of failing the step."""
+    """Retry a throttled invocation with backoff (10 tries, up to a minute apart: ~5 minutes in all) instead of failing
+    the step — a Distributed Map's 40 scans at once in an account whose concurrency quota is 10 wait their turn."""
     task.add_retry(
         errors=[LAMBDA_THROTTLED],
         interval=cdk.Duration.seconds(2),
-        max_attempts=6,
+        max_attempts=10,
         backoff_rate=2,
+        max_delay=cdk.Duration.seconds(60),
         jitter_strategy=sfn.JitterType.FULL,
     )
     return task

@@ -21,6 +21,7 @@ harness):
   (moto grants any role): each function runs with a session of its own execution role, so a spoke trusting the
   wrong hub role fails here as in AWS.
 - Lambda: Invoke of a template function, from any client (Step Functions, `mlgov doctor`), runs it in process.
+- SageMaker: ListInferenceComponents (which moto lacks) answers "none": the harness deploys no inference component.
 - Organizations: moto keeps an organization per management account; the hub (a delegated administrator, see
   README) reads the management account's organization.
 To each function's template environment the harness adds only its execution role's session credentials,
@@ -903,7 +904,19 @@ class Harness:
                     )
             return original_response(response)
 
+        from moto.core.responses import ActionResult
+        from moto.sagemaker import responses as sagemaker_responses
+
+        def list_inference_components(response):
+            return ActionResult({"InferenceComponents": []})
+
         for patch in (
+            mock.patch.object(
+                sagemaker_responses.SageMakerResponse,
+                "list_inference_components",
+                list_inference_components,
+                create=True,
+            ),
             mock.patch.object(sts_responses.TokenResponse, "assume_role", assume_role_response),
             mock.patch.object(events_models.Rule, "send_to_targets", send_to_targets),
             mock.patch.object(sts_models.STSBackend, "assume_role", assume_role),

@@ -33,6 +33,7 @@ def flow(templates, instant):
             s3.put_object(Bucket=SOURCE, Key=key, Body=body)
         create_endpoint(sagemaker, ENDPOINT)  # two models: one model.tar.gz, one S3Prefix of shards
         backdate(ENDPOINT, instant - timedelta(days=60))  # older than zombie_min_age_days: Recheck applies it
+        harness.found_idle_on = (instant - timedelta(days=10)).date()  # the scan's zombie_since, after the update
         harness.endpoint_arn = sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointArn"]
         sagemaker.delete_tags(ResourceArn=harness.endpoint_arn, TagKeys=["mlgov:zombie"])  # the flow writes it
         yield harness
@@ -61,8 +62,8 @@ def _start(harness, machine: str | None = None) -> str:
     payload = {
         "run_id": "r1",
         "report_key": "reports/r1.json",
-        "first_seen": "2026-09-01",
-        "zombie_since": "2026-11-20",
+        "first_seen": (harness.found_idle_on - timedelta(days=30)).isoformat(),
+        "zombie_since": harness.found_idle_on.isoformat(),
         "finding": finding,
     }
     sfn = harness.session(harness.templates.hub_account).client("stepfunctions")

@@ -90,7 +90,11 @@ def test_a_member_approval_role_writes_its_own_snapshots(bucket_policy):
         ("s3:PutObject", "reports/latest.json", caller(MEMBER)),
         ("s3:PutObject", OWN.replace(MEMBER, OUTSIDE), caller(OUTSIDE, paths=OUTSIDE_PATH)),  # outside the OUs
         ("s3:PutObject", OWN, caller(MEMBER, role="DataScientist")),
-        ("s3:PutObject", OWN, caller(MEMBER, role="team/mlgov-spoke-approval")),
+        (  # an assumed-role ARN drops the path: the role's own ARN carries it
+            "s3:PutObject",
+            OWN,
+            caller(MEMBER, **{"aws:PrincipalArn": f"arn:aws:iam::{MEMBER}:role/team/mlgov-spoke-approval"}),
+        ),
     ],
     ids=[
         "other account prefix",

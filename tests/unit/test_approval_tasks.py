@@ -74,6 +74,7 @@ def _state(**extra) -> dict:
     return {"finding": FINDING, "first_seen": "2026-09-01", "zombie_since": "2026-11-20"} | extra
 
 
+NO_COMPONENTS = {"InferenceComponents": []}
 LIVE = {  # DescribeEndpoint of the endpoint as snapshotted
     "EndpointName": NAME,
     "EndpointArn": ARN,
@@ -353,7 +354,13 @@ def test_a_manual_exemption_is_refused_before_anything_is_written(dynamodb, find
 def _recheck(values: list[float]) -> dict:
     sagemaker, sm_stub = _stubbed("sagemaker")
     cloudwatch, cw_stub = _stubbed("cloudwatch")
-    _unchanged_and_unused(sm_stub, cw_stub, LIVE, values)
+    sm_stub.add_response("describe_endpoint", LIVE, {"EndpointName": NAME})
+    sm_stub.add_response("list_inference_components", NO_COMPONENTS, {"EndpointNameEquals": NAME, "MaxResults": 1})
+    stamps = [NOW - timedelta(days=1 + i) for i in range(len(values))]
+    cw_stub.add_response(
+        "get_metric_data",
+        {"MetricDataResults": [{"Id": "q0", "Timestamps": stamps, "Values": values, "StatusCode": "Complete"}]},
+    )
     with sm_stub, cw_stub:
         result = _tasks(FakeSessions(sagemaker=sagemaker, cloudwatch=cloudwatch)).recheck(_state())
     sm_stub.assert_no_pending_responses()
@@ -364,13 +371,53 @@ def _recheck(values: list[float]) -> dict:
 def test_recheck_of_an_endpoint_younger_than_the_minimum_age_is_not_idle():
     """Recreated under the same name since the scan: Recheck applies zombie_min_age_days to the live CreationTime."""
     sagemaker, stub = _stubbed("sagemaker")
-    stub.add_response("describe_endpoint", {**LIVE, "CreationTime": NOW - timedelta(days=2)}, {"EndpointName": NAME})
+    recreated = {**LIVE, "CreationTime": NOW - timedelta(days=2), "LastModifiedTime": NOW - timedelta(days=8)}
+    stub.add_response("describe_endpoint", recreated, {"EndpointName": NAME})
+    stub.add_response("list_inference_components", NO_COMPONENTS, {"EndpointNameEquals": NAME, "MaxResults": 1})
     with stub:  # no GetMetricData: age alone decides
         result = _tasks(FakeSessions(sagemaker=sagemaker), min_age_days=7).recheck(_state())
     assert result == {
         "still_idle": False,
         "reason": "the endpoint was created 2026-11-22, less than 7 days ago (recreated since the scan?)",
     }
+
+
+@pytest.mark.parametrize(
+    ("live", "components", "reason"),
+    [
+        ({**LIVE, "EndpointStatus": "Updating"}, None, "the endpoint is Updating, not InService"),
+        (
+            {**LIVE, "LastModifiedTime": NOW - timedelta(days=1)},
+            None,
+            "the endpoint was updated on 2026-11-23, after it was found idle",
+        ),
+        (LIVE, ["churn-ic"], "it hosts inference components, whose usage is not re-checked"),
+    ],
+    ids=["updating", "updated during the approval wait", "inference components"],
+)
+def test_recheck_keeps_an_endpoint_its_owner_changed_or_that_it_cannot_measure(live, components, reason):
+    sagemaker, stub = _stubbed("sagemaker")
+    stub.add_response("describe_endpoint", live, {"EndpointName": NAME})
+    if components is not None:
+        listed = {
+            "InferenceComponents": [
+                {
+                    "InferenceComponentName": name,
+                    "InferenceComponentArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:inference-component/{name}",
+                    "EndpointName": NAME,
+                    "EndpointArn": ARN,
+                    "VariantName": "AllTraffic",
+                    "CreationTime": NOW - timedelta(days=90),
+                    "LastModifiedTime": NOW - timedelta(days=90),
+                }
+                for name in components
+            ]
+        }
+        stub.add_response("list_inference_components", listed, {"EndpointNameEquals": NAME, "MaxResults": 1})
+    with stub:  # no GetMetricData
+        result = _tasks(FakeSessions(sagemaker=sagemaker)).recheck(_state())
+    stub.assert_no_pending_responses()
+    assert result == {"still_idle": False, "reason": reason}
 
 
 def test_recheck_with_traffic_is_not_idle():

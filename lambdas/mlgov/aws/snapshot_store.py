@@ -95,7 +95,8 @@ def copy_artifacts(
             if head is None:
                 raise SnapshotError(f"{source_uri} ({source.model_name} {source.location}) does not exist")
             copy_source = {"Bucket": source.bucket, "Key": key}
-            extra = {"ChecksumAlgorithm": CHECKSUM_ALGORITHM}
+            # No tags copied: COPY would need s3:GetObjectTagging on the source and s3:PutObjectTagging on the archive.
+            extra = {"ChecksumAlgorithm": CHECKSUM_ALGORITHM, "TaggingDirective": "REPLACE"}
             if head.get("VersionId") and head["VersionId"] != "null":
                 copy_source["VersionId"] = head["VersionId"]
             elif head.get("ETag"):  # unversioned: an object overwritten since HeadObject fails the copy (412)
@@ -199,6 +200,21 @@ def manifest_seal(archive_client, bucket: str, key: str) -> dict[str, str]:
     if head is None or not head.get("VersionId") or not head.get(f"Checksum{CHECKSUM_ALGORITHM}"):
         raise SnapshotError(f"s3://{bucket}/{key}: no version id or SHA-256 to seal (is the archive versioned?)")
     return {"manifest_key": key, "version_id": head["VersionId"], "sha256": head[f"Checksum{CHECKSUM_ALGORITHM}"]}
+
+
+def read_sealed_manifest(archive_client, bucket: str, seal: Mapping[str, str]) -> dict[str, Any] | None:
+    """The manifest at the sealed version, when its bytes still hash to the sealed SHA-256; else None."""
+    try:
+        body = archive_client.get_object(Bucket=bucket, Key=seal["manifest_key"], VersionId=seal["version_id"])[
+            "Body"
+        ].read()
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion", "404", "InvalidArgument"):
+            return None
+        raise
+    if base64.b64encode(hashlib.sha256(body).digest()).decode() != seal["sha256"]:
+        return None
+    return json.loads(body)
 
 
 def seal_problems(archive_client, bucket: str, seal: Mapping[str, str], document: Mapping[str, Any]) -> list[str]:

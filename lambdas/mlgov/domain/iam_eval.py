@@ -107,6 +107,8 @@ def resource_policy_allows(document: Mapping, request: RequestContext) -> bool:
     account = principal.split(":")[4] if principal.count(":") >= 5 else ""
     allowed = False
     for statement in _statements_of("resource policy", document):
+        if "NotPrincipal" in statement:
+            raise UnsupportedPolicyError("NotPrincipal is not supported")
         names = _principals(statement.get("Principal"))
         if not ({"*", account, f"arn:aws:iam::{account}:root", principal} & set(names)):
             continue
