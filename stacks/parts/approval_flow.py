@@ -84,6 +84,15 @@ def approval_spoke_role_statements(
             resources=["*"],
         ),
         iam.PolicyStatement(
+            # Artifacts in SSE-KMS buckets: HeadObject with checksums, GetObject and the copy's read need Decrypt on
+            # the source key, only through S3 and only on keys of this account (their key policy must let IAM
+            # policies grant use, as the default key policy does).
+            sid="DecryptKmsEncryptedArtifactsThroughS3",
+            actions=["kms:Decrypt"],
+            resources=[f"arn:{partition}:kms:*:{account}:key/*"],
+            conditions={"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
+        ),
+        iam.PolicyStatement(
             sid="ReadModelArtifacts",
             actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes", "s3:ListBucket"],
             resources=["*"],

@@ -117,6 +117,29 @@ def test_approve_snapshots_verifies_and_deletes(flow):
     assert (f"arn:aws:iam::{MEMBER}:role/mlgov-spoke-approval", "mlgov-approval") in assumed
 
 
+def test_a_kms_encrypted_artifact_is_snapshotted_verified_and_the_endpoint_deleted(flow):
+    member = _member(flow)
+    key = member.client("kms").create_key(Description="team model artifacts")["KeyMetadata"]["Arn"]
+    member.client("s3").put_object(
+        Bucket=SOURCE, Key="xgb/model.tar.gz", Body=TARBALL, ServerSideEncryption="aws:kms", SSEKMSKeyId=key
+    )
+    execution = _start(flow)
+
+    flow.click(ENDPOINT, "approve", APPROVER)
+    result = flow.wait_for_execution(execution, 60)
+
+    assert result["status"] == "SUCCEEDED", result
+    assert not _endpoint_exists(flow)
+    s3 = flow.session(flow.templates.hub_account).client("s3")
+    archive = flow.hub_resource("ArchiveBucket")
+    listed = s3.list_objects_v2(Bucket=archive, Prefix=f"snapshots/{MEMBER}/{REGION}/{ENDPOINT}/")["Contents"]
+    (manifest_key,) = [item["Key"] for item in listed if item["Key"].endswith("manifest.json")]
+    manifest = json.loads(s3.get_object(Bucket=archive, Key=manifest_key)["Body"].read())
+    assert manifest["verification"] == {"verified": True, "problems": []}
+    copied = next(o for o in manifest["objects"] if o["source_uri"].endswith("xgb/model.tar.gz"))
+    assert s3.head_object(Bucket=archive, Key=copied["archive_key"])["ContentLength"] == len(TARBALL)
+
+
 def test_reject_keeps_the_endpoint_and_tags_it_exempt(flow, instant):
     execution = _start(flow)
 

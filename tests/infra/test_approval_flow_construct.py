@@ -212,6 +212,27 @@ def test_spoke_statements_evaluated_deny_delete_of_an_untagged_endpoint():
     assert not allowed("sagemaker:DeleteTags", {"aws:TagKeys": ["auto-delete-after"]})
 
 
+def test_spoke_statements_decrypt_kms_artifacts_only_through_s3_and_only_with_keys_of_their_account():
+    import aws_cdk as cdk
+
+    from mlgov.domain.iam_eval import RequestContext, statement_matches
+    from stacks.parts.approval_flow import approval_spoke_role_statements
+
+    stack = cdk.Stack()
+    allows = [stack.resolve(s.to_statement_json()) for s in approval_spoke_role_statements("aws", "123456789012")]
+
+    def allowed(action: str, key_account: str, via: str | None) -> bool:
+        key = f"arn:aws:kms:eu-west-1:{key_account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        request = RequestContext(action=action, resource=key, context={"kms:ViaService": via} if via else {})
+        return any(statement_matches(s, request) for s in allows)
+
+    assert allowed("kms:Decrypt", "123456789012", "s3.eu-west-1.amazonaws.com")
+    assert not allowed("kms:Decrypt", "123456789012", None)  # called directly, not by S3
+    assert not allowed("kms:Decrypt", "123456789012", "secretsmanager.eu-west-1.amazonaws.com")
+    assert not allowed("kms:Decrypt", "999988887777", "s3.eu-west-1.amazonaws.com")  # another account's key
+    assert not allowed("kms:Encrypt", "123456789012", "s3.eu-west-1.amazonaws.com")
+
+
 def test_spoke_statements_can_write_the_hub_archive_for_cross_account_snapshots():
     import aws_cdk as cdk
 
