@@ -35,6 +35,12 @@ def add_restore_commands(commands, common: argparse.ArgumentParser) -> None:
     restore.add_argument(
         "--hub-region", metavar="REGION", help="the hub's region (default: the hub profile's region, else --region)"
     )
+    restore.add_argument(
+        "--restore-bucket",
+        metavar="BUCKET",
+        help="a bucket of the endpoint's account and region: the artifacts are copied there from the archive and "
+        "the models read them from it (needed outside the hub account and region)",
+    )
     restore.add_argument("--account", metavar="ID", help="account the endpoint lived in (default: the caller's)")
     restore.add_argument("--snapshot", metavar="TS", help="snapshot timestamp, e.g. 20260301T120000Z (default: latest)")
     restore.add_argument("--name", metavar="NEW", help="recreate under this endpoint name (models: NEW-<model>)")
@@ -87,6 +93,7 @@ def _restore(args: argparse.Namespace) -> int:
         snapshot=args.snapshot,
         new_name=args.name,
         seals=seals,
+        artifacts_bucket=args.restore_bucket,
     )
     plan = loaded.plan
     sealed = f"sealed by the hub at {loaded.seal['sealed_at']}, unchanged"
@@ -103,6 +110,14 @@ def _restore(args: argparse.Namespace) -> int:
         print(f"# dry run: restore of {args.endpoint} from snapshot {loaded.taken_at} ({sealed}; nothing is created)")
         print(json.dumps(requests, indent=2))
         return 0
+    if args.restore_bucket:
+        from mlgov.aws.snapshot_store import copy_back
+
+        try:
+            copied = copy_back(archive_s3, bucket, client("s3"), args.restore_bucket, loaded.manifest)
+        except (ClientError, BotoCoreError) as err:
+            raise RestoreError(f"cannot copy the artifacts to s3://{args.restore_bucket}: {err}") from None
+        print(f"copied {len(copied)} artifacts from the archive to s3://{args.restore_bucket}")
     apply_plan(
         client("sagemaker"), plan, log=print, snapshot=None if args.name else loaded.manifest, source_s3=client("s3")
     )

@@ -50,13 +50,14 @@ def load_snapshot(
     snapshot: datetime | str | None = None,
     new_name: str | None = None,
     seals: Callable[[str], Mapping[str, Any] | None] | None = None,
+    artifacts_bucket: str | None = None,
 ) -> LoadedSnapshot:
     """The manifest and the restore plan. With `seals` (manifest key -> the hub's seal), only a snapshot the hub
     sealed is accepted, and only while the manifest and every archived object are still what it sealed."""
     try:
         if seals is None:
             document = read_manifest(archive_client, archive_bucket, account, region, endpoint, snapshot)
-            return LoadedSnapshot(document, restore_plan(document, archive_bucket, new_name))
+            return LoadedSnapshot(document, restore_plan(document, artifacts_bucket or archive_bucket, new_name))
         key = manifest_key_of(archive_client, archive_bucket, account, region, endpoint, snapshot)
         seal = seals(key)
         if seal is None:
@@ -72,7 +73,8 @@ def load_snapshot(
             problems = seal_problems(archive_client, archive_bucket, seal, document)
         if problems:
             raise RestoreError("refusing to restore: " + "; ".join(problems[:5]))
-        return LoadedSnapshot(document, restore_plan(document, archive_bucket, new_name), seal)
+        plan = restore_plan(document, artifacts_bucket or archive_bucket, new_name)  # where the models will read
+        return LoadedSnapshot(document, plan, seal)
     except SnapshotError as err:
         raise RestoreError(str(err)) from None
     except (ClientError, BotoCoreError) as err:

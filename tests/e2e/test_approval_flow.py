@@ -140,6 +140,45 @@ def test_a_kms_encrypted_artifact_is_snapshotted_verified_and_the_endpoint_delet
     assert s3.head_object(Bucket=archive, Key=copied["archive_key"])["ContentLength"] == len(TARBALL)
 
 
+def test_a_deleted_member_endpoint_is_restored_in_its_own_account_and_region(flow, tmp_path):
+    """The hub (eu-west-1) archived it; `mlgov restore` reads the archive and the seal with the hub's profile, copies
+    the artifacts into a bucket of the member account in us-east-1 and recreates the endpoint there with the member's
+    profile: the models read their region's copy, the original ml:* tags come back, mlgov's keys do not."""
+    from mlgov.cli import main
+
+    execution = _start(flow)
+    flow.click(ENDPOINT, "approve", APPROVER)
+    assert flow.wait_for_execution(execution, 60)["status"] == "SUCCEEDED"
+    member = _member(flow)
+    restore_bucket = f"ml-restore-{MEMBER}-{REGION}"
+    member.client("s3").create_bucket(Bucket=restore_bucket)
+    credentials = tmp_path / "credentials"
+    names = flow.write_profiles(credentials)
+    argv = [
+        "restore", ENDPOINT, "--name", "churn-ep-restored", "--account", MEMBER, "--region", REGION,
+        "--profile", names[MEMBER], "--hub-profile", names[flow.templates.hub_account],
+        "--hub-region", flow.templates.hub_region, "--archive-bucket", flow.hub_resource("ArchiveBucket"),
+        "--approvals-table", flow.hub_resource("ApprovalApprovalsTable"), "--restore-bucket", restore_bucket,
+        "--endpoint-url", flow.endpoint_url,
+    ]  # fmt: skip
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            env.delenv(name, raising=False)
+        code = main(argv)
+
+    assert code == 0
+    sagemaker = member.client("sagemaker")
+    assert sagemaker.describe_endpoint(EndpointName="churn-ep-restored")["EndpointStatus"]
+    model = sagemaker.describe_model(ModelName="churn-ep-restored-churn-xgb")
+    url = model["PrimaryContainer"]["ModelDataUrl"]
+    assert url.startswith(f"s3://{restore_bucket}/snapshots/{MEMBER}/{REGION}/{ENDPOINT}/")
+    key = url.removeprefix(f"s3://{restore_bucket}/")
+    assert member.client("s3").get_object(Bucket=restore_bucket, Key=key)["Body"].read() == TARBALL
+    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=model["ModelArn"])["Tags"]}
+    assert tags.get("ml:team") == "fraud" and not [k for k in tags if k.startswith("mlgov:")]
+
+
 def test_reject_keeps_the_endpoint_and_tags_it_exempt(flow, instant):
     execution = _start(flow)
 

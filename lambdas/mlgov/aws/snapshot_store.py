@@ -238,6 +238,42 @@ def seal_problems(archive_client, bucket: str, seal: Mapping[str, str], document
     return problems
 
 
+class _Hashing:
+    """A readable stream that hashes what passes through it (for an upload whose bytes must match a checksum)."""
+
+    def __init__(self, body) -> None:
+        self._body, self.digest = body, hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._body.read(size)
+        self.digest.update(chunk)
+        return chunk
+
+
+def copy_back(
+    archive_client, archive_bucket: str, target_client, target_bucket: str, document: Mapping[str, Any]
+) -> list[str]:
+    """Copy every archived artifact of a snapshot into `target_bucket` (the endpoint's own account and region: a
+    model reads its artifacts from its region) under the same keys, streaming the archived version through this
+    process (the hub reads, the member writes; no principal holds both). Returns the keys; SnapshotError when the
+    bytes do not hash to the SHA-256 the snapshot recorded."""
+    keys = []
+    for item in document.get("objects") or []:
+        obj = CopiedObject.from_dict(item)
+        body = archive_client.get_object(
+            Bucket=archive_bucket, Key=obj.archive_key, **({"VersionId": obj.version_id} if obj.version_id else {})
+        )["Body"]
+        stream = _Hashing(body)
+        target_client.upload_fileobj(stream, target_bucket, obj.archive_key, Config=DEFAULT_TRANSFER_CONFIG)
+        recorded = obj.checksum or {}
+        if recorded.get("algorithm") == CHECKSUM_ALGORITHM and recorded.get("type") == "FULL_OBJECT":
+            streamed = base64.b64encode(stream.digest.digest()).decode()
+            if streamed != recorded.get("value"):
+                raise SnapshotError(f"s3://{archive_bucket}/{obj.archive_key} does not hash to the snapshot's SHA-256")
+        keys.append(obj.archive_key)
+    return keys
+
+
 def list_snapshots(archive_client, bucket: str, account: str, region: str, endpoint: str) -> list[str]:
     """Timestamps (YYYYMMDDTHHMMSSZ) of the endpoint's snapshots that have a manifest, oldest first."""
     base = endpoint_prefix(account, region, endpoint)

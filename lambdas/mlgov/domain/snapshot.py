@@ -36,7 +36,9 @@ TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 TIMESTAMP_PATTERN = re.compile(r"^\d{8}T\d{6}Z$")
 S3_OBJECT, S3_PREFIX = "S3Object", "S3Prefix"
 CHECKSUM_ALGORITHMS = ("SHA256", "SHA1", "CRC64NVME", "CRC32C", "CRC32")  # strongest first
-DROPPED_TAG_PREFIXES = ("mlgov:zombie", "aws:")
+# Not restored: mlgov's own keys (the SCPs let only mlgov write them; the auto-tagger re-tags the new resources) and
+# `aws:` keys (reserved). The `ml:*` keys and every other tag come back.
+DROPPED_TAG_PREFIXES = ("mlgov:", "aws:")
 
 # Request members of CreateModel / CreateEndpointConfig copied from the describe outputs; everything else in those
 # outputs (ARNs, CreationTime, DeploymentRecommendation, ...) is output-only. A test pins these to the botocore model.
@@ -326,7 +328,7 @@ def verify(
 
 
 def restorable_tags(tags: Iterable[Mapping[str, str]] | None) -> list[dict[str, str]]:
-    """Original tags minus `mlgov:zombie*` (the verdict of the deleted endpoint) and `aws:` keys (reserved)."""
+    """Original tags minus mlgov's own keys (re-written by the auto-tagger) and `aws:` keys (reserved)."""
     return [
         {"Key": tag["Key"], "Value": tag.get("Value", "")}
         for tag in tags or []
