@@ -22,6 +22,8 @@ harness):
   wrong hub role fails here as in AWS.
 - Lambda: Invoke of a template function, from any client (Step Functions, `mlgov doctor`), runs it in process.
 - SageMaker: ListInferenceComponents (which moto lacks) answers "none": the harness deploys no inference component.
+- S3: an object request from a role of another account on a hub bucket is admitted only if the bucket's policy allows
+  it (mlgov.domain.iam_eval.resource_policy_allows, with the caller's aws:PrincipalOrgPaths): moto checks none.
 - Organizations: moto keeps an organization per management account; the hub (a delegated administrator, see
   README) reads the management account's organization.
 To each function's template environment the harness adds only its execution role's session credentials,
@@ -430,6 +432,9 @@ class Harness:
         self.spokes: dict[tuple[str, str], Stack] = {}
         self.accounts: dict[str, Account] = {}
         self.ou_ids: dict[str, str] = {}  # the template's OU id → moto's
+        self.org_path_prefix = ""  # "<organization id>/<root id>/"
+        self.bucket_policies: dict[str, dict] = {}  # hub bucket name → its resolved policy (enforced on members)
+        self.refused_s3: list[dict] = []  # member requests the archive's bucket policy did not admit
         self.lambdas: InProcessLambdas | None = None
         self.slack: SlackWebApi | None = None
         self.function_url: FunctionUrl | None = None
@@ -560,6 +565,7 @@ class Harness:
         ):
             org.create_organization(FeatureSet="ALL")
         root = org.list_roots()["Roots"][0]["Id"]
+        self.org_path_prefix = f"{org_id}/{root}/"
         for index, template_ou in enumerate(targets):
             if template_ou.startswith("r-"):
                 self.ou_ids[template_ou] = root
@@ -675,6 +681,8 @@ class Harness:
                     },
                 )
             hub.refs[logical_id], hub.attributes[(logical_id, "Arn")] = name, f"arn:aws:s3:::{name}"
+        for _, properties in hub.resources("AWS::S3::BucketPolicy"):
+            self.bucket_policies[hub.resolve(properties["Bucket"])] = hub.resolve(properties["PolicyDocument"])
         dynamodb = session.client("dynamodb")
         for resource_type in ("AWS::DynamoDB::GlobalTable", "AWS::DynamoDB::Table"):
             for logical_id, properties in hub.resources(resource_type):
@@ -905,12 +913,23 @@ class Harness:
             return original_response(response)
 
         from moto.core.responses import ActionResult
+        from moto.s3 import responses as s3_responses
         from moto.sagemaker import responses as sagemaker_responses
+
+        original_key_response = s3_responses.S3Response._key_response
+        harness = self
+
+        def key_response(response, request, full_url):
+            refusal = harness._bucket_policy_refusal(response, request, full_url)
+            if refusal is not None:
+                return 403, {}, refusal
+            return original_key_response(response, request, full_url)
 
         def list_inference_components(response):
             return ActionResult({"InferenceComponents": []})
 
         for patch in (
+            mock.patch.object(s3_responses.S3Response, "_key_response", key_response),
             mock.patch.object(
                 sagemaker_responses.SageMakerResponse,
                 "list_inference_components",
@@ -924,6 +943,41 @@ class Harness:
         ):
             patch.start()
             self._patches.append(patch)
+
+    def _bucket_policy_refusal(self, response, request, full_url: str) -> str | None:
+        """AccessDenied XML when a role of another account asks for an object of a hub bucket its policy does not
+        admit (cross-account access needs the bucket policy's Allow); None otherwise."""
+        from urllib.parse import urlparse
+
+        from mlgov.domain.iam_eval import RequestContext, resource_policy_allows
+
+        bucket = response.parse_bucket_name_from_url(request, full_url)
+        policy = self.bucket_policies.get(bucket)
+        caller = _caller_role_arn(response.get_access_key())
+        if policy is None or caller is None:
+            return None
+        account = caller.split(":")[4]
+        if account == self.templates.hub_account:
+            return None
+        query = urlparse(full_url).query
+        method = request.method
+        action = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "DELETE": "s3:DeleteObject"}.get(
+            method, "s3:PutObject"
+        )
+        if method == "DELETE" and "uploadId" in query:
+            action = "s3:AbortMultipartUpload"
+        member = self.accounts.get(account)
+        path = self.org_path_prefix + (f"{self.ou_ids[member.ou]}/" if member and member.ou else "")
+        key = response.parse_key_name()
+        context = {"aws:PrincipalAccount": account, "aws:PrincipalOrgPaths": [path] if self.org_path_prefix else []}
+        request_context = RequestContext(action, caller, f"arn:aws:s3:::{bucket}/{key}", context)
+        if resource_policy_allows(policy, request_context):
+            return None
+        self.refused_s3.append({"bucket": bucket, "key": key, "caller": caller, "action": action})
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+            f"<Message>{caller} is not admitted by the bucket policy of {bucket} for {action}</Message></Error>"
+        )
 
     def _forward(self, bus_arn: str, event: dict) -> None:
         """An event-bus target: the target bus's rules see the event as it was (account, region, resources kept)."""

@@ -17,6 +17,7 @@ from tests.aws.test_snapshot_store import SHARDS, SOURCE, TARBALL, create_endpoi
 from tests.e2e.harness import deployed
 
 MEMBER = "333333333333"
+OUTSIDE = "555555555555"  # in the organization, not below the target OUs: no spoke, no SCPs
 REGION = "us-east-1"  # a member region that is not the hub's
 ENDPOINT = "churn-ep"
 APPROVER = "U0PLATFORM1"  # cdk.json slack.approvers
@@ -24,7 +25,7 @@ APPROVER = "U0PLATFORM1"  # cdk.json slack.approvers
 
 @pytest.fixture
 def flow(templates, instant):
-    with deployed(templates, {MEMBER: "ml-research"}) as harness:
+    with deployed(templates, {MEMBER: "ml-research"}, outside={OUTSIDE: "sandbox"}) as harness:
         session = harness.session(MEMBER, REGION)
         s3, sagemaker = session.client("s3"), session.client("sagemaker")
         s3.create_bucket(Bucket=SOURCE)
@@ -177,6 +178,40 @@ def test_a_deleted_member_endpoint_is_restored_in_its_own_account_and_region(flo
     assert member.client("s3").get_object(Bucket=restore_bucket, Key=key)["Body"].read() == TARBALL
     tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=model["ModelArn"])["Tags"]}
     assert tags.get("ml:team") == "fraud" and not [k for k in tags if k.startswith("mlgov:")]
+
+
+def test_the_archive_admits_a_member_approval_role_to_write_its_own_prefix_and_nothing_else(flow):
+    """The hub's bucket policy, enforced by the harness: a role named mlgov-spoke-approval outside the target OUs gets
+    nothing; the member's own one writes only under its account's prefix and reads nothing."""
+    from botocore.exceptions import ClientError
+
+    archive = flow.hub_resource("ArchiveBucket")
+    flow.session(OUTSIDE).client("iam").create_role(
+        RoleName="mlgov-spoke-approval",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )  # anyone with iam:CreateRole outside the governed OUs (no SCP protects the name there)
+    impostor = flow.session(OUTSIDE, role="mlgov-spoke-approval").client("s3")
+    member = flow.session(MEMBER, role="mlgov-spoke-approval").client("s3")
+    own = f"snapshots/{MEMBER}/{REGION}/{ENDPOINT}/20260101T000000Z/probe"
+
+    def refused(call) -> bool:
+        try:
+            call()
+        except ClientError as err:
+            return err.response["Error"]["Code"] in ("AccessDenied", "403")
+        return False
+
+    assert refused(lambda: impostor.put_object(Bucket=archive, Key=f"snapshots/{OUTSIDE}/x/probe", Body=b"x"))
+    assert refused(lambda: impostor.put_object(Bucket=archive, Key=own, Body=b"x"))
+    member.put_object(Bucket=archive, Key=own, Body=b"x")  # its own prefix
+    assert refused(lambda: member.get_object(Bucket=archive, Key=own))  # never reads, not even its own
+    assert refused(lambda: member.put_object(Bucket=archive, Key=f"snapshots/{OUTSIDE}/x/probe", Body=b"x"))
+    assert refused(lambda: member.put_object(Bucket=archive, Key="reports/latest.json", Body=b"{}"))
+    assert {(r["caller"].split(":")[4], r["action"]) for r in flow.refused_s3} == {
+        (OUTSIDE, "s3:PutObject"),
+        (MEMBER, "s3:GetObject"),
+        (MEMBER, "s3:PutObject"),
+    }
 
 
 def test_reject_keeps_the_endpoint_and_tags_it_exempt(flow, instant):

@@ -123,7 +123,7 @@ ORIGINAL_TAGS = [
     {"Key": "mlgov:zombie-date", "Value": "2026-03-01"},
     {"Key": "aws:cloudformation:stack-name", "Value": "ml-stack"},
 ]
-KEPT_TAGS = ORIGINAL_TAGS[:3]
+KEPT_TAGS = ORIGINAL_TAGS[:2]  # mlgov's own keys come back from the auto-tagger, never from the snapshot
 
 
 def copied_objects() -> list[CopiedObject]:
@@ -343,7 +343,7 @@ def test_restore_keeps_names_and_capacity_and_drops_output_only_fields():
     assert plan.endpoint == {"EndpointName": "churn-ep", "EndpointConfigName": "churn-ep-config", "Tags": KEPT_TAGS}
 
 
-def test_restore_drops_zombie_and_aws_tags_only():
+def test_restore_drops_mlgov_and_aws_tags_only():
     plan = restore_plan(full_manifest(), "mlgov-archive")
     assert plan.models[0]["Tags"] == KEPT_TAGS
     assert "Tags" not in plan.models[1]
