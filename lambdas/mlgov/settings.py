@@ -81,3 +81,17 @@ def whole_number(env: Mapping[str, str], name: str, default: int | None, minimum
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum} (got {value})")
     return value
+
+
+def json_list(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    """A JSON list of non-empty strings in `name` (None when unset or empty); SettingsError (one line) otherwise."""
+    text = env.get(name)
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SettingsError(f"{name} is not valid JSON: {err.msg}") from None
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise SettingsError(f'{name} must be a JSON list of strings, e.g. ["eu-west-1"]')
+    return tuple(value)

@@ -66,6 +66,21 @@ def _unchanged_and_unused(sm_stub, cw_stub, described: dict | None = None, invoc
     )
 
 
+def _expect_confirmed_tags(stub) -> None:
+    stub.add_response(
+        "add_tags",
+        {},
+        {
+            "ResourceArn": ARN,
+            "Tags": [
+                {"Key": "mlgov:zombie", "Value": "confirmed"},
+                {"Key": "mlgov:zombie-by", "Value": "U0PLATFORM1"},
+                {"Key": "mlgov:zombie-date", "Value": "2026-11-24"},
+            ],
+        },
+    )
+
+
 def _tasks(sessions, **extra) -> ApprovalTasks:
     return ApprovalTasks(sessions=sessions, archive_client=None, archive_bucket="archive", clock=lambda: NOW, **extra)
 
@@ -194,18 +209,7 @@ def test_mark_candidate_and_confirm_write_the_zombie_tags():
     with stub, cw_stub:
         tasks.mark_candidate(_state())
         _unchanged_and_unused(stub, cw_stub)
-        stub.add_response(
-            "add_tags",
-            {},
-            {
-                "ResourceArn": ARN,
-                "Tags": [
-                    {"Key": "mlgov:zombie", "Value": "confirmed"},
-                    {"Key": "mlgov:zombie-by", "Value": "U0PLATFORM1"},
-                    {"Key": "mlgov:zombie-date", "Value": "2026-11-24"},
-                ],
-            },
-        )
+        _expect_confirmed_tags(stub)
         tasks.confirm(_state(decision=APPROVE, snapshot=SNAPSHOT))
     stub.assert_no_pending_responses()
 
@@ -308,18 +312,7 @@ def test_confirm_goes_on_without_a_current_recorded_exemption(dynamodb, tags):
     cloudwatch, cw_stub = _stubbed("cloudwatch")
     stub.add_response("list_tags", {"Tags": tags}, {"ResourceArn": ARN})
     _unchanged_and_unused(stub, cw_stub)
-    stub.add_response(
-        "add_tags",
-        {},
-        {
-            "ResourceArn": ARN,
-            "Tags": [
-                {"Key": "mlgov:zombie", "Value": "confirmed"},
-                {"Key": "mlgov:zombie-by", "Value": "U0PLATFORM1"},
-                {"Key": "mlgov:zombie-date", "Value": "2026-11-24"},
-            ],
-        },
-    )
+    _expect_confirmed_tags(stub)
     with stub, cw_stub:
         result = _tasks(FakeSessions(sagemaker=sagemaker, cloudwatch=cloudwatch), approvals=table).confirm(
             _state(decision=APPROVE, snapshot=SNAPSHOT)

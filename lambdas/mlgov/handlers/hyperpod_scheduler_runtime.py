@@ -31,7 +31,7 @@ from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.resource_identity import partition_for_region, split_arn
 from mlgov.domain.schedules import SCHEDULE_TAG, ScheduleError, parse_schedule
 from mlgov.hyperpod_scheduling import ClusterOutcome, PassError, schedule_pass, summarize
-from mlgov.settings import SettingsError, required, settings
+from mlgov.settings import SettingsError, json_list, required, settings
 
 PASS_HOLD = timedelta(minutes=6)  # longer than the function's 5-minute timeout: a crashed pass frees it then
 SESSION_NAME = "mlgov-hyperpod-scheduler"  # how the scheduler's calls show in member accounts' CloudTrail
@@ -73,19 +73,9 @@ def scheduler_settings() -> SchedulerSettings:
         accounts=accounts,
         regions=regions,
         endpoint_url=shared.endpoint_url,
-        target_ous=tuple(_json_strings(os.environ.get("MLGOV_TARGET_OUS") or "[]", "MLGOV_TARGET_OUS")),
+        target_ous=json_list(os.environ, "MLGOV_TARGET_OUS") or (),
         management_account=os.environ.get("MLGOV_MANAGEMENT_ACCOUNT") or None,
     )
-
-
-def _json_strings(text: str, name: str) -> list[str]:
-    try:
-        values = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SettingsError(f"{name} is not JSON: {err}") from None
-    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
-        raise SettingsError(f"{name} must be a JSON list of ids")
-    return values
 
 
 def parse_targets(

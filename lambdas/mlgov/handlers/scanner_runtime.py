@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +34,7 @@ from mlgov.domain.scan_run import (
     unrecorded_exemption,
 )
 from mlgov.scan import Judge, ScanRequest, ScanResult
-from mlgov.settings import SettingsError, required, whole_number
+from mlgov.settings import SettingsError, json_list, required, whole_number
 
 SESSION_NAME = "mlgov-scanner"  # how the scanner's calls show in member accounts' CloudTrail
 ACCESS_SESSION_NAME = "mlgov-doctor"  # the access task's AssumeRole calls, as member accounts' CloudTrail shows them
@@ -80,9 +79,9 @@ class ScannerSettings:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ScannerSettings:
         env = os.environ if environ is None else environ
         home_region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-        accounts = _json_list(env, "MLGOV_ACCOUNTS")
-        regions = _json_list(env, "MLGOV_REGIONS") or (home_region,)
-        types = _json_list(env, "MLGOV_RESOURCE_TYPES")
+        accounts = json_list(env, "MLGOV_ACCOUNTS")
+        regions = json_list(env, "MLGOV_REGIONS") or (home_region,)
+        types = json_list(env, "MLGOV_RESOURCE_TYPES")
         return cls(
             hub_account=required(env, "MLGOV_HUB_ACCOUNT"),
             spoke_role_name=env.get("MLGOV_SPOKE_ROLE") or "mlgov-spoke",
@@ -90,7 +89,7 @@ class ScannerSettings:
             findings_table=required(env, "MLGOV_FINDINGS_TABLE"),
             regions=regions,
             accounts=accounts,
-            target_ous=_json_list(env, "MLGOV_TARGET_OUS"),
+            target_ous=json_list(env, "MLGOV_TARGET_OUS"),
             management_account=env.get("MLGOV_MANAGEMENT_ACCOUNT") or None,
             approval_state_machine_arn=env.get("MLGOV_APPROVAL_STATE_MACHINE_ARN") or None,
             approvals_table=env.get("MLGOV_APPROVALS_TABLE") or None,
@@ -516,19 +515,6 @@ def _error_entry(target: Target, err: Exception, what: str) -> dict:
 
 def _operation(err: Exception) -> str:
     return getattr(err, "operation_name", None) or type(err).__name__
-
-
-def _json_list(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
-    text = env.get(name)
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SettingsError(f"{name} is not valid JSON: {err.msg}") from None
-    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-        raise SettingsError(f'{name} must be a JSON list of strings, e.g. ["eu-west-1"]')
-    return tuple(value)
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
