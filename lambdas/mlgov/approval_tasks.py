@@ -411,7 +411,12 @@ class ApprovalTasks:
         decision = _decision(state)
         if outcome == "approved":
             snap = state.get("snapshot") or {}
-            return {"by": decision.get("by"), "archive_bucket": self.archive_bucket, "snapshot": snap.get("snapshot")}
+            return {
+                "by": decision.get("by"),
+                "archive_bucket": self.archive_bucket,
+                "approvals_table": self.approvals_table,
+                "snapshot": snap.get("snapshot"),
+            }
         if outcome in ("rejected", "snoozed"):
             return {"by": decision.get("by"), "until": (state.get("exempt") or {}).get("until")}
         if outcome == "timed_out":

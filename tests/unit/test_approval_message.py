@@ -123,10 +123,18 @@ def test_missing_facts_read_unknown_rather_than_failing():
 
 
 def test_approved_result_has_the_restore_command_and_no_buttons():
-    detail = {"by": "U012ABCDEF", "archive_bucket": "mlgov-archive-111", "snapshot": "20260101T060000Z"}
+    detail = {
+        "by": "U012ABCDEF",
+        "archive_bucket": "mlgov-archive-111",
+        "approvals_table": "MlgovHub-Approvals",
+        "snapshot": "20260101T060000Z",
+    }
     blocks = _validated(result_blocks(FINDING, "approved", detail))
     text = _all_text(blocks)
-    assert "mlgov restore churn-prod --archive-bucket mlgov-archive-111 --account 111122223333" in text
+    assert (
+        "mlgov restore churn-prod --archive-bucket mlgov-archive-111 --approvals-table MlgovHub-Approvals "
+        "--account 111122223333"
+    ) in text
     assert "--snapshot 20260101T060000Z" in text
     assert "<@U012ABCDEF>" in text
     assert not [block for block in blocks if block["type"] == "actions"]

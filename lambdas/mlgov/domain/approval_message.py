@@ -122,6 +122,7 @@ def restore_command(finding: Mapping, detail: Mapping) -> str:
         "mlgov restore",
         _shell(_name(finding)),
         f"--archive-bucket {_shell(str(detail.get('archive_bucket') or '<archive-bucket>'))}",
+        f"--approvals-table {_shell(str(detail.get('approvals_table') or '<approvals-table>'))}",
         f"--account {_shell(str(finding.get('account', '')))}",
         f"--region {_shell(str(finding.get('region', '')))}",
     ]
