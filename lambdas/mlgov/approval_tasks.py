@@ -336,9 +336,8 @@ class ApprovalTasks:
         if self.approvals is not None:  # `mlgov restore` accepts only the manifest version the hub sealed
             from mlgov.aws.snapshot_store import manifest_seal
 
-            self.approvals.seal_manifest(
-                manifest_seal(self.archive_client, self.archive_bucket, manifest_key), self.clock()
-            )
+            seal = manifest_seal(self.archive_client, self.archive_bucket, manifest_key, written=document)
+            self.approvals.seal_manifest(seal, self.clock())
         return {
             "archive_bucket": self.archive_bucket,
             "prefix": document["prefix"],

@@ -245,3 +245,19 @@ def test_an_unversioned_source_is_copied_only_if_it_still_has_the_etag_the_manif
     tarball = next(c for c in copied if c.source_uri.endswith("xgb/model.tar.gz"))
     (request,) = [r for r in sent if "xgb/model.tar.gz" in str(r["CopySource"])]
     assert request["CopySourceIfMatch"] == tarball.source_etag and tarball.source_version_id is None
+
+
+def test_a_manifest_overwritten_before_its_seal_is_never_sealed(aws):
+    from mlgov.aws.snapshot_store import manifest_seal
+
+    s3, _, _ = aws
+    document = {"prefix": "snapshots/x/", "objects": []}
+    key = write_manifest(s3, ARCHIVE, document)
+    assert manifest_seal(s3, ARCHIVE, key, written=document)["manifest_key"] == key
+    planted = b'{"prefix": "snapshots/x/", "objects": ["planted"]}'
+    s3.put_object(Bucket=ARCHIVE, Key=key, Body=planted, ChecksumAlgorithm="SHA256")
+    with pytest.raises(SnapshotError, match="changed between its write and its seal"):
+        manifest_seal(s3, ARCHIVE, key, written=document)
+    s3.put_object(Bucket=ARCHIVE, Key=key, Body=planted)  # without a checksum: nothing to seal either
+    with pytest.raises(SnapshotError, match="no version id or SHA-256 to seal"):
+        manifest_seal(s3, ARCHIVE, key, written=document)

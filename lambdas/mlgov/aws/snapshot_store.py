@@ -181,25 +181,35 @@ def verify_copies(
 # --- manifests ----------------------------------------------------------------------------------------------------
 
 
+def manifest_bytes(document: Mapping[str, Any]) -> bytes:
+    """The manifest exactly as it is stored (and sealed)."""
+    return json.dumps(document, indent=1, sort_keys=True).encode()
+
+
 def write_manifest(archive_client, bucket: str, document: Mapping[str, Any]) -> str:
     """Store `document` as `<prefix>manifest.json`; returns the key."""
     key = f"{document['prefix']}{MANIFEST_NAME}"
     archive_client.put_object(
         Bucket=bucket,
         Key=key,
-        Body=json.dumps(document, indent=1, sort_keys=True).encode(),
+        Body=manifest_bytes(document),
         ContentType="application/json",
         ChecksumAlgorithm=CHECKSUM_ALGORITHM,
     )
     return key
 
 
-def manifest_seal(archive_client, bucket: str, key: str) -> dict[str, str]:
-    """What the hub records right after writing a manifest: its key, version id and S3's SHA-256 of its bytes."""
+def manifest_seal(archive_client, bucket: str, key: str, written: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """What the hub records right after writing a manifest: its key, version id and S3's SHA-256 of its bytes. With
+    `written` (the document just written), SnapshotError unless the current version holds exactly those bytes: a
+    manifest overwritten before it could be sealed is never sealed."""
     head = _head(archive_client, bucket, key)
     if head is None or not head.get("VersionId") or not head.get(f"Checksum{CHECKSUM_ALGORITHM}"):
         raise SnapshotError(f"s3://{bucket}/{key}: no version id or SHA-256 to seal (is the archive versioned?)")
-    return {"manifest_key": key, "version_id": head["VersionId"], "sha256": head[f"Checksum{CHECKSUM_ALGORITHM}"]}
+    sha256 = head[f"Checksum{CHECKSUM_ALGORITHM}"]
+    if written is not None and sha256 != base64.b64encode(hashlib.sha256(manifest_bytes(written)).digest()).decode():
+        raise SnapshotError(f"s3://{bucket}/{key} changed between its write and its seal: not sealed")
+    return {"manifest_key": key, "version_id": head["VersionId"], "sha256": sha256}
 
 
 def read_sealed_manifest(archive_client, bucket: str, seal: Mapping[str, str]) -> dict[str, Any] | None:
