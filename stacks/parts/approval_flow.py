@@ -29,7 +29,7 @@ from mlgov.domain.principals import HUB_APPROVAL_ROLE, HUB_SLACK_ROLE, SPOKE_APP
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.scan_workflow import ArchiveBucket, archive_bucket_name
-from stacks.parts.state_machines import logged_state_machine, throttle_retried
+from stacks.parts.state_machines import lambda_task, logged_state_machine, throttle_retried
 from stacks.parts.tables import state_table
 
 APPROVAL_ROLE_NAME = HUB_APPROVAL_ROLE
@@ -290,16 +290,11 @@ class ApprovalFlow(Construct):
     # ---- the state machine ---------------------------------------------------------------------------------------
 
     def _task(self, function, state_id: str, task: str, result_path: str | None, **extra) -> tasks.LambdaInvoke:
-        return throttle_retried(self._invoke(function, state_id, task, result_path, **extra))
-
-    def _invoke(self, function, state_id: str, task: str, result_path: str | None, **extra) -> tasks.LambdaInvoke:
-        return tasks.LambdaInvoke(
+        return lambda_task(
             self,
             state_id,
-            lambda_function=function,
-            payload=sfn.TaskInput.from_object({"task": task, "state": sfn.JsonPath.entire_payload, **extra}),
-            payload_response_only=True,
-            retry_on_service_exceptions=True,
+            function,
+            {"task": task, "state": sfn.JsonPath.entire_payload, **extra},
             result_path=result_path if result_path is not None else sfn.JsonPath.DISCARD,
         )
 

@@ -12,7 +12,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
@@ -20,7 +19,7 @@ from mlgov.domain.preflight import SCANNER_FUNCTION_NAME
 from mlgov.domain.principals import HUB_SCANNER_ROLE, SPOKE_ROLE
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
-from stacks.parts.state_machines import logged_state_machine, throttle_retried
+from stacks.parts.state_machines import lambda_task, logged_state_machine
 from stacks.parts.tables import state_table
 
 SCANNER_ROLE_NAME = HUB_SCANNER_ROLE
@@ -225,37 +224,25 @@ class ScanWorkflow(Construct):
         function = scanner.function
         # The targets come back in the state only while the inline Map takes them; above that the Distributed Map
         # reads runs/<run_id>/targets.json from the archive (the 256 KB state payload ends near 2,500 targets).
-        targets = throttle_retried(
-            tasks.LambdaInvoke(
-                self,
-                "ListTargets",
-                lambda_function=function,
-                payload=sfn.TaskInput.from_object(
-                    {
-                        "task": "targets",
-                        "run_id": sfn.JsonPath.string_at("$$.Execution.Name"),
-                        "inline_max": DISTRIBUTED_MAP_THRESHOLD,
-                    }
-                ),
-                payload_response_only=True,
-                retry_on_service_exceptions=True,
-            )
+        targets = lambda_task(
+            self,
+            "ListTargets",
+            function,
+            {
+                "task": "targets",
+                "run_id": sfn.JsonPath.string_at("$$.Execution.Name"),
+                "inline_max": DISTRIBUTED_MAP_THRESHOLD,
+            },
         )
-        aggregate = throttle_retried(
-            tasks.LambdaInvoke(
-                self,
-                "Aggregate",
-                lambda_function=function,
-                payload=sfn.TaskInput.from_object(
-                    {
-                        "task": "aggregate",
-                        "run_id": sfn.JsonPath.string_at("$.run_id"),
-                        "parts": sfn.JsonPath.list_at("$.parts"),
-                    }
-                ),
-                payload_response_only=True,
-                retry_on_service_exceptions=True,
-            )
+        aggregate = lambda_task(
+            self,
+            "Aggregate",
+            function,
+            {
+                "task": "aggregate",
+                "run_id": sfn.JsonPath.string_at("$.run_id"),
+                "parts": sfn.JsonPath.list_at("$.parts"),
+            },
         )
         inline = sfn.Map(
             self,
@@ -273,17 +260,11 @@ class ScanWorkflow(Construct):
             max_concurrency=DISTRIBUTED_MAP_CONCURRENCY,
             result_path=sfn.JsonPath.DISCARD,
         ).item_processor(self._scan_one(function, "Distributed"))
-        aggregate_from_archive = throttle_retried(
-            tasks.LambdaInvoke(
-                self,
-                "AggregateFromArchive",
-                lambda_function=function,
-                payload=sfn.TaskInput.from_object(
-                    {"task": "aggregate", "run_id": sfn.JsonPath.string_at("$.run_id"), "parts": None}
-                ),
-                payload_response_only=True,
-                retry_on_service_exceptions=True,
-            )
+        aggregate_from_archive = lambda_task(
+            self,
+            "AggregateFromArchive",
+            function,
+            {"task": "aggregate", "run_id": sfn.JsonPath.string_at("$.run_id"), "parts": None},
         )
         fan_out = (
             sfn.Choice(self, "ManyTargets?")
@@ -306,22 +287,17 @@ class ScanWorkflow(Construct):
         return state_machine
 
     def _scan_one(self, function, prefix: str) -> sfn.IChainable:
-        scan = tasks.LambdaInvoke(
+        scan = lambda_task(
             self,
             f"{prefix}ScanAccountRegion",
-            lambda_function=function,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "task": "scan",
-                    "account": sfn.JsonPath.string_at("$.account"),
-                    "region": sfn.JsonPath.string_at("$.region"),
-                    "run_id": sfn.JsonPath.string_at("$.run_id"),
-                }
-            ),
-            payload_response_only=True,
-            retry_on_service_exceptions=True,
+            function,
+            {
+                "task": "scan",
+                "account": sfn.JsonPath.string_at("$.account"),
+                "region": sfn.JsonPath.string_at("$.region"),
+                "run_id": sfn.JsonPath.string_at("$.run_id"),
+            },
         )
-        throttle_retried(scan)
         failed = sfn.Pass(
             self,
             f"{prefix}ScanFailed",

@@ -55,3 +55,18 @@ def throttle_retried(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
         jitter_strategy=sfn.JitterType.FULL,
     )
     return task
+
+
+def lambda_task(scope: Construct, state_id: str, function, payload: dict, **options) -> tasks.LambdaInvoke:
+    """A task invoking `function` with `payload` as mlgov's state machines do: the function's result only, Lambda's
+    service errors and throttling retried."""
+    task = tasks.LambdaInvoke(
+        scope,
+        state_id,
+        lambda_function=function,
+        payload=sfn.TaskInput.from_object(payload),
+        payload_response_only=True,
+        retry_on_service_exceptions=True,
+        **options,
+    )
+    return throttle_retried(task)

@@ -87,6 +87,14 @@ def _endpoint_exists(harness) -> bool:
     return ENDPOINT in names
 
 
+def _kept_unconfirmed(harness, result: dict) -> dict:
+    """The execution failed, the endpoint is still there and never got mlgov:zombie=confirmed: its last Slack update."""
+    assert result["status"] == "FAILED"
+    assert _endpoint_exists(harness)
+    assert _tags(harness).get("mlgov:zombie") == "candidate"  # never confirmed
+    return _last_update(harness)
+
+
 def _last_update(harness) -> dict:
     body = harness.slack.messages("chat.update")[-1]["body"]
     return {"text": body.get("text", ""), "blocks": json.dumps(body.get("blocks", ""))}
@@ -234,10 +242,7 @@ def test_a_failed_snapshot_copy_deletes_nothing(flow):
     flow.click(ENDPOINT, "approve", APPROVER)
     result = flow.wait_for_execution(execution, 60)
 
-    assert result["status"] == "FAILED"
-    assert _endpoint_exists(flow)
-    assert _tags(flow).get("mlgov:zombie") == "candidate"  # never confirmed
-    update = _last_update(flow)
+    update = _kept_unconfirmed(flow, result)
     assert update["text"].startswith("mlgov: approval failed") and "Nothing was deleted" in update["blocks"]
 
 
@@ -269,10 +274,7 @@ def test_an_endpoint_updated_after_its_snapshot_is_kept_and_the_message_says_why
     flow.click(ENDPOINT, "approve", APPROVER)
     result = flow.wait_for_execution(execution, 60)
 
-    assert result["status"] == "FAILED"
-    assert _endpoint_exists(flow)
-    assert _tags(flow).get("mlgov:zombie") == "candidate"  # never confirmed
-    update = _last_update(flow)
+    update = _kept_unconfirmed(flow, result)
     assert "failed at Confirm" in update["blocks"] and "changed since the snapshot" in update["blocks"]
     assert f"EndpointConfigName was {ENDPOINT}-config, now {ENDPOINT}-config-v2" in update["blocks"]
     assert "Nothing was deleted" in update["blocks"]
