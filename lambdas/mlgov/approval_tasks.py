@@ -37,6 +37,7 @@ ZOMBIE_TAG, ZOMBIE_BY_TAG, ZOMBIE_DATE_TAG, EXEMPT_TAG = (
 ZOMBIE_KEYS = (ZOMBIE_TAG, ZOMBIE_BY_TAG, ZOMBIE_DATE_TAG)
 WRITABLE_KEYS = (*ZOMBIE_KEYS, EXEMPT_TAG)  # what the approval spoke role may tag (aws:TagKeys condition)
 CANDIDATE, CONFIRMED = "candidate", "confirmed"
+HASH_JOBS_PREFIX = "hash-jobs/"  # archive prefix only the hub writes: the Distributed Map's items
 MESSAGE_PREFIX = "message#"  # approvals-table item: execution ARN -> where its Slack message is
 _CAUSE_MAX = 500
 
@@ -338,15 +339,60 @@ class ApprovalTasks:
 
             seal = manifest_seal(self.archive_client, self.archive_bucket, manifest_key, written=document)
             self.approvals.seal_manifest(seal, self.clock())
+        snapshot_id = document["prefix"].rstrip("/").rsplit("/", 1)[-1]
         return {
             "archive_bucket": self.archive_bucket,
             "prefix": document["prefix"],
-            "manifest_key": f"{document['prefix']}manifest.json",
-            "snapshot": document["prefix"].rstrip("/").rsplit("/", 1)[-1],
+            "manifest_key": manifest_key,
+            "snapshot": snapshot_id,
             "objects": len(document.get("objects") or []),
             "verified_at_copy": bool(verification.get("verified")),
             "endpoint": endpoint_identity(document["describe_endpoint"]),  # Confirm/Delete compare the live one
+            **self._hash_jobs(document, manifest_key),
         }
+
+    def _hash_jobs(self, document: Mapping, manifest_key: str) -> dict:
+        """Source ranges the snapshot left unhashed (more than one task should read): written as the Distributed Map's
+        items under the hub-only `hash-jobs/` prefix; {"pending_hashes": 0} when there are none."""
+        from mlgov.aws.snapshot_store import pending_ranges
+        from mlgov.domain.snapshot import CopiedObject
+
+        jobs = pending_ranges(CopiedObject.from_dict(item) for item in document.get("objects") or [])
+        if not jobs:
+            return {"pending_hashes": 0}
+        key = f"{HASH_JOBS_PREFIX}{manifest_key.removesuffix('manifest.json')}ranges.json"
+        self.archive_client.put_object(Bucket=self.archive_bucket, Key=key, Body=json.dumps(jobs).encode())
+        return {"pending_hashes": len(jobs), "hash_jobs_key": key}
+
+    def hash_range(self, state: Mapping) -> dict:
+        """One Distributed Map item: the SHA-256 of one source byte range, recorded in the approvals table for Verify.
+        State: {"finding", "manifest_key", "job": an item of `pending_ranges`}."""
+        from mlgov.aws.snapshot_store import sha256_of_range
+        from mlgov.domain.snapshot import parse_s3_uri
+
+        job, manifest_key = state.get("job") or {}, state.get("manifest_key") or ""
+        if self.approvals is None:
+            raise ApprovalRefused("hash_range needs the approvals table")
+        try:
+            bucket, key = parse_s3_uri(job["source_uri"])
+            start, end = (int(value) for value in job["range"])
+            index, archive_key = int(job["index"]), str(job["archive_key"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ApprovalRefused(f"hash_range: malformed job {json.dumps(job)[:200]} ({err})") from err
+        if not manifest_key or not archive_key.startswith(manifest_key.removesuffix("manifest.json")):
+            raise ApprovalRefused(f"hash_range: {archive_key} is not part of the snapshot {manifest_key}")
+        account, region, _ = _where(_finding(state))
+        value = sha256_of_range(
+            self.sessions.client("s3", account, region),
+            bucket,
+            key,
+            (start, end),
+            version_id=job.get("version_id"),
+            etag=job.get("etag"),
+        )
+        keep = timedelta(hours=self.timeout_hours) + KEEP_AFTER_DEADLINE
+        self.approvals.record_range_hash(manifest_key, archive_key, index, value, now=self.clock(), keep=keep)
+        return {"archive_key": archive_key, "index": index, "bytes": end - start + 1}
 
     def verify(self, state: Mapping) -> dict:
         """Re-read the manifest from the archive and re-verify every copy against its source: {"verified", ...}."""
@@ -363,12 +409,14 @@ class ApprovalTasks:
             document = json.loads(body)
         except (ClientError, ValueError) as err:
             return {"verified": False, "problems": [f"manifest unreadable: {err}"[:_CAUSE_MAX]], "manifest_key": key}
-        problems = list((document.get("verification") or {}).get("problems") or [])
-        if document.get("verification") is None:
-            problems.append("the manifest records no verification")
+        # The manifest's own verification ran before ranges left to the Distributed Map were hashed: this task
+        # re-verifies everything itself, with those hashes.
+        problems = [] if document.get("verification") is not None else ["the manifest records no verification"]
         copied = [CopiedObject.from_dict(item) for item in document.get("objects") or []]
+        pending = [(obj.archive_key, i) for obj in copied for i, v in enumerate(obj.source_hashes or []) if v is None]
+        range_hashes = self.approvals.range_hashes(key, pending) if pending and self.approvals is not None else {}
         problems += (self.verify_fn or verify_copies)(
-            self.sessions.client("s3", account, region), self.archive_client, self.archive_bucket, copied
+            self.sessions.client("s3", account, region), self.archive_client, self.archive_bucket, copied, range_hashes
         )
         return {"verified": not problems, "problems": problems[:20], "manifest_key": key, "objects": len(copied)}
 

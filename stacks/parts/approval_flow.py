@@ -2,8 +2,9 @@
 STANDARD state machine `mlgov-approval`.
 
 MarkCandidate → Notify (waitForTaskToken, timeout approval_timeout_hours; Timeout → MarkTimedOut) → Decision?
-  approve → Recheck → StillIdle? (no → ClearCandidate → Aborted) → Snapshot → Verify → Verified?
-            (no → NotVerified, never Delete) → Confirm → Delete → Deleted
+  approve → Recheck → StillIdle? (no → ClearCandidate → Aborted) → Snapshot → HashesPending?
+            (yes → HashSourceRanges: Distributed Map over hash-jobs/…/ranges.json, one HashRange per item)
+            → Verify → Verified? (no → NotVerified, never Delete) → Confirm → Delete → Deleted
   reject  → Exempt → Rejected          snooze → Snooze → Snoozed
 every branch and every caught error → UpdateMessage (chat.update of the request) → Done | ApprovalFailed.
 
@@ -38,6 +39,7 @@ APPROVAL_SPOKE_ROLE_NAME = SPOKE_APPROVAL_ROLE
 STATE_MACHINE_NAME = "mlgov-approval"
 ZOMBIE_TAG_KEYS = ["mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date", "mlgov:exempt"]
 SNOOZE_DAYS = 30
+HASH_MAP_CONCURRENCY = 10  # source ranges hashed at once (each <= 5 GiB, one Lambda each)
 
 
 def target_org_paths(config: MlgovConfig) -> list[str]:
@@ -94,7 +96,13 @@ def approval_spoke_role_statements(
         ),
         iam.PolicyStatement(
             sid="ReadModelArtifacts",
-            actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes", "s3:ListBucket"],
+            actions=[
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:GetObjectAttributes",  # a multipart source's parts and their checksums
+                "s3:GetObjectVersionAttributes",
+                "s3:ListBucket",
+            ],
             resources=["*"],
         ),
     ]
@@ -127,6 +135,7 @@ class ApprovalFlow(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: MlgovConfig, archive: ArchiveBucket) -> None:
         super().__init__(scope, construct_id)
         self.config = config
+        self.archive = archive
         self.table = state_table(self, "ApprovalsTable", key="pk", ttl_attribute="purge_at")
         approval = MlgovFunction(
             self,
@@ -362,7 +371,30 @@ class ApprovalFlow(Construct):
         confirm = guarded(self._task(function, "Confirm", "confirm", "$.confirm"), "Confirm")
         delete = guarded(self._task(function, "Delete", "delete", "$.deleted"), "Delete")
         deleted = self._outcome("Deleted", "approved").next(update)
-        snapshot.next(verify).next(
+        hash_ranges = sfn.DistributedMap(
+            self,
+            "HashSourceRanges",
+            item_reader=sfn.S3JsonItemReader(
+                bucket=self.archive.bucket, key=sfn.JsonPath.string_at("$.snapshot.hash_jobs_key")
+            ),
+            item_selector={
+                "finding.$": "$.finding",
+                "manifest_key.$": "$.snapshot.manifest_key",
+                "job.$": "$$.Map.Item.Value",
+            },
+            max_concurrency=HASH_MAP_CONCURRENCY,
+            result_path=sfn.JsonPath.DISCARD,  # each item records its hash in the approvals table; Verify reads them
+        ).item_processor(
+            lambda_task(self, "HashRange", function, {"task": "hash_range", "state": sfn.JsonPath.entire_payload})
+        )
+        hash_ranges.add_catch(failure("HashSourceRanges"), result_path="$.error")
+        hash_ranges.next(verify)
+        snapshot.next(
+            sfn.Choice(self, "HashesPending?")
+            .when(sfn.Condition.number_greater_than("$.snapshot.pending_hashes", 0), hash_ranges)
+            .otherwise(verify)
+        )
+        verify.next(
             sfn.Choice(self, "Verified?")
             .when(sfn.Condition.boolean_equals("$.verification.verified", True), confirm)
             .otherwise(not_verified)
@@ -395,6 +427,8 @@ class ApprovalFlow(Construct):
             timeout=cdk.Duration.hours(self.config.approval_timeout_hours + 6),
             state_machine_type=sfn.StateMachineType.STANDARD,
             iam5_reason="CDK grants lambda:InvokeFunction on the approval function's versions (:*); X-Ray "
-            "and CloudWatch Logs delivery need Resource *.",
+            "and CloudWatch Logs delivery need Resource *; the HashSourceRanges Distributed Map starts child "
+            "executions of this state machine and reads hash-jobs/*.json from the archive bucket.",
         )
+        self.archive.key.grant_decrypt(state_machine.role)  # the ItemReader's GetObject on the KMS-encrypted archive
         return state_machine

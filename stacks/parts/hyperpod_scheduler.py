@@ -20,6 +20,18 @@ from stacks.parts.tables import state_table
 
 HYPERPOD_ROLE_NAME = HUB_HYPERPOD_ROLE
 SPOKE_ROLE_NAME = SPOKE_ROLE
+# Roles no HyperPod cluster should run as: mlgov's own, StackSet and CDK deployers, the Organizations admin role,
+# IAM Identity Center (SSO) roles and service-linked roles.
+NEVER_PASSED_ROLES = (
+    "mlgov-*",
+    "*/mlgov-*",
+    "stacksets-exec-*",
+    "cdk-*",
+    "OrganizationAccountAccessRole",
+    "AWSControlTowerExecution",
+    "aws-reserved/*",
+    "aws-service-role/*",
+)
 
 
 class HyperPodScheduler(Construct):
@@ -158,9 +170,18 @@ def hyperpod_statements(partition: str, account: str) -> list[iam.PolicyStatemen
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": [SCHEDULE_TAG]}},
         ),
         iam.PolicyStatement(
+            # UpdateCluster re-sends each instance group's ExecutionRole exactly as DescribeCluster returned it; a
+            # cluster's role is any role of the account, so the allow cannot name it...
             sid="PassClusterExecutionRoles",
             actions=["iam:PassRole"],
             resources=[f"arn:{partition}:iam::{account}:role/*"],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+        iam.PolicyStatement(
+            # ...but never one of the roles that administer the account or deploy mlgov.
+            sid="NeverPassAdministrativeRoles",
+            effect=iam.Effect.DENY,
+            actions=["iam:PassRole"],
+            resources=[f"arn:{partition}:iam::{account}:role/{pattern}" for pattern in NEVER_PASSED_ROLES],
         ),
     ]

@@ -93,6 +93,8 @@ class ArchiveBucket(Construct):
                     else None,
                     expiration=cdk.Duration.days(retention_days),
                     noncurrent_version_expiration=cdk.Duration.days(retention_days),
+                    # a multipart copy cut off mid-way (Lambda timeout) leaves billed parts no object shows
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
                 )
             ],
         )

@@ -98,7 +98,10 @@ def test_decision_branches(template):
     assert states["Recheck"]["Next"] == "StillIdle?"
     (idle,) = states["StillIdle?"]["Choices"]
     assert idle["Next"] == "Snapshot" and states["StillIdle?"]["Default"] == "ClearCandidate"
-    assert states["Snapshot"]["Next"] == "Verify" and states["Verify"]["Next"] == "Verified?"
+    assert states["Snapshot"]["Next"] == "HashesPending?" and states["Verify"]["Next"] == "Verified?"
+    (pending,) = states["HashesPending?"]["Choices"]
+    assert pending == {"Variable": "$.snapshot.pending_hashes", "NumericGreaterThan": 0, "Next": "HashSourceRanges"}
+    assert states["HashesPending?"]["Default"] == "Verify" and states["HashSourceRanges"]["Next"] == "Verify"
     (verified,) = states["Verified?"]["Choices"]
     assert verified == {"Variable": "$.verification.verified", "BooleanEquals": True, "Next": "Confirm"}
     assert states["Confirm"]["Next"] == "Delete"
@@ -108,13 +111,45 @@ def test_decision_branches(template):
 
 def test_no_path_deletes_after_a_failed_or_unverified_snapshot(template):
     states = _definition(template)["States"]
-    for start in ("NotVerified", "SnapshotFailed", "VerifyFailed", "ClearCandidate", "Exempt", "Snooze"):
+    for start in (
+        "NotVerified",
+        "SnapshotFailed",
+        "HashSourceRangesFailed",
+        "VerifyFailed",
+        "ClearCandidate",
+        "Exempt",
+        "Snooze",
+    ):
         assert "Delete" not in _reachable(states, start), start
     # the only way into Delete is Verified? → Confirm
     into_delete = {name for name, state in states.items() if "Delete" in _successors(state)}
     assert into_delete == {"Confirm"}
     into_confirm = {name for name, state in states.items() if "Confirm" in _successors(state)}
     assert into_confirm == {"Verified?"}
+
+
+def test_ranges_too_large_for_one_task_are_hashed_by_a_distributed_map_reading_its_items_from_s3(template):
+    """Objects bigger than one Lambda can verify: the snapshot leaves their source ranges to a Distributed Map that
+    reads them from the archive (never the 256 KB state), one HashRange Lambda per range, throttles retried; a
+    failed item fails the map into the snapshot's failure path."""
+    states = _definition(template)["States"]
+    hashing = states["HashSourceRanges"]
+    assert hashing["Type"] == "Map" and hashing["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    reader = hashing["ItemReader"]
+    assert reader["Resource"].endswith(":states:::s3:getObject")
+    assert reader["ReaderConfig"] == {"InputType": "JSON"}
+    assert reader["Parameters"]["Key.$"] == "$.snapshot.hash_jobs_key"
+    assert hashing["ItemSelector"] == {
+        "finding.$": "$.finding",
+        "manifest_key.$": "$.snapshot.manifest_key",
+        "job.$": "$$.Map.Item.Value",
+    }
+    assert hashing["ResultPath"] is None and hashing.get("ToleratedFailurePercentage", 0) == 0
+    (catch,) = hashing["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"] and catch["Next"] == "HashSourceRangesFailed"
+    inner = hashing["ItemProcessor"]["States"]["HashRange"]
+    assert inner["Parameters"] == {"task": "hash_range", "state.$": "$"}
+    assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in inner["Retry"])
 
 
 def test_every_path_ends_after_updating_the_message(template):

@@ -223,6 +223,38 @@ def test_spoke_role_scales_only_clusters_that_carry_a_schedule(spoke):
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
 
 
+def test_the_spoke_role_never_passes_a_role_that_administers_the_account(spoke):
+    """PassRole is allowed on the account's roles (a cluster's execution role can be any), to SageMaker only, and
+    denied for mlgov's, the deployers', the Organizations admin and SSO roles — evaluated, not string-matched."""
+    from mlgov.domain.iam_eval import RequestContext, evaluate
+
+    role_id, _ = spoke_role(spoke)
+    account = "333333333333"
+    statements = [{**s, "Resource": render(s["Resource"])} for s in role_statements(spoke, role_id)]
+    text = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    policy = json.loads(text.replace("${AWS::AccountId}", account).replace("${AWS::Partition}", "aws"))
+
+    def may_pass(role: str, service: str = "sagemaker.amazonaws.com") -> bool:
+        request = RequestContext(
+            "iam:PassRole",
+            resource=f"arn:aws:iam::{account}:role/{role}",
+            context={"iam:PassedToService": service},
+        )
+        return evaluate({"mlgov-spoke": policy}, request, full_aws_access=False).allowed
+
+    assert may_pass("team-fraud-hyperpod-exec") and may_pass("service-role/AmazonSageMaker-ExecutionRole-1")
+    assert not may_pass("team-fraud-hyperpod-exec", "ec2.amazonaws.com")
+    for role in (
+        "mlgov-spoke",
+        "x/mlgov-spoke-approval",
+        "stacksets-exec-0123456789abcdef",
+        "cdk-hnb659fds-cfn-exec-role-333333333333-us-east-1",
+        "OrganizationAccountAccessRole",
+        "aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123",
+    ):
+        assert not may_pass(role), role
+
+
 def test_spoke_role_can_never_delete_a_resource(spoke):
     role_id, _ = spoke_role(spoke)
     statements = role_statements(spoke, role_id)

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -524,8 +525,9 @@ def test_verify_re_reads_the_manifest_and_re_checks_the_copies():
         s3.put_object(Bucket="archive", Key=MANIFEST_KEY, Body=json.dumps(document).encode())
         seen = []
 
-        def verify_fn(source, archive, bucket, copied):
+        def verify_fn(source, archive, bucket, copied, range_hashes):
             seen.append([obj.source_uri for obj in copied])
+            assert range_hashes == {}  # every range was hashed by the snapshot task
             return problems
 
         tasks = ApprovalTasks(
@@ -540,6 +542,53 @@ def test_verify_re_reads_the_manifest_and_re_checks_the_copies():
         assert tasks.verify(_state())["verified"] is False  # no snapshot taken
         missing = tasks.verify(_state(snapshot={**SNAPSHOT, "manifest_key": "snapshots/none/manifest.json"}))
         assert missing["verified"] is False
+
+
+def test_ranges_left_to_the_distributed_map_are_hashed_one_per_item_then_verified(dynamodb):
+    """Snapshot (hashing nothing itself) → the Map's items from hash-jobs/ → hash_range each → Verify: not verified
+    until every range is recorded, verified after; a job for another snapshot's key is refused."""
+    from mlgov.aws.approvals_table import ApprovalsTable
+    from mlgov.aws.snapshot_store import CopyLimits, take_snapshot
+    from tests.aws.test_snapshot_store import create_endpoint
+
+    legacy = boto3.client("s3", region_name=REGION, config=Config(request_checksum_calculation="when_required"))
+    s3, sagemaker = boto3.client("s3", region_name=REGION), boto3.client("sagemaker", region_name=REGION)
+    for bucket in ("archive", "ml-artifacts"):
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket="archive", VersioningConfiguration={"Status": "Enabled"})
+    legacy.put_object(Bucket="ml-artifacts", Key="xgb/model.tar.gz", Body=b"model" * 100)  # no checksum in S3
+    for key in ("weights/v3/config.json", "weights/v3/model.safetensors"):
+        legacy.put_object(Bucket="ml-artifacts", Key=key, Body=key.encode())
+    create_endpoint(sagemaker, NAME)
+
+    def snapshot_fn(*args, **kwargs):
+        return take_snapshot(*args, **kwargs, limits=CopyLimits(hash_in_task_max=0))
+
+    tasks = ApprovalTasks(
+        sessions=FakeSessions(s3=s3, sagemaker=sagemaker),
+        archive_client=s3,
+        archive_bucket="archive",
+        approvals=ApprovalsTable(dynamodb, "approvals"),
+        snapshot_fn=snapshot_fn,
+        clock=lambda: NOW,
+    )
+    snap = tasks.snapshot(_state())
+    assert snap["pending_hashes"] == 3 and snap["hash_jobs_key"].startswith("hash-jobs/snapshots/")
+    jobs = json.loads(s3.get_object(Bucket="archive", Key=snap["hash_jobs_key"])["Body"].read())
+    state = _state(snapshot=snap)
+    not_yet = tasks.verify(state)
+    assert not_yet["verified"] is False and all("not hashed yet" in p for p in not_yet["problems"])
+
+    for job in jobs:
+        item = {"finding": FINDING, "manifest_key": snap["manifest_key"], "job": job}
+        assert tasks.hash_range(item)["index"] == job["index"]
+    assert tasks.verify(state) == {**tasks.verify(state), "verified": True, "problems": []}
+
+    stray = {"finding": FINDING, "manifest_key": snap["manifest_key"], "job": {**jobs[0], "archive_key": "x/y"}}
+    with pytest.raises(ApprovalRefused, match="is not part of the snapshot"):
+        tasks.hash_range(stray)
+    with pytest.raises(ApprovalRefused, match="malformed job"):
+        tasks.hash_range({**stray, "job": {"source_uri": "s3://b/k"}})
 
 
 # ---- the handler -------------------------------------------------------------------------------------------------

@@ -10,6 +10,9 @@ once posted), and after a click decision, decided_by, decided_at.
 Exemptions: `pk` = `exemption#<resource ARN>`, the last `mlgov:exempt` value mlgov wrote on that resource (Reject,
 Snooze, timeout, `mlgov exempt`) with who, when, why and until. The scan honours an `mlgov:exempt` tag only when its
 value is the one recorded here: a tag written by anyone else never keeps a zombie.
+
+Range hashes: `pk` = `hash#<manifest key>#<archive key>#<range index>`, the SHA-256 of one source byte range that the
+approval state machine's Distributed Map computed after the manifest was written (`mlgov.aws.snapshot_store`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ PREFIX = "approval#"
 PENDING, DONE = "pending", "done"
 KEEP_AFTER_DEADLINE = timedelta(days=90)  # purge_at = deadline + this
 EXEMPTION_PREFIX = "exemption#"
+HASH_PREFIX = "hash#"  # hash#<manifest key>#<archive key>#<range index>: a source range's SHA-256
 SEAL_PREFIX = "seal#"  # seal#<manifest key>: the manifest version and SHA-256 the hub wrote
 _BATCH_GET_MAX = 100
 _BATCH_ATTEMPTS = 5
@@ -187,27 +191,51 @@ class ApprovalsTable:
         )
         return self._item(response.get("Item"))
 
+    def record_range_hash(
+        self, manifest_key: str, archive_key: str, index: int, sha256: str, *, now: datetime, keep: timedelta
+    ) -> None:
+        item = {
+            KEY: f"{HASH_PREFIX}{manifest_key}#{archive_key}#{index}",
+            "sha256": sha256,
+            "hashed_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "purge_at": int((now + keep).timestamp()),
+        }
+        self._client.put_item(
+            TableName=self._table, Item={key: self._serializer.serialize(value) for key, value in item.items()}
+        )
+
+    def range_hashes(self, manifest_key: str, ranges: Sequence[tuple[str, int]]) -> dict[str, dict[int, str]]:
+        """archive key -> {range index: SHA-256} recorded for those of `ranges` ((archive key, index)) hashed so far."""
+        by_pk = {f"{HASH_PREFIX}{manifest_key}#{key}#{index}": (key, index) for key, index in ranges}
+        found: dict[str, dict[int, str]] = {}
+        for item in self._batch_get(list(by_pk), f"{KEY}, sha256", {}):
+            key, index = by_pk[str(item[KEY])]
+            found.setdefault(key, {})[index] = str(item["sha256"])
+        return found
+
     def recorded_exemptions(self, arns: Sequence[str]) -> dict[str, str]:
         """ARN -> the `mlgov:exempt` value mlgov recorded, for those of `arns` that have one."""
-        wanted = list(dict.fromkeys(arns))
-        found: dict[str, str] = {}
-        for start in range(0, len(wanted), _BATCH_GET_MAX):
-            keys = [{KEY: {"S": EXEMPTION_PREFIX + arn}} for arn in wanted[start : start + _BATCH_GET_MAX]]
-            request = {self._table: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "arn, #v"}}
-            names = {"#v": "value"}
+        pks = [EXEMPTION_PREFIX + arn for arn in dict.fromkeys(arns)]
+        return {str(item["arn"]): str(item["value"]) for item in self._batch_get(pks, "arn, #v", {"#v": "value"})}
+
+    def _batch_get(self, pks: Sequence[str], projection: str, names: Mapping[str, str]) -> list[dict]:
+        """The items of `pks` that exist (BatchGetItem, 100 keys a call, unprocessed keys asked again with backoff)."""
+        found: list[dict] = []
+        for start in range(0, len(pks), _BATCH_GET_MAX):
+            keys = [{KEY: {"S": pk}} for pk in pks[start : start + _BATCH_GET_MAX]]
+            request = {self._table: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": projection}}
             for attempt in range(_BATCH_ATTEMPTS):
                 if attempt:
                     time.sleep(0.1 * 2**attempt)  # unprocessed keys mean throttling: back off before asking again
-                request[self._table]["ExpressionAttributeNames"] = names
+                if names:
+                    request[self._table]["ExpressionAttributeNames"] = dict(names)
                 response = self._client.batch_get_item(RequestItems=request)
-                for raw in response.get("Responses", {}).get(self._table, []):
-                    item = self._item(raw) or {}
-                    found[str(item["arn"])] = str(item["value"])
+                found.extend(self._item(raw) or {} for raw in response.get("Responses", {}).get(self._table, []))
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
             else:
-                raise RuntimeError(f"{self._table}: exemption records still unprocessed after {_BATCH_ATTEMPTS} tries")
+                raise RuntimeError(f"{self._table}: items still unprocessed after {_BATCH_ATTEMPTS} tries")
         return found
 
     def _item(self, raw: Mapping | None) -> dict | None:

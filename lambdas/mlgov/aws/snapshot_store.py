@@ -6,10 +6,12 @@ spoke role (`source_client`): it reads its own account's buckets, and the hub's 
 it PutObject / GenerateDataKey. The hub's own client (`archive_client`) heads the copies, writes and reads manifests.
 In a single-account install both are the same client.
 
-Copies use boto3's managed copy: CopyObject up to 5 GB, multipart UploadPartCopy above, with ChecksumAlgorithm=SHA256
-so S3 computes a SHA-256 of the archived bytes. What "verified" means is spelled out in `mlgov.domain.snapshot`;
-when the source holds no checksum comparable with the archive's, `verify_copies` streams the source once and
-computes its SHA-256 (the only comparison that holds for an SSE-KMS archive, whose ETags are not MD5s).
+Copies are server-side (CopyObject up to 5 GiB, UploadPartCopy above, never streamed through the Lambda) and follow
+the copy plan of `mlgov.domain.artifact_copy`: the archive gets checksums comparable with the source's (same
+algorithm, and for composite sources the same parts), so verification heads objects and reads no artifact. Only a
+source S3 holds no usable checksum of is streamed, once, in byte ranges whose SHA-256 is recorded in the manifest;
+ranges beyond what one task may hash are left to the approval state machine's Distributed Map (`hash_range`). What
+"verified" means is spelled out in `mlgov.domain.snapshot`.
 """
 
 from __future__ import annotations
@@ -18,12 +20,26 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
+from mlgov.domain.artifact_copy import (
+    COMPOSITE,
+    COPY_OBJECT_MAX,
+    FULL_OBJECT,
+    HASH_IN_TASK_MAX,
+    PART_SIZE,
+    CopyPlan,
+    composite_checksum,
+    full_object_checksum,
+    part_problems,
+    plan_copy,
+)
 from mlgov.domain.snapshot import (
     MANIFEST_NAME,
     S3_PREFIX,
@@ -35,18 +51,26 @@ from mlgov.domain.snapshot import (
     artifact_sources,
     endpoint_model_names,
     endpoint_prefix,
-    full_object_checksums,
     manifest,
     snapshot_prefix,
     snapshot_timestamp,
     verify,
 )
 
-GB = 1024**3
-MULTIPART_THRESHOLD = 5 * GB  # CopyObject's limit: larger objects need UploadPartCopy
-DEFAULT_TRANSFER_CONFIG = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=512 * 1024**2)
-CHECKSUM_ALGORITHM = "SHA256"
+MANIFEST_CHECKSUM = "SHA256"  # manifests are written with a full-object SHA-256, sealed by its value
+RESTORE_TRANSFER = TransferConfig(multipart_chunksize=512 * 1024**2)
+TAGGING = "REPLACE"  # no tags copied: COPY would need s3:GetObjectTagging on every source and PutObjectTagging here
+COPY_THREADS = 8
 _STREAM_CHUNK = 8 * 1024**2
+
+
+@dataclass(frozen=True)
+class CopyLimits:
+    """Size thresholds of `copy_artifacts` (S3's real limits by default; tests shrink them)."""
+
+    copy_object_max: int = COPY_OBJECT_MAX
+    part_size: int = PART_SIZE
+    hash_in_task_max: int = HASH_IN_TASK_MAX
 
 
 def source_keys(client, source: ArtifactSource) -> list[str]:
@@ -72,6 +96,87 @@ def _head(client, bucket: str, key: str, version_id: str | None = None) -> dict[
         raise
 
 
+def source_parts(client, bucket: str, key: str, version_id: str | None = None) -> list[dict[str, Any]] | None:
+    """Every part of a multipart object with its checksums (GetObjectAttributes ObjectParts, all pages), or None when
+    S3 lists none (objects uploaded without checksums) or refuses the call."""
+    parts: list[dict[str, Any]] = []
+    marker = 0
+    while True:
+        try:
+            page = (
+                client.get_object_attributes(
+                    Bucket=bucket,
+                    Key=key,
+                    ObjectAttributes=["ObjectParts"],
+                    MaxParts=1000,
+                    PartNumberMarker=marker,
+                    **({"VersionId": version_id} if version_id else {}),
+                ).get("ObjectParts")
+                or {}
+            )
+        except ClientError:
+            return None
+        parts.extend(page.get("Parts") or [])
+        if not page.get("IsTruncated"):
+            return parts or None
+        marker = int(page["NextPartNumberMarker"])
+
+
+def _multipart_copy(
+    client, copy_source: Mapping[str, str], bucket: str, key: str, plan: CopyPlan, if_match: dict, label: str
+) -> list[str]:
+    """UploadPartCopy of every range of `plan`, COPY_THREADS at a time; returns S3's checksum of each archived part.
+    A part whose checksum differs from the source part of the same number (rule 2) or any failure aborts the upload:
+    nothing is left behind."""
+    upload = client.create_multipart_upload(
+        Bucket=bucket, Key=key, ChecksumAlgorithm=plan.algorithm, ChecksumType=plan.checksum_type
+    )
+    upload_id, field = upload["UploadId"], f"Checksum{plan.algorithm}"
+
+    def copy_part(number: int, span: tuple[int, int]) -> dict[str, Any]:
+        result = client.upload_part_copy(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            CopySource=dict(copy_source),
+            CopySourceRange=f"bytes={span[0]}-{span[1]}",
+            **if_match,
+        )["CopyPartResult"]
+        return {"PartNumber": number, "ETag": result["ETag"]} | ({field: result[field]} if result.get(field) else {})
+
+    try:
+        with ThreadPoolExecutor(max_workers=COPY_THREADS) as pool:
+            parts = list(pool.map(copy_part, range(1, len(plan.ranges) + 1), plan.ranges))
+        archived = [part.get(field) or "" for part in parts]
+        if plan.source_parts and (problems := part_problems(plan.source_parts, archived, label)):
+            raise SnapshotError(problems[0])
+        client.complete_multipart_upload(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
+            ChecksumType=plan.checksum_type,
+        )
+    except BaseException:
+        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        raise
+    return archived
+
+
+def sha256_of_range(
+    client, bucket: str, key: str, span: tuple[int, int], *, version_id: str | None = None, etag: str | None = None
+) -> str:
+    """Base64 SHA-256 (S3's ChecksumSHA256 encoding) of bytes `span` (inclusive) of one object version, streamed."""
+    digest = hashlib.sha256()
+    if span[1] >= span[0]:  # an empty object has no range to read
+        pin = {"VersionId": version_id} if version_id else ({"IfMatch": etag} if etag else {})
+        body = client.get_object(Bucket=bucket, Key=key, Range=f"bytes={span[0]}-{span[1]}", **pin)["Body"]
+        for chunk in body.iter_chunks(_STREAM_CHUNK):
+            digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode()
+
+
 def copy_artifacts(
     source_client,
     archive_client,
@@ -79,13 +184,17 @@ def copy_artifacts(
     archive_bucket: str,
     prefix: str,
     *,
-    transfer_config: TransferConfig | None = None,
+    limits: CopyLimits | None = None,
 ) -> list[CopiedObject]:
-    """Copy every object of `sources` to `archive_bucket` under `prefix` (see `archive_key`); the copy of each pins
-    the source version it headed. Raises ClientError / SnapshotError on the first failure: a partial snapshot is
-    never reported as complete."""
+    """Copy every object of `sources` to `archive_bucket` under `prefix` (see `archive_key`) as its copy plan says
+    (`mlgov.domain.artifact_copy`), server-side and pinned to the source version (or ETag) it headed. Sources S3
+    holds no usable checksum of are hashed here up to `limits.hash_in_task_max` bytes in all; the rest of their
+    ranges are left for the Distributed Map (`source_hashes` None). Raises ClientError / SnapshotError on the first
+    failure: a partial snapshot is never reported as complete."""
+    limits = limits or CopyLimits()
     copied: list[CopiedObject] = []
     done: set[str] = set()
+    hash_budget = limits.hash_in_task_max
     for source in sources:
         for key in source_keys(source_client, source):
             source_uri = f"s3://{source.bucket}/{key}"
@@ -94,34 +203,55 @@ def copy_artifacts(
             head = _head(source_client, source.bucket, key)
             if head is None:
                 raise SnapshotError(f"{source_uri} ({source.model_name} {source.location}) does not exist")
-            copy_source = {"Bucket": source.bucket, "Key": key}
-            # No tags copied: COPY would need s3:GetObjectTagging on the source and s3:PutObjectTagging on the archive.
-            extra = {"ChecksumAlgorithm": CHECKSUM_ALGORITHM, "TaggingDirective": "REPLACE"}
-            if head.get("VersionId") and head["VersionId"] != "null":
-                copy_source["VersionId"] = head["VersionId"]
-            elif head.get("ETag"):  # unversioned: an object overwritten since HeadObject fails the copy (412)
-                extra["CopySourceIfMatch"] = head["ETag"]
+            version = head["VersionId"] if head.get("VersionId") and head["VersionId"] != "null" else None
+            copy_source = {"Bucket": source.bucket, "Key": key} | ({"VersionId": version} if version else {})
+            # unversioned: an object overwritten since HeadObject fails the copy (412) and the hashing
+            if_match = {} if version or not head.get("ETag") else {"CopySourceIfMatch": head["ETag"]}
+            parts = source_parts(source_client, source.bucket, key, version) if composite_checksum(head)[0] else None
+            plan = plan_copy(head, parts, copy_object_max=limits.copy_object_max, part_size=limits.part_size)
             target = archive_key(prefix, source.bucket, key)
-            source_client.copy(
-                copy_source,
-                archive_bucket,
-                target,
-                ExtraArgs=extra,
-                SourceClient=source_client,
-                Config=transfer_config or DEFAULT_TRANSFER_CONFIG,
-            )
+            archived_parts = None
+            if plan.multipart:
+                archived_parts = _multipart_copy(
+                    source_client, copy_source, archive_bucket, target, plan, if_match, source_uri
+                )
+            else:
+                source_client.copy_object(
+                    CopySource=copy_source,
+                    Bucket=archive_bucket,
+                    Key=target,
+                    ChecksumAlgorithm=plan.algorithm,
+                    TaggingDirective=TAGGING,
+                    **if_match,
+                )
             archived = _head(archive_client, archive_bucket, target)
             if archived is None:
                 raise SnapshotError(f"copy of {source_uri} to s3://{archive_bucket}/{target} is not visible")
+            size = archived["ContentLength"]
+            ranges = plan.hash_ranges(size)
+            hashes: list[str | None] = []
+            for span in ranges:
+                length = span[1] - span[0] + 1
+                if length > hash_budget:
+                    hashes.append(None)
+                    continue
+                hash_budget -= length
+                hashes.append(
+                    sha256_of_range(source_client, source.bucket, key, span, version_id=version, etag=head.get("ETag"))
+                )
             copied.append(
                 CopiedObject(
                     source_uri=source_uri,
                     archive_key=target,
-                    size=archived["ContentLength"],
+                    size=size,
                     checksum=_recorded_checksum(archived),
                     version_id=archived.get("VersionId"),
-                    source_version_id=copy_source.get("VersionId"),
+                    source_version_id=version,
                     source_etag=head.get("ETag"),
+                    rule=plan.rule,
+                    parts=archived_parts if plan.checksum_type == COMPOSITE else None,
+                    hash_ranges=[list(span) for span in ranges] or None,
+                    source_hashes=hashes or None,
                 )
             )
             done.add(source_uri)
@@ -129,12 +259,12 @@ def copy_artifacts(
 
 
 def _recorded_checksum(archived: Mapping[str, Any]) -> dict[str, str]:
-    sums = full_object_checksums(archived)
-    if CHECKSUM_ALGORITHM in sums:
-        return {"algorithm": CHECKSUM_ALGORITHM, "value": sums[CHECKSUM_ALGORITHM], "type": "FULL_OBJECT"}
-    composite = archived.get(f"Checksum{CHECKSUM_ALGORITHM}")
-    if composite:
-        return {"algorithm": CHECKSUM_ALGORITHM, "value": composite, "type": "COMPOSITE"}
+    algorithm, value = full_object_checksum(archived)
+    if algorithm:
+        return {"algorithm": algorithm, "value": value, "type": FULL_OBJECT}
+    algorithm, value, _ = composite_checksum(archived)
+    if algorithm:
+        return {"algorithm": algorithm, "value": value, "type": COMPOSITE}
     return {"algorithm": "ETag", "value": (archived.get("ETag") or "").strip('"'), "type": "ETAG"}
 
 
@@ -143,39 +273,41 @@ def _split_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def sha256_of(client, bucket: str, key: str, version_id: str | None = None) -> str:
-    """Base64 SHA-256 of an object's bytes, streamed (S3's ChecksumSHA256 encoding)."""
-    body = client.get_object(Bucket=bucket, Key=key, **({"VersionId": version_id} if version_id else {}))["Body"]
-    digest = hashlib.sha256()
-    for chunk in body.iter_chunks(_STREAM_CHUNK):
-        digest.update(chunk)
-    return base64.b64encode(digest.digest()).decode()
-
-
 def verify_copies(
-    source_client, archive_client, archive_bucket: str, copied: Iterable[CopiedObject], *, hash_sources: bool = True
+    source_client,
+    archive_client,
+    archive_bucket: str,
+    copied: Iterable[CopiedObject],
+    range_hashes: Mapping[str, Mapping[int, str]] | None = None,
 ) -> list[str]:
-    """Head both sides of every copy and apply `mlgov.domain.snapshot.verify`; [] means verified.
-
-    The source is headed at the version that was copied, the archive at its *current* version (what a restored model
-    will read). With `hash_sources`, a source whose S3 checksums cannot be compared with the archive's full-object
-    SHA-256 is streamed once to compute it."""
+    """Head both sides of every copy and apply `mlgov.domain.snapshot.verify`; [] means verified. Reads no artifact:
+    the source is headed at the version that was copied, the archive at its *current* version (what a restored
+    model reads); source ranges hashed earlier come from the manifest and `range_hashes`."""
     objects = list(copied)
     source_heads: dict[str, dict[str, Any] | None] = {}
     archive_heads: dict[str, dict[str, Any] | None] = {}
     for obj in objects:
         bucket, key = _split_uri(obj.source_uri)
-        source = _head(source_client, bucket, key, obj.source_version_id)
-        archived = _head(archive_client, archive_bucket, obj.archive_key)
-        if source is not None and archived is not None and hash_sources:
-            archive_sums = full_object_checksums(archived)
-            if CHECKSUM_ALGORITHM in archive_sums and not set(full_object_checksums(source)) & set(archive_sums):
-                source = {**source, f"Checksum{CHECKSUM_ALGORITHM}": sha256_of(
-                    source_client, bucket, key, obj.source_version_id
-                )}  # fmt: skip
-        source_heads[obj.source_uri] = source
-        archive_heads[obj.archive_key] = archived
-    return verify(objects, source_heads, archive_heads)
+        source_heads[obj.source_uri] = _head(source_client, bucket, key, obj.source_version_id)
+        archive_heads[obj.archive_key] = _head(archive_client, archive_bucket, obj.archive_key)
+    return verify(objects, source_heads, archive_heads, range_hashes)
+
+
+def pending_ranges(objects: Iterable[CopiedObject]) -> list[dict[str, Any]]:
+    """The source ranges the snapshot task left unhashed: one Distributed Map item each."""
+    return [
+        {
+            "archive_key": obj.archive_key,
+            "index": index,
+            "source_uri": obj.source_uri,
+            "version_id": obj.source_version_id,
+            "etag": obj.source_etag,
+            "range": span,
+        }
+        for obj in objects
+        for index, (span, value) in enumerate(zip(obj.hash_ranges or [], obj.source_hashes or [], strict=False))
+        if value is None
+    ]
 
 
 # --- manifests ----------------------------------------------------------------------------------------------------
@@ -194,7 +326,7 @@ def write_manifest(archive_client, bucket: str, document: Mapping[str, Any]) -> 
         Key=key,
         Body=manifest_bytes(document),
         ContentType="application/json",
-        ChecksumAlgorithm=CHECKSUM_ALGORITHM,
+        ChecksumAlgorithm=MANIFEST_CHECKSUM,
     )
     return key
 
@@ -204,9 +336,9 @@ def manifest_seal(archive_client, bucket: str, key: str, written: Mapping[str, A
     `written` (the document just written), SnapshotError unless the current version holds exactly those bytes: a
     manifest overwritten before it could be sealed is never sealed."""
     head = _head(archive_client, bucket, key)
-    if head is None or not head.get("VersionId") or not head.get(f"Checksum{CHECKSUM_ALGORITHM}"):
+    if head is None or not head.get("VersionId") or not head.get(f"Checksum{MANIFEST_CHECKSUM}"):
         raise SnapshotError(f"s3://{bucket}/{key}: no version id or SHA-256 to seal (is the archive versioned?)")
-    sha256 = head[f"Checksum{CHECKSUM_ALGORITHM}"]
+    sha256 = head[f"Checksum{MANIFEST_CHECKSUM}"]
     if written is not None and sha256 != base64.b64encode(hashlib.sha256(manifest_bytes(written)).digest()).decode():
         raise SnapshotError(f"s3://{bucket}/{key} changed between its write and its seal: not sealed")
     return {"manifest_key": key, "version_id": head["VersionId"], "sha256": sha256}
@@ -236,7 +368,7 @@ def seal_problems(archive_client, bucket: str, seal: Mapping[str, str], document
     head = _head(archive_client, bucket, key)
     if head is None:
         return [f"the manifest s3://{bucket}/{key} is gone"]
-    if head.get("VersionId") != seal["version_id"] or head.get(f"Checksum{CHECKSUM_ALGORITHM}") != seal["sha256"]:
+    if head.get("VersionId") != seal["version_id"] or head.get(f"Checksum{MANIFEST_CHECKSUM}") != seal["sha256"]:
         problems.append(f"the manifest s3://{bucket}/{key} changed after the hub sealed it")
     for item in document.get("objects") or []:
         obj = CopiedObject.from_dict(item)
@@ -274,9 +406,9 @@ def copy_back(
             Bucket=archive_bucket, Key=obj.archive_key, **({"VersionId": obj.version_id} if obj.version_id else {})
         )["Body"]
         stream = _Hashing(body)
-        target_client.upload_fileobj(stream, target_bucket, obj.archive_key, Config=DEFAULT_TRANSFER_CONFIG)
+        target_client.upload_fileobj(stream, target_bucket, obj.archive_key, Config=RESTORE_TRANSFER)
         recorded = obj.checksum or {}
-        if recorded.get("algorithm") == CHECKSUM_ALGORITHM and recorded.get("type") == "FULL_OBJECT":
+        if recorded.get("algorithm") == MANIFEST_CHECKSUM and recorded.get("type") == "FULL_OBJECT":
             streamed = base64.b64encode(stream.digest.digest()).decode()
             if streamed != recorded.get("value"):
                 raise SnapshotError(f"s3://{archive_bucket}/{obj.archive_key} does not hash to the snapshot's SHA-256")
@@ -349,7 +481,7 @@ def take_snapshot(
     region: str,
     endpoint: str,
     taken_at: datetime,
-    transfer_config: TransferConfig | None = None,
+    limits: CopyLimits | None = None,
 ) -> dict[str, Any]:
     """Describe the endpoint, its config and models; copy their artifacts; verify; write the manifest (with the
     verification result) and return it. The caller deletes only when `manifest["verification"]["verified"]`."""
@@ -358,9 +490,7 @@ def take_snapshot(
     models = {name: sagemaker_client.describe_model(ModelName=name) for name in endpoint_model_names(config)}
     sources = artifact_sources(config, models)
     prefix = snapshot_prefix(account, region, endpoint, taken_at)
-    copied = copy_artifacts(
-        source_client, archive_client, sources, archive_bucket, prefix, transfer_config=transfer_config
-    )
+    copied = copy_artifacts(source_client, archive_client, sources, archive_bucket, prefix, limits=limits)
     problems = verify_copies(source_client, archive_client, archive_bucket, copied)
     tags = {
         "endpoint": _tags(sagemaker_client, described_endpoint["EndpointArn"]),

@@ -14,12 +14,14 @@ an `S3Prefix` source `s3://b/p` maps to the archived prefix `s3://<archive>/.../
 (every key starting with it).
 
 Verified means, for every copied object (see `verify`): the archive key's current version is the version recorded
-at copy time, its size equals the source's, and its content matches the source by one of, in this order,
-  1. a full-object checksum of the same algorithm on both sides (S3's `Checksum*` values, or the SHA-256 the adapter
-     computed by streaming the source when S3 holds no comparable one), equal values;
-  2. equal plain-MD5 ETags (single-part objects, neither side SSE-KMS/DSSE/SSE-C: S3's ETag is the MD5 only then).
-A multipart archive copy carries a composite checksum (`<base64>-<parts>`), which no rule above can compare: it is
-reported as a problem, so an object over the multipart threshold blocks deletion until composite verification exists.
+at copy time, its size equals the source's, and its content matches the source as its copy plan
+(`mlgov.domain.artifact_copy`) arranged:
+  1. a full-object checksum of the same algorithm on both sides, equal values;
+  2. a composite checksum (`<base64>-<parts>`) of the same algorithm and part count on both sides (the copy mirrored
+     the source's parts, each compared at copy time), equal values;
+  3. for a source S3 holds no usable checksum of: the SHA-256 mlgov computed of each source range equals the
+     SHA-256 S3 computed of the archived part (whose recorded checksums compose to the archive's current value);
+  4. failing all of these, equal plain-MD5 ETags (single-part objects, neither side SSE-KMS/DSSE/SSE-C).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+
+from mlgov.domain.artifact_copy import composite_checksum, hashed_problems
 
 MANIFEST_SCHEMA = "mlgov.snapshot/1"
 MANIFEST_NAME = "manifest.json"
@@ -78,6 +82,10 @@ class CopiedObject:
     version_id: str | None  # the archive version written by the copy
     source_version_id: str | None = None
     source_etag: str | None = None
+    rule: str | None = None  # the copy plan's rule (mlgov.domain.artifact_copy)
+    parts: list[str] | None = None  # multipart copy: S3's checksum of each archived part, in order
+    hash_ranges: list[list[int]] | None = None  # rule 3: the source byte ranges mlgov hashes, one per part
+    source_hashes: list[str | None] | None = None  # rule 3: their SHA-256 (None: not hashed yet)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "checksum": dict(self.checksum)}
@@ -277,11 +285,15 @@ def content_match(source_head: Mapping[str, Any], archive_head: Mapping[str, Any
         if algorithm in source_sums and algorithm in archive_sums:
             equal = source_sums[algorithm] == archive_sums[algorithm]
             return equal, f"{algorithm} {archive_sums[algorithm]} vs source {source_sums[algorithm]}"
+    source_composite, archive_composite = composite_checksum(source_head), composite_checksum(archive_head)
+    if source_composite[0] and source_composite[0] == archive_composite[0]:
+        equal = source_composite[1] == archive_composite[1]
+        return equal, f"composite {archive_composite[0]} {archive_composite[1]} vs source {source_composite[1]}"
     source_etag, archive_etag = _plain_md5_etag(source_head), _plain_md5_etag(archive_head)
     if source_etag and archive_etag:
         return source_etag == archive_etag, f"MD5 ETag {archive_etag} vs source {source_etag}"
-    if archive_head.get("ChecksumType") == "COMPOSITE" or re.search(r"-\d+\"?$", archive_head.get("ETag") or ""):
-        return None, "multipart archive copy: composite checksum cannot be compared with the source"
+    if archive_composite[0]:
+        return None, "multipart archive copy: its composite checksum has no counterpart at the source"
     return None, "no checksum of the same algorithm on both sides and no plain MD5 ETag"
 
 
@@ -289,11 +301,14 @@ def verify(
     copied: Iterable[CopiedObject],
     source_heads: Mapping[str, Mapping[str, Any] | None],
     archive_heads: Mapping[str, Mapping[str, Any] | None],
+    range_hashes: Mapping[str, Mapping[int, str]] | None = None,
 ) -> list[str]:
     """Problems with the archived copies; an empty list means every object is verified (module docstring).
 
-    `source_heads` maps source URI and `archive_heads` archive key to a HeadObject response (ChecksumMode=ENABLED;
-    the adapter may add a `ChecksumSHA256` it computed by streaming the source), or None when the object is missing.
+    `source_heads` maps source URI and `archive_heads` archive key to a HeadObject response (ChecksumMode=ENABLED)
+    of the copied source version and the archive's current version, or None when the object is missing.
+    `range_hashes` adds source-range SHA-256s computed after the manifest was written (archive key -> {range index:
+    value}, from the approval state machine's Distributed Map).
     """
     problems: list[str] = []
     objects = list(copied)
@@ -316,6 +331,16 @@ def verify(
                 f"{obj.archive_key}: size mismatch, {archived.get('ContentLength')} bytes archived, "
                 f"{source.get('ContentLength')} at the source"
             )
+        if obj.source_etag and not obj.source_version_id and source.get("ETag") != obj.source_etag:
+            problems.append(f"{obj.source_uri}: rewritten since the copy (ETag {source.get('ETag')})")
+            continue
+        if obj.hash_ranges:
+            hashes = list(obj.source_hashes or [None] * len(obj.hash_ranges))
+            for index, value in ((range_hashes or {}).get(obj.archive_key) or {}).items():
+                if 0 <= int(index) < len(hashes) and not hashes[int(index)]:
+                    hashes[int(index)] = value
+            problems += hashed_problems(obj.archive_key, archived, obj.parts, hashes)
+            continue
         equal, how = content_match(source, archived)
         if equal is None:
             problems.append(f"{obj.archive_key}: cannot verify content ({how})")

@@ -9,6 +9,8 @@ Events carry the execution state under `state` (the scan's approval start input 
 - {"task": "exempt_manually", "state": {"finding": {"arn", "account", "region"}}, "reason", "by", "until"?}
   → {"exempt", "until", "kind"}: invoked by `mlgov exempt` (outside the state machine), recorded like a Reject
 - {"task": "snapshot", "state"} → {"archive_bucket", "prefix", "manifest_key", "snapshot", "objects", ...}
+- {"task": "hash_range", "state": {"finding", "manifest_key", "job"}} → {"archive_key", "index", "bytes"}: one item of
+  the HashSourceRanges Distributed Map (source ranges the snapshot task left unhashed)
 - {"task": "verify", "state"} → {"verified": bool, "problems", "manifest_key", "objects"}
 - {"task": "delete", "state"} → {"deleted": true, "endpoint"}; ApprovalRefused unless verify said verified
 - {"task": "update_message", "state", "execution_id"} → {"outcome", "updated" | "posted", "ts"}
@@ -25,7 +27,7 @@ from mlgov.approval_tasks import ApprovalRefused
 
 logger = Logger(service="mlgov-approval")
 TASKS = ("notify", "recheck", "mark_candidate", "confirm", "clear_candidate", "exempt", "exempt_manually",
-         "snapshot", "verify", "delete", "update_message")  # fmt: skip
+         "snapshot", "hash_range", "verify", "delete", "update_message")  # fmt: skip
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
