@@ -428,7 +428,8 @@ class ApprovalFlow(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             iam5_reason="CDK grants lambda:InvokeFunction on the approval function's versions (:*); X-Ray "
             "and CloudWatch Logs delivery need Resource *; the HashSourceRanges Distributed Map starts child "
-            "executions of this state machine and reads hash-jobs/*.json from the archive bucket.",
+            "executions of this state machine, and its ItemReader reads hash-jobs/*.json from the archive bucket "
+            "(CDK's grant is GetObject on the bucket's objects: the hub's own state machine, no member principal).",
         )
         self.archive.key.grant_decrypt(state_machine.role)  # the ItemReader's GetObject on the KMS-encrypted archive
         return state_machine

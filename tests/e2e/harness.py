@@ -470,6 +470,7 @@ class Harness:
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoint_url,
+                "MOTO_PORT": str(port),  # where moto's Step Functions engine sends a Distributed Map's ItemReader
                 "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing",
                 "AWS_REGION": self.templates.hub_region,

@@ -319,3 +319,36 @@ def _all_states(definition: dict):
             yield from _all_states(branch)
         if "ItemProcessor" in state:
             yield from _all_states(state["ItemProcessor"])
+
+
+def test_artifacts_too_large_to_hash_in_one_task_are_hashed_by_the_distributed_map_then_deleted(flow, monkeypatch):
+    """Sources S3 holds no checksum of, more bytes than the snapshot task may hash (budget 0 here): HashSourceRanges
+    reads the ranges from the archive (ItemReader), one HashRange per range records its SHA-256, Verify compares
+    them with S3's checksums of the archived copies, and only then is the endpoint deleted."""
+    from functools import partial
+
+    from botocore.config import Config
+
+    from mlgov.aws import snapshot_store
+
+    monkeypatch.setattr(snapshot_store, "CopyLimits", partial(snapshot_store.CopyLimits, hash_in_task_max=0))
+    legacy = _member(flow).client("s3", config=Config(request_checksum_calculation="when_required"))
+    legacy.put_object(Bucket=SOURCE, Key="xgb/model.tar.gz", Body=TARBALL)  # old uploads: no checksum in S3
+    for key, body in SHARDS.items():
+        legacy.put_object(Bucket=SOURCE, Key=key, Body=body)
+    execution = _start(flow)
+
+    flow.click(ENDPOINT, "approve", APPROVER)
+    result = flow.wait_for_execution(execution, 90)
+
+    assert result["status"] == "SUCCEEDED", result
+    assert not _endpoint_exists(flow)
+    hub = flow.session(flow.templates.hub_account)
+    events = hub.client("stepfunctions").get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    assert entered.index("Snapshot") < entered.index("HashSourceRanges") < entered.index("Verify")
+    table = flow.hub_resource("ApprovalApprovalsTable")
+    items = hub.client("dynamodb").scan(TableName=table)["Items"]
+    hashed = [item for item in items if item["pk"]["S"].startswith("hash#snapshots/")]
+    assert len(hashed) == 3  # the tarball and two shards, one range each
+    assert _last_update(flow)["text"].startswith("mlgov: deleted")
