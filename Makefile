@@ -77,7 +77,7 @@ policies: venv
 
 demo: synth
 	@echo "== the stacks are synthesized from cdk.json: the templates the demo deploys onto a local moto server"
-	$(PY) -m mlgov.deploy_summary cdk.out
+	$(PY) -m stacks.deploy_summary cdk.out
 	$(PY) -m tests.e2e.demo --cloud-assembly cdk.out --out demo-out
 	@echo "== and what a data scientist meets when a tag is missing (offline SCP simulation)"
 	$(VENV)/bin/mlgov policies simulate --action sagemaker:CreateEndpoint --tag ml:model=churn --expect deny

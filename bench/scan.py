@@ -94,7 +94,7 @@ def naive_loop_calls(session) -> tuple[int, int]:
 
 
 def timed_scan(session, workers: int, per_region_workers: int) -> tuple[float, int, int]:
-    from mlgov.scan import ScanRequest, discover
+    from mlgov.services.scan import ScanRequest, discover
 
     request = ScanRequest(
         regions=[REGION],

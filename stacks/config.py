@@ -380,3 +380,25 @@ def _show(value: object) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.splitlines())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m stacks.config CDK_JSON`: the validated mlgov context as JSON on stdout, or one line on stderr and
+    exit 2 (how the installed `mlgov` CLI asks a checkout to validate its cdk.json without importing `stacks`)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m stacks.config CDK_JSON", file=sys.stderr)
+        return 2
+    try:
+        config = load_config_from_cdk_json(args[0])
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    print(json.dumps(config.model_dump(mode="json")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

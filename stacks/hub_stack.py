@@ -23,7 +23,6 @@ from stacks.parts.approval_flow import ApprovalFlow
 from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, doctor_probe_pattern, job_state_change_pattern
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.hyperpod_scheduler import HYPERPOD_ROLE_NAME, HyperPodScheduler
-from stacks.parts.lambda_code import powertools_layer
 from stacks.parts.scan_workflow import SCANNER_ROLE_NAME, ArchiveBucket, ScanWorkflow, archive_bucket_name
 from stacks.parts.tables import state_table
 from stacks.parts.tag_keys import auto_tagger_writable_keys
@@ -81,11 +80,6 @@ class HubStack(cdk.Stack):
         cdk.CfnOutput(self, "ScanStateMachineArn", value=self.scan.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "HubBusArn", value=self.bus.event_bus_arn)
         cdk.CfnOutput(self, "AutoTaggerDlqUrl", value=self.dead_letter_queue.queue_url)
-
-    def _powertools_layer(self) -> lambda_.ILayerVersion:
-        """One layer reference (and one SSM parameter) shared by every function of the stack."""
-        existing = self.node.try_find_child("PowertoolsLayer")
-        return existing if existing is not None else powertools_layer(self)
 
     def _dead_letter_queue(self, name: str, alarm_name: str, what: str) -> sqs.Queue:
         """An encrypted, TLS-only DLQ with an alarm as soon as anything lands in it."""

@@ -1,9 +1,10 @@
 """Reads the deployment config (cdk.json context "mlgov") for CLI commands run in an mlgov checkout, validated by
-stacks.config when the checkout is importable, and the SCP principals it implies."""
+the checkout's `python -m stacks.config`, and the SCP principals it implies."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,25 +45,36 @@ def load_mlgov_context(path: Path) -> dict:
 
 
 def _validate(path: Path, context: object) -> dict:
-    """stacks.config.load_config from the checkout holding `path` (the CLI is installed; `stacks` is not)."""
-    checkout = str(path.resolve().parent)
-    added = checkout not in sys.path and (path.resolve().parent / "stacks" / "config.py").is_file()
-    if added:
-        sys.path.insert(0, checkout)
-    try:
-        from stacks.config import ConfigError, load_config
-    except ImportError as err:
-        print(f"mlgov: note: {path} read without validation (stacks.config is not importable: {err})", file=sys.stderr)
+    """An mlgov checkout validates it (`python -m stacks.config`, its own process: this package never imports
+    `stacks`); without one, the context is used as it is."""
+    checkout = validating_checkout(path)
+    if checkout is None:
+        print(f"mlgov: note: {path} read without validation (no mlgov checkout with stacks/config.py)", file=sys.stderr)
         if not isinstance(context, dict):
             raise DeploymentContextError(f"{path}: context '{CONTEXT_KEY}' must be an object") from None
         return context
-    finally:
-        if added:
-            sys.path.remove(checkout)
-    try:
-        return load_config(context).model_dump(mode="json")
-    except ConfigError as err:
-        raise DeploymentContextError(str(err)) from None
+    done = subprocess.run(
+        [sys.executable, "-m", "stacks.config", str(path.resolve())],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        lines = (done.stderr or "").strip().splitlines()
+        raise DeploymentContextError(lines[-1] if lines else f"{path}: validation failed") from None
+    return json.loads(done.stdout)
+
+
+def validating_checkout(path: Path) -> Path | None:
+    """The mlgov checkout whose `stacks.config` validates `path`: the one holding it, else the one this package runs
+    from (an editable install), else None."""
+    from mlgov.repo_files import REPO_ROOT
+
+    for candidate in (path.resolve().parent, REPO_ROOT):
+        if (candidate / "stacks" / "config.py").is_file():
+            return candidate
+    return None
 
 
 def policy_principals(config: Mapping, cdk_qualifier: str | None = None) -> PolicyPrincipals:

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlgov import cli_doctor
+from mlgov.cli import doctor as cli_doctor
 from mlgov.cli import main
 from mlgov.repo_files import DEFAULT_POLICIES_DIR
 from tests.aws.wire import InProcessFunction
@@ -413,15 +413,17 @@ def test_a_config_elsewhere_is_read_with_config(aws, capsys, tmp_path):
     assert code == 1 and "but the hub is 222222222222" in capsys.readouterr().out
 
 
-def test_without_stacks_importable_the_config_is_read_unvalidated_with_a_note(aws, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "stacks.config", None)  # import stacks.config raises ImportError
+def test_without_a_checkout_the_config_is_read_unvalidated_with_a_note(aws, capsys, monkeypatch):
+    from mlgov import deployment_context
+
+    monkeypatch.setattr(deployment_context, "validating_checkout", lambda path: None)  # an installed CLI, no checkout
     write_config(hub_account="222222222222")
 
     code = main(["doctor", "--region", REGION, "--skip-hub"])
 
     captured = capsys.readouterr()
     assert code == 1  # the trail is missing; the config still read
-    assert "cdk.json read without validation (stacks.config is not importable" in captured.err
+    assert "cdk.json read without validation (no mlgov checkout with stacks/config.py)" in captured.err
 
 
 def test_an_unknown_profile_is_one_line(monkeypatch, capsys, tmp_path):

@@ -20,7 +20,7 @@ from mlgov.aws.hyperpod import HyperPodClusters
 from mlgov.aws.hyperpod_state import DynamoDbStateStore, InMemoryStateStore
 from mlgov.domain.hyperpod_plan import SAVED_TAG, update_request
 from mlgov.domain.schedules import SCHEDULE_TAG, LastAction, SavedCounts
-from mlgov.hyperpod_scheduling import schedule_pass, summarize
+from mlgov.services.hyperpod import schedule_pass, summarize
 from tests.samples.hyperpod import ACCOUNT, REGION, eks_cluster, scaled, slurm_cluster, strict_problems, summary
 
 TABLE = "mlgov-hyperpod-state"
@@ -705,7 +705,7 @@ def test_apply_flag_must_be_a_boolean_word(handler_env, monkeypatch):
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     """The `hyperpod` commands on a parser built the way mlgov.cli builds its own; errors as main() prints them."""
     from mlgov.cli import _common_options
-    from mlgov.cli_hyperpod import add_hyperpod_commands
+    from mlgov.cli.hyperpod import add_hyperpod_commands
 
     parser = argparse.ArgumentParser(prog="mlgov", parents=[_common_options(True)])
     add_hyperpod_commands(parser.add_subparsers(title="commands"), _common_options(False))

@@ -17,7 +17,7 @@ from mlgov.aws.price_list import (
     pricing_client,
 )
 from mlgov.cli import _common_options
-from mlgov.cli_pricing import PricingError, add_pricing_commands
+from mlgov.cli.pricing import PricingError, add_pricing_commands
 from mlgov.domain.pricing import parse_price_table
 from mlgov.price_files import load_price_table
 from tests.unit.test_pricing import sagemaker_product

@@ -14,7 +14,7 @@ from mlgov import cli
 from mlgov.aws.approvals_table import ApprovalsTable
 from mlgov.aws.snapshot_store import manifest_seal, take_snapshot
 from mlgov.domain.snapshot import RestorePlan
-from mlgov.restore import RestoreError, apply_plan
+from mlgov.services.restore import RestoreError, apply_plan
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"  # moto's default account
 ARCHIVE, SOURCE, TABLE = "mlgov-archive", "ml-artifacts", "mlgov-approvals"

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from mlgov.cli import main
 from mlgov.price_files import load_price_table
-from mlgov.scan import ScanRequest, ScanSetupError, discover, report
+from mlgov.services.scan import ScanRequest, ScanSetupError, discover, report
 from tests.samples.tags import required_tags
 
 CALLER = "123456789012"  # moto's default account
@@ -92,7 +92,7 @@ def organization(instant):
 
 def _scan(session, accounts, real_schema, now: datetime) -> dict:
     request = ScanRequest(regions=REGIONS, accounts=accounts, assume_role="mlgov-spoke", resource_types=["endpoint"])
-    return report(discover(session, request, now), request, load_price_table(), real_schema, now)
+    return report(discover(session, request, now), request, load_price_table(), real_schema, now)[0]
 
 
 def test_denied_account_is_an_error_entry_and_the_rest_is_complete(organization, real_schema, instant):
@@ -229,7 +229,7 @@ def test_ledger_adds_finished_jobs_the_list_apis_forgot_without_duplicates(organ
         regions=["us-east-1"], accounts=[CALLER], ledger_table="ledger", resource_types=["endpoint", "training-job"]
     )
 
-    document = report(discover(organization, request, NOW), request, load_price_table(), real_schema, NOW)
+    document, _ = report(discover(organization, request, NOW), request, load_price_table(), real_schema, NOW)
 
     jobs = [f for f in document["findings"] if f["resource_type"] == "training-job"]
     assert [j["name"] for j in jobs] == ["forgotten-job"]
@@ -242,7 +242,7 @@ def test_live_inventory_wins_over_a_ledger_row_for_the_same_job():
     from dataclasses import replace
 
     from mlgov.domain.ledger import resource_from_ledger_item
-    from mlgov.scan import merge_ledger
+    from mlgov.services.scan import merge_ledger
 
     ledger_job = resource_from_ledger_item(_ledger_row("Same-Job"))
     live_job = replace(ledger_job, arn=ledger_job.arn.lower(), details={})

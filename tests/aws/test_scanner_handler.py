@@ -11,7 +11,7 @@ import json
 import logging
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -143,13 +143,13 @@ def with_overrides(factory, overrides: dict[str, str]):
         judge = factory(sessions, target, now, schema)
 
         def overriding(costed):
-            verdicts = judge(costed)
-            return [
+            judgement = judge(costed)
+            verdicts = [
                 Verdict(overrides[resource.name], "test override") if resource.name in overrides else verdict
-                for (resource, _), verdict in zip(costed, verdicts, strict=True)
+                for (resource, _), verdict in zip(costed, judgement.verdicts, strict=True)
             ]
+            return replace(judgement, verdicts=verdicts)
 
-        overriding.errors, overriding.last_invoked = judge.errors, judge.last_invoked  # filled while judging
         return overriding
 
     return wrapped
@@ -368,7 +368,7 @@ def test_traffic_seen_updates_the_last_invoked_tag(hub):
 
 def test_unreadable_metrics_are_an_error_entry_and_never_a_zombie(hub):
     from mlgov.domain.zombies import ZombiePolicy
-    from mlgov.zombie_scan import make_judge
+    from mlgov.services.scan import UsageJudge
 
     def refuse(**_):
         raise ClientError(
@@ -380,7 +380,7 @@ def test_unreadable_metrics_are_an_error_entry_and_never_a_zombie(hub):
         if target.account == MEMBER:
             cloudwatch = boto3.client("cloudwatch", region_name=REGION)
             cloudwatch.meta.events.register("before-call.cloudwatch.GetMetricData", refuse)
-        return make_judge(lambda account, region: cloudwatch, ZombiePolicy(), now, schema)
+        return UsageJudge(lambda account, region: cloudwatch, ZombiePolicy(), now, schema)
 
     hub.runtime.judge_factory = factory
 

@@ -19,8 +19,7 @@ from mlgov.domain.costing import Cost
 from mlgov.domain.inventory import Resource, Variant
 from mlgov.domain.zombies import ZombiePolicy
 from mlgov.price_files import load_price_table
-from mlgov.scan import ScanRequest, ScanResult, report
-from mlgov.zombie_scan import make_judge
+from mlgov.services.scan import ScanRequest, ScanResult, UsageJudge, cloudwatch_clients, report
 from tests.samples.tags import required_tags
 
 CALLER, REGION = "123456789012", "us-east-1"
@@ -104,11 +103,11 @@ def account(now):
 
 def test_scan_with_the_zombie_judge_reports_usage_verdicts_and_keeps_tag_findings(account, real_schema, now):
     sessions = AccountSessions(hub_account=CALLER, role_name="", base_session=boto3.Session(region_name=REGION))
-    judge = make_judge(sessions, POLICY, now, real_schema)
+    judge = UsageJudge(cloudwatch_clients(sessions), POLICY, now, real_schema)
     request = ScanRequest(regions=[REGION])
     result = ScanResult(resources=account, accounts=[CALLER])
 
-    document = report(result, request, load_price_table(), real_schema, now, judge=judge)
+    document, judgement = report(result, request, load_price_table(), real_schema, now, judge=judge)
 
     jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(document)
     by_name = {f["name"]: f for f in document["findings"]}
@@ -124,8 +123,8 @@ def test_scan_with_the_zombie_judge_reports_usage_verdicts_and_keeps_tag_finding
     assert by_name["forgotten"]["status"] == "idle" and "lifecycle configuration" in by_name["forgotten"]["reason"]
     assert document["summary"]["by_status"]["zombie"] == 2
     # Phase one reads every variant in one call; the evidence for the silent ones follows in a second.
-    assert judge.calls == 2 and not judge.errors
-    assert judge.last_invoked == {
+    assert judgement.calls == 2 and not judgement.errors
+    assert judgement.last_invoked == {
         by_name["busy-ab"]["arn"]: (now - timedelta(days=2, hours=3)).date().isoformat(),
         by_name["busy-untagged"]["arn"]: (now - timedelta(days=9, hours=3)).date().isoformat(),
     }
@@ -148,8 +147,9 @@ def test_a_region_whose_cloudwatch_refuses_leaves_its_endpoints_unknown_and_repo
         running=True,
         variants=(Variant("blue", "ml.m5.xlarge", 1),),
     )
-    judge = make_judge(lambda account, region: refusing, POLICY, now, real_schema)
-    (verdict,) = judge([(endpoint, Cost(0.23, 10.0, 170.0, None, None, "test"))])
+    judge = UsageJudge(lambda account, region: refusing, POLICY, now, real_schema)
+    judgement = judge([(endpoint, Cost(0.23, 10.0, 170.0, None, None, "test"))])
 
+    (verdict,) = judgement.verdicts
     assert verdict.status == "unknown" and "AccessDenied" in verdict.reason
-    assert [(e.account, e.region, e.operation) for e in judge.errors] == [(CALLER, "eu-west-1", "GetMetricData")]
+    assert [(e.account, e.region, e.operation) for e in judgement.errors] == [(CALLER, "eu-west-1", "GetMetricData")]

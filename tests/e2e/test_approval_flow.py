@@ -249,7 +249,7 @@ def test_a_failed_snapshot_copy_deletes_nothing(flow):
 def test_an_endpoint_updated_after_its_snapshot_is_kept_and_the_message_says_why(flow, monkeypatch, instant):
     """The owner updates the endpoint (a new config) while the flow snapshots it: Confirm compares the live endpoint
     with the snapshot, refuses, and nothing is deleted."""
-    from mlgov.approval_tasks import ApprovalTasks
+    from mlgov.services.approvals import ApprovalTasks
 
     snapshot = ApprovalTasks.snapshot
 

@@ -12,7 +12,7 @@ import json
 import jsonschema
 import pytest
 
-from mlgov.cli_doctor import CHECK_NAMES
+from mlgov.cli.doctor import CHECK_NAMES
 from tests.e2e import demo
 from tests.e2e.conftest import REPO
 

@@ -158,7 +158,7 @@ def test_single_account_mode_still_deploys_one_spoke_stack_per_member_region(tmp
 def test_deploy_summary_names_the_stack_set_targets(org):
     from pathlib import Path
 
-    from mlgov.deploy_summary import summarize
+    from stacks.deploy_summary import summarize
 
     _, assembly = org
     (line,) = [line for line in summarize(Path(assembly.directory)) if "STACK_SET" in line]

@@ -1,4 +1,4 @@
-"""The approval state machine's tasks (mlgov.approval_tasks) over Stubbers and moto: guarded delete, tags, re-check,
+"""The approval state machine's tasks (mlgov.services.approvals) over Stubbers and moto: guarded delete, tags, re-check,
 notify once, message update, verify, handler dispatch."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from mlgov.approval_tasks import ApprovalRefused, ApprovalTasks, SlackGateway
 from mlgov.domain.snapshot import endpoint_identity
+from mlgov.services.approvals import ApprovalRefused, ApprovalTasks, SlackGateway
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ACCOUNT, REGION, NAME = "333333333333", "eu-west-1", "churn-prod"

@@ -12,10 +12,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from mlgov.auto_tagging import park_in_dead_letter_queue, studio_parent_arns, tag_new_resource
 from mlgov.aws.sessions import AccountSessions
 from mlgov.domain.create_event import CreateCall, parse_create_event
 from mlgov.domain.tagging import TagDefaults
+from mlgov.services.auto_tagging import park_in_dead_letter_queue, studio_parent_arns, tag_new_resource
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"

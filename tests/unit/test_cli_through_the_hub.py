@@ -12,7 +12,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from mlgov.cli import main
-from mlgov.cli_exempt import ExemptError, exemption_request
+from mlgov.cli.exempt import ExemptError, exemption_request
 
 ARN = "arn:aws:sagemaker:eu-west-1:444455556666:endpoint/churn"
 CALLER = "arn:aws:sts::222222222222:assumed-role/Platform/bob"

@@ -112,7 +112,3 @@ def default_resource_type(operation: str) -> str:
     noun = operation.removeprefix("Create")
     noun = noun.replace("AutoML", "Automl").replace("AI", "Ai").replace("V2", "")
     return re.sub(r"(?<!^)(?=[A-Z])", "-", noun).lower()
-
-
-def governed_rows(rows: Iterable[ActionRow]) -> tuple[ActionRow, ...]:
-    return tuple(row for row in rows if row.governed)

@@ -78,10 +78,6 @@ class Resource:
         return self.resource_type in JOB_TYPES
 
     @property
-    def is_persistent(self) -> bool:
-        return self.resource_type in PERSISTENT_TYPES
-
-    @property
     def owner(self) -> str | None:
         return self.tags.get("mlgov:created-by")
 

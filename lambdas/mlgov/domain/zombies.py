@@ -12,7 +12,7 @@ from mlgov.domain.inventory import Resource
 from mlgov.domain.report import Verdict
 
 EXEMPT_TAG = "mlgov:exempt"
-_SNOOZE_UNTIL = re.compile(r"\buntil (\d{4}-\d{2}-\d{2})\b")  # approval_tasks writes "snoozed by … until D"
+_SNOOZE_UNTIL = re.compile(r"\buntil (\d{4}-\d{2}-\d{2})\b")  # services.approvals writes "snoozed by … until D"
 LAST_INVOKED_TAG = "last-invoked"
 CLOUDWATCH_RETENTION_DAYS = 455  # hourly datapoints are kept 15 months; older usage cannot be read
 

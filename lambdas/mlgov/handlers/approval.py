@@ -23,7 +23,7 @@ from functools import cache
 
 from aws_lambda_powertools import Logger
 
-from mlgov.approval_tasks import ApprovalRefused
+from mlgov.services.approvals import ApprovalRefused
 
 logger = Logger(service="mlgov-approval")
 TASKS = ("notify", "recheck", "mark_candidate", "confirm", "clear_candidate", "exempt", "exempt_manually",

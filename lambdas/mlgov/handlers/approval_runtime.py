@@ -9,10 +9,10 @@ from functools import cache
 
 import boto3
 
-from mlgov.approval_tasks import APPROVAL_ROLE_NAME, ApprovalTasks, SlackGateway
 from mlgov.aws.approvals_table import ApprovalsTable
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.interaction import DEFAULT_SNOOZE_DAYS
+from mlgov.services.approvals import APPROVAL_ROLE_NAME, ApprovalTasks, SlackGateway
 from mlgov.settings import required, whole_number
 
 SESSION_NAME = "mlgov-approval"  # how the approval flow's calls show in member accounts' CloudTrail

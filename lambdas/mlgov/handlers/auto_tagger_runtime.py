@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import boto3
 
-from mlgov.auto_tagging import park_in_dead_letter_queue, tag_new_resource
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.create_event import parse_create_event
+from mlgov.services.auto_tagging import park_in_dead_letter_queue, tag_new_resource
 from mlgov.settings import Settings, settings
 
 IDEMPOTENCY_KEY = "detail.eventID"

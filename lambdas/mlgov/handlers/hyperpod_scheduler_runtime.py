@@ -30,7 +30,7 @@ from mlgov.aws.hyperpod_state import DynamoDbStateStore, StateStore
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.resource_identity import partition_for_region, split_arn
 from mlgov.domain.schedules import SCHEDULE_TAG, ScheduleError, parse_schedule
-from mlgov.hyperpod_scheduling import ClusterOutcome, PassError, schedule_pass, summarize
+from mlgov.services.hyperpod import ClusterOutcome, PassError, schedule_pass, summarize
 from mlgov.settings import SettingsError, json_list, required, settings
 
 PASS_HOLD = timedelta(minutes=6)  # longer than the function's 5-minute timeout: a crashed pass frees it then
@@ -129,12 +129,15 @@ class HyperPodSchedulerRuntime:
         of them the spoke role), never the management account."""
         if not self.config.target_ous:
             return list(self.config.accounts)
-        from mlgov.aws.organization import governed_accounts
+        from mlgov.aws.organization import organization_accounts
 
         organizations = boto3.client("organizations", config=RETRY_CONFIG, endpoint_url=self.config.endpoint_url)
-        management = self.config.management_account
-        excluded = [management] if management and management != self.config.hub_account else []
-        return governed_accounts(organizations, self.config.target_ous, excluded)
+        return organization_accounts(
+            organizations,
+            self.config.hub_account,
+            target_ous=self.config.target_ous,
+            management_account=self.config.management_account,
+        )
 
     def set_schedule(self, cluster_arn: str, schedule: str | None, by: str) -> dict:
         """Tag (or, with None, untag) a cluster's schedule through the spoke role; ScheduleRefused when the ARN is

@@ -71,7 +71,7 @@ class JobLedgerRuntime:
     def park(self, event: object, reason: str) -> None:
         if not self.settings.dead_letter_queue_url:
             raise RuntimeError(f"no DLQ configured to park a bad event: {reason}")
-        from mlgov.auto_tagging import park_in_dead_letter_queue
+        from mlgov.services.auto_tagging import park_in_dead_letter_queue
 
         sqs = boto3.client("sqs", config=RETRY_CONFIG, endpoint_url=self.settings.endpoint_url)
         park_in_dead_letter_queue(sqs, self.settings.dead_letter_queue_url, event, reason)

@@ -13,8 +13,9 @@ from functools import cache
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mlgov.aws.organization import OrganizationUnreadable, organization_accounts
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
-from mlgov.domain.inventory import Resource, ScanError
+from mlgov.domain.inventory import ScanError
 from mlgov.domain.preflight import AccountAccess, access_result
 from mlgov.domain.scan_run import (
     EXEMPT_TAG,
@@ -33,14 +34,21 @@ from mlgov.domain.scan_run import (
     targets_key,
     unrecorded_exemption,
 )
-from mlgov.scan import Judge, ScanRequest, ScanResult
+from mlgov.services.scan import (
+    Judge,
+    ScanRequest,
+    UsageJudge,
+    cloudwatch_clients,
+    operation_of,
+    report,
+    scan_account_region,
+)
 from mlgov.settings import SettingsError, json_list, required, whole_number
 
 SESSION_NAME = "mlgov-scanner"  # how the scanner's calls show in member accounts' CloudTrail
 ACCESS_SESSION_NAME = "mlgov-doctor"  # the access task's AssumeRole calls, as member accounts' CloudTrail shows them
 ACCESS_WORKERS = 8  # accounts checked at once by the access task
-# (sessions, target, now, tag schema) -> a judge for scan.report; it may expose `errors` (ScanError list filled while
-# judging) and `last_invoked` ({endpoint ARN: YYYY-MM-DD}), as mlgov.zombie_scan.ZombieJudge does.
+# (sessions, target, now, tag schema) -> a judge for services.scan.report (UsageJudge in production)
 JudgeFactory = Callable[[AccountSessions, Target, datetime, object], Judge | None]
 LAST_INVOKED_TAG = "last-invoked"
 
@@ -153,25 +161,16 @@ class ScannerRuntime:
         """ACTIVE accounts below the target OUs (MLGOV_TARGET_OUS), or of the whole organization without them; never
         the management account (MLGOV_MANAGEMENT_ACCOUNT), which no StackSet instance reaches. The hub must be the
         management account or hold delegated read access; an account in no organization scans itself."""
-        organizations = self._client("organizations")
-        management = self.settings.management_account
-        excluded = [management] if management and management != self.settings.hub_account else []
         try:
-            if self.settings.target_ous:
-                from mlgov.aws.organization import governed_accounts
-
-                return governed_accounts(organizations, self.settings.target_ous, excluded)
-            accounts = []
-            for page in organizations.get_paginator("list_accounts").paginate():
-                accounts += [a["Id"] for a in page["Accounts"] if a.get("State", a.get("Status")) == "ACTIVE"]
-            return [a for a in accounts if a not in excluded]
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "AWSOrganizationsNotInUseException":
-                self.logger.info("not in an organization: scanning the hub account only")
-                return [self.settings.hub_account]
+            return organization_accounts(
+                self._client("organizations"),
+                self.settings.hub_account,
+                target_ous=self.settings.target_ous,
+                management_account=self.settings.management_account,
+            )
+        except OrganizationUnreadable as err:
             raise SettingsError(
-                f"cannot list the organization's accounts ({err}); give the hub delegated read access to the "
-                "organization (README) or set MLGOV_ACCOUNTS"
+                f"{err}; give the hub delegated read access to the organization (README) or set MLGOV_ACCOUNTS"
             ) from None
 
     # ---- task "access" (mlgov doctor) ------------------------------------------------------------------------------
@@ -213,15 +212,15 @@ class ScannerRuntime:
 
     def scan(self, target: Target) -> dict:
         """Inventory, price and judge one account-region; write its partial report. Access errors are entries."""
-        from mlgov.scan import report
-
         now = self.clock()
-        result = self.discover(target, now)
+        result = scan_account_region(
+            self.sessions, target.account, target.region, now, resource_types=self.settings.resource_types
+        )
         judge = self._judge(target, now, result.errors) if result.resources else None
         request = ScanRequest(regions=[target.region], accounts=[target.account])
-        document = report(result, request, self.prices(), self.schema(), now, judge=judge)
-        if judge is not None and judge.last_invoked and self.settings.write_last_invoked:
-            document["errors"] += self._write_last_invoked(target, judge.last_invoked)
+        document, judgement = report(result, request, self.prices(), self.schema(), now, judge=judge)
+        if judgement is not None and judgement.last_invoked and self.settings.write_last_invoked:
+            document["errors"] += self._write_last_invoked(target, judgement.last_invoked)
         key = part_key(target)
         self._archive().put_json(key, document)
         return {
@@ -232,30 +231,14 @@ class ScannerRuntime:
             "errors": len(document["errors"]),
         }
 
-    def discover(self, target: Target, now: datetime) -> ScanResult:
-        from mlgov.aws.inventory import SageMakerInventory
-
-        result = ScanResult(accounts=[target.account])
-        try:
-            client = self.sessions.client("sagemaker", target.account, target.region)
-            inventory = SageMakerInventory(
-                client, target.account, target.region, resource_types=self.settings.resource_types, now=now
-            )
-            result.resources, result.errors = inventory.collect()
-            result.api_calls = sum(inventory.api_calls.values())
-        except (ClientError, BotoCoreError) as err:
-            result.errors.append(ScanError(target.account, target.region, _operation(err), str(err)))
-        return result
-
-    def _judge(self, target: Target, now: datetime, errors: list[ScanError]) -> _GuardedJudge | None:
+    def _judge(self, target: Target, now: datetime, errors: list[ScanError]) -> Judge | None:
         if self.judge_factory is None:
             return None
         try:
-            judge = self.judge_factory(self.sessions, target, now, self.schema())
+            return self.judge_factory(self.sessions, target, now, self.schema())
         except (ClientError, BotoCoreError) as err:
-            errors.append(ScanError(target.account, target.region, _operation(err), str(err)))
+            errors.append(ScanError(target.account, target.region, operation_of(err), str(err)))
             return None
-        return None if judge is None else _GuardedJudge(judge, target, errors)
 
     def _write_last_invoked(self, target: Target, values: Mapping[str, str]) -> list[dict]:
         """`last-invoked` = the day traffic was last seen, on endpoints whose tag is older; failures are entries."""
@@ -464,31 +447,8 @@ class ScannerRuntime:
         return FindingsTable(self._client("dynamodb"), self.settings.findings_table)
 
 
-class _GuardedJudge:
-    """Runs the usage judge inside scan.report and moves what went wrong into the report's errors: a CloudWatch
-    failure leaves the lifecycle verdicts standing (never a zombie without evidence)."""
-
-    def __init__(self, judge: Judge, target: Target, errors: list[ScanError]) -> None:
-        self._judge = judge
-        self._target = target
-        self._errors = errors  # the ScanResult's list: scan.report builds the report from it after judging
-
-    @property
-    def last_invoked(self) -> Mapping[str, str]:
-        return getattr(self._judge, "last_invoked", None) or {}
-
-    def __call__(self, costed: Sequence[tuple[Resource, object]]) -> list:
-        try:
-            verdicts = self._judge(costed)
-        except (ClientError, BotoCoreError) as err:
-            self._errors.append(ScanError(self._target.account, self._target.region, _operation(err), str(err)))
-            return [None] * len(costed)
-        self._errors.extend(getattr(self._judge, "errors", None) or [])
-        return verdicts
-
-
 def default_judge_factory(config: ScannerSettings) -> JudgeFactory:
-    """mlgov.zombie_scan's judge (batched GetMetricData per account-region) with the configured thresholds."""
+    """services.scan.UsageJudge (batched GetMetricData per account-region) with the configured thresholds."""
     from mlgov.domain.zombies import ZombiePolicy
 
     try:
@@ -497,9 +457,7 @@ def default_judge_factory(config: ScannerSettings) -> JudgeFactory:
         raise SettingsError(f"MLGOV_ZOMBIE_IDLE_DAYS / MLGOV_ZOMBIE_MIN_AGE_DAYS: {err}") from None
 
     def factory(sessions: AccountSessions, target: Target, now: datetime, schema) -> Judge:
-        from mlgov.zombie_scan import make_judge
-
-        return make_judge(sessions, policy, now, schema)
+        return UsageJudge(cloudwatch_clients(sessions), policy, now, schema)
 
     return factory
 
@@ -508,13 +466,9 @@ def _error_entry(target: Target, err: Exception, what: str) -> dict:
     return {
         "account": target.account,
         "region": target.region,
-        "operation": _operation(err),
+        "operation": operation_of(err),
         "message": f"{what}: {err}",
     }
-
-
-def _operation(err: Exception) -> str:
-    return getattr(err, "operation_name", None) or type(err).__name__
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 
 from mlgov.repo_files import REPO_ROOT
@@ -24,8 +25,7 @@ def _demo(args) -> int:
 
     if not (REPO_ROOT / "tests" / "e2e" / "demo.py").is_file():
         raise CliError("mlgov demo runs from a source checkout: git clone the repository and run `make demo`")
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    from tests.e2e.demo import main as run_demo
-
-    return run_demo(["--cloud-assembly", args.cloud_assembly, "--out", args.out])
+    # The demo is a tool of the checkout (it drives the e2e harness), never code of this package: it runs as its own
+    # process, as `make demo` runs it.
+    command = [sys.executable, "-m", "tests.e2e.demo", "--cloud-assembly", args.cloud_assembly, "--out", args.out]
+    return subprocess.run(command, cwd=REPO_ROOT, check=False).returncode

@@ -51,8 +51,8 @@ def add_restore_commands(commands, common: argparse.ArgumentParser) -> None:
 def _restore(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from mlgov.cli_aws import cli_client, cli_session
-    from mlgov.restore import RestoreError, apply_plan, load_snapshot
+    from mlgov.cli.aws_profiles import cli_client, cli_session
+    from mlgov.services.restore import RestoreError, apply_plan, load_snapshot
 
     bucket = args.archive_bucket or os.environ.get(ARCHIVE_BUCKET_ENV)
     if not bucket:

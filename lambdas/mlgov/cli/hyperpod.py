@@ -8,7 +8,7 @@ import os
 from datetime import UTC, datetime
 
 from mlgov.aws.hyperpod_state import ClusterRecord, StateStore
-from mlgov.cli_aws import cli_client, cli_session
+from mlgov.cli.aws_profiles import cli_client, cli_session
 from mlgov.domain.preflight import HYPERPOD_FUNCTION_NAME
 
 STATE_TABLE_ENV = "MLGOV_HYPERPOD_STATE_TABLE"
@@ -226,7 +226,7 @@ def _when(instant: datetime | None) -> str:
 def _plan(args: argparse.Namespace) -> int:
     from mlgov.aws.hyperpod import HyperPodClusters
     from mlgov.aws.hyperpod_state import InMemoryStateStore
-    from mlgov.hyperpod_scheduling import schedule_pass, summarize
+    from mlgov.services.hyperpod import schedule_pass, summarize
 
     now = _instant(args.at) if args.at else datetime.now(UTC)
     session = _session(args)

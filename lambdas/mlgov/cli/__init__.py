@@ -130,27 +130,27 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--min-age-days", type=int, help="zombie: endpoints younger than this never are (default 7)")
     scan.set_defaults(run=_scan)
 
-    from mlgov.cli_pricing import add_pricing_commands
+    from mlgov.cli.pricing import add_pricing_commands
 
     add_pricing_commands(commands, common)
 
-    from mlgov.cli_hyperpod import add_hyperpod_commands
+    from mlgov.cli.hyperpod import add_hyperpod_commands
 
     add_hyperpod_commands(commands, common)
 
-    from mlgov.cli_restore import add_restore_commands
+    from mlgov.cli.restore import add_restore_commands
 
     add_restore_commands(commands, common)
 
-    from mlgov.cli_exempt import add_exempt_command
+    from mlgov.cli.exempt import add_exempt_command
 
     add_exempt_command(commands, common)
 
-    from mlgov.cli_doctor import add_doctor_command
+    from mlgov.cli.doctor import add_doctor_command
 
     add_doctor_command(commands, common)
 
-    from mlgov.cli_demo import add_demo_command
+    from mlgov.cli.demo import add_demo_command
 
     add_demo_command(commands, common)
     return parser
@@ -349,7 +349,7 @@ def _scan(args) -> int:
 
     from mlgov.price_files import load_price_table
     from mlgov.report_render import render_csv, render_json, render_table
-    from mlgov.scan import ScanRequest, ScanSetupError, discover, report
+    from mlgov.services.scan import ScanRequest, ScanSetupError, discover, report
 
     if args.workers < 1:
         raise CliError("--workers must be at least 1")
@@ -376,12 +376,7 @@ def _scan(args) -> int:
         result = discover(session, request, now)
     except (ScanSetupError, NoCredentialsError, BotoCoreError) as err:
         raise CliError(str(err)) from None
-    document = report(result, request, load_price_table(), schema, now, judge=judge)
-    if judge is not None:
-        document["errors"] += [
-            {"account": e.account, "region": e.region, "operation": e.operation, "message": e.message}
-            for e in judge.errors
-        ]
+    document, _ = report(result, request, load_price_table(), schema, now, judge=judge)
     from mlgov.report_html import render_html
 
     renderer = {"json": render_json, "csv": render_csv, "table": render_table, "html": render_html}[args.format]
@@ -395,24 +390,17 @@ def _scan(args) -> int:
 
 
 def _zombie_judge(args, session, request, now, schema):
-    from mlgov.aws.sessions import AccountSessions
     from mlgov.domain.zombies import ZombiePolicy
-    from mlgov.scan import _caller_account
-    from mlgov.zombie_scan import make_judge
+    from mlgov.services.scan import UsageJudge, caller_account, cloudwatch_clients, scan_sessions
 
     idle_days, min_age_days = _configured_thresholds()
     idle_days = args.idle_days if args.idle_days is not None else idle_days
     min_age_days = args.min_age_days if args.min_age_days is not None else min_age_days
     if idle_days < 1 or min_age_days < 0:
         raise CliError("--idle-days must be at least 1 and --min-age-days at least 0")
-    sessions = AccountSessions(
-        hub_account=_caller_account(session, request.endpoint_url),
-        role_name=request.assume_role or "",
-        base_session=session,
-        endpoint_url=request.endpoint_url,
-        session_name="mlgov-scan",
-    )
-    return make_judge(sessions, ZombiePolicy(idle_days=idle_days, min_age_days=min_age_days), now, schema)
+    sessions = scan_sessions(session, request, caller_account(session, request.endpoint_url))
+    policy = ZombiePolicy(idle_days=idle_days, min_age_days=min_age_days)
+    return UsageJudge(cloudwatch_clients(sessions), policy, now, schema)
 
 
 def _configured_thresholds() -> tuple[int, int]:

@@ -35,7 +35,6 @@ ZOMBIE_TAG, ZOMBIE_BY_TAG, ZOMBIE_DATE_TAG, EXEMPT_TAG = (
     ("mlgov:exempt"),
 )
 ZOMBIE_KEYS = (ZOMBIE_TAG, ZOMBIE_BY_TAG, ZOMBIE_DATE_TAG)
-WRITABLE_KEYS = (*ZOMBIE_KEYS, EXEMPT_TAG)  # what the approval spoke role may tag (aws:TagKeys condition)
 CANDIDATE, CONFIRMED = "candidate", "confirmed"
 HASH_JOBS_PREFIX = "hash-jobs/"  # archive prefix only the hub writes: the Distributed Map's items
 MESSAGE_PREFIX = "message#"  # approvals-table item: execution ARN -> where its Slack message is

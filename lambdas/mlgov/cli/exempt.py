@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from mlgov.aws.hub_functions import invoke_hub_function
-from mlgov.cli_aws import cli_client, cli_session
+from mlgov.cli.aws_profiles import cli_client, cli_session
 from mlgov.domain.preflight import APPROVAL_FUNCTION_NAME
 from mlgov.domain.resource_identity import split_arn
 
