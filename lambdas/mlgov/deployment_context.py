@@ -4,6 +4,7 @@ the checkout's `python -m stacks.config`, and the SCP principals it implies."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -56,14 +57,25 @@ def _validate(path: Path, context: object) -> dict:
     done = subprocess.run(
         [sys.executable, "-m", "stacks.config", str(path.resolve())],
         cwd=checkout,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(checkout), os.environ.get("PYTHONPATH")]))},
         capture_output=True,
         text=True,
         check=False,
     )
-    if done.returncode != 0:
-        lines = (done.stderr or "").strip().splitlines()
-        raise DeploymentContextError(lines[-1] if lines else f"{path}: validation failed") from None
-    return json.loads(done.stdout)
+    lines = (done.stderr or "").strip().splitlines()
+    if done.returncode == 2:  # stacks.config's verdict on the config: one line naming the key
+        raise DeploymentContextError(lines[-1] if lines else f"{path}: invalid mlgov config") from None
+    try:
+        if done.returncode == 0:
+            return json.loads(done.stdout)
+    except ValueError:
+        pass
+    # The validator itself could not run (a checkout without its requirements installed): say so, read as it is.
+    reason = lines[-1] if lines else f"exit {done.returncode}"
+    print(f"mlgov: note: {path} read without validation (python -m stacks.config failed: {reason})", file=sys.stderr)
+    if not isinstance(context, dict):
+        raise DeploymentContextError(f"{path}: context '{CONTEXT_KEY}' must be an object") from None
+    return context
 
 
 def validating_checkout(path: Path) -> Path | None:

@@ -20,8 +20,8 @@ from stacks.parts.tables import state_table
 
 HYPERPOD_ROLE_NAME = HUB_HYPERPOD_ROLE
 SPOKE_ROLE_NAME = SPOKE_ROLE
-# Roles no HyperPod cluster should run as: mlgov's own, StackSet and CDK deployers, the Organizations admin role,
-# IAM Identity Center (SSO) roles and service-linked roles.
+# Roles no HyperPod cluster should run as (best effort: the well-known administrative names): mlgov's own, StackSet,
+# CDK and AFT deployers, the Organizations / Control Tower admin roles, IAM Identity Center (SSO) and service-linked.
 NEVER_PASSED_ROLES = (
     "mlgov-*",
     "*/mlgov-*",
@@ -29,6 +29,9 @@ NEVER_PASSED_ROLES = (
     "cdk-*",
     "OrganizationAccountAccessRole",
     "AWSControlTowerExecution",
+    "AWSCloudFormationStackSetExecutionRole",
+    "AWSAFTExecution",
+    "AWSAFTService",
     "aws-reserved/*",
     "aws-service-role/*",
 )

@@ -589,6 +589,52 @@ def test_ranges_left_to_the_distributed_map_are_hashed_one_per_item_then_verifie
         tasks.hash_range(stray)
     with pytest.raises(ApprovalRefused, match="malformed job"):
         tasks.hash_range({**stray, "job": {"source_uri": "s3://b/k"}})
+    with pytest.raises(ApprovalRefused, match="has no source range 7"):
+        tasks.hash_range({**stray, "job": {**jobs[0], "index": 7}})
+
+
+def test_what_is_hashed_and_verified_comes_from_the_sealed_manifest_never_from_the_job_or_a_rewritten_manifest(
+    dynamodb,
+):
+    """A job pointing at another object still hashes the sealed manifest's source; a manifest rewritten after its
+    seal (by anyone who can write the archive) changes nothing, and one the hub never sealed is refused."""
+    from mlgov.aws.approvals_table import ApprovalsTable
+    from mlgov.aws.snapshot_store import CopyLimits, take_snapshot
+    from tests.aws.test_snapshot_store import create_endpoint
+
+    legacy = boto3.client("s3", region_name=REGION, config=Config(request_checksum_calculation="when_required"))
+    s3, sagemaker = boto3.client("s3", region_name=REGION), boto3.client("sagemaker", region_name=REGION)
+    for bucket in ("archive", "ml-artifacts"):
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket="archive", VersioningConfiguration={"Status": "Enabled"})
+    for key in ("xgb/model.tar.gz", "weights/v3/config.json", "weights/v3/model.safetensors", "other/evil.bin"):
+        legacy.put_object(Bucket="ml-artifacts", Key=key, Body=key.encode() * 10)
+    create_endpoint(sagemaker, NAME)
+    tasks = ApprovalTasks(
+        sessions=FakeSessions(s3=s3, sagemaker=sagemaker),
+        archive_client=s3,
+        archive_bucket="archive",
+        approvals=ApprovalsTable(dynamodb, "approvals"),
+        snapshot_fn=lambda *a, **k: take_snapshot(*a, **k, limits=CopyLimits(hash_in_task_max=0)),
+        clock=lambda: NOW,
+    )
+    snap = tasks.snapshot(_state())
+    jobs = json.loads(s3.get_object(Bucket="archive", Key=snap["hash_jobs_key"])["Body"].read())
+    for job in jobs:
+        forged = {**job, "source_uri": "s3://ml-artifacts/other/evil.bin", "range": [0, 3]}
+        tasks.hash_range({"finding": FINDING, "manifest_key": snap["manifest_key"], "job": forged})
+    assert tasks.verify(_state(snapshot=snap))["verified"] is True  # the sealed sources were hashed
+
+    # a manifest rewritten after its seal is ignored: the sealed version (immutable in the versioned archive) counts
+    manifest = json.loads(s3.get_object(Bucket="archive", Key=snap["manifest_key"])["Body"].read())
+    s3.put_object(Bucket="archive", Key=snap["manifest_key"], Body=json.dumps({**manifest, "objects": []}).encode())
+    assert tasks.verify(_state(snapshot=snap))["objects"] == 3
+    # a manifest the hub never sealed is neither verified nor hashed for
+    dynamodb.delete_item(TableName="approvals", Key={"pk": {"S": f"seal#{snap['manifest_key']}"}})
+    result = tasks.verify(_state(snapshot=snap))
+    assert result["verified"] is False and "was never sealed by the hub" in result["problems"][0]
+    with pytest.raises(ApprovalRefused, match="was never sealed by the hub"):
+        tasks.hash_range({"finding": FINDING, "manifest_key": snap["manifest_key"], "job": jobs[0]})
 
 
 # ---- the handler -------------------------------------------------------------------------------------------------

@@ -114,12 +114,18 @@ def source_parts(client, bucket: str, key: str, version_id: str | None = None) -
                 ).get("ObjectParts")
                 or {}
             )
-        except ClientError:
+        except ClientError as err:
+            if _code(err) in ("SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError"):
+                raise  # a transient refusal must not turn a composite source into one hashed byte by byte
             return None
         parts.extend(page.get("Parts") or [])
         if not page.get("IsTruncated"):
             return parts or None
         marker = int(page["NextPartNumberMarker"])
+
+
+def _code(err: ClientError) -> str:
+    return err.response.get("Error", {}).get("Code", "")
 
 
 def _multipart_copy(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 from mlgov.repo_files import REPO_ROOT
 
@@ -27,5 +28,6 @@ def _demo(args) -> int:
         raise CliError("mlgov demo runs from a source checkout: git clone the repository and run `make demo`")
     # The demo is a tool of the checkout (it drives the e2e harness), never code of this package: it runs as its own
     # process, as `make demo` runs it.
-    command = [sys.executable, "-m", "tests.e2e.demo", "--cloud-assembly", args.cloud_assembly, "--out", args.out]
+    assembly, out = str(Path(args.cloud_assembly).resolve()), str(Path(args.out).resolve())  # relative to the caller
+    command = [sys.executable, "-m", "tests.e2e.demo", "--cloud-assembly", assembly, "--out", out]
     return subprocess.run(command, cwd=REPO_ROOT, check=False).returncode

@@ -237,7 +237,7 @@ def _with_overrides(settings: InstallationSettings, args) -> InstallationSetting
 
 
 def load_settings(args) -> InstallationSettings:
-    """The mlgov context of --config (default ./cdk.json when present), validated by stacks.config when importable."""
+    """The mlgov context of --config (default ./cdk.json when present), validated by the checkout."""
     path = default_config_path(args.config)
     if path is None:
         return _with_overrides(InstallationSettings(source="flags"), args)

@@ -363,6 +363,21 @@ class ApprovalTasks:
         self.archive_client.put_object(Bucket=self.archive_bucket, Key=key, Body=json.dumps(jobs).encode())
         return {"pending_hashes": len(jobs), "hash_jobs_key": key}
 
+    def _sealed_manifest(self, key: str) -> dict:
+        """The manifest as the hub sealed it (version id and SHA-256 in the approvals table): a manifest written or
+        changed by anyone else is never verified nor hashed for. Without the table (tests), its current version."""
+        from mlgov.aws.snapshot_store import read_sealed_manifest
+
+        if self.approvals is None:
+            return json.loads(self.archive_client.get_object(Bucket=self.archive_bucket, Key=key)["Body"].read())
+        seal = self.approvals.manifest_seal(key)
+        if seal is None:
+            raise ApprovalRefused(f"{key} was never sealed by the hub")
+        document = read_sealed_manifest(self.archive_client, self.archive_bucket, seal)
+        if document is None:
+            raise ApprovalRefused(f"{key} is gone or changed since the hub sealed it")
+        return document
+
     def hash_range(self, state: Mapping) -> dict:
         """One Distributed Map item: the SHA-256 of one source byte range, recorded in the approvals table for Verify.
         State: {"finding", "manifest_key", "job": an item of `pending_ranges`}."""
@@ -373,22 +388,31 @@ class ApprovalTasks:
         if self.approvals is None:
             raise ApprovalRefused("hash_range needs the approvals table")
         try:
-            bucket, key = parse_s3_uri(job["source_uri"])
-            start, end = (int(value) for value in job["range"])
             index, archive_key = int(job["index"]), str(job["archive_key"])
         except (KeyError, TypeError, ValueError) as err:
             raise ApprovalRefused(f"hash_range: malformed job {json.dumps(job)[:200]} ({err})") from err
         if not manifest_key or not archive_key.startswith(manifest_key.removesuffix("manifest.json")):
             raise ApprovalRefused(f"hash_range: {archive_key} is not part of the snapshot {manifest_key}")
+        # What to hash comes from the sealed manifest, never from the job: the job only names (archive key, index).
+        objects = {item.get("archive_key"): item for item in self._sealed_manifest(manifest_key).get("objects") or []}
+        recorded = objects.get(archive_key) or {}
+        ranges = recorded.get("hash_ranges") or []
+        if not 0 <= index < len(ranges):
+            raise ApprovalRefused(f"hash_range: {archive_key} has no source range {index} in {manifest_key}")
+        bucket, key = parse_s3_uri(recorded["source_uri"])
+        start, end = (int(value) for value in ranges[index])
         account, region, _ = _where(_finding(state))
-        value = sha256_of_range(
-            self.sessions.client("s3", account, region),
-            bucket,
-            key,
-            (start, end),
-            version_id=job.get("version_id"),
-            etag=job.get("etag"),
-        )
+        try:
+            value = sha256_of_range(
+                self.sessions.client("s3", account, region),
+                bucket,
+                key,
+                (start, end),
+                version_id=recorded.get("source_version_id"),
+                etag=recorded.get("source_etag"),
+            )
+        except ClientError as err:
+            raise ApprovalRefused(f"hash_range: {archive_key} range {index} of {len(ranges)}: {err}") from err
         keep = timedelta(hours=self.timeout_hours) + KEEP_AFTER_DEADLINE
         self.approvals.record_range_hash(manifest_key, archive_key, index, value, now=self.clock(), keep=keep)
         return {"archive_key": archive_key, "index": index, "bytes": end - start + 1}
@@ -404,9 +428,8 @@ class ApprovalTasks:
             return {"verified": False, "problems": ["no snapshot was taken"], "manifest_key": None}
         account, region, _ = _where(_finding(state))
         try:
-            body = self.archive_client.get_object(Bucket=self.archive_bucket, Key=key)["Body"].read()
-            document = json.loads(body)
-        except (ClientError, ValueError) as err:
+            document = self._sealed_manifest(key)
+        except (ClientError, ValueError, ApprovalRefused) as err:
             return {"verified": False, "problems": [f"manifest unreadable: {err}"[:_CAUSE_MAX]], "manifest_key": key}
         # The manifest's own verification ran before ranges left to the Distributed Map were hashed: this task
         # re-verifies everything itself, with those hashes.
