@@ -29,6 +29,7 @@ SCHEMA = "mlgov.bench/1"
 QUICK_ARGS: dict[str, list[str]] = {
     "auto_tagger": ["--events", "20", "--runs", "1"],
     "scan": ["--endpoints", "40", "--jobs", "100", "--latency-ms", "5"],
+    "scan_calls": ["--endpoints", "60", "--latency-ms", "5"],
     "zombies": ["--endpoints", "60", "--latency-ms", "5"],
 }
 COLUMNS = ("benchmark", "metric", "mlgov", "baseline", "ratio", "goal")

@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from mlgov.domain.zombies import DEFAULT_IDLE_DAYS, DEFAULT_MIN_AGE_DAYS
+
 CONTEXT_KEY = "mlgov"
 DEFAULT_SCAN_SCHEDULE = "cron(0 6 * * ? *)"
 
@@ -123,10 +125,10 @@ class MlgovConfig(BaseModel):
         int,
         Strict(),
         Field(ge=1, le=455, description="days without invocations before an endpoint is a zombie"),
-    ] = 30
+    ] = DEFAULT_IDLE_DAYS
     zombie_min_age_days: Annotated[
         int, Strict(), Field(ge=1, le=365, description="endpoints younger than this are never zombies")
-    ] = 7
+    ] = DEFAULT_MIN_AGE_DAYS
     hyperpod_schedule_minutes: Annotated[
         int, Strict(), Field(ge=1, le=1440, description="how often HyperPod schedules are evaluated")
     ] = 15

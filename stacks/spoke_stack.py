@@ -80,8 +80,9 @@ class SpokeStack(cdk.Stack):
             [
                 {
                     "id": "AwsSolutions-IAM5",
-                    "reason": "Read and tag any SageMaker resource of this account in any governed region (List* and "
-                    "GetMetricData have no resource-level permissions; HyperPod clusters and their execution roles are "
+                    "reason": "Read and tag any SageMaker resource of this account in any governed region (List*, "
+                    "Search and GetMetricData have no resource-level permissions; HyperPod clusters and their "
+                    "execution roles are "
                     "unknown at synth, UpdateCluster only on clusters tagged mlgov:schedule); AddTags is "
                     "limited by aws:TagKeys to the keys the auto-tagger writes.",
                     "appliesTo": [
@@ -142,7 +143,7 @@ class SpokeStack(cdk.Stack):
                 ),
                 iam.PolicyStatement(
                     sid="ListSageMakerAndReadUsageMetrics",  # no resource-level permissions exist for these
-                    actions=["sagemaker:List*", "cloudwatch:GetMetricData"],
+                    actions=["sagemaker:List*", "sagemaker:Search", "cloudwatch:GetMetricData"],
                     resources=["*"],
                 ),
                 iam.PolicyStatement(

@@ -111,3 +111,9 @@ def valid_tags(today) -> dict[str, str]:
         "ml:environment": "dev",
         "auto-delete-after": (today + timedelta(days=30)).isoformat(),
     }
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_home(tmp_path_factory, monkeypatch):
+    """`mlgov scan` caches endpoint configs under $XDG_CACHE_HOME: never the developer's, never shared by tests."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache-home")))

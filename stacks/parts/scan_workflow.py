@@ -173,7 +173,7 @@ class ScanWorkflow(Construct):
             ),
             iam.PolicyStatement(
                 sid="ReadSageMakerAndMetricsInTheHubAccount",
-                actions=["sagemaker:List*", "sagemaker:Describe*", "cloudwatch:GetMetricData"],
+                actions=["sagemaker:List*", "sagemaker:Search", "sagemaker:Describe*", "cloudwatch:GetMetricData"],
                 resources=["*"],
             ),
             iam.PolicyStatement(

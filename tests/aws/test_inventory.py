@@ -8,6 +8,7 @@ max_workers=1 so calls reach the Stubber in a fixed order.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -16,7 +17,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from mlgov.aws.inventory import SUPPORTED_TYPES, SageMakerInventory
+from mlgov.aws.inventory import SUPPORTED_TYPES, EndpointConfigCache, SageMakerInventory
 from mlgov.domain.inventory import InstanceGroup, ScanError, Variant
 
 REGION = "eu-west-1"
@@ -118,10 +119,8 @@ def test_endpoints_take_instance_type_from_the_shared_config_and_count_from_the_
     assert blue.tags == {**OWNER_TAGS, "slot": "churn-blue"}
     assert blue.owner == "alice"
     assert endpoints["churn-green"].tags["slot"] == "churn-green"
-    # The config both endpoints share is described once per scan.
-    assert inventory.api_calls["DescribeEndpointConfig"] == 1
-    assert inventory.api_calls["DescribeEndpoint"] == 2
-    assert inventory.api_calls["ListTags"] == 2
+    # One Search brings both endpoints with their variants and tags; the config they share is described once.
+    assert inventory.api_calls == {"Search": 1, "DescribeEndpointConfig": 1}
 
 
 def test_training_job_reports_its_instances_spot_flag_and_run_window(moto_sagemaker, instant):
@@ -269,7 +268,7 @@ def test_an_empty_account_costs_one_list_call_per_type_and_nothing_else(moto_sag
 
     assert inventory.collect() == ([], [])
     assert sum(inventory.api_calls.values()) == len(MOTO_LISTABLE)
-    assert all(operation.startswith("List") for operation in inventory.api_calls)
+    assert all(operation.startswith("List") or operation == "Search" for operation in inventory.api_calls)
 
 
 # -- Stubber ------------------------------------------------------------------------------------------------------
@@ -289,6 +288,16 @@ def stub_list(stubber, operation: str, key: str, items: list[dict], **params) ->
 
 def stub_tags(stubber, resource_arn: str, tags: dict[str, str]) -> None:
     stubber.add_response("list_tags", {"Tags": tag_list(tags)}, {"ResourceArn": resource_arn, **TAG_PAGE})
+
+
+def refuse_search(stubber) -> None:
+    """Search denied (a caller without sagemaker:Search): endpoints are listed and described instead."""
+    stubber.add_client_error(
+        "search",
+        service_error_code="AccessDeniedException",
+        service_message="User is not authorized to perform: sagemaker:Search",
+        expected_params={"Resource": "Endpoint", **PAGE},
+    )
 
 
 def scan(client, *types: str, **options):
@@ -813,6 +822,7 @@ def test_feature_groups_report_their_online_store(stubbed):
 
 def test_access_denied_on_one_list_is_a_scan_error_and_the_other_types_still_return(stubbed):
     client, stubber = stubbed
+    refuse_search(stubber)
     stubber.add_client_error(
         "list_endpoints",
         service_error_code="AccessDeniedException",
@@ -848,6 +858,7 @@ def test_endpoint_deleted_after_the_list_is_skipped_and_a_deleted_config_is_flag
         }
         for name in ("gone", "orphan")
     ]
+    refuse_search(stubber)
     stub_list(stubber, "list_endpoints", "Endpoints", summaries)
     stubber.add_client_error(
         "describe_endpoint",
@@ -935,3 +946,98 @@ def test_supported_types_are_arn_resource_names_and_unknown_ones_are_rejected(st
     assert len(SUPPORTED_TYPES) == len(set(SUPPORTED_TYPES)) == 16
     with pytest.raises(ValueError, match=r"unsupported resource types \['notebook'\]"):
         SageMakerInventory(client, ACCOUNT, REGION, resource_types=["notebook"])
+
+
+# -- endpoints through Search, and the endpoint-config cache -------------------------------------------------------
+
+
+def _searched(name: str, config: str, modified: datetime, tags: dict[str, str]) -> dict:
+    return {
+        "Endpoint": {
+            "EndpointName": name,
+            "EndpointArn": arn(f"endpoint/{name}"),
+            "EndpointConfigName": config,
+            "EndpointStatus": "InService",
+            "CreationTime": CREATED,
+            "LastModifiedTime": modified,
+            "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 2, "DesiredInstanceCount": 2}],
+            "Tags": tag_list(tags),
+        }
+    }
+
+
+def _config(name: str, created: datetime, instance_type: str = "ml.g5.xlarge") -> dict:
+    return {
+        "EndpointConfigName": name,
+        "EndpointConfigArn": arn(f"endpoint-config/{name}"),
+        "CreationTime": created,
+        "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": instance_type}],
+    }
+
+
+def test_search_pages_bring_endpoints_with_their_variants_and_tags_in_one_call_per_hundred(stubbed):
+    client, stubber = stubbed
+    modified = CREATED + timedelta(days=1)
+    stubber.add_response(
+        "search",
+        {"Results": [_searched("a", "cfg-a", modified, OWNER_TAGS)], "NextToken": "t1"},
+        {"Resource": "Endpoint", **PAGE},
+    )
+    stubber.add_response(
+        "search",
+        {"Results": [_searched("b", "cfg-b", modified, {"ml:team": "risk"})]},
+        {"Resource": "Endpoint", "NextToken": "t1", **PAGE},
+    )
+    stubber.add_response("describe_endpoint_config", _config("cfg-a", CREATED), {"EndpointConfigName": "cfg-a"})
+    stubber.add_response("describe_endpoint_config", _config("cfg-b", CREATED), {"EndpointConfigName": "cfg-b"})
+
+    inventory, resources, errors = scan(client, "endpoint")
+
+    assert errors == []
+    found = by_name(resources)
+    assert found["a"].tags == OWNER_TAGS and found["b"].tags == {"ml:team": "risk"}
+    assert (found["a"].instance_type, found["a"].instance_count) == ("ml.g5.xlarge", 2)
+    assert inventory.api_calls == {"Search": 2, "DescribeEndpointConfig": 2}  # no DescribeEndpoint, no ListTags
+
+
+def test_a_cached_config_saves_its_describe_until_an_endpoint_using_it_changes(stubbed):
+    """The cache holds what a config was when each endpoint using it last changed (endpoint ARN + LastModifiedTime):
+    a warm second scan describes nothing; an endpoint updated (or recreated) since is described again."""
+    client, stubber = stubbed
+    modified = CREATED + timedelta(days=10)
+    cache = EndpointConfigCache()
+    first = [_searched("old", "cfg", modified, {}), _searched("new", "cfg", modified, {})]
+    stubber.add_response("search", {"Results": first}, {"Resource": "Endpoint", **PAGE})
+    stubber.add_response(
+        "describe_endpoint_config", _config("cfg", CREATED, "ml.m5.large"), {"EndpointConfigName": "cfg"}
+    )
+    cold, _, _ = scan(client, "endpoint", config_cache=cache)
+
+    stubber.add_response("search", {"Results": first}, {"Resource": "Endpoint", **PAGE})
+    warm, resources, _ = scan(
+        client, "endpoint", config_cache=EndpointConfigCache(json.loads(json.dumps(cache.dump())))
+    )
+
+    updated = [first[0], _searched("new", "cfg", modified + timedelta(hours=1), {})]
+    stubber.add_response("search", {"Results": updated}, {"Resource": "Endpoint", **PAGE})
+    stubber.add_response(
+        "describe_endpoint_config", _config("cfg", CREATED, "ml.p4d.24xlarge"), {"EndpointConfigName": "cfg"}
+    )
+    again, changed, _ = scan(client, "endpoint", config_cache=cache)
+
+    assert cold.api_calls == {"Search": 1, "DescribeEndpointConfig": 1}
+    assert warm.api_calls == {"Search": 1} and {r.instance_type for r in resources} == {"ml.m5.large"}
+    assert again.api_calls == {"Search": 1, "DescribeEndpointConfig": 1}
+    assert {r.instance_type for r in changed} == {"ml.p4d.24xlarge"}
+
+
+def test_a_search_failure_other_than_a_refusal_is_the_endpoint_types_scan_error(stubbed):
+    client, stubber = stubbed
+    stubber.add_client_error(
+        "search", service_error_code="ThrottlingException", service_message="Rate exceeded", http_status_code=400
+    )
+
+    _, resources, errors = scan(client, "endpoint")
+
+    assert resources == []
+    assert errors == [ScanError(ACCOUNT, REGION, "Search", "endpoint: ThrottlingException: Rate exceeded")]

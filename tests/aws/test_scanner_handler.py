@@ -608,3 +608,26 @@ def _with(settings, **changes):
     from dataclasses import replace
 
     return replace(settings, **changes)
+
+
+def test_a_scheduled_run_describes_only_the_endpoint_configs_no_earlier_run_described(hub):
+    """The scanner keeps the configs it described in the archive (cache/endpoint-configs/<account>/<region>.json):
+    the next run's inventory of an unchanged fleet is one Search per account-region, no DescribeEndpointConfig."""
+    described: list[str] = []
+
+    def count(params, **_):
+        described.append(params["EndpointConfigName"])
+
+    for account in (HUB, MEMBER):  # the runtime's clients are cached per account and region: the scans use these
+        client = hub.runtime.sessions.client("sagemaker", account, REGION)
+        client.meta.events.register("before-parameter-build.sagemaker.DescribeEndpointConfig", count)
+
+    hub.run("run-1")
+    first = sorted(described)
+    described.clear()
+    hub.run("run-2", at=hub.now + timedelta(hours=1))
+
+    assert first  # the first run described every config of the two readable accounts
+    assert described == []
+    cached = hub.object(f"cache/endpoint-configs/{MEMBER}/{REGION}.json")
+    assert any("endpoint/member-zombie@" in key for key in cached)

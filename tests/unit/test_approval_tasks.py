@@ -472,8 +472,6 @@ def _notify_tasks(dynamodb, slack: FakeSlack) -> ApprovalTasks:
     return _tasks(
         FakeSessions(),
         approvals=ApprovalsTable(dynamodb, "approvals"),
-        dynamodb=dynamodb,
-        approvals_table="approvals",
         slack=slack.gateway(),
     )
 

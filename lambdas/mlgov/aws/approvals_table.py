@@ -11,6 +11,8 @@ Exemptions: `pk` = `exemption#<resource ARN>`, the last `mlgov:exempt` value mlg
 Snooze, timeout, `mlgov exempt`) with who, when, why and until. The scan honours an `mlgov:exempt` tag only when its
 value is the one recorded here: a tag written by anyone else never keeps a zombie.
 
+Message pointers: `pk` = `message#<execution ARN>`, the channel and ts of that execution's Slack message.
+
 Range hashes: `pk` = `hash#<manifest key>#<archive key>#<range index>`, the SHA-256 of one source byte range that the
 approval state machine's Distributed Map computed after the manifest was written (`mlgov.aws.snapshot_store`).
 """
@@ -31,6 +33,7 @@ PREFIX = "approval#"
 PENDING, DONE = "pending", "done"
 KEEP_AFTER_DEADLINE = timedelta(days=90)  # purge_at = deadline + this
 EXEMPTION_PREFIX = "exemption#"
+MESSAGE_PREFIX = "message#"  # message#<execution ARN>: where that execution's Slack message is
 HASH_PREFIX = "hash#"  # hash#<manifest key>#<archive key>#<range index>: a source range's SHA-256
 SEAL_PREFIX = "seal#"  # seal#<manifest key>: the manifest version and SHA-256 the hub wrote
 _BATCH_GET_MAX = 100
@@ -47,6 +50,7 @@ class ApprovalsTable:
     def __init__(self, client, table_name: str) -> None:
         self._client = client  # a boto3 DynamoDB client (low-level), created by the caller's wiring
         self._table = table_name
+        self.name = table_name  # what `mlgov restore --approvals-table` needs to read this table's seals
         self._serializer = TypeSerializer()
         self._deserializer = TypeDeserializer()
 
@@ -177,6 +181,27 @@ class ApprovalsTable:
         self._client.put_item(
             TableName=self._table, Item={key: self._serializer.serialize(value) for key, value in item.items()}
         )
+
+    def remember_message(self, execution_id: str, ident: str, channel: str, ts: str, *, purge_at: datetime) -> None:
+        """Where an execution's Slack message is (`message#<execution ARN>`), for the final chat.update."""
+        item = {
+            KEY: MESSAGE_PREFIX + execution_id,
+            "approval_id": ident,
+            "channel": channel,
+            "ts": ts,
+            "purge_at": int(purge_at.timestamp()),
+        }
+        self._client.put_item(
+            TableName=self._table, Item={key: self._serializer.serialize(value) for key, value in item.items()}
+        )
+
+    def message_of(self, execution_id: str) -> tuple[str, str] | None:
+        """(channel, ts) of an execution's Slack message, or None when none was posted."""
+        response = self._client.get_item(
+            TableName=self._table, Key={KEY: {"S": MESSAGE_PREFIX + execution_id}}, ConsistentRead=True
+        )
+        item = self._item(response.get("Item")) or {}
+        return (str(item["channel"]), str(item["ts"])) if item.get("ts") and item.get("channel") else None
 
     def seal_manifest(self, seal: Mapping[str, str], now: datetime) -> None:
         """Record a snapshot manifest as the hub wrote it (key, version id, SHA-256): restore accepts only that."""

@@ -60,6 +60,38 @@ SPACE_APP_SETTINGS = {
     "KernelGateway": "KernelGatewayAppSettings",
 }
 _NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
+# Search refused (no sagemaker:Search in the caller's policy, or a partition without it): List + Describe instead.
+_SEARCH_REFUSED = frozenset(
+    {"AccessDeniedException", "AccessDenied", "ValidationException", "UnknownOperationException"}
+)
+
+
+class EndpointConfigCache:
+    """DescribeEndpointConfig responses kept across scans, per (config, endpoint ARN, endpoint LastModifiedTime): the
+    CLI keeps them in a local file, the scanner Lambda in the archive (`dump` as JSON). Only what costing reads."""
+
+    FIELDS = ("EndpointConfigName", "CreationTime", "ProductionVariants", "ShadowProductionVariants",
+              "AsyncInferenceConfig")  # fmt: skip
+
+    def __init__(self, entries: Mapping[str, Any] | None = None) -> None:
+        self._entries: dict[str, Any] = dict(entries or {})
+        self._lock = threading.Lock()
+        self.changed = False
+
+    def get(self, account: str, region: str, name: str) -> dict[str, Any] | None:
+        return self._entries.get(f"{account}/{region}/{name}")
+
+    def put(self, account: str, region: str, name: str, response: Mapping[str, Any]) -> None:
+        kept = {k: _jsonable(response[k]) for k in self.FIELDS if k in response}
+        with self._lock:
+            self._entries[f"{account}/{region}/{name}"] = kept
+            self.changed = True
+
+    def dump(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._entries)
+
+
 # SageMaker reports a missing resource as a ValidationException in several phrasings.
 _NOT_FOUND_PHRASES = ("not found", "does not exist", "could not find")
 
@@ -118,6 +150,7 @@ class SageMakerInventory:
         max_workers: int = 8,
         job_lookback_days: int = 45,
         now: datetime | None = None,
+        config_cache: EndpointConfigCache | None = None,
     ) -> None:
         unknown = sorted(set(resource_types or ()) - set(SUPPORTED_TYPES))
         if unknown:
@@ -132,6 +165,8 @@ class SageMakerInventory:
         self._lookback = timedelta(days=job_lookback_days)
         self._now = now
         self._partition = getattr(client.meta, "partition", None)
+        self._config_cache = config_cache
+        self._tags_known: dict[str, dict[str, str]] = {}
         self.api_calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
 
@@ -241,6 +276,8 @@ class SageMakerInventory:
 
     def _with_tags(self, scan: _Scan, resource_type: str, resources: list[Resource]) -> list[Resource]:
         def tagged(resource: Resource) -> Resource:
+            if resource.arn in self._tags_known:  # Search returned them with the resource
+                return replace(resource, tags=self._tags_known[resource.arn])
             try:
                 tags: dict[str, str] = {}
                 for tag in self._items("ListTags", "Tags", ResourceArn=resource.arn):
@@ -275,19 +312,27 @@ class SageMakerInventory:
     # -- inference --------------------------------------------------------------------------------------------
 
     def _endpoints(self, scan: _Scan) -> list[Resource]:
-        summaries = list(self._items("ListEndpoints", "Endpoints"))
-        endpoints = self._describe_each(
-            scan, "endpoint", "DescribeEndpoint", summaries, lambda s: {"EndpointName": s["EndpointName"]}
-        )
-        # Endpoint configs are shared between endpoints: one DescribeEndpointConfig per distinct name per scan.
-        config_names = sorted({name for _, d in endpoints if (name := (d.response or {}).get("EndpointConfigName"))})
-        configs = dict(
-            self._describe_each(
-                scan, "endpoint", "DescribeEndpointConfig", config_names, lambda n: {"EndpointConfigName": n}
+        """Endpoints from Search (100 a page, with their variants and tags: no DescribeEndpoint, no ListTags), or
+        ListEndpoints + DescribeEndpoint where Search is refused; each distinct config described once, or taken from
+        `config_cache` (configs are immutable) when cached no later than the endpoint's last change."""
+        try:
+            records = [r["Endpoint"] for r in self._items("Search", "Results", Resource="Endpoint") if "Endpoint" in r]
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") not in _SEARCH_REFUSED:
+                raise
+            records = None
+        if records is None:
+            summaries = list(self._items("ListEndpoints", "Endpoints"))
+            listed = self._describe_each(
+                scan, "endpoint", "DescribeEndpoint", summaries, lambda s: {"EndpointName": s["EndpointName"]}
             )
-        )
+        else:
+            listed = [(record, _Described(response=record)) for record in records]
+            for record in records:
+                self._tags_known[record["EndpointArn"]] = {t["Key"]: t.get("Value", "") for t in record.get("Tags", [])}
+        configs = self._endpoint_configs(scan, [d.response for _, d in listed if d.response])
         resources = []
-        for summary, described in endpoints:
+        for summary, described in listed:
             if described.gone:
                 continue
             endpoint = described.response or {}
@@ -304,7 +349,7 @@ class SageMakerInventory:
                 if config.gone:
                     details["endpoint_config_missing"] = True  # deleted while the endpoint still uses it
                 details |= config.evidence("DescribeEndpointConfig")
-                if endpoint.get("AsyncInferenceConfig"):
+                if endpoint.get("AsyncInferenceConfig") or (config.response or {}).get("AsyncInferenceConfig"):
                     details["async_inference"] = True
                 if endpoint.get("FailureReason"):
                     details["failure_reason"] = endpoint["FailureReason"]
@@ -325,6 +370,32 @@ class SageMakerInventory:
                 )
             )
         return resources
+
+    def _endpoint_configs(self, scan: _Scan, endpoints: list[Mapping[str, Any]]) -> dict[str, _Described]:
+        """name -> DescribeEndpointConfig of every config the endpoints use, described once per scan on the pool —
+        or taken from `config_cache` when every endpoint using it is unchanged (same ARN and LastModifiedTime) since
+        it was described: an endpoint runs the config as it was when the endpoint last changed, so a cache entry is
+        never older evidence than a fresh describe would be."""
+        users: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+        for endpoint in endpoints:
+            if name := endpoint.get("EndpointConfigName"):
+                users[name].append(endpoint)
+        configs: dict[str, _Described] = {}
+        if self._config_cache is not None:
+            for name, using in users.items():
+                cached = [self._config_cache.get(self._account, self._region, _cache_key(name, e)) for e in using]
+                if all(cached):
+                    configs[name] = _Described(response=cached[0])
+        missing = sorted(set(users) - set(configs))
+        described = self._describe_each(
+            scan, "endpoint", "DescribeEndpointConfig", missing, lambda n: {"EndpointConfigName": n}
+        )
+        for name, result in described:
+            configs[name] = result
+            if self._config_cache is not None and result.response:
+                for endpoint in users[name]:
+                    self._config_cache.put(self._account, self._region, _cache_key(name, endpoint), result.response)
+        return configs
 
     def _inference_components(self, scan: _Scan) -> list[Resource]:
         summaries = list(self._items("ListInferenceComponents", "InferenceComponents"))
@@ -980,6 +1051,22 @@ def _cluster_groups(cluster: Mapping[str, Any]) -> tuple[tuple[InstanceGroup, ..
         )
     details = _compact({"restricted_instance_groups": restricted or None, "flexible_instance_groups": flexible or None})
     return tuple(groups), details
+
+
+def _cache_key(config_name: str, endpoint: Mapping[str, Any]) -> str:
+    modified = endpoint.get("LastModifiedTime")
+    stamp = modified.isoformat() if isinstance(modified, datetime) else str(modified)
+    return f"{config_name}@{endpoint.get('EndpointArn')}@{stamp}"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def _not_found(err: ClientError) -> bool:

@@ -124,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--workers", type=int, default=8, help="account × region scans at once (default 8)")
     scan.add_argument("--ledger", metavar="TABLE", help="hub job-cost ledger table: add finished jobs it recorded")
     scan.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlgov" / "endpoint-configs.json",
+        help="endpoint configs described in earlier scans (immutable; default ~/.cache/mlgov/endpoint-configs.json)",
+    )
+    scan.add_argument("--no-cache", action="store_true", help="describe every endpoint config again")
+    scan.add_argument(
         "--zombies", action="store_true", help="add usage evidence: zombie endpoints, idle notebooks/apps"
     )
     scan.add_argument("--idle-days", type=int, help="zombie: days without invocations (default: cdk.json or 30)")
@@ -349,7 +356,14 @@ def _scan(args) -> int:
 
     from mlgov.price_files import load_price_table
     from mlgov.report_render import render_csv, render_json, render_table
-    from mlgov.services.scan import ScanRequest, ScanSetupError, discover, report
+    from mlgov.services.scan import (
+        ScanRequest,
+        ScanSetupError,
+        discover,
+        load_config_cache,
+        report,
+        save_config_cache,
+    )
 
     if args.workers < 1:
         raise CliError("--workers must be at least 1")
@@ -373,9 +387,15 @@ def _scan(args) -> int:
     schema = load_schema(PolicyFiles(args.policies_dir).schema_path)
     try:
         judge = _zombie_judge(args, session, request, now, schema) if args.zombies else None
-        result = discover(session, request, now)
+        cache = None if args.no_cache else load_config_cache(args.cache)
+        result = discover(session, request, now, config_cache=cache)
     except (ScanSetupError, NoCredentialsError, BotoCoreError) as err:
         raise CliError(str(err)) from None
+    if cache is not None:
+        try:
+            save_config_cache(cache, args.cache)
+        except OSError as err:
+            print(f"mlgov: note: endpoint-config cache not saved ({err})", file=sys.stderr)
     document, _ = report(result, request, load_price_table(), schema, now, judge=judge)
     from mlgov.report_html import render_html
 
@@ -405,11 +425,16 @@ def _zombie_judge(args, session, request, now, schema):
 
 def _configured_thresholds() -> tuple[int, int]:
     """zombie_idle_days / zombie_min_age_days from ./cdk.json when run in a checkout, else the defaults."""
+    from mlgov.domain.zombies import DEFAULT_IDLE_DAYS, DEFAULT_MIN_AGE_DAYS
+
     try:
         context = json.loads(Path("cdk.json").read_text())["context"]["mlgov"]
-        return int(context.get("zombie_idle_days", 30)), int(context.get("zombie_min_age_days", 7))
+        return (
+            int(context.get("zombie_idle_days", DEFAULT_IDLE_DAYS)),
+            int(context.get("zombie_min_age_days", DEFAULT_MIN_AGE_DAYS)),
+        )
     except (OSError, ValueError, KeyError, TypeError):
-        return 30, 7
+        return DEFAULT_IDLE_DAYS, DEFAULT_MIN_AGE_DAYS
 
 
 def _sdk_user_config_path() -> Path:

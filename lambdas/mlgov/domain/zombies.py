@@ -26,10 +26,14 @@ IDLE_SETTINGS_MEMBER = {"JupyterLab": "JupyterLabAppSettings", "CodeEditor": "Co
 SUGGESTED_IDLE_MINUTES = 60  # the model's minimum IdleTimeoutInMinutes
 
 
+DEFAULT_IDLE_DAYS = 30  # the one default of zombie_idle_days (config, CLI, scanner)
+DEFAULT_MIN_AGE_DAYS = 7  # the one default of zombie_min_age_days (config, CLI, scanner, approval re-check)
+
+
 @dataclass(frozen=True)
 class ZombiePolicy:
-    idle_days: int = 30  # no invocations for this long → zombie (the window shrinks to the endpoint's age/last update)
-    min_age_days: int = 7  # never judge fewer days of usage than this (new or just-updated endpoints)
+    idle_days: int = DEFAULT_IDLE_DAYS  # no invocations for this long → zombie (shrinks to the age/last update)
+    min_age_days: int = DEFAULT_MIN_AGE_DAYS  # never judge fewer days of usage (new or just-updated endpoints)
     idle_hours: int = 24  # notebooks and Studio apps running longer than this without an idle-shutdown guard
 
     def __post_init__(self) -> None:

@@ -14,13 +14,10 @@ only from the platform, through the hub.
 
 from __future__ import annotations
 
-import json
-import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,77 +28,14 @@ from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.resource_identity import partition_for_region, split_arn
 from mlgov.domain.schedules import SCHEDULE_TAG, ScheduleError, parse_schedule
 from mlgov.services.hyperpod import ClusterOutcome, PassError, schedule_pass, summarize
-from mlgov.settings import SettingsError, json_list, required, settings
+from mlgov.settings import SchedulerSettings, parse_targets, scheduler_settings
 
 PASS_HOLD = timedelta(minutes=6)  # longer than the function's 5-minute timeout: a crashed pass frees it then
 SESSION_NAME = "mlgov-hyperpod-scheduler"  # how the scheduler's calls show in member accounts' CloudTrail
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"", "false", "0", "no"})
 
 
 class ScheduleRefused(ValueError):
     """A set_schedule request the hub will not carry out; the invocation fails with this one-line reason."""
-
-
-@dataclass(frozen=True)
-class SchedulerSettings:
-    hub_account: str
-    spoke_role_name: str
-    state_table: str
-    apply: bool
-    accounts: tuple[str, ...]
-    regions: tuple[str, ...]
-    endpoint_url: str | None = None
-    target_ous: tuple[str, ...] = ()  # MLGOV_TARGET_OUS (org mode): the accounts below them, listed at each pass
-    management_account: str | None = None  # MLGOV_MANAGEMENT_ACCOUNT: never scheduled (no spoke there)
-
-
-@cache
-def scheduler_settings() -> SchedulerSettings:
-    shared = settings()
-    state_table = required(os.environ, "MLGOV_HYPERPOD_STATE_TABLE")
-    apply = os.environ.get("MLGOV_HYPERPOD_APPLY", "").strip().lower()
-    if apply not in _TRUE | _FALSE:
-        raise SettingsError(f"MLGOV_HYPERPOD_APPLY must be true or false, got {apply!r}")
-    default_regions = [os.environ["AWS_REGION"]] if os.environ.get("AWS_REGION") else []
-    accounts, regions = parse_targets(os.environ.get("MLGOV_TARGETS") or "{}", [shared.hub_account], default_regions)
-    return SchedulerSettings(
-        hub_account=shared.hub_account,
-        spoke_role_name=shared.spoke_role_name,
-        state_table=state_table,
-        apply=apply in _TRUE,
-        accounts=accounts,
-        regions=regions,
-        endpoint_url=shared.endpoint_url,
-        target_ous=json_list(os.environ, "MLGOV_TARGET_OUS") or (),
-        management_account=os.environ.get("MLGOV_MANAGEMENT_ACCOUNT") or None,
-    )
-
-
-def parse_targets(
-    text: str | Mapping, default_accounts: list[str], default_regions: list[str]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """{"accounts": [...], "regions": [...]} (JSON text or a mapping) → (accounts, regions); SettingsError if bad."""
-    try:
-        targets = json.loads(text) if isinstance(text, str) else text
-    except json.JSONDecodeError as err:
-        raise SettingsError(f"MLGOV_TARGETS is not JSON: {err}") from None
-    if not isinstance(targets, Mapping):
-        raise SettingsError('MLGOV_TARGETS must be {"accounts": [...], "regions": [...]}')
-    unknown = sorted(set(targets) - {"accounts", "regions", "dry_run"})
-    if unknown:
-        raise SettingsError(f"targets: unknown key {unknown[0]!r} (accounts, regions)")
-    accounts = targets.get("accounts") or default_accounts
-    regions = targets.get("regions") or default_regions
-    for key, values in (("accounts", accounts), ("regions", regions)):
-        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
-            raise SettingsError(f"targets: {key} must be a list of strings")
-    bad = [account for account in accounts if not (account.isdigit() and len(account) == 12)]
-    if bad:
-        raise SettingsError(f"targets: {bad[0]!r} is not a 12-digit account id")
-    if not regions:
-        raise SettingsError("targets: no regions (set MLGOV_TARGETS regions or AWS_REGION)")
-    return tuple(dict.fromkeys(accounts)), tuple(dict.fromkeys(regions))
 
 
 def _utcnow() -> datetime:

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mlgov.aws.inventory import EndpointConfigCache
 from mlgov.aws.organization import OrganizationUnreadable, organization_accounts
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.inventory import ScanError
@@ -43,7 +42,7 @@ from mlgov.services.scan import (
     report,
     scan_account_region,
 )
-from mlgov.settings import SettingsError, json_list, required, whole_number
+from mlgov.settings import ScannerSettings, SettingsError, scanner_settings
 
 SESSION_NAME = "mlgov-scanner"  # how the scanner's calls show in member accounts' CloudTrail
 ACCESS_SESSION_NAME = "mlgov-doctor"  # the access task's AssumeRole calls, as member accounts' CloudTrail shows them
@@ -51,73 +50,11 @@ ACCESS_WORKERS = 8  # accounts checked at once by the access task
 # (sessions, target, now, tag schema) -> a judge for services.scan.report (UsageJudge in production)
 JudgeFactory = Callable[[AccountSessions, Target, datetime, object], Judge | None]
 LAST_INVOKED_TAG = "last-invoked"
+CONFIG_CACHE_PREFIX = "cache/endpoint-configs/"  # archive: <account>/<region>.json, endpoint configs already described
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class ScannerSettings:
-    """The scanner's environment (set by the stack), read once on first use."""
-
-    hub_account: str
-    spoke_role_name: str
-    archive_bucket: str
-    findings_table: str
-    regions: tuple[str, ...]
-    accounts: tuple[str, ...] | None  # None: list the organization's ACTIVE accounts
-    target_ous: tuple[str, ...] | None = None  # MLGOV_TARGET_OUS: only accounts below these OUs (or root)
-    management_account: str | None = None  # MLGOV_MANAGEMENT_ACCOUNT: never scanned (no spoke can be there)
-    approval_state_machine_arn: str | None = None
-    approvals_table: str | None = None  # MLGOV_APPROVALS_TABLE: recorded exemptions
-    slack_channel: str | None = None
-    slack_token_secret: str | None = None
-    slack_api_url: str | None = None
-    zombie_idle_days: int = 30
-    zombie_min_age_days: int = 7
-    resource_types: tuple[str, ...] | None = None  # None: every supported type
-    max_approvals_per_run: int | None = None  # None: no limit; the rest start on the next run
-    write_last_invoked: bool = True  # update the endpoints' `last-invoked` tag when traffic was seen
-    tag_schema_json: str | None = None  # None: the packaged copy of policies/tag_schema.json
-    home_region: str = "us-east-1"  # the hub's region: console links
-    endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ScannerSettings:
-        env = os.environ if environ is None else environ
-        home_region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-        accounts = json_list(env, "MLGOV_ACCOUNTS")
-        regions = json_list(env, "MLGOV_REGIONS") or (home_region,)
-        types = json_list(env, "MLGOV_RESOURCE_TYPES")
-        return cls(
-            hub_account=required(env, "MLGOV_HUB_ACCOUNT"),
-            spoke_role_name=env.get("MLGOV_SPOKE_ROLE") or "mlgov-spoke",
-            archive_bucket=required(env, "MLGOV_ARCHIVE_BUCKET"),
-            findings_table=required(env, "MLGOV_FINDINGS_TABLE"),
-            regions=regions,
-            accounts=accounts,
-            target_ous=json_list(env, "MLGOV_TARGET_OUS"),
-            management_account=env.get("MLGOV_MANAGEMENT_ACCOUNT") or None,
-            approval_state_machine_arn=env.get("MLGOV_APPROVAL_STATE_MACHINE_ARN") or None,
-            approvals_table=env.get("MLGOV_APPROVALS_TABLE") or None,
-            slack_channel=env.get("MLGOV_SLACK_CHANNEL") or None,
-            slack_token_secret=env.get("MLGOV_SLACK_TOKEN_SECRET") or None,
-            slack_api_url=env.get("MLGOV_SLACK_API_URL") or None,
-            zombie_idle_days=whole_number(env, "MLGOV_ZOMBIE_IDLE_DAYS", 30, minimum=0),
-            zombie_min_age_days=whole_number(env, "MLGOV_ZOMBIE_MIN_AGE_DAYS", 7, minimum=0),
-            resource_types=types,
-            max_approvals_per_run=whole_number(env, "MLGOV_MAX_APPROVALS_PER_RUN", None, minimum=0),
-            write_last_invoked=_bool(env, "MLGOV_WRITE_LAST_INVOKED", True),
-            tag_schema_json=env.get("MLGOV_TAG_SCHEMA") or None,
-            home_region=home_region,
-            endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
-        )
-
-
-@cache
-def scanner_settings() -> ScannerSettings:
-    return ScannerSettings.from_environment()
 
 
 @dataclass
@@ -213,9 +150,17 @@ class ScannerRuntime:
     def scan(self, target: Target) -> dict:
         """Inventory, price and judge one account-region; write its partial report. Access errors are entries."""
         now = self.clock()
+        cache_key, cache = self._config_cache(target)
         result = scan_account_region(
-            self.sessions, target.account, target.region, now, resource_types=self.settings.resource_types
+            self.sessions,
+            target.account,
+            target.region,
+            now,
+            resource_types=self.settings.resource_types,
+            config_cache=cache,
         )
+        if cache.changed:
+            self._archive().put_json(cache_key, cache.dump())
         judge = self._judge(target, now, result.errors) if result.resources else None
         request = ScanRequest(regions=[target.region], accounts=[target.account])
         document, judgement = report(result, request, self.prices(), self.schema(), now, judge=judge)
@@ -230,6 +175,16 @@ class ScannerRuntime:
             "resources": document["summary"]["resources"],
             "errors": len(document["errors"]),
         }
+
+    def _config_cache(self, target: Target) -> tuple[str, EndpointConfigCache]:
+        """The endpoint configs earlier runs described in this account-region (archive `cache/`); empty when none or
+        unreadable — the cache only saves calls."""
+        key = f"{CONFIG_CACHE_PREFIX}{target.account}/{target.region}.json"
+        try:
+            entries = self._archive().get_json(key)
+        except (ClientError, BotoCoreError, ValueError):
+            entries = {}
+        return key, EndpointConfigCache(entries if isinstance(entries, dict) else {})
 
     def _judge(self, target: Target, now: datetime, errors: list[ScanError]) -> Judge | None:
         if self.judge_factory is None:
@@ -469,14 +424,3 @@ def _error_entry(target: Target, err: Exception, what: str) -> dict:
         "operation": operation_of(err),
         "message": f"{what}: {err}",
     }
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    text = (env.get(name) or "").strip().lower()
-    if not text:
-        return default
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no"):
-        return False
-    raise SettingsError(f"{name} must be true or false (got {text!r})")

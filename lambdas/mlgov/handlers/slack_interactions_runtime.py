@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 
 import boto3
 from botocore.config import Config
@@ -16,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.aws.approvals_table import ApprovalsTable
 from mlgov.domain.interaction import Click, already_handled_text, decide_click
-from mlgov.settings import SettingsError, required
+from mlgov.settings import InteractionSettings, interaction_settings
 
 SECRET_TTL_SECONDS = 900  # re-read the signing secret this often (rotation), not per request
 RESPONSE_URL_PREFIX = "https://hooks.slack.com/"  # the only place ephemeral replies are posted to
@@ -29,33 +27,6 @@ FINISHED_TASK_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotEx
 
 class SigningSecretError(RuntimeError):
     """The signing secret cannot be read or is empty; the text never contains the secret."""
-
-
-@dataclass(frozen=True)
-class InteractionSettings:
-    """The function's environment (set by the stack), read once on first use."""
-
-    signing_secret_id: str  # MLGOV_SLACK_SIGNING_SECRET: Secrets Manager name or ARN
-    approvals_table: str  # MLGOV_APPROVALS_TABLE
-    approvers: frozenset[str]  # MLGOV_SLACK_APPROVERS: JSON list of Slack user ids
-    region: str | None = None
-    endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> InteractionSettings:
-        env = os.environ if environ is None else environ
-        return cls(
-            signing_secret_id=required(env, "MLGOV_SLACK_SIGNING_SECRET"),
-            approvals_table=required(env, "MLGOV_APPROVALS_TABLE"),
-            approvers=_approvers(env.get("MLGOV_SLACK_APPROVERS")),
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
-            endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
-        )
-
-
-@cache
-def interaction_settings() -> InteractionSettings:
-    return InteractionSettings.from_environment()
 
 
 @dataclass
@@ -185,15 +156,3 @@ def _post_ephemeral(url: str, text: str) -> None:
     )
     if response.status_code != 200:
         raise RuntimeError(f"response_url answered {response.status_code}")
-
-
-def _approvers(text: str | None) -> frozenset[str]:
-    if not text:
-        raise SettingsError("environment variable MLGOV_SLACK_APPROVERS is not set (a JSON list of Slack user ids)")
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SettingsError(f"MLGOV_SLACK_APPROVERS is not valid JSON: {err.msg}") from None
-    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-        raise SettingsError('MLGOV_SLACK_APPROVERS must be a JSON list of Slack user ids, e.g. ["U012ABCDEF"]')
-    return frozenset(value)

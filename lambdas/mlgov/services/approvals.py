@@ -25,7 +25,14 @@ from mlgov.aws.metrics import MetricReader
 from mlgov.domain.approval_message import approval_blocks, approval_text, result_blocks, result_text
 from mlgov.domain.inventory import Resource, Variant
 from mlgov.domain.snapshot import endpoint_identity, identity_drift
-from mlgov.domain.zombies import UsageWindow, invocation_queries, lapsed_until, measurable, snooze_exemption
+from mlgov.domain.zombies import (
+    DEFAULT_MIN_AGE_DAYS,
+    UsageWindow,
+    invocation_queries,
+    lapsed_until,
+    measurable,
+    snooze_exemption,
+)
 
 APPROVAL_ROLE_NAME = "mlgov-spoke-approval"
 ZOMBIE_TAG, ZOMBIE_BY_TAG, ZOMBIE_DATE_TAG, EXEMPT_TAG = (
@@ -37,7 +44,6 @@ ZOMBIE_TAG, ZOMBIE_BY_TAG, ZOMBIE_DATE_TAG, EXEMPT_TAG = (
 ZOMBIE_KEYS = (ZOMBIE_TAG, ZOMBIE_BY_TAG, ZOMBIE_DATE_TAG)
 CANDIDATE, CONFIRMED = "candidate", "confirmed"
 HASH_JOBS_PREFIX = "hash-jobs/"  # archive prefix only the hub writes: the Distributed Map's items
-MESSAGE_PREFIX = "message#"  # approvals-table item: execution ARN -> where its Slack message is
 _CAUSE_MAX = 500
 
 
@@ -60,12 +66,10 @@ class ApprovalTasks:
     archive_client: Any  # the hub's S3 client (heads copies, writes manifests)
     archive_bucket: str
     approvals: ApprovalsTable | None = None
-    dynamodb: Any = None  # the low-level client behind `approvals` (message pointers)
-    approvals_table: str | None = None
     slack: SlackGateway | None = None
     timeout_hours: int = 72
     snooze_days: int = 30
-    min_age_days: int = 7  # the scan's zombie_min_age_days, re-applied to the live CreationTime
+    min_age_days: int = DEFAULT_MIN_AGE_DAYS  # the scan's zombie_min_age_days, re-applied to the live CreationTime
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     snapshot_fn: Callable[..., dict] | None = None  # default: mlgov.aws.snapshot_store.take_snapshot
     verify_fn: Callable[..., list[str]] | None = None  # default: mlgov.aws.snapshot_store.verify_copies
@@ -93,29 +97,14 @@ class ApprovalTasks:
         return {"approval_id": ident, "channel": channel, "ts": ts}
 
     def _remember_message(self, execution_id: str, ident: str, channel: str, ts: str, now: datetime) -> None:
-        if not execution_id or self.dynamodb is None:
-            return
-        purge = now + timedelta(hours=self.timeout_hours) + KEEP_AFTER_DEADLINE
-        self.dynamodb.put_item(
-            TableName=self.approvals_table,
-            Item={
-                "pk": {"S": MESSAGE_PREFIX + execution_id},
-                "approval_id": {"S": ident},
-                "channel": {"S": channel},
-                "ts": {"S": ts},
-                "purge_at": {"N": str(int(purge.timestamp()))},
-            },
-        )
+        if execution_id and self.approvals is not None:
+            purge = now + timedelta(hours=self.timeout_hours) + KEEP_AFTER_DEADLINE
+            self.approvals.remember_message(execution_id, ident, channel, ts, purge_at=purge)
 
     def _message_of(self, execution_id: str) -> tuple[str, str] | None:
-        if not execution_id or self.dynamodb is None:
+        if not execution_id or self.approvals is None:
             return None
-        item = self.dynamodb.get_item(
-            TableName=self.approvals_table, Key={"pk": {"S": MESSAGE_PREFIX + execution_id}}, ConsistentRead=True
-        ).get("Item")
-        if not item or "ts" not in item:
-            return None
-        return item["channel"]["S"], item["ts"]["S"]
+        return self.approvals.message_of(execution_id)
 
     # ---- re-check ------------------------------------------------------------------------------------------------
 
@@ -483,7 +472,7 @@ class ApprovalTasks:
             return {
                 "by": decision.get("by"),
                 "archive_bucket": self.archive_bucket,
-                "approvals_table": self.approvals_table,
+                "approvals_table": self.approvals.name if self.approvals is not None else None,
                 "snapshot": snap.get("snapshot"),
             }
         if outcome in ("rejected", "snoozed"):

@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mlgov.aws.inventory import EndpointConfigCache
 from mlgov.aws.organization import OrganizationUnreadable, organization_accounts
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.costing import Cost, cost_of
@@ -80,8 +81,10 @@ def scan_account_region(
     per_region_workers: int = 8,
     job_lookback_days: int = 45,
     inventory_factory=None,
+    config_cache: EndpointConfigCache | None = None,
 ) -> ScanResult:
-    """Every SageMaker resource of one account-region (read-only); an access failure is an error entry."""
+    """Every SageMaker resource of one account-region (read-only); an access failure is an error entry.
+    `config_cache`: endpoint configs described in earlier scans (kept by the caller between runs)."""
     from mlgov.aws.inventory import SageMakerInventory
 
     result = ScanResult(accounts=[account])
@@ -94,6 +97,7 @@ def scan_account_region(
             max_workers=per_region_workers,
             job_lookback_days=job_lookback_days,
             now=now,
+            **({"config_cache": config_cache} if config_cache is not None else {}),
         )
         result.resources, result.errors = inventory.collect()
         result.api_calls = sum(inventory.api_calls.values())
@@ -102,7 +106,13 @@ def scan_account_region(
     return result
 
 
-def discover(session: boto3.Session, request: ScanRequest, now: datetime, inventory_factory=None) -> ScanResult:
+def discover(
+    session: boto3.Session,
+    request: ScanRequest,
+    now: datetime,
+    inventory_factory=None,
+    config_cache: EndpointConfigCache | None = None,
+) -> ScanResult:
     """`mlgov scan`: every (account, region) of the request on a bounded pool, plus the hub's job ledger."""
     caller = caller_account(session, request.endpoint_url)
     sessions = scan_sessions(session, request, caller)
@@ -130,6 +140,7 @@ def discover(session: boto3.Session, request: ScanRequest, now: datetime, invent
             per_region_workers=request.per_region_workers,
             job_lookback_days=request.job_lookback_days,
             inventory_factory=inventory_factory,
+            config_cache=config_cache,
         )
 
     result = ScanResult(accounts=accounts)
@@ -329,3 +340,33 @@ def merge_ledger(resources: list[Resource]) -> list[Resource]:
 def operation_of(err: Exception) -> str:
     """The AWS operation an error came from (its class name when botocore does not say)."""
     return getattr(err, "operation_name", None) or type(err).__name__
+
+
+# --- the endpoint-config cache between runs -------------------------------------------------------------------------
+
+
+def load_config_cache(path) -> EndpointConfigCache:
+    """The CLI's cache file (JSON); an unreadable or missing one starts empty (it only saves calls)."""
+    import json
+    from pathlib import Path
+
+    try:
+        entries = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        entries = {}
+    return EndpointConfigCache(entries if isinstance(entries, dict) else {})
+
+
+def save_config_cache(cache: EndpointConfigCache, path) -> None:
+    """Write the cache file when the scan described anything new (atomically: a concurrent scan never reads half)."""
+    import json
+    import os
+    from pathlib import Path
+
+    if not cache.changed:
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(cache.dump(), sort_keys=True), encoding="utf-8")
+    temporary.replace(target)
