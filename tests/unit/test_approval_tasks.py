@@ -542,9 +542,9 @@ def test_verify_re_reads_the_manifest_and_re_checks_the_copies():
         assert missing["verified"] is False
 
 
-def test_ranges_left_to_the_distributed_map_are_hashed_one_per_item_then_verified(dynamodb):
-    """Snapshot (hashing nothing itself) → the Map's items from hash-jobs/ → hash_range each → Verify: not verified
-    until every range is recorded, verified after; a job for another snapshot's key is refused."""
+def _tasks_hashing_nothing_themselves(dynamodb, *extra_keys: str):
+    """Approval tasks over moto: an endpoint whose artifacts S3 holds no checksum of (old uploads), a versioned
+    archive, the approvals table, and a snapshot task that may hash nothing itself (all ranges left to the Map)."""
     from mlgov.aws.approvals_table import ApprovalsTable
     from mlgov.aws.snapshot_store import CopyLimits, take_snapshot
     from tests.aws.test_snapshot_store import create_endpoint
@@ -554,22 +554,23 @@ def test_ranges_left_to_the_distributed_map_are_hashed_one_per_item_then_verifie
     for bucket in ("archive", "ml-artifacts"):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_bucket_versioning(Bucket="archive", VersioningConfiguration={"Status": "Enabled"})
-    legacy.put_object(Bucket="ml-artifacts", Key="xgb/model.tar.gz", Body=b"model" * 100)  # no checksum in S3
-    for key in ("weights/v3/config.json", "weights/v3/model.safetensors"):
-        legacy.put_object(Bucket="ml-artifacts", Key=key, Body=key.encode())
+    for key in ("xgb/model.tar.gz", "weights/v3/config.json", "weights/v3/model.safetensors", *extra_keys):
+        legacy.put_object(Bucket="ml-artifacts", Key=key, Body=key.encode() * 10)
     create_endpoint(sagemaker, NAME)
-
-    def snapshot_fn(*args, **kwargs):
-        return take_snapshot(*args, **kwargs, limits=CopyLimits(hash_in_task_max=0))
-
-    tasks = ApprovalTasks(
+    return s3, ApprovalTasks(
         sessions=FakeSessions(s3=s3, sagemaker=sagemaker),
         archive_client=s3,
         archive_bucket="archive",
         approvals=ApprovalsTable(dynamodb, "approvals"),
-        snapshot_fn=snapshot_fn,
+        snapshot_fn=lambda *a, **k: take_snapshot(*a, **k, limits=CopyLimits(hash_in_task_max=0)),
         clock=lambda: NOW,
     )
+
+
+def test_ranges_left_to_the_distributed_map_are_hashed_one_per_item_then_verified(dynamodb):
+    """Snapshot (hashing nothing itself) → the Map's items from hash-jobs/ → hash_range each → Verify: not verified
+    until every range is recorded, verified after; a job for another snapshot's key is refused."""
+    s3, tasks = _tasks_hashing_nothing_themselves(dynamodb)
     snap = tasks.snapshot(_state())
     assert snap["pending_hashes"] == 3 and snap["hash_jobs_key"].startswith("hash-jobs/snapshots/")
     jobs = json.loads(s3.get_object(Bucket="archive", Key=snap["hash_jobs_key"])["Body"].read())
@@ -596,26 +597,7 @@ def test_what_is_hashed_and_verified_comes_from_the_sealed_manifest_never_from_t
 ):
     """A job pointing at another object still hashes the sealed manifest's source; a manifest rewritten after its
     seal (by anyone who can write the archive) changes nothing, and one the hub never sealed is refused."""
-    from mlgov.aws.approvals_table import ApprovalsTable
-    from mlgov.aws.snapshot_store import CopyLimits, take_snapshot
-    from tests.aws.test_snapshot_store import create_endpoint
-
-    legacy = boto3.client("s3", region_name=REGION, config=Config(request_checksum_calculation="when_required"))
-    s3, sagemaker = boto3.client("s3", region_name=REGION), boto3.client("sagemaker", region_name=REGION)
-    for bucket in ("archive", "ml-artifacts"):
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_bucket_versioning(Bucket="archive", VersioningConfiguration={"Status": "Enabled"})
-    for key in ("xgb/model.tar.gz", "weights/v3/config.json", "weights/v3/model.safetensors", "other/evil.bin"):
-        legacy.put_object(Bucket="ml-artifacts", Key=key, Body=key.encode() * 10)
-    create_endpoint(sagemaker, NAME)
-    tasks = ApprovalTasks(
-        sessions=FakeSessions(s3=s3, sagemaker=sagemaker),
-        archive_client=s3,
-        archive_bucket="archive",
-        approvals=ApprovalsTable(dynamodb, "approvals"),
-        snapshot_fn=lambda *a, **k: take_snapshot(*a, **k, limits=CopyLimits(hash_in_task_max=0)),
-        clock=lambda: NOW,
-    )
+    s3, tasks = _tasks_hashing_nothing_themselves(dynamodb, "other/evil.bin")
     snap = tasks.snapshot(_state())
     jobs = json.loads(s3.get_object(Bucket="archive", Key=snap["hash_jobs_key"])["Body"].read())
     for job in jobs:
