@@ -17,3 +17,6 @@ def templates(synthesized) -> Templates:
     cloud assembly tests/conftest.py synthesizes once per test process)."""
     _, assembly = synthesized
     return Templates.from_cloud_assembly(assembly.directory)
+
+
+from tests.e2e.approval_kit import flow  # noqa: E402,F401 (the approval-flow modules' fixture)
