@@ -432,7 +432,7 @@ def test_a_multipart_source_is_copied_part_for_part_and_each_part_is_compared():
         key, target, composite = _stubbed_multipart(stubber, parts, parts)
         stubber.add_response(
             "complete_multipart_upload",
-            {},
+            {"VersionId": "v1"},
             {
                 "Bucket": ARCHIVE,
                 "Key": target,
@@ -496,3 +496,19 @@ def test_s3_composes_multipart_checksums_as_the_verifier_does(aws):
     s3.complete_multipart_upload(Bucket=ARCHIVE, Key="k", UploadId=upload["UploadId"], MultipartUpload={"Parts": done})
     reported = s3.get_object(Bucket=ARCHIVE, Key="k", ChecksumMode="ENABLED")["ChecksumSHA256"]
     assert reported == composite_of([_sha(c) for c in chunks], "SHA256")
+
+
+def test_an_archive_copy_overwritten_right_after_the_copy_is_never_recorded(aws):
+    """Between the copy and the head that records it, another writer replaces the archived object: the snapshot
+    fails instead of recording (and later verifying) bytes this copy did not write."""
+    s3, sagemaker, _ = aws
+    copied_to: dict = {}
+
+    def another_writer(**_):
+        s3.meta.events.unregister("after-call.s3.CopyObject", unique_id="another-writer")
+        s3.put_object(Bucket=ARCHIVE, Key=copied_to["Key"], Body=b"planted")
+
+    s3.meta.events.register("provide-client-params.s3.CopyObject", lambda params, **_: copied_to.update(params))
+    s3.meta.events.register("after-call.s3.CopyObject", another_writer, unique_id="another-writer")
+    with pytest.raises(SnapshotError, match="was overwritten right after the copy"):
+        copy_all(s3, sagemaker)

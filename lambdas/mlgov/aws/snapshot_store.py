@@ -130,10 +130,10 @@ def _code(err: ClientError) -> str:
 
 def _multipart_copy(
     client, copy_source: Mapping[str, str], bucket: str, key: str, plan: CopyPlan, if_match: dict, label: str
-) -> list[str]:
+) -> tuple[list[str], str | None]:
     """UploadPartCopy of every range of `plan`, COPY_THREADS at a time; returns S3's checksum of each archived part.
     A part whose checksum differs from the source part of the same number (rule 2) or any failure aborts the upload:
-    nothing is left behind."""
+    nothing is left behind. Returns (S3's checksum of each part, the version the upload wrote)."""
     upload = client.create_multipart_upload(
         Bucket=bucket, Key=key, ChecksumAlgorithm=plan.algorithm, ChecksumType=plan.checksum_type
     )
@@ -157,7 +157,7 @@ def _multipart_copy(
         archived = [part.get(field) or "" for part in parts]
         if plan.source_parts and (problems := part_problems(plan.source_parts, archived, label)):
             raise SnapshotError(problems[0])
-        client.complete_multipart_upload(
+        completed = client.complete_multipart_upload(
             Bucket=bucket,
             Key=key,
             UploadId=upload_id,
@@ -167,7 +167,7 @@ def _multipart_copy(
     except BaseException:
         client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         raise
-    return archived
+    return archived, completed.get("VersionId")
 
 
 def sha256_of_range(
@@ -218,21 +218,23 @@ def copy_artifacts(
             target = archive_key(prefix, source.bucket, key)
             archived_parts = None
             if plan.multipart:
-                archived_parts = _multipart_copy(
+                archived_parts, written = _multipart_copy(
                     source_client, copy_source, archive_bucket, target, plan, if_match, source_uri
                 )
             else:
-                source_client.copy_object(
+                written = source_client.copy_object(
                     CopySource=copy_source,
                     Bucket=archive_bucket,
                     Key=target,
                     ChecksumAlgorithm=plan.algorithm,
                     TaggingDirective=TAGGING,
                     **if_match,
-                )
+                ).get("VersionId")
             archived = _head(archive_client, archive_bucket, target)
             if archived is None:
                 raise SnapshotError(f"copy of {source_uri} to s3://{archive_bucket}/{target} is not visible")
+            if written and archived.get("VersionId") != written:  # the manifest records only what this copy wrote
+                raise SnapshotError(f"s3://{archive_bucket}/{target} was overwritten right after the copy")
             size = archived["ContentLength"]
             ranges = plan.hash_ranges(size)
             hashes: list[str | None] = []
