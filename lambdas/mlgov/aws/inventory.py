@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.domain.inventory import InstanceGroup, Resource, ScanError, Variant
 from mlgov.domain.resource_identity import resource_arn
+from mlgov.domain.snapshot import jsonable
 
 SUPPORTED_TYPES: tuple[str, ...] = (
     "endpoint",
@@ -82,7 +83,7 @@ class EndpointConfigCache:
         return self._entries.get(f"{account}/{region}/{name}")
 
     def put(self, account: str, region: str, name: str, response: Mapping[str, Any]) -> None:
-        kept = {k: _jsonable(response[k]) for k in self.FIELDS if k in response}
+        kept = {k: jsonable(response[k]) for k in self.FIELDS if k in response}
         with self._lock:
             self._entries[f"{account}/{region}/{name}"] = kept
             self.changed = True
@@ -314,7 +315,7 @@ class SageMakerInventory:
     def _endpoints(self, scan: _Scan) -> list[Resource]:
         """Endpoints from Search (100 a page, with their variants and tags: no DescribeEndpoint, no ListTags), or
         ListEndpoints + DescribeEndpoint where Search is refused; each distinct config described once, or taken from
-        `config_cache` (configs are immutable) when cached no later than the endpoint's last change."""
+        `config_cache` (see `_endpoint_configs`)."""
         try:
             records = [r["Endpoint"] for r in self._items("Search", "Results", Resource="Endpoint") if "Endpoint" in r]
         except ClientError as err:
@@ -1057,16 +1058,6 @@ def _cache_key(config_name: str, endpoint: Mapping[str, Any]) -> str:
     modified = endpoint.get("LastModifiedTime")
     stamp = modified.isoformat() if isinstance(modified, datetime) else str(modified)
     return f"{config_name}@{endpoint.get('EndpointArn')}@{stamp}"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _not_found(err: ClientError) -> bool:
