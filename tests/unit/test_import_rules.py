@@ -12,7 +12,11 @@ pytestmark = pytest.mark.unit
 
 PACKAGE = Path(__file__).resolve().parents[2] / "lambdas" / "mlgov"
 SUPPORT = {"settings", "price_files", "repo_files", "packaged_schema", "report_render", "report_html",
-           "deployment_context"}  # fmt: skip
+           "deployment_context", "service_catalog"}  # fmt: skip
+STACKS = PACKAGE.parents[1] / "stacks"
+# What the CDK app may take from the package: shared names and policy compilation (domain), the files and models
+# shipped with it — never an adapter, a use case or an entry point.
+STACKS_ALLOWED = {"domain", "repo_files", "deployment_context", "service_catalog"}
 ALLOWED = {  # layer -> the mlgov layers its modules may import
     "domain": {"domain"},
     "aws": {"domain", "aws"},
@@ -62,6 +66,16 @@ def violations(package: Path = PACKAGE) -> list[str]:
 
 def test_every_module_respects_its_layer():
     assert violations() == []
+
+
+def test_the_cdk_app_takes_only_domain_names_and_shipped_files_from_the_package():
+    problems = [
+        f"{path.relative_to(STACKS.parent)} imports {module}"
+        for path in sorted([*STACKS.rglob("*.py"), STACKS.parent / "app.py"])
+        for module in sorted(imported_modules(path))
+        if module.startswith("mlgov.") and module.split(".")[1] not in STACKS_ALLOWED
+    ]
+    assert problems == []
 
 
 def test_the_rules_catch_what_they_forbid(tmp_path):

@@ -159,7 +159,7 @@ def test_no_statement_action_matches_an_ungoverned_create(compilation, operation
 
 
 def test_every_governed_create_supports_the_tag_keys_condition_the_missing_tag_statements_use(compilation):
-    from mlgov.aws.service_catalog import _iam_definition
+    from mlgov.service_catalog import _iam_definition
 
     privileges = _iam_definition()["sagemaker"]["privileges"]
     lacking = [
@@ -260,7 +260,7 @@ def test_role_protection_lets_only_the_deployers_change_mlgov_and_stackset_roles
 def test_every_role_changing_iam_action_is_denied(compilation):
     """Every IAM action on a role resource that is not a read: nothing else changes who the role trusts or what
     it may do (PassRole and instance profiles only hand the role to a service its trust policy must admit)."""
-    from mlgov.aws.service_catalog import _iam_definition
+    from mlgov.service_catalog import _iam_definition
 
     privileges = _iam_definition()["iam"]["privileges"]
     writes = {

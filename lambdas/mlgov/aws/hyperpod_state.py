@@ -21,10 +21,9 @@ from typing import Any, Protocol
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from mlgov.domain.schedules import LastAction, SavedCounts
+from mlgov.domain.schedules import SCHEDULER_PASS_KEY, LastAction, SavedCounts
 
 PK_PREFIX = "cluster#"
-PASS_KEY = "pass#scheduler"  # the item that keeps two scheduler passes from running at once
 
 
 @dataclass(frozen=True)
@@ -193,7 +192,7 @@ class DynamoDbStateStore:
             self._client.put_item(
                 TableName=self._table,
                 Item={
-                    "pk": {"S": PASS_KEY},
+                    "pk": {"S": SCHEDULER_PASS_KEY},
                     "holder": {"S": holder},
                     "until": {"N": str(int((now + hold_for).timestamp()))},
                 },
@@ -211,7 +210,7 @@ class DynamoDbStateStore:
         try:
             self._client.delete_item(
                 TableName=self._table,
-                Key={"pk": {"S": PASS_KEY}},
+                Key={"pk": {"S": SCHEDULER_PASS_KEY}},
                 ConditionExpression="holder = :holder",
                 ExpressionAttributeValues={":holder": {"S": holder}},
             )

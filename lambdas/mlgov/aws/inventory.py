@@ -1,8 +1,10 @@
-"""Discovers the SageMaker resources of one account and region: what exists, on which instances, since when, tagged how.
+"""Discovers the SageMaker resources of one account and region: one generic collector over the per-type table
+mlgov.domain.discovery.RESOURCE_KINDS, which names the calls and holds each type's billing rule.
 
-Every shape read here is checked against botocore's SageMaker model. Per type the calls are: one paginated List
-(page size = the model's MaxResults maximum), a Describe per resource only where the list summary lacks what costing
-needs, and one ListTags per resource. Describe and ListTags calls run on a bounded thread pool. A failing List turns
+Per type the calls are: Search where it serves the type (100 resources a page with their tags), else one paginated
+List (page size = the model's MaxResults maximum), a Describe per resource only where the list summary lacks what
+costing needs, and one ListTags per resource. Endpoint configs are described once per distinct config, or taken from
+an EndpointConfigCache. Describe and ListTags calls run on a bounded thread pool. A failing List turns
 into one ScanError for that type; failing Describe or ListTags calls keep the resource (marked incomplete) and are
 reported once per type, operation and error code.
 """
@@ -20,46 +22,10 @@ from typing import Any
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mlgov.domain.inventory import InstanceGroup, Resource, ScanError, Variant
-from mlgov.domain.resource_identity import resource_arn
+from mlgov.domain.discovery import ENDPOINT_CONFIG, RESOURCE_KINDS, SUPPORTED_TYPES, Observed, ResourceKind
+from mlgov.domain.inventory import Resource, ScanError
 from mlgov.domain.snapshot import jsonable
 
-SUPPORTED_TYPES: tuple[str, ...] = (
-    "endpoint",
-    "inference-component",
-    "notebook-instance",
-    "domain",
-    "user-profile",
-    "space",
-    "app",
-    "training-job",
-    "processing-job",
-    "transform-job",
-    "hyper-parameter-tuning-job",
-    "automl-job",
-    "labeling-job",
-    "compilation-job",
-    "feature-group",
-    "cluster",
-)
-
-# Statuses in which an endpoint holds its instances (and bills them). Updating and SystemUpdating keep serving
-# on the current fleet; RollingBack and UpdateRollbackFailed still run the previous one. Creating, Deleting,
-# Failed and OutOfService are not counted as running.
-BILLED_ENDPOINT_STATUSES = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"})
-# HyperPod nodes exist (and bill) while the cluster is in service or being updated; no status means "stopped"
-# (AWS_FACTS: an InService cluster whose groups are all at 0 costs only its storage).
-CLUSTER_NODE_STATUSES = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack"})
-RUNNING_JOB_STATUSES = frozenset({"InProgress", "Stopping", "Initializing", "INPROGRESS", "STARTING", "STOPPING"})
-# A warm pool keeps a finished training job's instances (billed) until it is reused or its keep-alive ends.
-BILLED_WARM_POOL_STATUSES = frozenset({"Available", "InUse"})
-# The per-app-type settings member of SpaceSettings that holds the space's DefaultResourceSpec.
-SPACE_APP_SETTINGS = {
-    "JupyterLab": "JupyterLabAppSettings",
-    "CodeEditor": "CodeEditorAppSettings",
-    "JupyterServer": "JupyterServerAppSettings",
-    "KernelGateway": "KernelGatewayAppSettings",
-}
 _NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
 # Search refused (no sagemaker:Search in the caller's policy, or a partition without it): List + Describe instead.
 _SEARCH_REFUSED = frozenset(
@@ -88,6 +54,15 @@ class EndpointConfigCache:
             self._entries[f"{account}/{region}/{name}"] = kept
             self.changed = True
 
+    def retain(self, account: str, region: str, names: Collection[str]) -> None:
+        """Forgets the account-region's entries not in `names` (configs of endpoints deleted or changed since)."""
+        prefix, kept = f"{account}/{region}/", {f"{account}/{region}/{name}" for name in names}
+        with self._lock:
+            stale = [key for key in self._entries if key.startswith(prefix) and key not in kept]
+            for key in stale:
+                del self._entries[key]
+            self.changed = self.changed or bool(stale)
+
     def dump(self) -> dict[str, Any]:
         with self._lock:
             return dict(self._entries)
@@ -105,8 +80,8 @@ class _Described:
     gone: bool = False
     failure: str | None = None
 
-    def evidence(self, operation: str) -> dict[str, object]:
-        return {"incomplete": f"{operation} failed: {self.failure}"} if self.failure else {}
+    def failures(self, operation: str | None) -> tuple[str, ...]:
+        return (f"{operation} failed: {self.failure}",) if self.failure else ()
 
 
 @dataclass
@@ -176,24 +151,6 @@ class SageMakerInventory:
             self.api_calls[model.name] += 1
 
     def collect(self) -> tuple[list[Resource], list[ScanError]]:
-        collectors: dict[str, Callable[[_Scan], list[Resource]]] = {
-            "endpoint": self._endpoints,
-            "inference-component": self._inference_components,
-            "notebook-instance": self._notebook_instances,
-            "domain": self._domains,
-            "user-profile": self._user_profiles,
-            "space": self._spaces,
-            "app": self._apps,
-            "training-job": self._training_jobs,
-            "processing-job": self._processing_jobs,
-            "transform-job": self._transform_jobs,
-            "hyper-parameter-tuning-job": self._tuning_jobs,
-            "automl-job": self._automl_jobs,
-            "labeling-job": self._labeling_jobs,
-            "compilation-job": self._compilation_jobs,
-            "feature-group": self._feature_groups,
-            "cluster": self._clusters,
-        }
         resources: list[Resource] = []
         # before-parameter-build fires once per operation call on real, moto and Stubber clients alike (the
         # Stubber answers in before-call, which would hide its calls from a before-call handler). The handler
@@ -205,10 +162,10 @@ class SageMakerInventory:
                 scan = _Scan(pool=pool, now=self._now or datetime.now(UTC))
                 for resource_type in self._types:
                     try:
-                        found = collectors[resource_type](scan)
+                        found = self._collect_kind(scan, resource_type)
                     except (ClientError, BotoCoreError) as err:
                         code, message = _error_parts(err)
-                        operation = getattr(err, "operation_name", None) or _LIST_OPERATION[resource_type]
+                        operation = getattr(err, "operation_name", None) or RESOURCE_KINDS[resource_type].list_operation
                         scan.errors.append(
                             ScanError(self._account, self._region, operation, f"{resource_type}: {code}: {message}")
                         )
@@ -246,9 +203,6 @@ class SageMakerInventory:
             return None
         metadata = members["MaxResults"].metadata
         return metadata.get("max") or metadata.get("min")
-
-    def _since(self, scan: _Scan) -> dict[str, datetime]:
-        return {"CreationTimeAfter": scan.now - self._lookback}
 
     def _describe_each(
         self,
@@ -291,86 +245,69 @@ class SageMakerInventory:
 
         return list(scan.pool.map(tagged, resources))
 
-    def _resource(
-        self, resource_type: str, arn: str, name: str, status: str | None, created, **fields: Any
-    ) -> Resource:
-        return Resource(
-            arn=arn,
-            account=self._account,
-            region=self._region,
-            resource_type=resource_type,
-            name=name,
-            status=status or "Unknown",
-            created=created,
-            **fields,
+    # -- the generic collector --------------------------------------------------------------------------------
+
+    def _collect_kind(self, scan: _Scan, resource_type: str) -> list[Resource]:
+        """One type, as RESOURCE_KINDS describes it: Search or List (+ Describe), then the type's billing rule."""
+        kind = RESOURCE_KINDS[resource_type]
+        listed = self._listed(scan, resource_type, kind)
+        configs = (
+            self._endpoint_configs(scan, [d.response for _, d in listed if d.response])
+            if resource_type == "endpoint"
+            else {}
         )
+        resources = []
+        for summary, described in listed:
+            if described.gone or not kind.exists(summary):
+                continue
+            response = described.response or {}
+            related: dict[str, Mapping[str, Any]] = {}
+            related_gone: set[str] = set()
+            incomplete = described.failures(kind.describe_operation)
+            if (config := configs.get(response.get("EndpointConfigName", ""))) is not None:
+                related[ENDPOINT_CONFIG] = config.response or {}
+                related_gone |= {ENDPOINT_CONFIG} if config.gone else set()
+                incomplete += config.failures(ENDPOINT_CONFIG)
+            observed = Observed(
+                self._account,
+                self._region,
+                self._partition,
+                summary=summary,
+                described=response,
+                related=related,
+                related_gone=frozenset(related_gone),
+                incomplete=incomplete,
+            )
+            resources.append(kind.resource(resource_type, observed))
+        return resources
 
-    def _built_arn(self, create_operation: str, request: Mapping[str, Any]) -> str:
-        """The ARN of a resource whose List summary carries none (user profiles, apps), built the way
-        mlgov.domain.resource_identity builds it from a create request."""
-        return resource_arn(create_operation, request, None, self._account, self._region, self._partition)
+    def _listed(self, scan: _Scan, resource_type: str, kind: ResourceKind) -> list[tuple[dict, _Described]]:
+        """(summary, Describe outcome) of every resource of the type. Where Search serves the type (100 a page, the
+        Describe shape with the tags: no Describe, no ListTags) each record is both; where Search is refused, List +
+        Describe. Types without a Describe stand on their summaries."""
+        if kind.search_resource:
+            records = self._searched(kind.search_resource)
+            if records is not None:
+                return [(record, _Described(response=record)) for record in records]
+        since = {"CreationTimeAfter": scan.now - self._lookback} if kind.recent_only else {}
+        summaries = list(self._items(kind.list_operation, kind.result_key, **since))
+        if not kind.describe_operation:
+            return [(summary, _Described()) for summary in summaries]
+        return self._describe_each(scan, resource_type, kind.describe_operation, summaries, kind.describe_request)
 
-    # -- inference --------------------------------------------------------------------------------------------
-
-    def _endpoints(self, scan: _Scan) -> list[Resource]:
-        """Endpoints from Search (100 a page, with their variants and tags: no DescribeEndpoint, no ListTags), or
-        ListEndpoints + DescribeEndpoint where Search is refused; each distinct config described once, or taken from
-        `config_cache` (see `_endpoint_configs`)."""
+    def _searched(self, resource: str) -> list[dict[str, Any]] | None:
+        """Every record Search returns for `resource`, its tags remembered for _with_tags; None when Search is
+        refused (no sagemaker:Search in the caller's policy, or a partition without it)."""
         try:
-            records = [r["Endpoint"] for r in self._items("Search", "Results", Resource="Endpoint") if "Endpoint" in r]
+            records = [r[resource] for r in self._items("Search", "Results", Resource=resource) if resource in r]
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") not in _SEARCH_REFUSED:
                 raise
-            records = None
-        if records is None:
-            summaries = list(self._items("ListEndpoints", "Endpoints"))
-            listed = self._describe_each(
-                scan, "endpoint", "DescribeEndpoint", summaries, lambda s: {"EndpointName": s["EndpointName"]}
-            )
-        else:
-            listed = [(record, _Described(response=record)) for record in records]
-            for record in records:
-                self._tags_known[record["EndpointArn"]] = {t["Key"]: t.get("Value", "") for t in record.get("Tags", [])}
-        configs = self._endpoint_configs(scan, [d.response for _, d in listed if d.response])
-        resources = []
-        for summary, described in listed:
-            if described.gone:
-                continue
-            endpoint = described.response or {}
-            details: dict[str, object] = {
-                "last_modified": _iso(summary.get("LastModifiedTime")),
-                **described.evidence("DescribeEndpoint"),
-            }
-            variants: tuple[Variant, ...] = ()
-            if endpoint:
-                config_name = endpoint.get("EndpointConfigName")
-                config = configs.get(config_name, _Described())
-                variants, variant_details = _endpoint_variants(endpoint, config.response or {})
-                details |= {"endpoint_config_name": config_name, **variant_details}
-                if config.gone:
-                    details["endpoint_config_missing"] = True  # deleted while the endpoint still uses it
-                details |= config.evidence("DescribeEndpointConfig")
-                if endpoint.get("AsyncInferenceConfig") or (config.response or {}).get("AsyncInferenceConfig"):
-                    details["async_inference"] = True
-                if endpoint.get("FailureReason"):
-                    details["failure_reason"] = endpoint["FailureReason"]
-            instance_types = {v.instance_type for v in variants if v.instance_type}
-            status = summary.get("EndpointStatus")
-            resources.append(
-                self._resource(
-                    "endpoint",
-                    summary["EndpointArn"],
-                    summary["EndpointName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=status in BILLED_ENDPOINT_STATUSES,
-                    instance_type=instance_types.pop() if len(instance_types) == 1 else None,
-                    instance_count=sum(v.current_count for v in variants if v.instance_type),
-                    variants=variants,
-                    details=details,
-                )
-            )
-        return resources
+            return None
+        arn_member = f"{resource}Arn"
+        for record in records:
+            self._tags_known[record[arn_member]] = {t["Key"]: t.get("Value", "") for t in record.get("Tags", [])}
+        return records
 
     def _endpoint_configs(self, scan: _Scan, endpoints: list[Mapping[str, Any]]) -> dict[str, _Described]:
         """name -> DescribeEndpointConfig of every config the endpoints use, described once per scan on the pool —
@@ -396,662 +333,10 @@ class SageMakerInventory:
             if self._config_cache is not None and result.response:
                 for endpoint in users[name]:
                     self._config_cache.put(self._account, self._region, _cache_key(name, endpoint), result.response)
+        if self._config_cache is not None:
+            in_use = [_cache_key(name, endpoint) for name, using in users.items() for endpoint in using]
+            self._config_cache.retain(self._account, self._region, in_use)
         return configs
-
-    def _inference_components(self, scan: _Scan) -> list[Resource]:
-        summaries = list(self._items("ListInferenceComponents", "InferenceComponents"))
-        described = self._describe_each(
-            scan,
-            "inference-component",
-            "DescribeInferenceComponent",
-            summaries,
-            lambda s: {"InferenceComponentName": s["InferenceComponentName"]},
-        )
-        resources = []
-        for summary, result in described:
-            if result.gone:
-                continue
-            component = result.response or {}
-            runtime = component.get("RuntimeConfig") or {}
-            specification = component.get("Specification") or {}
-            current_copies = runtime.get("CurrentCopyCount")
-            details = _compact(
-                {
-                    "endpoint_name": summary.get("EndpointName"),
-                    "variant_name": summary.get("VariantName"),
-                    # The instances belong to the endpoint's variant: cost them there, not here.
-                    "cost_in_endpoint": True,
-                    "compute_resource_requirements": specification.get("ComputeResourceRequirements"),
-                    "model_name": specification.get("ModelName"),
-                    "base_inference_component_name": specification.get("BaseInferenceComponentName"),
-                    "current_copy_count": current_copies,
-                    "desired_copy_count": runtime.get("DesiredCopyCount"),
-                    "specification_count": len(component.get("Specifications") or []) or None,
-                    "failure_reason": component.get("FailureReason"),
-                    **result.evidence("DescribeInferenceComponent"),
-                }
-            )
-            status = summary.get("InferenceComponentStatus")
-            resources.append(
-                self._resource(
-                    "inference-component",
-                    summary["InferenceComponentArn"],
-                    summary["InferenceComponentName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=status == "InService" and (current_copies or 0) > 0,
-                    details=details,
-                )
-            )
-        return resources
-
-    # -- notebooks and Studio ---------------------------------------------------------------------------------
-
-    def _notebook_instances(self, scan: _Scan) -> list[Resource]:
-        resources = []
-        for summary in self._items("ListNotebookInstances", "NotebookInstances"):
-            status = summary.get("NotebookInstanceStatus")
-            running = status == "InService"
-            details = _compact(
-                {
-                    "lifecycle_config_name": summary.get("NotebookInstanceLifecycleConfigName"),
-                    "default_code_repository": summary.get("DefaultCodeRepository"),
-                    "last_modified": _iso(summary.get("LastModifiedTime")),
-                }
-            )
-            resources.append(
-                self._resource(
-                    "notebook-instance",
-                    summary["NotebookInstanceArn"],
-                    summary["NotebookInstanceName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=running,
-                    instance_type=summary.get("InstanceType"),
-                    instance_count=1 if running else 0,
-                    details=details,
-                )
-            )
-        return resources
-
-    def _domains(self, scan: _Scan) -> list[Resource]:
-        summaries = list(self._items("ListDomains", "Domains"))
-        described = self._describe_each(
-            scan, "domain", "DescribeDomain", summaries, lambda s: {"DomainId": s["DomainId"]}
-        )
-        resources = []
-        for summary, result in described:
-            if result.gone:
-                continue
-            domain = result.response or {}
-            defaults = domain.get("DefaultUserSettings") or {}
-            idle = {
-                app: settings
-                for app, key in (("JupyterLab", "JupyterLabAppSettings"), ("CodeEditor", "CodeEditorAppSettings"))
-                if (settings := ((defaults.get(key) or {}).get("AppLifecycleManagement") or {}).get("IdleSettings"))
-            }
-            details = _compact(
-                {
-                    "domain_id": summary.get("DomainId"),
-                    "tag_propagation": domain.get("TagPropagation"),
-                    "auth_mode": domain.get("AuthMode"),
-                    "app_network_access_type": domain.get("AppNetworkAccessType"),
-                    "default_idle_settings": idle or None,
-                    **result.evidence("DescribeDomain"),
-                }
-            )
-            resources.append(
-                self._resource(
-                    "domain",
-                    summary["DomainArn"],
-                    summary.get("DomainName") or summary["DomainId"],
-                    summary.get("Status"),
-                    summary.get("CreationTime"),
-                    details=details,
-                )
-            )
-        return resources
-
-    def _user_profiles(self, scan: _Scan) -> list[Resource]:
-        resources = []
-        for summary in self._items("ListUserProfiles", "UserProfiles"):
-            domain_id, name = summary["DomainId"], summary["UserProfileName"]
-            arn = self._built_arn("CreateUserProfile", {"domainId": domain_id, "userProfileName": name})
-            resources.append(
-                self._resource(
-                    "user-profile",
-                    arn,
-                    name,
-                    summary.get("Status"),
-                    summary.get("CreationTime"),
-                    details={"domain_id": domain_id},
-                )
-            )
-        return resources
-
-    def _spaces(self, scan: _Scan) -> list[Resource]:
-        summaries = list(self._items("ListSpaces", "Spaces"))
-        described = self._describe_each(
-            scan,
-            "space",
-            "DescribeSpace",
-            summaries,
-            lambda s: {"DomainId": s["DomainId"], "SpaceName": s["SpaceName"]},
-        )
-        resources = []
-        for summary, result in described:
-            if result.gone:
-                continue
-            space = result.response or {}
-            settings = space.get("SpaceSettings") or {}
-            listed = summary.get("SpaceSettingsSummary") or {}
-            app_type = settings.get("AppType") or listed.get("AppType")
-            app_settings = settings.get(SPACE_APP_SETTINGS.get(app_type, ""), {}) or {}
-            storage = settings.get("SpaceStorageSettings") or listed.get("SpaceStorageSettings") or {}
-            idle = ((app_settings.get("AppLifecycleManagement") or {}).get("IdleSettings") or {}).get(
-                "IdleTimeoutInMinutes"
-            )
-            domain_id, name = summary["DomainId"], summary["SpaceName"]
-            details = _compact(
-                {
-                    "domain_id": domain_id,
-                    "app_type": app_type,
-                    # The space's compute is billed through its running app, not here.
-                    "compute_billed_via": "app",
-                    "owner_user_profile_name": (summary.get("OwnershipSettingsSummary") or {}).get(
-                        "OwnerUserProfileName"
-                    ),
-                    "sharing_type": (summary.get("SpaceSharingSettingsSummary") or {}).get("SharingType"),
-                    "ebs_volume_size_gb": (storage.get("EbsStorageSettings") or {}).get("EbsVolumeSizeInGb"),
-                    "idle_timeout_minutes": idle,
-                    **result.evidence("DescribeSpace"),
-                }
-            )
-            arn = space.get("SpaceArn") or self._built_arn("CreateSpace", {"domainId": domain_id, "spaceName": name})
-            resources.append(
-                self._resource(
-                    "space",
-                    arn,
-                    name,
-                    summary.get("Status"),
-                    summary.get("CreationTime"),
-                    instance_type=(app_settings.get("DefaultResourceSpec") or {}).get("InstanceType"),
-                    details=details,
-                )
-            )
-        return resources
-
-    def _apps(self, scan: _Scan) -> list[Resource]:
-        resources = []
-        for summary in self._items("ListApps", "Apps"):
-            status = summary.get("Status")
-            if status == "Deleted":  # ListApps keeps deleted apps visible for a while; they no longer exist
-                continue
-            owner_key = "userProfileName" if summary.get("UserProfileName") else "spaceName"
-            owner = summary.get("UserProfileName") or summary.get("SpaceName")
-            arn = self._built_arn(
-                "CreateApp",
-                {
-                    "domainId": summary["DomainId"],
-                    owner_key: owner,
-                    "appType": summary["AppType"],
-                    "appName": summary["AppName"],
-                },
-            )
-            instance_type = (summary.get("ResourceSpec") or {}).get("InstanceType")
-            running = status == "InService" and instance_type not in (None, "system")
-            details = _compact(
-                {
-                    "domain_id": summary["DomainId"],
-                    "app_type": summary["AppType"],
-                    "user_profile_name": summary.get("UserProfileName"),
-                    "space_name": summary.get("SpaceName"),
-                }
-            )
-            resources.append(
-                self._resource(
-                    "app",
-                    arn,
-                    summary["AppName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=running,
-                    instance_type=instance_type,
-                    instance_count=1 if running else 0,
-                    details=details,
-                )
-            )
-        return resources
-
-    # -- jobs -------------------------------------------------------------------------------------------------
-
-    def _training_jobs(self, scan: _Scan) -> list[Resource]:
-        summaries = list(self._items("ListTrainingJobs", "TrainingJobSummaries", **self._since(scan)))
-        described = self._describe_each(
-            scan,
-            "training-job",
-            "DescribeTrainingJob",
-            summaries,
-            lambda s: {"TrainingJobName": s["TrainingJobName"]},
-        )
-        resources = []
-        for summary, result in described:
-            if result.gone:
-                continue
-            job = result.response or {}
-            config = job.get("ResourceConfig") or {}
-            # Heterogeneous clusters: one group per instance type; the job then has no single type.
-            groups = tuple(
-                InstanceGroup(g["InstanceGroupName"], g["InstanceType"], g["InstanceCount"], g["InstanceCount"])
-                for g in config.get("InstanceGroups") or []
-            )
-            warm_pool = job.get("WarmPoolStatus") or {}
-            status = summary.get("TrainingJobStatus")
-            details = _compact(
-                {
-                    "secondary_status": summary.get("SecondaryStatus"),
-                    "tuning_job_arn": job.get("TuningJobArn"),
-                    "automl_job_arn": job.get("AutoMLJobArn"),
-                    "labeling_job_arn": job.get("LabelingJobArn"),
-                    "warm_pool_status": warm_pool.get("Status"),
-                    "warm_pool_billable_seconds": warm_pool.get("ResourceRetainedBillableTimeInSeconds"),
-                    "keep_alive_seconds": config.get("KeepAlivePeriodInSeconds"),
-                    "billable_token_count": job.get("BillableTokenCount"),
-                    "serverless_job_type": (job.get("ServerlessJobConfig") or {}).get("JobType"),
-                    "failure_reason": job.get("FailureReason"),
-                    **result.evidence("DescribeTrainingJob"),
-                }
-            )
-            resources.append(
-                self._resource(
-                    "training-job",
-                    summary["TrainingJobArn"],
-                    summary["TrainingJobName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=status in RUNNING_JOB_STATUSES or warm_pool.get("Status") in BILLED_WARM_POOL_STATUSES,
-                    instance_type=None if groups else config.get("SelectedInstanceType") or config.get("InstanceType"),
-                    instance_count=sum(g.current_count for g in groups)
-                    or config.get("SelectedInstanceCount")
-                    or config.get("InstanceCount")
-                    or 0,
-                    instance_groups=groups,
-                    started=job.get("TrainingStartTime"),
-                    ended=job.get("TrainingEndTime") or summary.get("TrainingEndTime"),
-                    billable_seconds=job.get("BillableTimeInSeconds"),
-                    training_seconds=job.get("TrainingTimeInSeconds"),
-                    managed_spot=bool(job.get("EnableManagedSpotTraining")),
-                    details=details,
-                )
-            )
-        return resources
-
-    def _processing_jobs(self, scan: _Scan) -> list[Resource]:
-        summaries = list(self._items("ListProcessingJobs", "ProcessingJobSummaries", **self._since(scan)))
-        described = self._describe_each(
-            scan,
-            "processing-job",
-            "DescribeProcessingJob",
-            summaries,
-            lambda s: {"ProcessingJobName": s["ProcessingJobName"]},
-        )
-        resources = []
-        for summary, result in described:
-            if result.gone:
-                continue
-            job = result.response or {}
-            cluster = (job.get("ProcessingResources") or {}).get("ClusterConfig") or {}
-            status = summary.get("ProcessingJobStatus")
-            details = _compact(
-                {
-                    "volume_size_gb": cluster.get("VolumeSizeInGB"),
-                    "monitoring_schedule_arn": job.get("MonitoringScheduleArn"),
-                    "training_job_arn": job.get("TrainingJobArn"),
-                    "automl_job_arn": job.get("AutoMLJobArn"),
-                    "failure_reason": summary.get("FailureReason"),
-                    **result.evidence("DescribeProcessingJob"),
-                }
-            )
-            resources.append(
-                self._resource(
-                    "processing-job",
-                    summary["ProcessingJobArn"],
-                    summary["ProcessingJobName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=status in RUNNING_JOB_STATUSES,
-                    instance_type=cluster.get("SelectedInstanceType") or cluster.get("InstanceType"),
-                    instance_count=cluster.get("SelectedInstanceCount") or cluster.get("InstanceCount") or 0,
-                    started=job.get("ProcessingStartTime"),
-                    ended=job.get("ProcessingEndTime") or summary.get("ProcessingEndTime"),
-                    details=details,
-                )
-            )
-        return resources
-
-    def _transform_jobs(self, scan: _Scan) -> list[Resource]:
-        summaries = list(self._items("ListTransformJobs", "TransformJobSummaries", **self._since(scan)))
-        described = self._describe_each(
-            scan,
-            "transform-job",
-            "DescribeTransformJob",
-            summaries,
-            lambda s: {"TransformJobName": s["TransformJobName"]},
-        )
-        resources = []
-        for summary, result in described:
-            if result.gone:
-                continue
-            job = result.response or {}
-            compute = job.get("TransformResources") or {}
-            status = summary.get("TransformJobStatus")
-            details = _compact(
-                {
-                    "model_name": job.get("ModelName"),
-                    "automl_job_arn": job.get("AutoMLJobArn"),
-                    "labeling_job_arn": job.get("LabelingJobArn"),
-                    "failure_reason": summary.get("FailureReason"),
-                    **result.evidence("DescribeTransformJob"),
-                }
-            )
-            resources.append(
-                self._resource(
-                    "transform-job",
-                    summary["TransformJobArn"],
-                    summary["TransformJobName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=status in RUNNING_JOB_STATUSES,
-                    instance_type=compute.get("InstanceType"),
-                    instance_count=compute.get("InstanceCount") or 0,
-                    started=job.get("TransformStartTime"),
-                    ended=job.get("TransformEndTime") or summary.get("TransformEndTime"),
-                    details=details,
-                )
-            )
-        return resources
-
-    def _tuning_jobs(self, scan: _Scan) -> list[Resource]:
-        # The summary already carries the counters: no Describe. The cost is in the child training jobs.
-        resources = []
-        for summary in self._items(
-            "ListHyperParameterTuningJobs", "HyperParameterTuningJobSummaries", **self._since(scan)
-        ):
-            status = summary.get("HyperParameterTuningJobStatus")
-            limits = summary.get("ResourceLimits") or {}
-            details = _compact(
-                {
-                    "cost_in_children": True,
-                    "strategy": summary.get("Strategy"),
-                    "training_job_status_counters": summary.get("TrainingJobStatusCounters"),
-                    "objective_status_counters": summary.get("ObjectiveStatusCounters"),
-                    "max_number_of_training_jobs": limits.get("MaxNumberOfTrainingJobs"),
-                    "max_parallel_training_jobs": limits.get("MaxParallelTrainingJobs"),
-                }
-            )
-            resources.append(
-                self._resource(
-                    "hyper-parameter-tuning-job",
-                    summary["HyperParameterTuningJobArn"],
-                    summary["HyperParameterTuningJobName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=status in RUNNING_JOB_STATUSES,
-                    ended=summary.get("HyperParameterTuningEndTime"),
-                    details=details,
-                )
-            )
-        return resources
-
-    def _automl_jobs(self, scan: _Scan) -> list[Resource]:
-        # Lists V1 and V2 jobs alike; their cost is in the training, processing and transform jobs they start.
-        resources = []
-        for summary in self._items("ListAutoMLJobs", "AutoMLJobSummaries", **self._since(scan)):
-            status = summary.get("AutoMLJobStatus")
-            details = _compact(
-                {
-                    "cost_in_children": True,
-                    "secondary_status": summary.get("AutoMLJobSecondaryStatus"),
-                    "failure_reason": summary.get("FailureReason"),
-                }
-            )
-            resources.append(
-                self._resource(
-                    "automl-job",
-                    summary["AutoMLJobArn"],
-                    summary["AutoMLJobName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=status in RUNNING_JOB_STATUSES,
-                    ended=summary.get("EndTime"),
-                    details=details,
-                )
-            )
-        return resources
-
-    def _labeling_jobs(self, scan: _Scan) -> list[Resource]:
-        # Ground Truth bills per labeled object (plus the workforce); active-learning jobs are children.
-        resources = []
-        for summary in self._items("ListLabelingJobs", "LabelingJobSummaryList", **self._since(scan)):
-            status = summary.get("LabelingJobStatus")
-            details = _compact(
-                {
-                    "billed_per_labeled_object": True,
-                    "label_counters": summary.get("LabelCounters"),
-                    "workteam_arn": summary.get("WorkteamArn"),
-                    "failure_reason": summary.get("FailureReason"),
-                }
-            )
-            resources.append(
-                self._resource(
-                    "labeling-job",
-                    summary["LabelingJobArn"],
-                    summary["LabelingJobName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=status in RUNNING_JOB_STATUSES,
-                    details=details,
-                )
-            )
-        return resources
-
-    def _compilation_jobs(self, scan: _Scan) -> list[Resource]:
-        # The summary carries start and end times; no API exposes the compilation instance type.
-        resources = []
-        for summary in self._items("ListCompilationJobs", "CompilationJobSummaries", **self._since(scan)):
-            status = summary.get("CompilationJobStatus")
-            details = _compact(
-                {
-                    "instance_type_not_exposed": True,
-                    "target_device": summary.get("CompilationTargetDevice"),
-                    "target_platform_os": summary.get("CompilationTargetPlatformOs"),
-                    "target_platform_arch": summary.get("CompilationTargetPlatformArch"),
-                    "target_platform_accelerator": summary.get("CompilationTargetPlatformAccelerator"),
-                }
-            )
-            resources.append(
-                self._resource(
-                    "compilation-job",
-                    summary["CompilationJobArn"],
-                    summary["CompilationJobName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=status in RUNNING_JOB_STATUSES,
-                    started=summary.get("CompilationStartTime"),
-                    ended=summary.get("CompilationEndTime"),
-                    details=details,
-                )
-            )
-        return resources
-
-    # -- feature store and HyperPod ---------------------------------------------------------------------------
-
-    def _feature_groups(self, scan: _Scan) -> list[Resource]:
-        summaries = list(self._items("ListFeatureGroups", "FeatureGroupSummaries"))
-        described = self._describe_each(
-            scan,
-            "feature-group",
-            "DescribeFeatureGroup",
-            summaries,
-            lambda s: {"FeatureGroupName": s["FeatureGroupName"]},
-        )
-        resources = []
-        for summary, result in described:
-            if result.gone:
-                continue
-            group = result.response or {}
-            online = group.get("OnlineStoreConfig") or {}
-            throughput = group.get("ThroughputConfig") or {}
-            ttl = online.get("TtlDuration") or {}
-            details = _compact(
-                {
-                    # Feature Store bills reads, writes and storage, not instance hours.
-                    "online_store": bool(online.get("EnableOnlineStore")) if result.response else None,
-                    "online_storage_type": online.get("StorageType"),
-                    "online_ttl": f"{ttl['Value']} {ttl['Unit']}" if ttl.get("Value") and ttl.get("Unit") else None,
-                    "online_store_size_bytes": group.get("OnlineStoreTotalSizeBytes"),
-                    "offline_store_s3_uri": ((group.get("OfflineStoreConfig") or {}).get("S3StorageConfig") or {}).get(
-                        "S3Uri"
-                    ),
-                    "throughput_mode": throughput.get("ThroughputMode"),
-                    "provisioned_read_capacity_units": throughput.get("ProvisionedReadCapacityUnits"),
-                    "provisioned_write_capacity_units": throughput.get("ProvisionedWriteCapacityUnits"),
-                    **result.evidence("DescribeFeatureGroup"),
-                }
-            )
-            resources.append(
-                self._resource(
-                    "feature-group",
-                    summary["FeatureGroupArn"],
-                    summary["FeatureGroupName"],
-                    summary.get("FeatureGroupStatus"),
-                    summary.get("CreationTime"),
-                    details=details,
-                )
-            )
-        return resources
-
-    def _clusters(self, scan: _Scan) -> list[Resource]:
-        summaries = list(self._items("ListClusters", "ClusterSummaries"))
-        described = self._describe_each(
-            scan, "cluster", "DescribeCluster", summaries, lambda s: {"ClusterName": s["ClusterName"]}
-        )
-        resources = []
-        for summary, result in described:
-            if result.gone:
-                continue
-            cluster = result.response or {}
-            groups, group_details = _cluster_groups(cluster)
-            status = cluster.get("ClusterStatus") or summary.get("ClusterStatus")
-            orchestrator = cluster.get("Orchestrator") or {}
-            details = _compact(
-                {
-                    "orchestrator": next(iter(orchestrator), None),
-                    "node_recovery": cluster.get("NodeRecovery"),
-                    "failure_message": cluster.get("FailureMessage"),
-                    **group_details,
-                    **result.evidence("DescribeCluster"),
-                }
-            )
-            instance_types = {g.instance_type for g in groups}
-            resources.append(
-                self._resource(
-                    "cluster",
-                    summary["ClusterArn"],
-                    summary["ClusterName"],
-                    status,
-                    summary.get("CreationTime"),
-                    running=status in CLUSTER_NODE_STATUSES and any(g.current_count > 0 for g in groups),
-                    instance_type=instance_types.pop() if len(instance_types) == 1 else None,
-                    instance_count=sum(g.current_count for g in groups),
-                    instance_groups=groups,
-                    details=details,
-                )
-            )
-        return resources
-
-
-# The List call of each type: what a failing type is reported under when the error names no operation.
-_LIST_OPERATION = {
-    "endpoint": "ListEndpoints",
-    "inference-component": "ListInferenceComponents",
-    "notebook-instance": "ListNotebookInstances",
-    "domain": "ListDomains",
-    "user-profile": "ListUserProfiles",
-    "space": "ListSpaces",
-    "app": "ListApps",
-    "training-job": "ListTrainingJobs",
-    "processing-job": "ListProcessingJobs",
-    "transform-job": "ListTransformJobs",
-    "hyper-parameter-tuning-job": "ListHyperParameterTuningJobs",
-    "automl-job": "ListAutoMLJobs",
-    "labeling-job": "ListLabelingJobs",
-    "compilation-job": "ListCompilationJobs",
-    "feature-group": "ListFeatureGroups",
-    "cluster": "ListClusters",
-}
-
-
-def _endpoint_variants(endpoint: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[tuple[Variant, ...], dict]:
-    """Variants with the instance type from the endpoint config and the current count from the endpoint
-    (DescribeEndpoint has no instance type). Shadow variants are billed like production ones."""
-    configured = {
-        v["VariantName"]: v
-        for v in [*(config.get("ProductionVariants") or []), *(config.get("ShadowProductionVariants") or [])]
-    }
-    live = [*(endpoint.get("ProductionVariants") or []), *(endpoint.get("ShadowProductionVariants") or [])]
-    shadow_names = [v["VariantName"] for v in endpoint.get("ShadowProductionVariants") or []]
-    if not live:  # e.g. Creating: nothing deployed yet, the config says what will be
-        live = [{"VariantName": name, "CurrentInstanceCount": 0} for name in configured]
-        shadow_names = [v["VariantName"] for v in config.get("ShadowProductionVariants") or []]
-    variants, provisioned, pools = [], {}, {}
-    for summary in live:
-        name = summary["VariantName"]
-        wanted = configured.get(name, {})
-        serverless = summary.get("CurrentServerlessConfig") or wanted.get("ServerlessConfig")
-        if serverless and serverless.get("ProvisionedConcurrency"):
-            provisioned[name] = serverless["ProvisionedConcurrency"]
-        if summary.get("InstancePools"):
-            pools[name] = {p["InstanceType"]: p["CurrentInstanceCount"] for p in summary["InstancePools"]}
-        variants.append(
-            Variant(
-                name=name,
-                instance_type=None if serverless else wanted.get("InstanceType"),
-                current_count=summary.get("CurrentInstanceCount") or 0,
-                serverless_memory_mb=serverless.get("MemorySizeInMB") if serverless else None,
-                serverless_max_concurrency=serverless.get("MaxConcurrency") if serverless else None,
-            )
-        )
-    details = _compact(
-        {
-            "variant_names": [v.name for v in variants],
-            "shadow_variant_names": shadow_names or None,
-            "serverless_provisioned_concurrency": provisioned or None,
-            "instance_pools": pools or None,
-        }
-    )
-    return tuple(variants), details
-
-
-def _cluster_groups(cluster: Mapping[str, Any]) -> tuple[tuple[InstanceGroup, ...], dict]:
-    """HyperPod instance groups, restricted groups included. A group with flexible instance types
-    (InstanceRequirements instead of InstanceType) becomes one entry per type it currently runs."""
-    groups, flexible = [], {}
-    restricted = [g.get("InstanceGroupName") for g in cluster.get("RestrictedInstanceGroups") or []]
-    for group in [*(cluster.get("InstanceGroups") or []), *(cluster.get("RestrictedInstanceGroups") or [])]:
-        name = group.get("InstanceGroupName") or ""
-        current, target = group.get("CurrentCount") or 0, group.get("TargetCount") or 0
-        if group.get("InstanceType"):
-            groups.append(InstanceGroup(name, group["InstanceType"], current, target))
-            continue
-        by_type = [d for d in group.get("InstanceTypeDetails") or [] if d.get("InstanceType")]
-        flexible[name] = {"target_count": target, "current_count": current}
-        groups.extend(
-            InstanceGroup(name, d["InstanceType"], d.get("CurrentCount") or 0, d.get("CurrentCount") or 0)
-            for d in by_type
-        )
-    details = _compact({"restricted_instance_groups": restricted or None, "flexible_instance_groups": flexible or None})
-    return tuple(groups), details
 
 
 def _cache_key(config_name: str, endpoint: Mapping[str, Any]) -> str:
@@ -1077,12 +362,3 @@ def _error_parts(err: Exception) -> tuple[str, str]:
 
 def _label(params: Mapping[str, Any]) -> str:
     return "/".join(str(value) for value in params.values())
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _compact(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Drops absent facts (None, and the empty strings some responses carry for unset members)."""
-    return {key: value for key, value in values.items() if value is not None and value != ""}

@@ -178,7 +178,7 @@ def _parse_pairs(pairs: Sequence[str], allow_bare_keys: bool = False) -> dict[st
 
 
 def _compile(args):
-    from mlgov.aws.service_catalog import load_service_catalog
+    from mlgov.service_catalog import load_service_catalog
     from mlgov.domain.scp_compiler import compile_policies
 
     files = PolicyFiles(args.policies_dir)
@@ -208,7 +208,7 @@ def _deployment_principals(args):
 
 
 def _policies_build(args) -> int:
-    from mlgov.aws.service_catalog import load_service_catalog
+    from mlgov.service_catalog import load_service_catalog
     from mlgov.domain.scp_compiler import SCP_MAX_CHARS, SCP_MAX_PER_TARGET
 
     files, compilation = _compile(args)

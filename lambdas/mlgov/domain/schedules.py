@@ -40,6 +40,10 @@ _SEARCH_DAYS = 8  # a week plus one day either side finds the previous and the n
 Action = Literal["scale_down", "scale_up", "none"]
 Outcome = Literal["applied", "rejected"]
 
+# The scheduler state item that keeps two HyperPod scheduler passes from running at once (the stack scopes the
+# scheduler's conditional writes to it).
+SCHEDULER_PASS_KEY = "pass#scheduler"
+
 
 class ScheduleError(ValueError):
     """The tag value is not a schedule; the message is one line naming what is wrong. The cluster is left alone."""

@@ -23,7 +23,8 @@ from botocore.exceptions import ClientError
 from mlgov.aws.approvals_table import KEEP_AFTER_DEADLINE, ApprovalsTable, approval_id
 from mlgov.aws.metrics import MetricReader
 from mlgov.domain.approval_message import approval_blocks, approval_text, result_blocks, result_text
-from mlgov.domain.inventory import Resource, Variant
+from mlgov.domain.discovery import live_endpoint
+from mlgov.domain.inventory import Resource
 from mlgov.domain.snapshot import endpoint_identity, identity_drift
 from mlgov.domain.zombies import (
     DEFAULT_MIN_AGE_DAYS,
@@ -138,7 +139,7 @@ class ApprovalTasks:
                 "reason": f"the endpoint was created {created.date().isoformat()}, less than {self.min_age_days} "
                 "days ago (recreated since the scan?)",
             }
-        endpoint = _endpoint_resource(finding, described)
+        endpoint = _live_endpoint(finding, described)
         if not measurable(endpoint):
             return {"still_idle": False, "reason": "the endpoint's usage cannot be measured (no variants or async)"}
         if since >= now:
@@ -190,7 +191,7 @@ class ApprovalTasks:
         if drift:
             raise ApprovalRefused(f"refusing to {step}: the endpoint changed since the snapshot ({'; '.join(drift)})")
         since, now = _moment(state.get("zombie_since") or state.get("first_seen")), self.clock()
-        endpoint = _endpoint_resource(finding, described)
+        endpoint = _live_endpoint(finding, described)
         if since is not None and since < now and measurable(endpoint):
             total = self._invocations(endpoint, since, now)
             if total > 0:
@@ -515,23 +516,9 @@ def _where(finding: Mapping) -> tuple[str, str, str]:
     return account, region, name
 
 
-def _endpoint_resource(finding: Mapping, described: Mapping) -> Resource:
-    account, region, name = _where(finding)
-    variants = tuple(
-        Variant(v["VariantName"], None, int(v.get("CurrentInstanceCount") or 0))
-        for v in described.get("ProductionVariants", [])
-    )
-    return Resource(
-        arn=described.get("EndpointArn") or finding.get("arn", ""),
-        account=account,
-        region=region,
-        resource_type="endpoint",
-        name=name,
-        status=described.get("EndpointStatus", ""),
-        created=described.get("CreationTime"),
-        variants=variants,
-        details={"async_inference": bool(described.get("AsyncInferenceConfig"))},
-    )
+def _live_endpoint(finding: Mapping, described: Mapping) -> Resource:
+    account, region, _ = _where(finding)
+    return live_endpoint(account, region, described)
 
 
 def _decision(state: Mapping) -> Mapping:
