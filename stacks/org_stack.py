@@ -13,11 +13,11 @@ from aws_cdk import cx_api
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from mlgov.service_catalog import load_service_catalog
 from mlgov.deployment_context import BOOTSTRAP_QUALIFIER_KEY, policy_principals
 from mlgov.domain.principals import PolicyPrincipals
 from mlgov.domain.scp_compiler import Compilation, compile_policies
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
+from mlgov.service_catalog import load_service_catalog
 from stacks.config import MlgovConfig
 from stacks.spoke_stack import SpokeStack
 

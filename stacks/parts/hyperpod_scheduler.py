@@ -10,10 +10,9 @@ from aws_cdk import aws_scheduler as scheduler
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
-from mlgov.domain.schedules import SCHEDULER_PASS_KEY
 from mlgov.domain.preflight import HYPERPOD_FUNCTION_NAME
 from mlgov.domain.principals import HUB_HYPERPOD_ROLE, SPOKE_ROLE
-from mlgov.domain.schedules import SCHEDULE_TAG
+from mlgov.domain.schedules import SCHEDULE_TAG, SCHEDULER_PASS_KEY
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.tables import state_table

@@ -178,8 +178,8 @@ def _parse_pairs(pairs: Sequence[str], allow_bare_keys: bool = False) -> dict[st
 
 
 def _compile(args):
-    from mlgov.service_catalog import load_service_catalog
     from mlgov.domain.scp_compiler import compile_policies
+    from mlgov.service_catalog import load_service_catalog
 
     files = PolicyFiles(args.policies_dir)
     principals = _deployment_principals(args)
@@ -208,8 +208,8 @@ def _deployment_principals(args):
 
 
 def _policies_build(args) -> int:
-    from mlgov.service_catalog import load_service_catalog
     from mlgov.domain.scp_compiler import SCP_MAX_CHARS, SCP_MAX_PER_TARGET
+    from mlgov.service_catalog import load_service_catalog
 
     files, compilation = _compile(args)
     sources = ", ".join(f"{k} {v}" for k, v in load_service_catalog().sources.items())
