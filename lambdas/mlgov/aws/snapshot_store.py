@@ -71,6 +71,7 @@ class CopyLimits:
     copy_object_max: int = COPY_OBJECT_MAX
     part_size: int = PART_SIZE
     hash_in_task_max: int = HASH_IN_TASK_MAX
+    copy_threads: int = COPY_THREADS  # UploadPartCopy calls in flight for one object
 
 
 def source_keys(client, source: ArtifactSource) -> list[str]:
@@ -129,9 +130,16 @@ def _code(err: ClientError) -> str:
 
 
 def _multipart_copy(
-    client, copy_source: Mapping[str, str], bucket: str, key: str, plan: CopyPlan, if_match: dict, label: str
+    client,
+    copy_source: Mapping[str, str],
+    bucket: str,
+    key: str,
+    plan: CopyPlan,
+    if_match: dict,
+    label: str,
+    threads: int = COPY_THREADS,
 ) -> tuple[list[str], str | None]:
-    """UploadPartCopy of every range of `plan`, COPY_THREADS at a time; returns S3's checksum of each archived part.
+    """UploadPartCopy of every range of `plan`, `threads` at a time; returns S3's checksum of each archived part.
     A part whose checksum differs from the source part of the same number (rule 2) or any failure aborts the upload:
     nothing is left behind. Returns (S3's checksum of each part, the version the upload wrote)."""
     upload = client.create_multipart_upload(
@@ -152,7 +160,7 @@ def _multipart_copy(
         return {"PartNumber": number, "ETag": result["ETag"]} | ({field: result[field]} if result.get(field) else {})
 
     try:
-        with ThreadPoolExecutor(max_workers=COPY_THREADS) as pool:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             parts = list(pool.map(copy_part, range(1, len(plan.ranges) + 1), plan.ranges))
         archived = [part.get(field) or "" for part in parts]
         if plan.source_parts and (problems := part_problems(plan.source_parts, archived, label)):
@@ -219,7 +227,7 @@ def copy_artifacts(
             archived_parts = None
             if plan.multipart:
                 archived_parts, written = _multipart_copy(
-                    source_client, copy_source, archive_bucket, target, plan, if_match, source_uri
+                    source_client, copy_source, archive_bucket, target, plan, if_match, source_uri, limits.copy_threads
                 )
             else:
                 written = source_client.copy_object(

@@ -9,7 +9,7 @@ member read is checked against botocore's SageMaker model by the tests.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -57,7 +57,7 @@ class Observed:
 @dataclass(frozen=True)
 class Billing:
     """A type rule's answer: what the resource runs and bills, and the evidence kept in the report. `status` None
-    means the summary's status member."""
+    means the summary's status member; every other field is the Resource field of the same name."""
 
     details: Mapping[str, Any] = field(default_factory=dict)
     status: str | None = None
@@ -126,17 +126,8 @@ class ResourceKind:
             name=next(str(summary[m]) for m in self.name_members if summary.get(m)),
             status=billing.status or summary.get(self.status_member) or "Unknown",
             created=summary.get("CreationTime"),
-            running=billing.running,
-            instance_type=billing.instance_type,
-            instance_count=billing.instance_count,
-            variants=billing.variants,
-            instance_groups=billing.instance_groups,
-            started=billing.started,
-            ended=billing.ended,
-            billable_seconds=billing.billable_seconds,
-            training_seconds=billing.training_seconds,
-            managed_spot=billing.managed_spot,
             details=details,
+            **{f.name: getattr(billing, f.name) for f in fields(Billing) if f.name not in ("details", "status")},
         )
 
     def _arn(self, observed: Observed) -> str:
