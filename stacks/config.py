@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    StrictBool,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -129,6 +130,11 @@ class MlgovConfig(BaseModel):
     zombie_min_age_days: Annotated[
         int, Strict(), Field(ge=1, le=365, description="endpoints younger than this are never zombies")
     ] = DEFAULT_MIN_AGE_DAYS
+    live_prices: StrictBool = Field(
+        True,
+        description="price each scan from the AWS Price List (pricing:GetProducts, cached a week in the archive); "
+        "false: only the checked-in price table (offline/demo)",
+    )
     hyperpod_schedule_minutes: Annotated[
         int, Strict(), Field(ge=1, le=1440, description="how often HyperPod schedules are evaluated")
     ] = 15

@@ -117,3 +117,24 @@ def valid_tags(today) -> dict[str, str]:
 def _private_cache_home(tmp_path_factory, monkeypatch):
     """`mlgov scan` caches endpoint configs under $XDG_CACHE_HOME: never the developer's, never shared by tests."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache-home")))
+
+
+@pytest.fixture(autouse=True)
+def _no_real_price_list(monkeypatch):
+    """No test reaches the real AWS Price List: every `pricing` client mlgov makes refuses to send (an error the
+    live-price service reports and falls back from). Tests of live prices stub their own client."""
+    from botocore.exceptions import EndpointConnectionError
+
+    import mlgov.aws.price_list as price_list
+
+    original = price_list.pricing_client
+
+    def refuse(request, **_):
+        raise EndpointConnectionError(endpoint_url=f"{request.url} (tests never reach the AWS Price List)")
+
+    def guarded(session, endpoint_url=None):
+        client = original(session, endpoint_url)
+        client.meta.events.register("before-send.pricing", refuse)
+        return client
+
+    monkeypatch.setattr(price_list, "pricing_client", guarded)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
 from mlgov.domain.attribution import UNTAGGED
-from mlgov.domain.report import STATUSES
+from mlgov.domain.report import STATUSES, usd
 
 MAX_BARS = 12  # bars beyond this are summed into one "(N others)" bar so a chart stays readable
 _LABEL_CHARS = 28
@@ -121,8 +121,8 @@ def _header(report: Mapping) -> str:
 def _tiles(summary: Mapping, attribution: Mapping) -> str:
     tiles = [
         ("resources", f"{int(summary.get('resources', 0)):,}", "resources", ""),
-        ("monthly-cost", _money(summary.get("monthly_cost_usd", 0.0)), "monthly cost", ""),
-        ("waste", _money(summary.get("waste_usd_month", 0.0)), "waste per month", " waste"),
+        ("monthly-cost", usd(summary.get("monthly_cost_usd", 0.0)), "monthly cost", ""),
+        ("waste", usd(summary.get("waste_usd_month", 0.0)), "waste per month", " waste"),
         ("tag-compliance", f"{float(summary.get('tag_compliance_pct', 100.0)):.1f}%", "tag compliance", ""),
     ]
     if "tag_compliance_usd_pct" in attribution:
@@ -130,7 +130,7 @@ def _tiles(summary: Mapping, attribution: Mapping) -> str:
             ("spend-compliance", f"{float(attribution['tag_compliance_usd_pct']):.1f}%", "of spend tag-compliant", "")
         )
     if "untagged_usd_month" in attribution:
-        tiles.append(("untagged-spend", _money(attribution["untagged_usd_month"]), "untagged spend per month", ""))
+        tiles.append(("untagged-spend", usd(attribution["untagged_usd_month"]), "untagged spend per month", ""))
     body = "\n".join(
         f'<div class="tile{extra}" data-tile="{name}"><div class="value">{_e(value)}</div>'
         f'<div class="label">{_e(label)}</div></div>'
@@ -145,10 +145,8 @@ def _charts(report: Mapping, findings: Sequence[Mapping], summary: Mapping) -> s
         unpriced = sum(1 for finding in findings if finding.get("monthly_cost_usd") is None)
     note = f'<p class="note">{unpriced} unpriced resource(s) are left out of the cost charts.</p>' if unpriced else ""
     charts = [
-        _bar_chart("cost-by-team", "Monthly cost by team (ml:team)", capped(cost_by_tag(report, "ml:team")), _money),
-        _bar_chart(
-            "cost-by-model", "Monthly cost by model (ml:model)", capped(cost_by_tag(report, "ml:model")), _money
-        ),
+        _bar_chart("cost-by-team", "Monthly cost by team (ml:team)", capped(cost_by_tag(report, "ml:team")), usd),
+        _bar_chart("cost-by-model", "Monthly cost by model (ml:model)", capped(cost_by_tag(report, "ml:model")), usd),
         _bar_chart(
             "status-counts",
             "Resources by status",
@@ -226,7 +224,7 @@ def _finding_row(finding: Mapping) -> tuple[str, ...]:
         _e(finding.get("account", "")),
         _e(finding.get("region", "")),
         _e(_instances(finding)),
-        _e(_money(finding.get("waste_usd_month"))),
+        _e(usd(finding.get("waste_usd_month"))),
         _e(finding.get("reason", "")),
         _e(finding.get("owner") or ""),
     )
@@ -290,10 +288,6 @@ def _status_badge(status: str) -> str:
 def _plain(value: float) -> str:
     """A number for a data attribute: never scientific notation, no trailing zeros."""
     return f"{float(value):.2f}".rstrip("0").rstrip(".")
-
-
-def _money(value: float | None) -> str:
-    return "n/a" if value is None else f"${float(value):,.2f}"
 
 
 def _e(value: object) -> str:

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 
+from mlgov.domain.report import UNPRICED, usd
+
 CSV_COLUMNS = (
     "status",
     "resource_type",
@@ -16,6 +18,7 @@ CSV_COLUMNS = (
     "instance_count",
     "monthly_cost_usd",
     "waste_usd_month",
+    "price_source",
     "owner",
     "ml:team",
     "ml:model",
@@ -36,6 +39,9 @@ def render_csv(report: dict) -> str:
     writer.writeheader()
     for finding in report["findings"]:
         row = {**finding, **{key: finding["tags"].get(key, "") for key in CSV_COLUMNS if key.startswith("ml:")}}
+        row["price_source"] = (finding.get("evidence") or {}).get("price_source")
+        for money in ("monthly_cost_usd", "waste_usd_month"):
+            row[money] = UNPRICED if row.get(money) is None else row[money]
         writer.writerow({key: "" if row.get(key) is None else row.get(key) for key in CSV_COLUMNS})
     return buffer.getvalue()
 
@@ -52,8 +58,8 @@ def render_table(report: dict, width: int = 160) -> str:
     table.add_column("account")
     table.add_column("region")
     table.add_column("instances", overflow="fold")
-    table.add_column("$/month", justify="right", footer=_money(summary["monthly_cost_usd"]))
-    table.add_column("waste/month", justify="right", footer=_money(summary["waste_usd_month"]))
+    table.add_column("$/month", justify="right", footer=usd(summary["monthly_cost_usd"]))
+    table.add_column("waste/month", justify="right", footer=usd(summary["waste_usd_month"]))
     table.add_column("owner", overflow="fold")
     table.add_column("team")
     for finding in report["findings"]:
@@ -65,8 +71,8 @@ def render_table(report: dict, width: int = 160) -> str:
             finding["account"],
             finding["region"],
             instances,
-            _money(finding["monthly_cost_usd"]),
-            _money(finding["waste_usd_month"]) if finding["waste_usd_month"] else "",
+            usd(finding["monthly_cost_usd"]),
+            "" if finding["waste_usd_month"] == 0 else usd(finding["waste_usd_month"]),
             finding["owner"] or "",
             finding["tags"].get("ml:team", ""),
         )
@@ -79,17 +85,18 @@ def render_table(report: dict, width: int = 160) -> str:
     lines.append(
         f"tag compliance: {summary['tag_compliance_pct']}% of resources, "
         f"{attribution.get('tag_compliance_usd_pct', 100.0)}% of spend; "
-        f"untagged spend {_money(attribution.get('untagged_usd_month', 0.0))}/month"
+        f"untagged spend {usd(attribution.get('untagged_usd_month', 0.0))}/month"
     )
     teams = attribution.get("by_tag", {}).get("ml:team", {})
     if teams:
-        lines.append("by team: " + ", ".join(f"{team} {_money(usd)}" for team, usd in list(teams.items())[:8]))
+        lines.append("by team: " + ", ".join(f"{team} {usd(amount)}" for team, amount in list(teams.items())[:8]))
     for error in report["errors"]:
         lines.append(f"error: {error['account']} {error['region']} {error['operation']}: {error['message']}")
-    if report.get("pricing"):
-        lines.append(f"prices: {report['pricing'].get('source', '')} ({report['pricing'].get('as_of', '')})")
+    pricing = report.get("pricing") or {}
+    if pricing:
+        lines.append(f"prices: {pricing.get('live') or pricing.get('source', '')} ({pricing.get('as_of', '')})")
+    if pricing.get("live"):
+        lines.append(f"fallback prices: {pricing.get('fallback', '')}")
+    if pricing.get("live_problem"):
+        lines.append(f"live prices: {pricing['live_problem']}")
     return "\n".join(lines) + "\n"
-
-
-def _money(value: float | None) -> str:
-    return "n/a" if value is None else f"${value:,.2f}"

@@ -121,6 +121,7 @@ class ScanWorkflow(Construct):
             "MLGOV_FINDINGS_TABLE": self.findings_table.table_name,
             "MLGOV_ZOMBIE_IDLE_DAYS": str(config.zombie_idle_days),
             "MLGOV_ZOMBIE_MIN_AGE_DAYS": str(config.zombie_min_age_days),
+            "MLGOV_LIVE_PRICES": "true" if config.live_prices else "false",
             "MLGOV_SLACK_CHANNEL": config.slack.channel_id,
             "MLGOV_SLACK_TOKEN_SECRET": config.slack.bot_token_secret_name,
         }
@@ -203,6 +204,10 @@ class ScanWorkflow(Construct):
                     resources=["*"],
                 )
             )
+        if config.live_prices:
+            statements.append(
+                iam.PolicyStatement(sid="ReadListPrices", actions=["pricing:GetProducts"], resources=["*"])
+            )
         if approval_arn:
             statements.append(
                 iam.PolicyStatement(sid="StartApprovals", actions=["states:StartExecution"], resources=[approval_arn])
@@ -214,7 +219,8 @@ class ScanWorkflow(Construct):
             [
                 {
                     "id": "AwsSolutions-IAM5",
-                    "reason": "SageMaker List* and CloudWatch GetMetricData have no resource-level permissions; the "
+                    "reason": "SageMaker List*, CloudWatch GetMetricData and Price List GetProducts have no "
+                    "resource-level permissions; the "
                     "spoke role name is the same in every member account; the Slack secret ARN ends in a random "
                     "suffix; report and run objects are written under prefixes of the archive bucket.",
                 }

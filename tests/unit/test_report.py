@@ -12,6 +12,7 @@ import pytest
 from mlgov.domain.costing import Cost
 from mlgov.domain.inventory import InstanceGroup, Resource, ScanError, Variant
 from mlgov.domain.report import Verdict, build_report, instance_count, instance_type_label, lifecycle_verdict, waste
+from mlgov.report_html import render_html
 from mlgov.report_render import render_csv, render_table
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -187,7 +188,30 @@ def test_csv_and_table_render_every_finding(real_schema):
     assert csv_lines[1].startswith("expired,endpoint,old,")
     for name in ("old", "big", "cheap", "unpriced"):
         assert name in table
-    assert "n/a" in table and "total" in table
+    assert "unpriced" in table and "total" in table
+
+
+def test_an_unpriced_zombie_wastes_an_unknown_amount_in_every_format_never_zero(real_schema):
+    zombie = endpoint("p5-fleet", tags={**GOOD_TAGS, "auto-delete-after": "2026-10-01"}, count=2)
+    priced = endpoint("priced", tags={**GOOD_TAGS, "auto-delete-after": "2026-10-01"}, count=1)
+    items = [
+        (zombie, hourly_cost(None)),
+        (priced, hourly_cost(0.5)),
+    ]
+    report = build_report(
+        [(r, c, lifecycle_verdict(r, c, real_schema, TODAY)) for r, c in items], [], {}, real_schema, NOW, {}
+    )
+    finding = next(f for f in report["findings"] if f["name"] == "p5-fleet")
+    csv_row = next(line for line in render_csv(report).splitlines() if ",p5-fleet," in line)
+    table_row = next(line for line in render_table(report, width=240).splitlines() if "p5-fleet" in line)
+    html = render_html(report)
+
+    assert finding["status"] == "expired" and finding["waste_usd_month"] is None and finding["monthly_cost_usd"] is None
+    assert report["summary"]["waste_usd_month"] == 365.0  # the priced one only
+    assert csv_row.count("unpriced") == 2 and "0.0" not in csv_row.split(",")
+    assert table_row.count("unpriced") == 2 and "$0.00" not in table_row
+    assert "p5-fleet" in html and "$0.00" not in html.split("p5-fleet", 1)[1].split("</tr>", 1)[0]
+    assert waste(zombie, hourly_cost(None), Verdict("expired", "r")) is None
 
 
 def test_report_dates_are_utc_iso(real_schema):

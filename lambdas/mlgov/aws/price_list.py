@@ -1,4 +1,5 @@
-"""AWS Price List (`pricing`) adapter: the AmazonSageMaker ML-instance product documents of some regions."""
+"""AWS Price List (`pricing`) adapter: AmazonSageMaker product documents, of whole regions (`mlgov pricing refresh`)
+or of one instance type in one region (live prices for a scan)."""
 
 from __future__ import annotations
 
@@ -31,23 +32,33 @@ def fetch_sagemaker_products(pricing_client, regions: Sequence[str]) -> list[dic
     """Every AmazonSageMaker ML Instance product of `regions`, each PriceList JSON string decoded, in API order."""
     products: list[dict] = []
     for region in regions:
-        request = {
-            "ServiceCode": SERVICE_CODE,
-            "Filters": [
-                {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
-                {"Type": "TERM_MATCH", "Field": "productFamily", "Value": PRODUCT_FAMILY},
-            ],
-            "FormatVersion": "aws_v1",
-            "MaxResults": PAGE_SIZE,
-        }
-        while True:
-            page = _get_products(pricing_client, request, region)
-            products += [_decode(item, region) for item in page.get("PriceList", [])]
-            token = page.get("NextToken")
-            if not token:
-                break
-            request["NextToken"] = token
+        products += _products(pricing_client, region, {"regionCode": region, "productFamily": PRODUCT_FAMILY})
     return products
+
+
+def fetch_instance_products(pricing_client, region: str, instance_type: str) -> list[dict]:
+    """Every AmazonSageMaker product of one instance type in one region: hosting, training, processing, transform,
+    notebook, Studio, HyperPod... (one or two pages; the component is in each product's usagetype)."""
+    return _products(
+        pricing_client, f"{instance_type} in {region}", {"regionCode": region, "instanceName": instance_type}
+    )
+
+
+def _products(pricing_client, label: str, matches: dict[str, str]) -> list[dict]:
+    request = {
+        "ServiceCode": SERVICE_CODE,
+        "Filters": [{"Type": "TERM_MATCH", "Field": field, "Value": value} for field, value in matches.items()],
+        "FormatVersion": "aws_v1",
+        "MaxResults": PAGE_SIZE,
+    }
+    products: list[dict] = []
+    while True:
+        page = _get_products(pricing_client, request, label)
+        products += [_decode(item, label) for item in page.get("PriceList", [])]
+        token = page.get("NextToken")
+        if not token:
+            return products
+        request["NextToken"] = token
 
 
 def _get_products(pricing_client, request: dict, region: str) -> dict:

@@ -123,13 +123,25 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--output", type=Path, help="write the report here instead of stdout")
     scan.add_argument("--workers", type=int, default=8, help="account × region scans at once (default 8)")
     scan.add_argument("--ledger", metavar="TABLE", help="hub job-cost ledger table: add finished jobs it recorded")
+    cache_dir = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlgov"
     scan.add_argument(
         "--cache",
         type=Path,
-        default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlgov" / "endpoint-configs.json",
+        default=cache_dir / "endpoint-configs.json",
         help="endpoint configs described in earlier scans (immutable; default ~/.cache/mlgov/endpoint-configs.json)",
     )
     scan.add_argument("--no-cache", action="store_true", help="describe every endpoint config again")
+    scan.add_argument(
+        "--offline",
+        action="store_true",
+        help="no AWS Price List calls: prices from the cache and the checked-in table only",
+    )
+    scan.add_argument(
+        "--price-cache",
+        type=Path,
+        default=cache_dir / "prices.json",
+        help="live list prices fetched in earlier scans, refreshed weekly (default ~/.cache/mlgov/prices.json)",
+    )
     scan.add_argument(
         "--zombies", action="store_true", help="add usage evidence: zombie endpoints, idle notebooks/apps"
     )
@@ -354,7 +366,6 @@ def _scan(args) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, NoCredentialsError, ProfileNotFound
 
-    from mlgov.price_files import load_price_table
     from mlgov.report_render import render_csv, render_json, render_table
     from mlgov.services.scan import (
         ScanRequest,
@@ -396,7 +407,7 @@ def _scan(args) -> int:
             save_config_cache(cache, args.cache)
         except OSError as err:
             print(f"mlgov: note: endpoint-config cache not saved ({err})", file=sys.stderr)
-    document, _ = report(result, request, load_price_table(), schema, now, judge=judge)
+    document, _ = report(result, request, _price_book(args, session, result.resources, now), schema, now, judge=judge)
     from mlgov.report_html import render_html
 
     renderer = {"json": render_json, "csv": render_csv, "table": render_table, "html": render_html}[args.format]
@@ -407,6 +418,34 @@ def _scan(args) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def _price_book(args, session, resources, now):
+    """Live list prices for what the scan found (the cache, then the Price List unless --offline), with the
+    checked-in table as the fallback; a Price List out of reach is a note, not a failure."""
+    from mlgov.price_files import load_price_table
+    from mlgov.services.pricing import live_price_book, read_price_cache_file, write_price_cache_file
+
+    cache = read_price_cache_file(args.price_cache)
+    fetch = None if args.offline else price_fetcher(session, args.endpoint_url)
+    live = live_price_book(resources, load_price_table(), cache, now.date(), fetch, "offline (--offline)")
+    if live.book.live_problem and not args.offline:
+        print(f"mlgov: note: live prices: {live.book.live_problem}", file=sys.stderr)
+    if live.cache_changed:
+        try:
+            write_price_cache_file(cache, args.price_cache)
+        except OSError as err:
+            print(f"mlgov: note: price cache not saved ({err})", file=sys.stderr)
+    return live.book
+
+
+def price_fetcher(session, endpoint_url: str | None):
+    """(region, instance type) -> Price List products, through one `pricing` client (tests replace this)."""
+    from functools import partial
+
+    from mlgov.aws.price_list import fetch_instance_products, pricing_client
+
+    return partial(fetch_instance_products, pricing_client(session, endpoint_url))
 
 
 def _zombie_judge(args, session, request, now, schema):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from mlgov.domain.slack_digest import FIELD_TEXT_MAX, HEADER_MAX, MAX_BLOCKS, SECTION_TEXT_MAX, _cut, _escape, _money
+from mlgov.domain.report import usd
+from mlgov.domain.slack_digest import FIELD_TEXT_MAX, HEADER_MAX, MAX_BLOCKS, SECTION_TEXT_MAX, _cut, _escape
 
 ACTIONS = ("approve", "reject", "snooze")  # button action_ids, in display order
 ACTIONS_BLOCK_ID = "mlgov_approval"
@@ -78,7 +79,7 @@ def approval_text(finding: Mapping) -> str:
     """The notification fallback (`text`) of the approval request."""
     return _cut(
         f"mlgov: zombie endpoint {_name(finding)} ({finding.get('account', '')} {finding.get('region', '')}) "
-        f"wastes {_money(finding.get('waste_usd_month'))}/month: approve, reject or snooze its deletion",
+        f"wastes {usd(finding.get('waste_usd_month'))}/month: approve, reject or snooze its deletion",
         SECTION_TEXT_MAX,
     )
 
@@ -140,7 +141,7 @@ def _outcome(finding: Mapping, outcome: str, detail: Mapping) -> tuple[str, str]
         return "Deleted", (
             f":white_check_mark: Approved by {by}. The artifacts and configuration were snapshotted and verified"
             f"{where}, then the endpoint was deleted: it no longer costs "
-            f"{_money(finding.get('monthly_cost_usd'))}/month."
+            f"{usd(finding.get('monthly_cost_usd'))}/month."
         )
     if outcome == "rejected":
         why = f" Reason: {reason}" if reason else ""
@@ -178,7 +179,7 @@ def _facts(finding: Mapping) -> list[dict]:
         ("Team / model", f"{tags.get('ml:team') or 'untagged'} / {tags.get('ml:model') or 'untagged'}"),
         ("Instances", instances),
         ("Idle", idle_text),
-        ("Waste", f"{_money(finding.get('waste_usd_month'))}/month"),
+        ("Waste", f"{usd(finding.get('waste_usd_month'))}/month"),
     ]
     return [_mrkdwn(_cut(f"*{label}*\n{_escape(_cut(str(value), 300))}", FIELD_TEXT_MAX)) for label, value in pairs]
 

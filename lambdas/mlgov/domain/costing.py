@@ -14,12 +14,12 @@ What "a month" means is decided here, once:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from mlgov.domain.inventory import Resource, Variant
-from mlgov.domain.pricing import PriceTable
+from mlgov.domain.pricing import Prices
 
 SECONDS_PER_HOUR = 3600
 HOURS_PER_MONTH = 730  # 8,760 h / 12: the AWS Pricing Calculator's month; every run-rate "per month" figure uses it
@@ -57,6 +57,7 @@ class Cost:
     spot_savings_pct: float | None  # managed spot training only: (1 − billable/training) × 100
     reason: str
     month_end_forecast_usd: float | None = None  # month to date + hourly × the real hours left in the UTC month
+    price_source: str | None = None  # the price table(s) that priced it ("AWS Price List, fetched 2026-12-01")
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class _Slice:
     unpriced_reason: str | None = None  # billed, but not per instance-hour
 
 
-def cost_of(resource: Resource, prices: PriceTable, now: datetime) -> Cost:
+def cost_of(resource: Resource, prices: Prices, now: datetime) -> Cost:
     """The cost of `resource` at `now`; every field None with the reason when a price is unknown (never a guess)."""
     now = _utc(now)
     kind = resource.resource_type
@@ -89,6 +90,17 @@ def cost_of(resource: Resource, prices: PriceTable, now: datetime) -> Cost:
         component = "async" if kind == "endpoint" and resource.details.get("async_inference") else None
         return _persistent_cost(resource, prices, now, component or PERSISTENT_COMPONENT[kind])
     return _unpriced(f"no cost model for resource type '{kind}'")
+
+
+def instance_types_to_price(resources: Iterable[Resource]) -> set[tuple[str, str]]:
+    """(region, instance type) of every instance `cost_of` would look a price up for: what live pricing fetches."""
+    return {
+        (resource.region, piece.instance_type)
+        for resource in resources
+        if resource.resource_type in JOB_COMPONENT or resource.resource_type in PERSISTENT_COMPONENT
+        for piece in _slices(resource)
+        if piece.instance_type and piece.instance_type != STUDIO_SYSTEM_INSTANCE and not piece.serverless
+    }
 
 
 def job_run_cost(billable_seconds: int, instance_count: int, hourly_usd: float) -> float:
@@ -124,7 +136,7 @@ def hours_left_in_month(now: datetime) -> float:
     return (month_window(now)[1] - _utc(now)).total_seconds() / SECONDS_PER_HOUR
 
 
-def _persistent_cost(resource: Resource, prices: PriceTable, now: datetime, component: str) -> Cost:
+def _persistent_cost(resource: Resource, prices: Prices, now: datetime, component: str) -> Cost:
     if not_billed := _not_billed_reason(resource):
         return _nothing_billed(not_billed)
     slices = _slices(resource)
@@ -146,6 +158,7 @@ def _persistent_cost(resource: Resource, prices: PriceTable, now: datetime, comp
         run_cost_usd=None,
         spot_savings_pct=None,
         reason=priced.reason,
+        price_source=priced.source,
     )
 
 
@@ -195,11 +208,12 @@ class _Priced:
     hourly_usd: float  # sum over slices of count × price
     reason: str
     billed: tuple[tuple[int, float], ...]  # (instance count, hourly price) of each slice with running instances
+    source: str | None = None  # the tables that priced the slices, "; "-joined
 
 
-def _price_slices(slices: Sequence[_Slice], region: str, prices: PriceTable, component: str) -> _Priced | str:
+def _price_slices(slices: Sequence[_Slice], region: str, prices: Prices, component: str) -> _Priced | str:
     """Every slice priced, or the price table's reasons (a string) when any billed slice has no price."""
-    hourly, parts, missing, billed = 0.0, [], [], []
+    hourly, parts, missing, billed, sources = 0.0, [], [], [], []
     named = len(slices) > 1
     for piece in slices:
         prefix = f"{piece.label}: " if named and piece.label else ""
@@ -218,13 +232,14 @@ def _price_slices(slices: Sequence[_Slice], region: str, prices: PriceTable, com
             else:
                 hourly += piece.count * lookup.hourly_usd
                 billed.append((piece.count, lookup.hourly_usd))
+                sources.append(lookup.source)
                 parts.append(f"{prefix}{piece.count} × {piece.instance_type} at {_dollars(lookup.hourly_usd)}/h")
     if missing:
         return "; ".join(missing)
-    return _Priced(hourly, "; ".join(parts), tuple(billed))
+    return _Priced(hourly, "; ".join(parts), tuple(billed), "; ".join(dict.fromkeys(filter(None, sources))) or None)
 
 
-def _job_cost(resource: Resource, prices: PriceTable, now: datetime, component: str) -> Cost:
+def _job_cost(resource: Resource, prices: Prices, now: datetime, component: str) -> Cost:
     slices = _slices(resource)
     if not slices and resource.details.get("serverless_job_type"):
         tokens = resource.details.get("billable_token_count")
@@ -271,6 +286,7 @@ def _job_cost(resource: Resource, prices: PriceTable, now: datetime, component: 
         run_cost_usd=run_cost,
         spot_savings_pct=spot,
         reason="; ".join(notes),
+        price_source=priced.source,
     )
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 SCHEMA_ID = "mlgov.prices/1"
 CURRENCY = "USD"
@@ -56,6 +57,15 @@ class PriceTableError(ValueError):
 class PriceLookup:
     hourly_usd: float | None
     reason: str
+    source: str | None = None  # the table that priced it (its label); None when unpriced
+
+
+class Prices(Protocol):
+    """What costing needs: an hourly price with its reason and source (a PriceTable, or a live PriceBook)."""
+
+    def hourly(self, instance_type: str, region: str, component: str = ...) -> PriceLookup: ...
+
+    def summary(self) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -66,9 +76,18 @@ class PriceTable:
     prices: Mapping[str, Mapping[str, float]]  # region -> instance type -> hosting $/h
     components: Mapping[str, Mapping[str, Mapping[str, float]]] = field(default_factory=dict)  # region -> comp -> type
     notes: tuple[str, ...] = ()
+    label: str = ""  # how lookups name this table ("AWS Price List, fetched 2026-12-01"); default "table <as_of>"
+
+    @property
+    def name(self) -> str:
+        return self.label or f"table {self.as_of}"
 
     def regions(self) -> list[str]:
         return sorted(set(self.prices) | set(self.components))
+
+    def summary(self) -> dict[str, str]:
+        """The report's `pricing` section."""
+        return {"as_of": self.as_of, "source": self.source, "currency": self.currency}
 
     def instance_types(self, region: str) -> list[str]:
         overrides = self.components.get(region, {})
@@ -78,17 +97,18 @@ class PriceTable:
         """The on-demand price, or None with the reason; never a price from another region or instance type."""
         if component not in COMPONENTS:
             raise ValueError(f"unknown price component {component!r}; expected one of {', '.join(COMPONENTS)}")
-        table = f"table {self.as_of}"
+        table = self.name
         if component != HOSTING:
             override = self.components.get(region, {}).get(component, {}).get(instance_type)
             if override is not None:
-                return PriceLookup(override, f"{_usd(override)}/h {instance_type} {region} {component} ({table})")
+                reason = f"{_usd(override)}/h {instance_type} {region} {component} ({table})"
+                return PriceLookup(override, reason, table)
         hosting = self.prices.get(region, {}).get(instance_type)
         if hosting is not None:
             if component == HOSTING:
-                return PriceLookup(hosting, f"{_usd(hosting)}/h {instance_type} {region} ({table})")
+                return PriceLookup(hosting, f"{_usd(hosting)}/h {instance_type} {region} ({table})", table)
             detail = f"hosting rate, the table has no separate {component} rate; {table}"
-            return PriceLookup(hosting, f"{_usd(hosting)}/h {instance_type} {region} ({detail})")
+            return PriceLookup(hosting, f"{_usd(hosting)}/h {instance_type} {region} ({detail})", table)
         if region not in self.regions():
             known = ", ".join(self.regions()) or "none"
             return PriceLookup(

@@ -53,6 +53,7 @@ class Finding:
             "evidence": {
                 "service_status": resource.status,
                 "cost": cost.reason,
+                "price_source": cost.price_source,
                 "hourly_usd": cost.hourly_usd,
                 "month_to_date_usd": _cents(cost.month_to_date_usd),
                 "month_end_forecast_usd": _cents(cost.month_end_forecast_usd),
@@ -62,6 +63,14 @@ class Finding:
                 **{f"detail.{key}": _jsonable(value) for key, value in resource.details.items()},
             },
         }
+
+
+UNPRICED = "unpriced"
+
+
+def usd(value: float | None) -> str:
+    """Dollars as every report format shows them; an unknown amount is "unpriced", never $0.00."""
+    return UNPRICED if value is None else f"${value:,.2f}"
 
 
 def instance_type_label(resource: Resource) -> str | None:
@@ -111,11 +120,14 @@ def _is_past(value: str, today: date) -> bool:
         return False
 
 
-def waste(resource: Resource, cost: Cost, verdict: Verdict) -> float:
+def waste(resource: Resource, cost: Cost, verdict: Verdict) -> float | None:
     """What a resource that should not be running costs a month: the run rate of one billed by the hour (see
-    costing: a month is HOURS_PER_MONTH), or a job's own monthly cost (its run this month), never more."""
-    if verdict.status not in WASTE_STATUSES or cost.hourly_usd is None:
+    costing: a month is HOURS_PER_MONTH), or a job's own monthly cost (its run this month), never more. None when
+    it should not be running but has no price: unknown, which is not $0."""
+    if verdict.status not in WASTE_STATUSES:
         return 0.0
+    if cost.hourly_usd is None:
+        return None
     if resource.is_job:
         return cost.monthly_cost_usd or 0.0
     return monthly_run_rate(cost.hourly_usd)
@@ -130,7 +142,7 @@ def build_report(
     pricing: Mapping[str, str],
 ) -> dict:
     findings = [Finding(resource, cost, verdict, waste(resource, cost, verdict)) for resource, cost, verdict in items]
-    findings.sort(key=lambda f: (-f.waste_usd_month, -(f.cost.monthly_cost_usd or 0.0), f.resource.arn))
+    findings.sort(key=lambda f: (-(f.waste_usd_month or 0.0), -(f.cost.monthly_cost_usd or 0.0), f.resource.arn))
     attribution = attribute([(f.resource, f.cost) for f in findings], schema, now.date())
     monthly = sum(f.cost.monthly_cost_usd or 0.0 for f in findings)
     return {
@@ -140,7 +152,7 @@ def build_report(
         "summary": {
             "resources": len(findings),
             "monthly_cost_usd": round(monthly, 2),
-            "waste_usd_month": round(sum(f.waste_usd_month for f in findings), 2),
+            "waste_usd_month": round(sum(f.waste_usd_month or 0.0 for f in findings), 2),
             "tag_compliance_pct": round(attribution.tag_compliance_pct, 1),
             "by_status": dict(sorted(Counter(f.verdict.status for f in findings).items())),
         },

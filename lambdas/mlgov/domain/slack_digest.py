@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mlgov.domain.report import usd
+
 HEADER_MAX = 150  # Block Kit: header text (plain_text)
 SECTION_TEXT_MAX = 3000  # section text
 FIELD_TEXT_MAX = 2000  # each section field
@@ -22,8 +24,8 @@ def digest_blocks(report: Mapping, report_url: str, *, new_zombies: int = 0) -> 
             "type": "section",
             "fields": [
                 _field(f"*Resources*\n{summary['resources']:,}"),
-                _field(f"*Monthly cost*\n{_money(summary['monthly_cost_usd'])}"),
-                _field(f"*Waste*\n{_money(summary['waste_usd_month'])}/month"),
+                _field(f"*Monthly cost*\n{usd(summary['monthly_cost_usd'])}"),
+                _field(f"*Waste*\n{usd(summary['waste_usd_month'])}/month"),
                 _field(f"*Tag compliance*\n{summary['tag_compliance_pct']}%"),
             ],
         },
@@ -46,8 +48,8 @@ def digest_text(report: Mapping, *, new_zombies: int = 0) -> str:
     """The notification fallback (`text`): what a phone or screen reader shows instead of the blocks."""
     summary = report["summary"]
     return _cut(
-        f"mlgov scan: {summary['resources']:,} resources, {_money(summary['monthly_cost_usd'])}/month, "
-        f"waste {_money(summary['waste_usd_month'])}/month, {new_zombies:,} new zombies, "
+        f"mlgov scan: {summary['resources']:,} resources, {usd(summary['monthly_cost_usd'])}/month, "
+        f"waste {usd(summary['waste_usd_month'])}/month, {new_zombies:,} new zombies, "
         f"{len(report.get('errors', [])):,} errors",
         SECTION_TEXT_MAX,
     )
@@ -62,7 +64,7 @@ def _top_waste_text(report: Mapping) -> str:
         tags = finding.get("tags") or {}
         lines.append(
             f"{rank}. *{_escape(_cut(finding['name'], 120))}* ({_escape(finding['resource_type'])}, "
-            f"{finding['status']}) {_money(finding['waste_usd_month'])}/month · "
+            f"{finding['status']}) {usd(finding['waste_usd_month'])}/month · "
             f"{_escape(finding['account'])} {_escape(finding['region'])} · "
             f"owner {_escape(_cut(finding.get('owner') or 'unknown', 100))} · "
             f"team {_escape(_cut(tags.get('ml:team') or 'untagged', 64))}"
@@ -106,7 +108,3 @@ def _escape(text: str) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _money(value: float | None) -> str:
-    return "n/a" if value is None else f"${value:,.2f}"

@@ -51,6 +51,7 @@ ACCESS_WORKERS = 8  # accounts checked at once by the access task
 JudgeFactory = Callable[[AccountSessions, Target, datetime, object], Judge | None]
 LAST_INVOKED_TAG = "last-invoked"
 CONFIG_CACHE_PREFIX = "cache/endpoint-configs/"  # archive: <account>/<region>.json, endpoint configs already described
+PRICE_CACHE_PREFIX = "cache/prices/"  # archive: <region>.json, live list prices fetched in the last week
 
 
 def _utcnow() -> datetime:
@@ -163,7 +164,8 @@ class ScannerRuntime:
             self._archive().put_json(cache_key, cache.dump())
         judge = self._judge(target, now, result.errors) if result.resources else None
         request = ScanRequest(regions=[target.region], accounts=[target.account])
-        document, judgement = report(result, request, self.prices(), self.schema(), now, judge=judge)
+        prices = self._price_book(target, result.resources, now)
+        document, judgement = report(result, request, prices, self.schema(), now, judge=judge)
         if judgement is not None and judgement.last_invoked and self.settings.write_last_invoked:
             document["errors"] += self._write_last_invoked(target, judgement.last_invoked)
         key = part_key(target)
@@ -175,6 +177,31 @@ class ScannerRuntime:
             "resources": document["summary"]["resources"],
             "errors": len(document["errors"]),
         }
+
+    def _price_book(self, target: Target, resources: Sequence, now: datetime):
+        """Live list prices for this account-region's resources: the hub's weekly price cache (archive), stale or
+        missing entries fetched from the AWS Price List with the scanner's own role (MLGOV_LIVE_PRICES=false: the
+        checked-in table only). A Price List failure is named in the report's `pricing`, never fatal."""
+        from functools import partial
+
+        from mlgov.aws.price_list import fetch_instance_products, pricing_client
+        from mlgov.services.pricing import live_price_book, load_price_cache
+
+        key = f"{PRICE_CACHE_PREFIX}{target.region}.json"
+        try:
+            cache = load_price_cache(self._archive().get_json(key))
+        except (ClientError, BotoCoreError, ValueError):
+            cache = load_price_cache(None)
+        fetch = None
+        if self.settings.live_prices:
+            client = pricing_client(boto3.Session(), self.settings.endpoint_url)
+            fetch = partial(fetch_instance_products, client)
+        live = live_price_book(resources, self.prices(), cache, now.date(), fetch, "live prices off (live_prices)")
+        if live.cache_changed:
+            self._archive().put_json(key, cache.to_document())
+        if live.book.live_problem and self.settings.live_prices:
+            self.logger.warning("live prices incomplete", extra={"problem": live.book.live_problem})
+        return live.book
 
     def _config_cache(self, target: Target) -> tuple[str, EndpointConfigCache]:
         """The endpoint configs earlier runs described in this account-region (archive `cache/`); empty when none or

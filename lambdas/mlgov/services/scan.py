@@ -26,7 +26,7 @@ from mlgov.aws.organization import OrganizationUnreadable, organization_accounts
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.costing import Cost, cost_of
 from mlgov.domain.inventory import Resource, ScanError
-from mlgov.domain.pricing import PriceTable
+from mlgov.domain.pricing import Prices
 from mlgov.domain.report import Verdict, build_report, lifecycle_verdict
 from mlgov.domain.tag_schema import TagSchema
 from mlgov.domain.zombies import (
@@ -39,6 +39,7 @@ from mlgov.domain.zombies import (
     last_invoked_tag,
     studio_guards,
 )
+from mlgov.services.local_cache import read_json, write_json_atomically
 
 ClientFactory = Callable[[str, str], Any]  # (account, region) -> a boto3 client
 
@@ -267,7 +268,7 @@ class UsageJudge:
 def report(
     result: ScanResult,
     request: ScanRequest,
-    prices: PriceTable,
+    prices: Prices,
     schema: TagSchema,
     now: datetime,
     judge: Judge | None = None,
@@ -291,8 +292,7 @@ def report(
         errors += judgement.errors
     items = [(resource, cost, verdict) for (resource, cost), verdict in zip(costed, verdicts, strict=True)]
     scope = {"accounts": result.accounts, "regions": list(request.regions)}
-    pricing = {"as_of": prices.as_of, "source": prices.source, "currency": prices.currency}
-    return build_report(items, errors, scope, schema, now, pricing), judgement
+    return build_report(items, errors, scope, schema, now, prices.summary()), judgement
 
 
 def _places(costed: Sequence[tuple[Resource, Cost]]) -> list[tuple[str, str]]:
@@ -347,26 +347,11 @@ def operation_of(err: Exception) -> str:
 
 def load_config_cache(path) -> EndpointConfigCache:
     """The CLI's cache file (JSON); an unreadable or missing one starts empty (it only saves calls)."""
-    import json
-    from pathlib import Path
-
-    try:
-        entries = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        entries = {}
+    entries = read_json(path)
     return EndpointConfigCache(entries if isinstance(entries, dict) else {})
 
 
 def save_config_cache(cache: EndpointConfigCache, path) -> None:
-    """Write the cache file when the scan described anything new (atomically: a concurrent scan never reads half)."""
-    import json
-    import os
-    from pathlib import Path
-
-    if not cache.changed:
-        return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(cache.dump(), sort_keys=True), encoding="utf-8")
-    temporary.replace(target)
+    """Write the cache file when the scan described anything new."""
+    if cache.changed:
+        write_json_atomically(path, cache.dump())
