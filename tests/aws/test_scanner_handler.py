@@ -631,3 +631,41 @@ def test_a_scheduled_run_describes_only_the_endpoint_configs_no_earlier_run_desc
     assert described == []
     cached = hub.object(f"cache/endpoint-configs/{MEMBER}/{REGION}.json")
     assert any("endpoint/member-zombie@" in key for key in cached)
+
+
+def test_a_scheduled_run_prices_from_the_price_list_once_a_week(hub, monkeypatch):
+    """The scan task fetches the list price of each instance type it meets (GetProducts, the real model's shapes),
+    keeps it in the archive (cache/prices/<region>.json) and asks again only when the entry is a week old."""
+    import mlgov.aws.price_list as price_list
+    from tests.unit.test_pricing import sagemaker_product
+
+    client = boto3.client("pricing", region_name="us-east-1")
+    monkeypatch.setattr(price_list, "pricing_client", lambda session, endpoint_url=None: client)
+    answer = {
+        "FormatVersion": "aws_v1",
+        "PriceList": [json.dumps(sagemaker_product("ml.m5.xlarge", "USE1-Host:ml.m5.xlarge", "Hosting", "0.2400"))],
+    }
+    request = {
+        "ServiceCode": "AmazonSageMaker",
+        "Filters": [
+            {"Type": "TERM_MATCH", "Field": "regionCode", "Value": REGION},
+            {"Type": "TERM_MATCH", "Field": "instanceName", "Value": "ml.m5.xlarge"},
+        ],
+        "FormatVersion": "aws_v1",
+        "MaxResults": 100,
+    }
+    with Stubber(client) as stubber:
+        stubber.add_response("get_products", answer, request)  # one answer: the first task's, cached for the rest
+        hub.run("run-1")
+        hub.run("run-2", at=hub.now + timedelta(days=1))
+        stubber.assert_no_pending_responses()
+        stubber.add_response("get_products", answer, request)
+        hub.run("run-3", at=hub.now + timedelta(days=8))
+        stubber.assert_no_pending_responses()
+
+    cached = hub.object(f"cache/prices/{REGION}.json")
+    assert cached["entries"][f"{REGION}|ml.m5.xlarge"]["prices"] == {"hosting": 0.24}
+    part = hub.object(f"runs/run-2/parts/{MEMBER}-{REGION}.json")
+    finding = next(f for f in part["findings"] if f["resource_type"] == "endpoint")
+    assert finding["evidence"]["price_source"].startswith("AWS Price List, fetched")
+    assert finding["evidence"]["hourly_usd"] == pytest.approx(0.24 * finding["instance_count"])

@@ -212,3 +212,19 @@ def test_member_approval_roles_get_a_data_key_from_the_archive_key_never_encrypt
         if statement.get("Sid") == "SpokeApprovalRolesEncryptTheirOwnSnapshots"
     ]
     assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_only_the_scanner_reads_list_prices_and_it_does_by_default(hub, cdk_context):
+    """pricing:GetProducts has no resource types (public list prices, read-only): the scanner role alone holds it."""
+    granted = [
+        (policy["Properties"]["Roles"][0]["Ref"].split("Role")[0], statement)
+        for policy in hub.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(str(action).startswith(("pricing:", "*")) for action in _actions(statement))
+    ]
+    _, scanner = only(hub, "AWS::Lambda::Function", {"Handler": "mlgov.handlers.scanner.handler"})
+
+    assert [role for role, _ in granted] == ["ScanScanner"]
+    assert [(s["Effect"], _actions(s), s["Resource"]) for _, s in granted] == [("Allow", ["pricing:GetProducts"], "*")]
+    assert "live_prices" not in cdk_context["mlgov"]  # the default
+    assert scanner["Properties"]["Environment"]["Variables"]["MLGOV_LIVE_PRICES"] == "true"
