@@ -18,6 +18,8 @@ CSV_COLUMNS = (
     "instance_count",
     "monthly_cost_usd",
     "waste_usd_month",
+    "billed_cost_usd",
+    "effective_cost_usd",
     "price_source",
     "owner",
     "ml:team",
@@ -92,6 +94,15 @@ def render_table(report: dict, width: int = 160) -> str:
         lines.append("by team: " + ", ".join(f"{team} {usd(amount)}" for team, amount in list(teams.items())[:8]))
     for error in report["errors"]:
         lines.append(f"error: {error['account']} {error['region']} {error['operation']}: {error['message']}")
+    billed = report.get("billed")
+    if billed:
+        compliance = billed["tag_compliance_usd_pct"]
+        lines.append(
+            f"billed {billed['month']} (cost export): {usd(billed['billed_cost_usd'])} billed, "
+            f"{usd(billed['effective_cost_usd'])} effective for {billed['matched_findings']} resources "
+            f"estimated at {usd(billed['estimated_usd_month'])}/month; billed tag compliance "
+            f"{'n/a' if compliance is None else f'{compliance}%'}"
+        )
     pricing = report.get("pricing") or {}
     if pricing:
         lines.append(f"prices: {pricing.get('live') or pricing.get('source', '')} ({pricing.get('as_of', '')})")

@@ -137,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="no AWS Price List calls: prices from the cache and the checked-in table only",
     )
     scan.add_argument(
+        "--cost-export",
+        metavar="PATH|s3://...",
+        help="a FOCUS 1.2 export (Parquet): add each resource's billed and effective cost of the last full month",
+    )
+    scan.add_argument(
         "--price-cache",
         type=Path,
         default=cache_dir / "prices.json",
@@ -152,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     from mlgov.cli.pricing import add_pricing_commands
 
     add_pricing_commands(commands, common)
+
+    from mlgov.cli.costs import add_cost_commands
+
+    add_cost_commands(commands, common)
 
     from mlgov.cli.hyperpod import add_hyperpod_commands
 
@@ -408,6 +417,11 @@ def _scan(args) -> int:
         except OSError as err:
             print(f"mlgov: note: endpoint-config cache not saved ({err})", file=sys.stderr)
     document, _ = report(result, request, _price_book(args, session, result.resources, now), schema, now, judge=judge)
+    if args.cost_export:
+        from mlgov.cli.costs import cost_engine
+        from mlgov.services.costs import add_billed_costs
+
+        document = add_billed_costs(document, cost_engine(args), now, schema.required_keys)
     from mlgov.report_html import render_html
 
     renderer = {"json": render_json, "csv": render_csv, "table": render_table, "html": render_html}[args.format]

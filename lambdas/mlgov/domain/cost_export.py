@@ -1,0 +1,293 @@
+"""Billed cost from a FOCUS 1.2 cost export (AWS Data Exports): the SQL that sums SageMaker's BilledCost, EffectiveCost
+and ListCost by account, tag, region or resource for a calendar month and the month to date, in the two dialects mlgov
+runs it on (DuckDB on a laptop, Athena at scale), and the report built from the rows.
+
+Every charge row counts — usage, Savings Plans negation and fee lines, credits, refunds, tax — so the totals are what
+the export says was billed (BilledCost) and what it cost after discounts and amortization (EffectiveCost). Tags come
+from the FOCUS `Tags` column: a MAP in AWS's Parquet export, a JSON object string in FOCUS's own CSV form; user tags
+appear under their own key (`ml:team`) or with AWS's `user:` prefix. Pure: no engine, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+SCHEMA_ID = "mlgov.costs/1"
+DUCKDB, ATHENA = "duckdb", "athena"
+MAP, JSON = "map", "json"
+SAGEMAKER_SERVICE = "Amazon SageMaker%"  # ServiceName: "Amazon SageMaker" (and the "Amazon SageMaker AI" rename)
+# The FOCUS columns mlgov reads (exact names from the FOCUS 1.2 specification and AWS's FOCUS export).
+REQUIRED_COLUMNS = (
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ResourceId",
+    "SubAccountId",
+    "RegionId",
+    "ServiceName",
+    "ChargeCategory",
+    "ChargePeriodStart",
+    "Tags",
+)
+TAG_DIMENSIONS = {
+    "team": "ml:team",
+    "model": "ml:model",
+    "experiment": "ml:experiment",
+    "environment": "ml:environment",
+}
+COLUMN_DIMENSIONS = {"account": "SubAccountId", "region": "RegionId", "resource": "ResourceId"}
+DIMENSIONS = (*COLUMN_DIMENSIONS, *TAG_DIMENSIONS)
+UNATTRIBUTED = "(none)"  # rows without the column or tag: Savings Plans fees, tax, untagged resources
+USER_TAG_PREFIX = "user:"
+CENT = Decimal("0.01")
+
+
+class CostExportError(ValueError):
+    """A cost export that cannot be read as FOCUS; one line naming what is missing."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """[start, end) in UTC."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def label(self) -> str:
+        return self.start.strftime("%Y-%m")
+
+
+def month_of(text: str) -> Window:
+    """`YYYY-MM` as its calendar month."""
+    try:
+        start = datetime.strptime(text, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError:
+        raise CostExportError(f"--month must be YYYY-MM, got {text!r}") from None
+    return Window(start, _next_month(start))
+
+
+def last_full_month(now: datetime) -> Window:
+    first = _month_start(now)
+    return Window(_month_start(first - timedelta(days=1)), first)
+
+
+def month_to_date(now: datetime) -> Window:
+    return Window(_month_start(now), now.astimezone(UTC))
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one engine spells what FOCUS needs: the tag lookup (by Tags' storage) and a timestamp literal."""
+
+    engine: str
+    tags: str  # MAP or JSON
+
+    def tag(self, key: str) -> str:
+        candidates = [key, f"{USER_TAG_PREFIX}{key}"]
+        return f"COALESCE({', '.join(self._lookup(candidate) for candidate in candidates)})"
+
+    def _lookup(self, key: str) -> str:
+        quoted = key.replace("'", "''")
+        if self.tags == MAP:
+            return f"Tags['{quoted}']" if self.engine == DUCKDB else f"element_at(Tags, '{quoted}')"
+        path = key.replace('"', '\\"').replace("'", "''")
+        if self.engine == DUCKDB:
+            return f"json_extract_string(Tags, '$.\"{path}\"')"
+        return f"json_extract_scalar(Tags, '$[\"{path}\"]')"
+
+    @staticmethod
+    def timestamp(moment: datetime) -> str:
+        return f"TIMESTAMP '{moment.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')}'"
+
+
+def dimension_expression(by: str, dialect: Dialect) -> str:
+    if by in COLUMN_DIMENSIONS:
+        column = COLUMN_DIMENSIONS[by]
+        return f"lower({column})" if by == "resource" else column
+    if by in TAG_DIMENSIONS:
+        return dialect.tag(TAG_DIMENSIONS[by])
+    raise CostExportError(f"--by must be one of {', '.join(DIMENSIONS)}, got {by!r}")
+
+
+def cost_query(source: str, by: str, month: Window, current: Window, dialect: Dialect) -> str:
+    """One scan of the export: per `by` value, the month's and the month to date's billed, effective and list cost."""
+    key = dimension_expression(by, dialect)
+    sums = []
+    for window, suffix in ((month, ""), (current, "_mtd")):
+        inside = _inside(window, dialect)
+        sums += [f"SUM(CASE WHEN {inside} THEN {column} ELSE 0 END) AS {name}{suffix}" for column, name in _COSTS]
+    return (
+        f"SELECT {key} AS dimension, {', '.join(sums)}\n"
+        f"FROM {source}\n"
+        f"WHERE ServiceName LIKE '{SAGEMAKER_SERVICE}' AND ({_inside(month, dialect)} OR {_inside(current, dialect)})\n"
+        f"GROUP BY 1"
+    )
+
+
+def compliance_query(source: str, required_tags: Sequence[str], month: Window, dialect: Dialect) -> str:
+    """Usage cost of the month (EffectiveCost) carrying every required tag, and all of it: dollar-weighted
+    compliance. Fees, credits and tax are left out: no resource carries them."""
+    tagged = " AND ".join(f"{dialect.tag(tag)} IS NOT NULL" for tag in required_tags) or "TRUE"
+    return (
+        f"SELECT SUM(CASE WHEN {tagged} THEN EffectiveCost ELSE 0 END) AS tagged, SUM(EffectiveCost) AS total\n"
+        f"FROM {source}\n"
+        f"WHERE ServiceName LIKE '{SAGEMAKER_SERVICE}' AND ChargeCategory = 'Usage' AND {_inside(month, dialect)}"
+    )
+
+
+_COSTS = (("BilledCost", "billed"), ("EffectiveCost", "effective"), ("ListCost", "list"))
+
+
+@dataclass(frozen=True)
+class CostRow:
+    dimension: str
+    billed: Decimal
+    effective: Decimal
+    list_cost: Decimal
+    billed_mtd: Decimal
+    effective_mtd: Decimal
+    list_mtd: Decimal
+
+    def as_json(self) -> dict:
+        return {
+            "key": self.dimension,
+            **{name: _usd(getattr(self, attribute)) for name, attribute in _FIELDS},
+        }
+
+
+# report field -> CostRow attribute
+_FIELDS = (
+    ("billed_cost_usd", "billed"),
+    ("effective_cost_usd", "effective"),
+    ("list_cost_usd", "list_cost"),
+    ("month_to_date_billed_usd", "billed_mtd"),
+    ("month_to_date_effective_usd", "effective_mtd"),
+)
+
+
+def cost_rows(raw: Sequence[Sequence[object]]) -> list[CostRow]:
+    """The engine's rows (dimension, billed, effective, list, and the same three month to date), exact until the
+    report rounds them to the cent, largest billed cost first; a null dimension is UNATTRIBUTED."""
+    rows = [
+        CostRow(str(values[0]) if values[0] not in (None, "") else UNATTRIBUTED, *(_exact(v) for v in values[1:7]))
+        for values in raw
+    ]
+    return sorted(rows, key=lambda row: (-row.billed, -row.effective, row.dimension))
+
+
+def costs_report(
+    rows: Sequence[CostRow],
+    by: str,
+    month: Window,
+    current: Window,
+    compliance: tuple[object, object] | None,
+    source: str,
+) -> dict:
+    """The `mlgov costs` document."""
+    totals = {name: _usd(sum((getattr(row, attribute) for row in rows), Decimal(0))) for name, attribute in _FIELDS}
+    tagged, total = (compliance or (None, None))[:2]
+    total_cents = _cents(_exact(total))
+    return {
+        "schema": SCHEMA_ID,
+        "source": source,
+        "by": by,
+        "month": {"label": month.label, "start": _iso(month.start), "end": _iso(month.end)},
+        "month_to_date": {"label": current.label, "start": _iso(current.start), "end": _iso(current.end)},
+        "totals": totals,
+        "tag_compliance_usd_pct": (
+            float((_exact(tagged) / _exact(total) * 100).quantize(Decimal("0.1"))) if total_cents else None
+        ),
+        "rows": [row.as_json() for row in rows],
+    }
+
+
+def billed_by_resource(rows: Sequence[CostRow]) -> dict[str, tuple[float, float]]:
+    """lower-cased ResourceId (an ARN for SageMaker) -> (billed, effective) of the month: for the scan's findings."""
+    return {row.dimension: (_usd(row.billed), _usd(row.effective)) for row in rows if row.dimension != UNATTRIBUTED}
+
+
+def missing_columns(columns: Mapping[str, str] | Sequence[str]) -> list[str]:
+    present = set(columns)
+    return [column for column in REQUIRED_COLUMNS if column not in present]
+
+
+def tags_storage(column_type: str) -> str:
+    """MAP for AWS's Parquet export (MAP(VARCHAR, VARCHAR) / map<string,string>), JSON for a string column."""
+    lowered = column_type.lower()
+    if lowered.startswith("map"):
+        return MAP
+    if lowered in ("varchar", "string", "json") or lowered.startswith("varchar"):
+        return JSON
+    raise CostExportError(f"the Tags column is {column_type}: expected a map or a JSON object string (FOCUS)")
+
+
+def _inside(window: Window, dialect: Dialect) -> str:
+    return (
+        f"(ChargePeriodStart >= {dialect.timestamp(window.start)} AND "
+        f"ChargePeriodStart < {dialect.timestamp(window.end)})"
+    )
+
+
+def _exact(value: object) -> Decimal:
+    return Decimal(0) if value is None else Decimal(str(value))
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def _usd(value: Decimal) -> float:
+    return float(_cents(value))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _month_start(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+
+
+def _next_month(start: datetime) -> datetime:
+    return datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def with_billed_costs(
+    report: dict,
+    month: Window,
+    source: str,
+    by_resource: Mapping[str, tuple[float, float]],
+    required_tags: Sequence[str],
+) -> dict:
+    """The scan report with each finding's billed and effective cost of `month` where the export has its ARN, and a
+    `billed` block: the matched total next to the list-price estimate, and the billed tag compliance."""
+    findings, matched, compliant_billed = [], 0, Decimal(0)
+    billed_total, effective_total, estimated = Decimal(0), Decimal(0), Decimal(0)
+    for finding in report["findings"]:
+        found = by_resource.get(str(finding["arn"]).lower())
+        if found is None:
+            findings.append(finding)
+            continue
+        billed, effective = (Decimal(str(value)) for value in found)
+        findings.append({**finding, "billed_cost_usd": float(billed), "effective_cost_usd": float(effective)})
+        matched += 1
+        billed_total, effective_total = billed_total + billed, effective_total + effective
+        estimated += Decimal(str(finding.get("monthly_cost_usd") or 0))
+        if all(finding["tags"].get(tag) for tag in required_tags):
+            compliant_billed += billed
+    compliance = float((compliant_billed / billed_total * 100).quantize(Decimal("0.1"))) if billed_total > 0 else None
+    billed_block = {
+        "month": month.label,
+        "source": source,
+        "matched_findings": matched,
+        "billed_cost_usd": _usd(billed_total),
+        "effective_cost_usd": _usd(effective_total),
+        "estimated_usd_month": _usd(estimated),
+        "tag_compliance_usd_pct": compliance,
+    }
+    return {**report, "findings": findings, "billed": billed_block}
