@@ -28,6 +28,7 @@ SCHEMA = "mlgov.bench/1"
 # Small sizes per script for --quick; a script missing here runs with its defaults.
 QUICK_ARGS: dict[str, list[str]] = {
     "auto_tagger": ["--events", "20", "--runs", "1"],
+    "costs": ["--rows", "100000"],
     "scan": ["--endpoints", "40", "--jobs", "100", "--latency-ms", "5"],
     "scan_calls": ["--endpoints", "60", "--latency-ms", "5"],
     "zombies": ["--endpoints", "60", "--latency-ms", "5"],

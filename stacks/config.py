@@ -95,6 +95,43 @@ class SlackConfig(BaseModel):
         return _non_empty(approvers)
 
 
+S3_BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+S3_PREFIX_PATTERN = r"^[A-Za-z0-9!_.*'()/-]{1,900}/$"
+GLUE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,254}$"
+KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$"
+_PATTERN_DESCRIPTIONS.update(
+    {
+        S3_BUCKET_PATTERN: "an S3 bucket name",
+        S3_PREFIX_PATTERN: "an S3 key prefix ending in / (no leading /)",
+        GLUE_NAME_PATTERN: "a lower-case Glue name (a-z 0-9 _)",
+        KMS_KEY_ARN_PATTERN: "a KMS key ARN like arn:aws:kms:us-east-1:123456789012:key/<uuid>",
+    }
+)
+
+
+class CostExportConfig(BaseModel):
+    """The organization's FOCUS 1.2 export (AWS Data Exports, Parquet) that Athena queries for billed cost."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bucket: Annotated[str, StringConstraints(strict=True, pattern=S3_BUCKET_PATTERN)] = Field(
+        description="the export's S3 bucket (in the hub's region; the hub reads it)"
+    )
+    prefix: Annotated[str, StringConstraints(strict=True, pattern=S3_PREFIX_PATTERN)] = Field(
+        description="the export's data folder, ending in / (`<prefix>/<export name>/data/`): Athena finds the "
+        "`BILLING_PERIOD=YYYY-MM/` partitions below it"
+    )
+    database: Annotated[str, StringConstraints(strict=True, pattern=GLUE_NAME_PATTERN)] = Field(
+        "mlgov_costs", description="Glue database the hub creates for the export's table"
+    )
+    table: Annotated[str, StringConstraints(strict=True, pattern=GLUE_NAME_PATTERN)] = Field(
+        "focus", description="Glue table over the export (FOCUS columns, partition projection by billing period)"
+    )
+    kms_key_arn: Annotated[str, StringConstraints(strict=True, pattern=KMS_KEY_ARN_PATTERN)] | None = Field(
+        None, description="the KMS key the export bucket encrypts with, when it is not S3-managed"
+    )
+
+
 class MlgovConfig(BaseModel):
     """Deployment settings for the hub and (in org mode) the member accounts."""
 
@@ -134,6 +171,11 @@ class MlgovConfig(BaseModel):
         True,
         description="price each scan from the AWS Price List (pricing:GetProducts, cached a week in the archive); "
         "false: only the checked-in price table (offline/demo)",
+    )
+    cost_export: CostExportConfig | None = Field(
+        None,
+        description="the organization's FOCUS export: the hub adds a Glue table, an Athena workgroup `mlgov` and "
+        "the managed policy `mlgov-cost-export-readers` for `mlgov costs --athena-table`",
     )
     hyperpod_schedule_minutes: Annotated[
         int, Strict(), Field(ge=1, le=1440, description="how often HyperPod schedules are evaluated")

@@ -20,6 +20,7 @@ from mlgov.domain.tagging import TagDefaults
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
 from stacks.config import MlgovConfig
 from stacks.parts.approval_flow import ApprovalFlow
+from stacks.parts.cost_export import CostExportQueries
 from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, doctor_probe_pattern, job_state_change_pattern
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.hyperpod_scheduler import HYPERPOD_ROLE_NAME, HyperPodScheduler
@@ -75,6 +76,11 @@ class HubStack(cdk.Stack):
             approvals_table=self.approval.table,
         )
         self.hyperpod = HyperPodScheduler(self, "HyperPod", config=config)
+        self.cost_export = (
+            CostExportQueries(self, "CostExport", config=config.cost_export, logs=self.archive.access_logs)
+            if config.cost_export
+            else None
+        )
         self.probe_queue = self._doctor_probe_queue()
         cdk.CfnOutput(self, "ArchiveBucketName", value=self.archive.bucket.bucket_name)
         cdk.CfnOutput(self, "ScanStateMachineArn", value=self.scan.state_machine.state_machine_arn)

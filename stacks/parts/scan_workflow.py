@@ -44,7 +44,7 @@ class ArchiveBucket(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, retention_days: int, bucket_name: str) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(self, "Key", enable_key_rotation=True, description="mlgov archive bucket")
-        access_logs = s3.Bucket(
+        self.access_logs = access_logs = s3.Bucket(
             self,
             "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,

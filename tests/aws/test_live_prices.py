@@ -176,7 +176,7 @@ def test_a_price_list_out_of_reach_falls_back_to_the_table_and_says_why(fleet, i
 def test_cli_scan_prices_live_caches_the_answers_and_offline_asks_nothing(fleet, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     client = boto3.client("pricing", region_name="us-east-1")
-    monkeypatch.setattr(mlgov.cli, "price_fetcher", lambda session, url: partial(fetch_instance_products, client))
+    monkeypatch.setattr(mlgov.cli, "price_fetcher", lambda session: partial(fetch_instance_products, client))
     cache, first, offline = tmp_path / "prices.json", tmp_path / "first.json", tmp_path / "offline.json"
     argv = ["scan", "--regions", "eu-west-1", "--types", "endpoint", "--format", "json", "--price-cache", str(cache)]
 

@@ -691,6 +691,64 @@ class Demo:
             f"{output['approvals_started']} approval(s) started"
         )
 
+    # ---- 4b. billed ---------------------------------------------------------------------------------------------
+
+    def billed(self, export_path: Path) -> None:
+        """The organization's FOCUS export for last month, simulated from what the scan found (prod endpoints under a
+        Savings Plan at 28 % off: usage, negation and fee lines; a credit; tax), read back with DuckDB: billed and
+        effective cost next to the scan's list-price estimate, and spend by team."""
+        from mlgov.aws.cost_export import DuckDbExport
+        from mlgov.packaged_schema import load_packaged_schema
+        from mlgov.services.costs import add_billed_costs, billed_costs
+        from tests.samples.focus_export import Charge, write_focus_parquet
+
+        month_start = datetime(self.now.year, self.now.month, 1, tzinfo=UTC)
+        day = month_start - timedelta(days=15)
+        charges = []
+        for finding in self.result.report["findings"]:
+            estimate = finding.get("monthly_cost_usd")
+            if not estimate or finding["resource_type"] != "endpoint":
+                continue
+            common = {"account": finding["account"], "resource": finding["arn"], "tags": finding["tags"],
+                      "region": finding["region"]}  # fmt: skip
+            if finding["tags"].get("ml:environment") == "prod":
+                charges += [
+                    Charge(estimate, round(estimate * 0.72, 2), estimate, day, pricing="Committed", **common),
+                    Charge(-estimate, 0.0, 0.0, day, pricing="Committed", **common),  # Savings Plan negation
+                    Charge(
+                        round(estimate * 0.72, 2),
+                        0.0,
+                        0.0,
+                        day,
+                        account=finding["account"],
+                        category="Purchase",
+                        usage_type="SavingsPlanRecurringFee",
+                        hours=None,
+                    ),  # fmt: skip
+                ]
+            else:
+                charges.append(Charge(estimate, estimate, estimate, day, **common))
+        charges += [
+            Charge(-50.0, -50.0, 0.0, day, account=next(iter(MEMBERS)), category="Credit", hours=None),
+            Charge(12.5, 12.5, 0.0, day, account=next(iter(MEMBERS)), category="Tax", region=None, hours=None),
+        ]
+        export = DuckDbExport(str(write_focus_parquet(export_path, charges)))
+        required = load_packaged_schema().required_keys
+        self.result.report = add_billed_costs(self.result.report, export, self.now, required)
+        billed = self.result.report["billed"]
+        self.say(
+            f"   FOCUS export {export_path.name} ({len(charges)} charge rows, {billed['month']}): "
+            f"{billed['matched_findings']} endpoints billed ${billed['billed_cost_usd']:,.2f}, effective "
+            f"${billed['effective_cost_usd']:,.2f}, list-price estimate ${billed['estimated_usd_month']:,.2f}"
+        )
+        by_team = billed_costs(export, "team", self.now, required)
+        for row in by_team["rows"]:
+            self.say(
+                f"   team {row['key']:18} billed ${row['billed_cost_usd']:>10,.2f}   effective "
+                f"${row['effective_cost_usd']:>10,.2f}"
+            )
+        self.say(f"   usage dollars with every required tag: {by_team['tag_compliance_usd_pct']}%")
+
     # ---- 5. approve -------------------------------------------------------------------------------------------
 
     def approve(self) -> None:
@@ -880,6 +938,8 @@ def _run_demo(templates, out_dir: Path, say: Callable[[str], None]) -> DemoResul
         demo.seed_usage()
         say("== 5/8 scan: the daily schedule fires the mlgov-scan state machine")
         demo.scan()
+        say("   billed cost: last month's FOCUS export (AWS Data Exports) joined to the findings (mlgov costs)")
+        demo.billed(out_dir / "focus-export.parquet")
         say("== 6/8 approve: Slack approvals (signed requests to the interactions Function URL)")
         demo.approve()
         say("== 7/8 restore: mlgov restore from the verified snapshot")

@@ -82,6 +82,20 @@ def test_the_scan_finds_the_zombies_with_their_costs_and_spares_the_busy_and_the
     assert set(demo.MEMBERS) <= accounts and report["scope"]["regions"] == ["eu-west-1", "us-east-1"]
 
 
+def test_billed_cost_from_the_focus_export_sits_next_to_the_estimate(outcome):
+    result, lines, _ = outcome
+    billed = result.report["billed"]
+    priced_endpoints = [
+        f for f in result.report["findings"] if f["resource_type"] == "endpoint" and f["monthly_cost_usd"]
+    ]
+    assert billed["matched_findings"] == len(priced_endpoints) > 0
+    # prod endpoints run under the Savings Plan: billed 0 on the resource (usage + negation; the fee carries no
+    # resource), effective 72 % of the list price; the others are billed their list price
+    assert any(f["tags"].get("ml:environment") == "prod" for f in priced_endpoints)
+    assert billed["billed_cost_usd"] < billed["effective_cost_usd"] < billed["estimated_usd_month"]
+    assert any(line.strip().startswith("team ") for line in lines)
+
+
 def test_one_zombie_is_approved_snapshotted_deleted_and_restored_one_rejected_the_rest_untouched(outcome):
     result, _, _ = outcome
     output = result.scan_output

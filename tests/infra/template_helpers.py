@@ -33,6 +33,17 @@ def render(value: object) -> object:
     return value
 
 
+def rendered(value: object) -> object:
+    """render() at every depth: each intrinsic function becomes its text."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in ("Fn::Join", "Ref", "Fn::GetAtt"):
+            return render(value)
+        return {key: rendered(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rendered(item) for item in value]
+    return value
+
+
 def as_list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 

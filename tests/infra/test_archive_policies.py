@@ -11,7 +11,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from mlgov.domain.iam_eval import RequestContext, resource_policy_allows
-from tests.infra.template_helpers import only, render
+from tests.infra.template_helpers import only, rendered
 
 HUB, REGION = "222222222222", "eu-west-1"  # cdk.json
 ORG, OU = "o-mlgovdemo01", "ou-ab12-mlworkld"  # cdk.json organization_id, target_ous
@@ -25,17 +25,6 @@ OUTSIDE_PATH = [f"{ORG}/r-ab12/ou-ab12-sandbox1/"]
 def hub(synthesized) -> Template:
     stacks, _ = synthesized
     return Template.from_stack(stacks["hub"])
-
-
-def rendered(value: object) -> object:
-    """render() at every depth: each intrinsic function becomes its text."""
-    if isinstance(value, dict):
-        if len(value) == 1 and next(iter(value)) in ("Fn::Join", "Ref", "Fn::GetAtt"):
-            return render(value)
-        return {key: rendered(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [rendered(item) for item in value]
-    return value
 
 
 def concrete(document: dict, hub: Template) -> dict:

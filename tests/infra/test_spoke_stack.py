@@ -23,7 +23,6 @@ AUTO_TAGGER_TAG_KEYS = [
     "auto-delete-after",
     "ml:*",
 ]
-ORG_ONLY_KEYS = ("management_account", "organization_id", "target_ous")
 
 
 # ---------------------------------------------------------------- fixtures and template helpers
@@ -43,22 +42,6 @@ def spoke(spoke_template) -> Template:
 def hub(synthesized) -> Template:
     stacks, _ = synthesized
     return Template.from_stack(stacks["hub"])
-
-
-@pytest.fixture(scope="module")
-def single_account(cdk_context, tmp_path_factory):
-    """(stacks by key, cloud assembly) for cdk.json without its organization keys: one synth for the module."""
-    import aws_cdk as cdk
-
-    from stacks.app_builder import build_app
-
-    context = json.loads(json.dumps(cdk_context))
-    for key in ORG_ONLY_KEYS:
-        context["mlgov"].pop(key, None)
-    context["mlgov"]["slack_max_concurrency"] = 20  # the opt-in cap, checked here to spare a synth
-    app = cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out.single")))
-    stacks = build_app(app)
-    return stacks, app.synth()
 
 
 def spoke_role(template: Template) -> tuple[str, dict]:

@@ -441,9 +441,12 @@ def _price_book(args, session, resources, now):
     from mlgov.services.pricing import live_price_book, read_price_cache_file, write_price_cache_file
 
     cache = read_price_cache_file(args.price_cache)
-    fetch = None if args.offline else price_fetcher(session, args.endpoint_url)
-    live = live_price_book(resources, load_price_table(), cache, now.date(), fetch, "offline (--offline)")
-    if live.book.live_problem and not args.offline:
+    offline = "offline (--offline)" if args.offline else None
+    if args.endpoint_url and not offline:
+        offline = f"offline: {args.endpoint_url} (--endpoint-url) serves no AWS Price List"
+    fetch = None if offline else price_fetcher(session)
+    live = live_price_book(resources, load_price_table(), cache, now.date(), fetch, offline or "")
+    if live.book.live_problem and not offline:
         print(f"mlgov: note: live prices: {live.book.live_problem}", file=sys.stderr)
     if live.cache_changed:
         try:
@@ -453,13 +456,13 @@ def _price_book(args, session, resources, now):
     return live.book
 
 
-def price_fetcher(session, endpoint_url: str | None):
+def price_fetcher(session):
     """(region, instance type) -> Price List products, through one `pricing` client (tests replace this)."""
     from functools import partial
 
     from mlgov.aws.price_list import fetch_instance_products, pricing_client
 
-    return partial(fetch_instance_products, pricing_client(session, endpoint_url))
+    return partial(fetch_instance_products, pricing_client(session))
 
 
 def _zombie_judge(args, session, request, now, schema):

@@ -192,14 +192,15 @@ class ScannerRuntime:
             cache = load_price_cache(self._archive().get_json(key))
         except (ClientError, BotoCoreError, ValueError):
             cache = load_price_cache(None)
-        fetch = None
-        if self.settings.live_prices:
-            client = pricing_client(boto3.Session(), self.settings.endpoint_url)
-            fetch = partial(fetch_instance_products, client)
-        live = live_price_book(resources, self.prices(), cache, now.date(), fetch, "live prices off (live_prices)")
+        fetch, why_not = None, "live prices off (live_prices)"
+        if self.settings.live_prices and self.settings.endpoint_url:
+            why_not = f"offline: {self.settings.endpoint_url} (MLGOV_ENDPOINT_URL) serves no AWS Price List"
+        elif self.settings.live_prices:
+            fetch = partial(fetch_instance_products, pricing_client(boto3.Session()))
+        live = live_price_book(resources, self.prices(), cache, now.date(), fetch, why_not)
         if live.cache_changed:
             self._archive().put_json(key, cache.to_document())
-        if live.book.live_problem and self.settings.live_prices:
+        if live.book.live_problem and fetch is not None:
             self.logger.warning("live prices incomplete", extra={"problem": live.book.live_problem})
         return live.book
 
