@@ -133,6 +133,14 @@ def _athena_columns() -> list[dict]:
     return [{"Name": name, "Type": types.get(name, "string")} for name in names]
 
 
+def _stub_table(stubber: Stubber) -> None:
+    stubber.add_response(
+        "get_table_metadata",
+        {"TableMetadata": {"Name": "focus", "Columns": _athena_columns()}},
+        {"CatalogName": "AwsDataCatalog", "DatabaseName": "mlgov_costs", "TableName": "focus"},
+    )
+
+
 def _result_page(header: list[str], rows: list[tuple], types: list[str], token: str | None = None) -> dict:
     def cells(values):
         return {"Data": [{} if v is None else {"VarCharValue": str(v)} for v in values]}
@@ -186,11 +194,7 @@ def test_athena_runs_the_athena_dialect_and_reports_what_duckdb_reports(export):
     types = ["varchar"] + ["double"] * 6
     client = boto3.client("athena", region_name="us-east-1")
     with Stubber(client) as stubber:
-        stubber.add_response(
-            "get_table_metadata",
-            {"TableMetadata": {"Name": "focus", "Columns": _athena_columns()}},
-            {"CatalogName": "AwsDataCatalog", "DatabaseName": "mlgov_costs", "TableName": "focus"},
-        )
+        _stub_table(stubber)
         _stub_query(
             stubber,
             cost_sql,
@@ -215,11 +219,7 @@ def test_athena_runs_the_athena_dialect_and_reports_what_duckdb_reports(export):
 def test_a_failed_athena_query_is_one_line_with_athenas_reason():
     client = boto3.client("athena", region_name="us-east-1")
     with Stubber(client) as stubber:
-        stubber.add_response(
-            "get_table_metadata",
-            {"TableMetadata": {"Name": "focus", "Columns": _athena_columns()}},
-            {"CatalogName": "AwsDataCatalog", "DatabaseName": "mlgov_costs", "TableName": "focus"},
-        )
+        _stub_table(stubber)
         stubber.add_response("start_query_execution", {"QueryExecutionId": "q-9"})
         stubber.add_response(
             "get_query_execution",

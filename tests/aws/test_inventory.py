@@ -943,7 +943,7 @@ def test_an_unreachable_endpoint_is_a_scan_error_per_type():
 
 def test_supported_types_are_arn_resource_names_and_unknown_ones_are_rejected(stubbed):
     client, _ = stubbed
-    assert len(SUPPORTED_TYPES) == len(set(SUPPORTED_TYPES)) == 16
+    assert len(SUPPORTED_TYPES) == len(set(SUPPORTED_TYPES)) == 18
     with pytest.raises(ValueError, match=r"unsupported resource types \['notebook'\]"):
         SageMakerInventory(client, ACCOUNT, REGION, resource_types=["notebook"])
 
@@ -1063,3 +1063,43 @@ def test_a_search_failure_other_than_a_refusal_is_the_endpoint_types_scan_error(
 
     assert resources == []
     assert errors == [ScanError(ACCOUNT, REGION, "Search", "endpoint: ThrottlingException: Rate exceeded")]
+
+
+def test_mlflow_tracking_servers_are_inventoried_by_size_and_apps_as_serverless(stubbed):
+    """MLflow tracking servers bill by size while running (the size is only in the Describe); a stopped one bills
+    nothing; MLflow apps are serverless. Costing names the size and never guesses its price."""
+    from mlgov.domain.costing import cost_of
+    from mlgov.price_files import load_price_table
+
+    client, stubber = stubbed
+    servers = [
+        {"TrackingServerArn": arn("mlflow-tracking-server/exp"), "TrackingServerName": "exp", "CreationTime": CREATED,
+         "TrackingServerStatus": "Started", "IsActive": "Active", "MlflowVersion": "2.16"},
+        {"TrackingServerArn": arn("mlflow-tracking-server/old"), "TrackingServerName": "old", "CreationTime": CREATED,
+         "TrackingServerStatus": "Stopped", "IsActive": "Inactive", "MlflowVersion": "2.13"},
+    ]  # fmt: skip
+    stubber.add_response("list_mlflow_tracking_servers", {"TrackingServerSummaries": servers}, PAGE)
+    for server, size in zip(servers, ("Medium", "Small"), strict=True):
+        stubber.add_response(
+            "describe_mlflow_tracking_server",
+            {**server, "TrackingServerSize": size, "ArtifactStoreUri": "s3://mlflow/artifacts"},
+            {"TrackingServerName": server["TrackingServerName"]},
+        )
+    for server in servers:
+        stubber.add_response("list_tags", {"Tags": []}, {"ResourceArn": server["TrackingServerArn"], **TAG_PAGE})
+    app = {"Arn": arn("mlflow-app/app-abc"), "Name": "team-app", "Status": "Created", "CreationTime": CREATED}
+    stubber.add_response("list_mlflow_apps", {"Summaries": [app, {**app, "Name": "gone", "Status": "Deleted"}]}, PAGE)
+    stubber.add_response("list_tags", {"Tags": tag_list(OWNER_TAGS)}, {"ResourceArn": app["Arn"], **TAG_PAGE})
+
+    _, resources, errors = scan(client, "mlflow-tracking-server", "mlflow-app")
+
+    found = by_name(resources)
+    assert errors == [] and set(found) == {"exp", "old", "team-app"}
+    assert found["exp"].running and found["exp"].details["tracking_server_size"] == "Medium"
+    assert not found["old"].running
+    prices = load_price_table()
+    assert "MLflow tracking server (Medium)" in cost_of(found["exp"], prices, NOW).reason
+    assert cost_of(found["exp"], prices, NOW).monthly_cost_usd is None
+    assert cost_of(found["old"], prices, NOW).monthly_cost_usd == 0.0
+    assert "serverless MLflow" in cost_of(found["team-app"], prices, NOW).reason
+    assert found["team-app"].tags == OWNER_TAGS

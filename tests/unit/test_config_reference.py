@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
 
-from stacks.config import DEFAULT_SCAN_SCHEDULE, ConfigError, MlgovConfig, SlackConfig, load_config
+from stacks.config import DEFAULT_SCAN_SCHEDULE, ConfigError, CostExportConfig, MlgovConfig, SlackConfig, load_config
 from stacks.config_reference import (
     DEFAULT_NOTES,
     END_MARKER,
@@ -45,23 +45,27 @@ def table_rows() -> dict[str, list[str]]:
     return {row[0].strip("`"): row for row in rows}
 
 
-def test_every_field_of_the_model_is_a_row_with_nested_slack_fields_flattened():
-    expected = [name for name in MlgovConfig.model_fields if name != "slack"] + [
-        f"slack.{name}" for name in SlackConfig.model_fields
+NESTED = {"slack": SlackConfig, "cost_export": CostExportConfig}
+
+
+def test_every_field_of_the_model_is_a_row_with_nested_fields_flattened():
+    expected = [name for name in MlgovConfig.model_fields if name not in NESTED] + [
+        f"{parent}.{name}" for parent, model in NESTED.items() for name in model.model_fields
     ]
 
     assert sorted(table_rows()) == sorted(expected)
-    assert "slack" not in table_rows()
+    assert not set(NESTED) & set(table_rows())
 
 
 def test_every_row_has_a_type_a_default_and_the_models_description():
     rows = table_rows()
 
     for name, field in MlgovConfig.model_fields.items():
-        if name != "slack":
+        if name not in NESTED:
             assert rows[name][3] == field.description.replace("|", "\\|")
-    for name, field in SlackConfig.model_fields.items():
-        assert rows[f"slack.{name}"][3] == field.description
+    for parent, model in NESTED.items():
+        for name, field in model.model_fields.items():
+            assert rows[f"{parent}.{name}"][3] == field.description
     assert all(len(row) == 4 and all(row) for row in rows.values())
 
 

@@ -546,6 +546,6 @@ def test_feature_group_is_not_estimated(prices):
 
 
 def test_unknown_resource_type_is_not_priced(prices):
-    cost = cost_of(resource("mlflow-tracking-server", instance_type="ml.m5.xlarge"), prices, NOV_24_NOON)
+    cost = cost_of(resource("model-package", instance_type="ml.m5.xlarge"), prices, NOV_24_NOON)
     assert cost.monthly_cost_usd is None
-    assert cost.reason == "no cost model for resource type 'mlflow-tracking-server'"
+    assert cost.reason == "no cost model for resource type 'model-package'"

@@ -422,15 +422,12 @@ def _scan(args) -> int:
         from mlgov.services.costs import add_billed_costs
 
         document = add_billed_costs(document, cost_engine(args), now, schema.required_keys)
+    from mlgov.cli.output import emit
     from mlgov.report_html import render_html
 
     renderer = {"json": render_json, "csv": render_csv, "table": render_table, "html": render_html}[args.format]
-    text = renderer(document)
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}: {document['summary']['resources']} resources, {len(document['errors'])} errors")
-    else:
-        print(text, end="")
+    summary = f"{document['summary']['resources']} resources, {len(document['errors'])} errors"
+    emit(renderer(document), args.output, summary)
     return 0
 
 
@@ -443,7 +440,7 @@ def _price_book(args, session, resources, now):
     cache = read_price_cache_file(args.price_cache)
     offline = "offline (--offline)" if args.offline else None
     if args.endpoint_url and not offline:
-        offline = f"offline: {args.endpoint_url} (--endpoint-url) serves no AWS Price List"
+        offline = "offline: the --endpoint-url endpoint serves no AWS Price List"
     fetch = None if offline else price_fetcher(session)
     live = live_price_book(resources, load_price_table(), cache, now.date(), fetch, offline or "")
     if live.book.live_problem and not offline:

@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mlgov.cli.output import emit
 from mlgov.domain.cost_export import DIMENSIONS, CostExportError, month_of
 from mlgov.domain.report import usd
 
@@ -57,11 +58,7 @@ def _costs(args: argparse.Namespace) -> int:
     month = month_of(args.month) if args.month else None
     report = billed_costs(cost_engine(args), args.by, datetime.now(UTC), schema.required_keys, month=month)
     text = {"json": _json, "csv": _csv, "table": _table, "html": _html}[args.format](report)
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}: {len(report['rows'])} rows")
-    else:
-        print(text, end="")
+    emit(text, args.output, f"{len(report['rows'])} rows")
     return 0
 
 

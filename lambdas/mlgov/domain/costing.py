@@ -42,6 +42,7 @@ NOT_ESTIMATED = {
     "feature-group": "online store billed per request and storage: not estimated",
     "labeling-job": "Ground Truth bills per labeled object: not estimated",
     "compilation-job": "Neo compilation reports no instance type: not estimated",
+    "mlflow-app": "serverless MLflow: billed per use, not estimated",
 }
 SERVERLESS_REASON = "serverless: billed per request, ≈ $0 idle"
 STUDIO_SYSTEM_INSTANCE = "system"
@@ -82,6 +83,8 @@ def cost_of(resource: Resource, prices: Prices, now: datetime) -> Cost:
     if kind == "inference-component":
         endpoint = resource.details.get("endpoint_name") or "(unknown)"
         return _nothing_billed(f"billed through endpoint {endpoint}")
+    if kind == "mlflow-tracking-server":
+        return _mlflow_cost(resource)
     if kind == "space":
         return _nothing_billed("compute billed through the space's apps; its storage is not estimated")
     if kind in JOB_COMPONENT:
@@ -160,6 +163,17 @@ def _persistent_cost(resource: Resource, prices: Prices, now: datetime, componen
         reason=priced.reason,
         price_source=priced.source,
     )
+
+
+def _mlflow_cost(resource: Resource) -> Cost:
+    """A tracking server bills by the hour by size (Small, Medium, Large), not by instance type: mlgov has no
+    verified per-size price, so a running one is unpriced with its size named (never guessed)."""
+    if not resource.running:
+        return _nothing_billed(f"not running ({resource.status}): a stopped tracking server bills no compute")
+    size = str(resource.details.get("tracking_server_size") or "")
+    if not size:
+        return _unpriced("MLflow tracking server of unknown size")
+    return _unpriced(f"MLflow tracking server ({size}): billed by the hour by size; no verified {size} price")
 
 
 def _not_billed_reason(resource: Resource) -> str | None:

@@ -34,6 +34,8 @@ SPACE_APP_SETTINGS = {
     "JupyterServer": "JupyterServerAppSettings",
     "KernelGateway": "KernelGatewayAppSettings",
 }
+# A tracking server bills its size by the hour unless stopped (or not yet / no longer there).
+MLFLOW_UNBILLED_STATUSES = frozenset({"Stopped", "Stopping", "Creating", "CreateFailed", "Deleting", "DeleteFailed"})
 # The Describe response an endpoint's variants take their instance types from.
 ENDPOINT_CONFIG = "DescribeEndpointConfig"
 
@@ -453,6 +455,27 @@ def cluster_billing(observed: Observed) -> Billing:
     )
 
 
+def mlflow_tracking_server_billing(observed: Observed) -> Billing:
+    """Billed by the hour by size (Small, Medium, Large) while it runs; `IsActive` says whether it serves."""
+    server, summary = observed.described, observed.summary
+    status = summary.get("TrackingServerStatus")
+    details = {
+        "tracking_server_size": server.get("TrackingServerSize"),
+        "is_active": summary.get("IsActive") or server.get("IsActive"),
+        "mlflow_version": summary.get("MlflowVersion"),
+        "artifact_store_uri": server.get("ArtifactStoreUri"),
+        "last_modified": _iso(summary.get("LastModifiedTime")),
+    }
+    return Billing(details=_compact(details), running=status not in MLFLOW_UNBILLED_STATUSES)
+
+
+def mlflow_app_billing(observed: Observed) -> Billing:
+    """MLflow apps are serverless: no instance runs between requests."""
+    summary = observed.summary
+    details = {"mlflow_version": summary.get("MlflowVersion"), "last_modified": _iso(summary.get("LastModifiedTime"))}
+    return Billing(details=_compact(details))
+
+
 def endpoint_variants(endpoint: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[tuple[Variant, ...], dict]:
     """Variants with the instance type from the endpoint config and the current count from the endpoint
     (DescribeEndpoint has no instance type). Shadow variants are billed like production ones."""
@@ -636,6 +659,25 @@ RESOURCE_KINDS: Mapping[str, ResourceKind] = MappingProxyType(
             arn_member="FeatureGroupArn",
             describe_operation="DescribeFeatureGroup",
             describe_keys=("FeatureGroupName",),
+        ),
+        "mlflow-tracking-server": ResourceKind(
+            "ListMlflowTrackingServers",
+            "TrackingServerSummaries",
+            mlflow_tracking_server_billing,
+            name_members=("TrackingServerName",),
+            status_member="TrackingServerStatus",
+            arn_member="TrackingServerArn",
+            describe_operation="DescribeMlflowTrackingServer",
+            describe_keys=("TrackingServerName",),  # the size is only in the Describe
+        ),
+        "mlflow-app": ResourceKind(
+            "ListMlflowApps",
+            "Summaries",
+            mlflow_app_billing,
+            name_members=("Name",),
+            status_member="Status",
+            arn_member="Arn",
+            gone_statuses=frozenset({"Deleted"}),
         ),
         "cluster": ResourceKind(
             "ListClusters",

@@ -8,7 +8,17 @@ from datetime import datetime
 
 # resource_type values are SageMaker's ARN resource names (DESIGN.md, "Scan report").
 PERSISTENT_TYPES = frozenset(
-    {"endpoint", "notebook-instance", "app", "space", "cluster", "inference-component", "feature-group"}
+    {
+        "endpoint",
+        "notebook-instance",
+        "app",
+        "space",
+        "cluster",
+        "inference-component",
+        "feature-group",
+        "mlflow-tracking-server",
+        "mlflow-app",
+    }
 )
 JOB_TYPES = frozenset(
     {

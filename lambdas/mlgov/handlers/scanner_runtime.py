@@ -194,7 +194,7 @@ class ScannerRuntime:
             cache = load_price_cache(None)
         fetch, why_not = None, "live prices off (live_prices)"
         if self.settings.live_prices and self.settings.endpoint_url:
-            why_not = f"offline: {self.settings.endpoint_url} (MLGOV_ENDPOINT_URL) serves no AWS Price List"
+            why_not = "offline: the local endpoint (MLGOV_ENDPOINT_URL) serves no AWS Price List"
         elif self.settings.live_prices:
             fetch = partial(fetch_instance_products, pricing_client(boto3.Session()))
         live = live_price_book(resources, self.prices(), cache, now.date(), fetch, why_not)
