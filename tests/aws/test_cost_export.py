@@ -91,6 +91,8 @@ def test_tag_compliance_is_weighted_by_usage_dollars(export):
 
     # usage effective cost with all five tags: 100 + 30 + 0; all usage: + 12.346 (no auto-delete-after) + 7.50
     assert report["tag_compliance_usd_pct"] == pytest.approx(round(130 / 149.846 * 100, 1))
+    # on-demand equivalent of usage under the Savings Plan: 50 of 100 + 50 + 0 + 12.346 + 7.50
+    assert report["savings_plan_coverage_pct"] == pytest.approx(round(50 / 169.846 * 100, 1))
 
 
 def test_an_explicit_month_and_the_resources_billed_in_the_last_full_month(export):
@@ -129,7 +131,7 @@ def _athena_columns() -> list[dict]:
     types = {"billedcost": "double", "effectivecost": "double", "listcost": "double", "chargeperiodstart": "timestamp",
              "tags": "map<string,string>"}  # fmt: skip
     names = ["billedcost", "effectivecost", "listcost", "resourceid", "subaccountid", "regionid", "servicename",
-             "chargecategory", "chargeperiodstart", "tags", "x_usagetype"]  # fmt: skip
+             "chargecategory", "chargeperiodstart", "pricingcategory", "tags", "x_usagetype"]  # fmt: skip
     return [{"Name": name, "Type": types.get(name, "string")} for name in names]
 
 
@@ -205,7 +207,7 @@ def test_athena_runs_the_athena_dialect_and_reports_what_duckdb_reports(export):
             stubber,
             compliance_query(source, REQUIRED, month, dialect),
             "q-2",
-            [_result_page(["tagged", "total"], compliance, ["double", "double"])],
+            [_result_page(["tagged", "total", "committed", "on_demand_equivalent"], compliance, ["double"] * 4)],
         )
         athena = AthenaExport(client, "mlgov_costs", "focus", "mlgov", sleep=lambda _: None)
         report = billed_costs(athena, "team", NOW, REQUIRED)

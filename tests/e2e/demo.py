@@ -747,7 +747,10 @@ class Demo:
                 f"   team {row['key']:18} billed ${row['billed_cost_usd']:>10,.2f}   effective "
                 f"${row['effective_cost_usd']:>10,.2f}"
             )
-        self.say(f"   usage dollars with every required tag: {by_team['tag_compliance_usd_pct']}%")
+        self.say(
+            f"   usage dollars with every required tag: {by_team['tag_compliance_usd_pct']}%; under the Savings Plan: "
+            f"{by_team['savings_plan_coverage_pct']}% of usage at list prices"
+        )
 
     # ---- 5. approve -------------------------------------------------------------------------------------------
 

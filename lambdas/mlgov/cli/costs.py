@@ -100,6 +100,9 @@ def _table(report: dict) -> str:
     compliance = report["tag_compliance_usd_pct"]
     lines = [console.file.getvalue().rstrip("\n")]
     lines.append(f"tag compliance: {'n/a' if compliance is None else f'{compliance}%'} of {month}'s usage dollars")
+    coverage = report["savings_plan_coverage_pct"]
+    if coverage is not None:
+        lines.append(f"Savings Plans coverage: {coverage}% of {month}'s usage at on-demand (list) prices")
     lines.append(f"source: {report['source']} (billed = invoiced; effective = after discounts and amortization)")
     return "\n".join(lines) + "\n"
 

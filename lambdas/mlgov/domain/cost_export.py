@@ -30,6 +30,7 @@ REQUIRED_COLUMNS = (
     "ServiceName",
     "ChargeCategory",
     "ChargePeriodStart",
+    "PricingCategory",
     "Tags",
 )
 TAG_DIMENSIONS = {
@@ -129,11 +130,14 @@ def cost_query(source: str, by: str, month: Window, current: Window, dialect: Di
 
 
 def compliance_query(source: str, required_tags: Sequence[str], month: Window, dialect: Dialect) -> str:
-    """Usage cost of the month (EffectiveCost) carrying every required tag, and all of it: dollar-weighted
-    compliance. Fees, credits and tax are left out: no resource carries them."""
+    """Over the month's usage rows (fees, credits and tax carry no resource): the EffectiveCost carrying every
+    required tag and all of it (dollar-weighted tag compliance); the on-demand equivalent (ListCost) a commitment
+    covered (PricingCategory Committed: Savings Plans) and all of it (coverage; negation lines list nothing)."""
     tagged = " AND ".join(f"{dialect.tag(tag)} IS NOT NULL" for tag in required_tags) or "TRUE"
     return (
-        f"SELECT SUM(CASE WHEN {tagged} THEN EffectiveCost ELSE 0 END) AS tagged, SUM(EffectiveCost) AS total\n"
+        f"SELECT SUM(CASE WHEN {tagged} THEN EffectiveCost ELSE 0 END) AS tagged, SUM(EffectiveCost) AS total,\n"
+        f"SUM(CASE WHEN PricingCategory = 'Committed' THEN ListCost ELSE 0 END) AS committed, "
+        f"SUM(ListCost) AS on_demand_equivalent\n"
         f"FROM {source}\n"
         f"WHERE ServiceName LIKE '{SAGEMAKER_SERVICE}' AND ChargeCategory = 'Usage' AND {_inside(month, dialect)}"
     )
@@ -184,12 +188,12 @@ def costs_report(
     by: str,
     month: Window,
     current: Window,
-    compliance: tuple[object, object] | None,
+    compliance: Sequence[object] | None,
     source: str,
 ) -> dict:
     """The `mlgov costs` document."""
     totals = {name: _usd(sum((getattr(row, attribute) for row in rows), Decimal(0))) for name, attribute in _FIELDS}
-    tagged, total = (compliance or (None, None))[:2]
+    tagged, total, committed, on_demand = (*(compliance or ()), None, None, None, None)[:4]
     total_cents = _cents(_exact(total))
     return {
         "schema": SCHEMA_ID,
@@ -198,9 +202,8 @@ def costs_report(
         "month": {"label": month.label, "start": _iso(month.start), "end": _iso(month.end)},
         "month_to_date": {"label": current.label, "start": _iso(current.start), "end": _iso(current.end)},
         "totals": totals,
-        "tag_compliance_usd_pct": (
-            float((_exact(tagged) / _exact(total) * 100).quantize(Decimal("0.1"))) if total_cents else None
-        ),
+        "tag_compliance_usd_pct": _pct(tagged, total) if total_cents else None,
+        "savings_plan_coverage_pct": _pct(committed, on_demand) if _exact(on_demand) > 0 else None,
         "rows": [row.as_json() for row in rows],
     }
 
@@ -230,6 +233,10 @@ def _inside(window: Window, dialect: Dialect) -> str:
         f"(ChargePeriodStart >= {dialect.timestamp(window.start)} AND "
         f"ChargePeriodStart < {dialect.timestamp(window.end)})"
     )
+
+
+def _pct(part: object, whole: object) -> float:
+    return float((_exact(part) / _exact(whole) * 100).quantize(Decimal("0.1")))
 
 
 def _exact(value: object) -> Decimal:
