@@ -29,7 +29,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "lambdas")]
 MONTH = datetime(2026, 11, 1, tzinfo=UTC)
 NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
-REQUIRED = ("ml:team", "ml:model", "ml:experiment", "ml:environment", "auto-delete-after")
 
 CHILD = """
 import json, resource, sys, time
@@ -38,8 +37,9 @@ sys.path[:0] = [{repo!r}, {lambdas!r}]
 start = time.perf_counter()
 if {mode!r} == "mlgov":
     from mlgov.aws.cost_export import DuckDbExport
+    from mlgov.packaged_schema import load_packaged_schema
     from mlgov.services.costs import billed_costs
-    report = billed_costs(DuckDbExport({path!r}), "team", datetime.fromisoformat({now!r}), {required!r})
+    report = billed_costs(DuckDbExport({path!r}), "team", datetime.fromisoformat({now!r}), load_packaged_schema())
     result = {{"billed": report["totals"]["billed_cost_usd"], "rows": len(report["rows"])}}
 elif {mode!r} == "floor":
     import duckdb
@@ -60,8 +60,7 @@ print(json.dumps({{"seconds": elapsed, "peak_mb": peak_mb, **result}}))
 
 def run_child(mode: str, path: Path) -> dict:
     code = CHILD.format(
-        repo=str(REPO), lambdas=str(REPO / "lambdas"), mode=mode, path=str(path), now=NOW.isoformat(),
-        required=REQUIRED,
+        repo=str(REPO), lambdas=str(REPO / "lambdas"), mode=mode, path=str(path), now=NOW.isoformat()
     )  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -96,15 +96,15 @@ class SlackConfig(BaseModel):
 
 
 S3_BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
-S3_PREFIX_PATTERN = r"^[A-Za-z0-9!_.*'()/-]{1,900}/$"
+S3_PREFIX_PATTERN = r"^[A-Za-z0-9!_.'()-][A-Za-z0-9!_.'()/-]{0,899}/$"  # no `*`: it would widen the IAM grant
 GLUE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,254}$"
-KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$"
+KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$"
 _PATTERN_DESCRIPTIONS.update(
     {
         S3_BUCKET_PATTERN: "an S3 bucket name",
-        S3_PREFIX_PATTERN: "an S3 key prefix ending in / (no leading /)",
+        S3_PREFIX_PATTERN: "an S3 key prefix ending in / (no leading /, no *)",
         GLUE_NAME_PATTERN: "a lower-case Glue name (a-z 0-9 _)",
-        KMS_KEY_ARN_PATTERN: "a KMS key ARN like arn:aws:kms:us-east-1:123456789012:key/<uuid>",
+        KMS_KEY_ARN_PATTERN: "a KMS key ARN like arn:aws:kms:us-east-1:123456789012:key/<uuid or mrk-...>",
     }
 )
 

@@ -150,9 +150,14 @@ class CostExportQueries(Construct):
             ),
             iam.PolicyStatement(
                 sid="ListTheExport",
-                actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                actions=["s3:ListBucket"],
                 resources=[f"arn:{partition}:s3:::{config.bucket}"],
                 conditions={"StringLike": {"s3:prefix": [f"{export_prefix}*", export_prefix]}},
+            ),
+            iam.PolicyStatement(
+                sid="LocateTheExport",  # GetBucketLocation carries no s3:prefix
+                actions=["s3:GetBucketLocation"],
+                resources=[f"arn:{partition}:s3:::{config.bucket}"],
             ),
             iam.PolicyStatement(
                 sid="WriteAndReadQueryResults",

@@ -21,7 +21,7 @@ NOV = datetime(2026, 11, 10, tzinfo=UTC)
 ENDPOINT = "arn:aws:sagemaker:us-east-1:111111111111:endpoint/churn"
 TRAINING = "arn:aws:sagemaker:us-east-1:222222222222:training-job/pd-7"
 NOTEBOOK = "arn:aws:sagemaker:us-east-1:222222222222:notebook-instance/lab"
-REQUIRED = ("ml:team", "ml:model", "ml:experiment", "ml:environment", "auto-delete-after")
+EVERYWHERE = ("ml:team", "ml:model", "ml:experiment", "ml:environment")  # what the schema requires of every type
 FRAUD = {
     "ml:team": "fraud",
     "ml:model": "churn",
@@ -57,8 +57,8 @@ def _by_key(report: dict) -> dict[str, dict]:
     return {row["key"]: row for row in report["rows"]}
 
 
-def test_sagemaker_totals_equal_the_hand_computation_to_the_cent(export):
-    report = billed_costs(export, "account", NOW, REQUIRED)
+def test_sagemaker_totals_equal_the_hand_computation_to_the_cent(export, real_schema):
+    report = billed_costs(export, "account", NOW, real_schema)
 
     # November, SageMaker only: 100 + 50 - 50 + 30 + 12.346 + 7.50 - 20 - 5 + 3.10 billed;
     # 100 + 30 + 0 + 0 + 12.346 + 7.50 - 20 - 5 + 3.10 effective; 100 + 50 + 12.346 + 7.50 list.
@@ -75,8 +75,8 @@ def test_sagemaker_totals_equal_the_hand_computation_to_the_cent(export):
     assert by_account["222222222222"]["billed_cost_usd"] == 19.85  # 12.346 + 7.50
 
 
-def test_by_team_puts_fees_credits_tax_and_untagged_usage_under_none(export):
-    by_team = _by_key(billed_costs(export, "team", NOW, REQUIRED))
+def test_by_team_puts_fees_credits_tax_and_untagged_usage_under_none(export, real_schema):
+    by_team = _by_key(billed_costs(export, "team", NOW, real_schema))
 
     assert by_team["fraud"]["billed_cost_usd"] == 95.00  # 100 + 50 - 50 - 5
     assert by_team["fraud"]["effective_cost_usd"] == 125.00  # 100 + 30 + 0 - 5: the Savings Plan rate
@@ -86,17 +86,18 @@ def test_by_team_puts_fees_credits_tax_and_untagged_usage_under_none(export):
     assert list(by_team) == ["fraud", "(none)", "risk"]  # largest billed first
 
 
-def test_tag_compliance_is_weighted_by_usage_dollars(export):
-    report = billed_costs(export, "model", NOW, REQUIRED)
+def test_tag_compliance_is_weighted_by_usage_dollars(export, real_schema):
+    report = billed_costs(export, "model", NOW, real_schema)
 
-    # usage effective cost with all five tags: 100 + 30 + 0; all usage: + 12.346 (no auto-delete-after) + 7.50
+    # usage effective cost with the four ml:* tags every type needs: 100 + 30 + 0; all usage: + 12.346 (only two
+    # of them) + 7.50 (none)
     assert report["tag_compliance_usd_pct"] == pytest.approx(round(130 / 149.846 * 100, 1))
     # on-demand equivalent of usage under the Savings Plan: 50 of 100 + 50 + 0 + 12.346 + 7.50
     assert report["savings_plan_coverage_pct"] == pytest.approx(round(50 / 169.846 * 100, 1))
 
 
-def test_an_explicit_month_and_the_resources_billed_in_the_last_full_month(export):
-    october = billed_costs(export, "resource", NOW, REQUIRED, month=month_of("2026-10"))
+def test_an_explicit_month_and_the_resources_billed_in_the_last_full_month(export, real_schema):
+    october = billed_costs(export, "resource", NOW, real_schema, month=month_of("2026-10"))
     month, resources = billed_resources(export, NOW)
 
     assert _by_key(october)[ENDPOINT]["billed_cost_usd"] == 400.00
@@ -105,10 +106,11 @@ def test_an_explicit_month_and_the_resources_billed_in_the_last_full_month(expor
     assert resources[NOTEBOOK] == (7.50, 7.50) and "i-0abc" not in resources
 
 
-def test_tags_stored_as_json_strings_read_the_same(tmp_path, export):
+def test_tags_stored_as_json_strings_read_the_same(tmp_path, export, real_schema):
     as_json = DuckDbExport(str(write_focus_parquet(tmp_path / "json.parquet", CHARGES, tags_as_json=True)))
 
-    assert billed_costs(as_json, "team", NOW, REQUIRED)["rows"] == billed_costs(export, "team", NOW, REQUIRED)["rows"]
+    from_json = billed_costs(as_json, "team", NOW, real_schema)
+    assert from_json["rows"] == billed_costs(export, "team", NOW, real_schema)["rows"]
 
 
 def test_a_file_that_is_not_a_focus_export_is_one_line(tmp_path):
@@ -180,18 +182,18 @@ def _stub_query(stubber: Stubber, sql: str, execution: str, pages: list[dict]) -
         stubber.add_response("get_query_results", page, params)
 
 
-def test_athena_runs_the_athena_dialect_and_reports_what_duckdb_reports(export):
+def test_athena_runs_the_athena_dialect_and_reports_what_duckdb_reports(export, real_schema):
     """The same questions through Athena: the hub's Glue table, results read back as Athena returns them (strings,
     a header row, pages). Fed the rows DuckDB computed, the report is identical."""
     from mlgov.domain.cost_export import compliance_query, cost_query, last_full_month, month_to_date
 
-    duck = billed_costs(export, "team", NOW, REQUIRED)
+    duck = billed_costs(export, "team", NOW, real_schema)
     dialect = Dialect(ATHENA, MAP)
     source = '"mlgov_costs"."focus"'
     month, current = last_full_month(NOW), month_to_date(NOW)
     cost_sql = cost_query(source, "team", month, current, dialect)
     raw = export.rows(cost_query(export.source, "team", month, current, export.dialect))
-    compliance = export.rows(compliance_query(export.source, REQUIRED, month, export.dialect))
+    compliance = export.rows(compliance_query(export.source, EVERYWHERE, month, export.dialect))
     header = ["dimension", "billed", "effective", "list", "billed_mtd", "effective_mtd", "list_mtd"]
     types = ["varchar"] + ["double"] * 6
     client = boto3.client("athena", region_name="us-east-1")
@@ -205,15 +207,17 @@ def test_athena_runs_the_athena_dialect_and_reports_what_duckdb_reports(export):
         )
         _stub_query(
             stubber,
-            compliance_query(source, REQUIRED, month, dialect),
+            compliance_query(source, EVERYWHERE, month, dialect),
             "q-2",
             [_result_page(["tagged", "total", "committed", "on_demand_equivalent"], compliance, ["double"] * 4)],
         )
         athena = AthenaExport(client, "mlgov_costs", "focus", "mlgov", sleep=lambda _: None)
-        report = billed_costs(athena, "team", NOW, REQUIRED)
+        report = billed_costs(athena, "team", NOW, real_schema)
         stubber.assert_no_pending_responses()
 
     assert "element_at(Tags, 'ml:team')" in cost_sql and "Tags['ml:team']" not in cost_sql
+    assert "billing_period IN ('2026-11', '2026-12')" in cost_sql  # partition projection reads two months
+    assert tuple(rule.key for rule in real_schema.rules if rule.applies_to is None) == EVERYWHERE
     assert {k: v for k, v in report.items() if k != "source"} == {k: v for k, v in duck.items() if k != "source"}
     assert report["source"] == "athena://mlgov/mlgov_costs.focus"
 
@@ -237,8 +241,8 @@ def test_a_failed_athena_query_is_one_line_with_athenas_reason():
             athena.rows("SELECT 1")
 
 
-def test_the_report_is_json_serializable(export):
-    assert json.loads(json.dumps(billed_costs(export, "environment", NOW, REQUIRED)))["by"] == "environment"
+def test_the_report_is_json_serializable(export, real_schema):
+    assert json.loads(json.dumps(billed_costs(export, "environment", NOW, real_schema)))["by"] == "environment"
 
 
 # ---- the CLI -----------------------------------------------------------------------------------------------------
@@ -315,3 +319,36 @@ def test_scan_with_a_cost_export_shows_billed_next_to_the_estimate(tmp_path, mon
     from tests.aws.test_scan import REPORT_SCHEMA
 
     jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(document)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
+def test_month_boundaries_are_utc_whatever_the_laptops_time_zone(tmp_path, zone):
+    """AWS's Parquet timestamps read as TIMESTAMP WITH TIME ZONE: a charge at 22:00 UTC on November 30th is
+    November's in Tokyo and in Los Angeles too (DuckDB takes the zone from the process: a fresh interpreter)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    charges = [
+        Charge(10.00, 10.00, 10.00, datetime(2026, 11, 1, 2, tzinfo=UTC), resource=ENDPOINT, tags=FRAUD),
+        Charge(20.00, 20.00, 20.00, datetime(2026, 11, 30, 22, tzinfo=UTC), resource=ENDPOINT, tags=FRAUD),
+        Charge(40.00, 40.00, 40.00, datetime(2026, 12, 1, 0, 30, tzinfo=UTC), resource=ENDPOINT, tags=FRAUD),
+    ]
+    path = write_focus_parquet(tmp_path / "zoned.parquet", charges, zoned=True)
+    repo = Path(__file__).resolve().parents[2]
+    code = (
+        "import json; from datetime import datetime, UTC\n"
+        "from mlgov.aws.cost_export import DuckDbExport\n"
+        "from mlgov.packaged_schema import load_packaged_schema\n"
+        "from mlgov.services.costs import billed_costs\n"
+        f"export = DuckDbExport({str(path)!r})\n"
+        "report = billed_costs(export, 'team', datetime(2026, 12, 2, 12, tzinfo=UTC), load_packaged_schema())\n"
+        "print(json.dumps([export.dialect.zoned, report['totals']]))\n"
+    )
+    environment = {**os.environ, "TZ": zone, "PYTHONPATH": f"{repo}{os.pathsep}{repo / 'lambdas'}"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
+
+    zoned, totals = json.loads(done.stdout.strip().splitlines()[-1])
+    assert zoned is True
+    assert totals["billed_cost_usd"] == 30.0 and totals["month_to_date_billed_usd"] == 40.0

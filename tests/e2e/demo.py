@@ -733,15 +733,15 @@ class Demo:
             Charge(12.5, 12.5, 0.0, day, account=next(iter(MEMBERS)), category="Tax", region=None, hours=None),
         ]
         export = DuckDbExport(str(write_focus_parquet(export_path, charges)))
-        required = load_packaged_schema().required_keys
-        self.result.report = add_billed_costs(self.result.report, export, self.now, required)
+        schema = load_packaged_schema()
+        self.result.report = add_billed_costs(self.result.report, export, self.now, schema)
         billed = self.result.report["billed"]
         self.say(
             f"   FOCUS export {export_path.name} ({len(charges)} charge rows, {billed['month']}): "
             f"{billed['matched_findings']} endpoints billed ${billed['billed_cost_usd']:,.2f}, effective "
             f"${billed['effective_cost_usd']:,.2f}, list-price estimate ${billed['estimated_usd_month']:,.2f}"
         )
-        by_team = billed_costs(export, "team", self.now, required)
+        by_team = billed_costs(export, "team", self.now, schema)
         for row in by_team["rows"]:
             self.say(
                 f"   team {row['key']:18} billed ${row['billed_cost_usd']:>10,.2f}   effective "

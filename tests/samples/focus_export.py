@@ -50,12 +50,15 @@ class Charge:
     hours: float | None = 1.0
 
 
-def write_focus_parquet(path: Path, charges: list[Charge], tags_as_json: bool = False) -> Path:
+def write_focus_parquet(path: Path, charges: list[Charge], tags_as_json: bool = False, zoned: bool = False) -> Path:
+    """`zoned`: timestamps as AWS writes them (UTC-adjusted Parquet timestamps, read as TIMESTAMP WITH TIME ZONE)."""
     import json
 
     import duckdb
 
     columns = dict(COLUMNS) | ({"Tags": "VARCHAR"} if tags_as_json else {})
+    if zoned:
+        columns |= {"ChargePeriodStart": "TIMESTAMPTZ", "ChargePeriodEnd": "TIMESTAMPTZ"}
     connection = duckdb.connect()
     connection.execute(f"CREATE TABLE export ({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
     for charge in charges:
@@ -70,8 +73,8 @@ def write_focus_parquet(path: Path, charges: list[Charge], tags_as_json: bool = 
                 "USD",
                 charge.category,
                 charge.charge_class,
-                charge.start.replace(tzinfo=None),
-                charge.start.replace(tzinfo=None),
+                charge.start if zoned else charge.start.replace(tzinfo=None),
+                charge.start if zoned else charge.start.replace(tzinfo=None),
                 charge.pricing,
                 "Savings Plan" if charge.pricing == "Committed" else None,
                 charge.hours,

@@ -116,3 +116,34 @@ def test_unpriced_names_both_sources_and_offline_names_itself():
     assert "AWS Price List, fetched 2026-12-02" in lookup.reason and "fallback table 2026-09-24" in lookup.reason
     assert book.summary()["live_problem"] == "offline (--offline)"
     assert PriceBook(FALLBACK).hourly("ml.p5.48xlarge", "us-east-1").reason.startswith("no price for ml.p5.48xlarge")
+
+
+def test_a_published_component_price_equal_to_hosting_is_kept_and_wins_over_the_table():
+    """The Price List prices training like hosting for this type: that is still the published training price."""
+    cache = PriceCache()
+    cache.record(
+        ("us-east-1", "ml.g5.xlarge"),
+        [
+            sagemaker_product("ml.g5.xlarge", "USE1-Host:ml.g5.xlarge", "Hosting", "0.80", sku="H"),
+            sagemaker_product("ml.g5.xlarge", "USE1-Train:ml.g5.xlarge", "Training", "0.80", sku="T"),
+        ],
+        TODAY,
+    )
+    book = PriceBook(FALLBACK, cache.table())
+
+    training = book.hourly("ml.g5.xlarge", "us-east-1", "training")
+
+    assert cache.entries[("us-east-1", "ml.g5.xlarge")].prices == {"hosting": 0.8, "training": 0.8}
+    assert (training.hourly_usd, training.source) == (0.8, "AWS Price List, fetched 2026-12-02")
+
+
+def test_merging_keeps_the_newer_answer_of_each_key():
+    older, newer = PriceCache(), PriceCache()
+    older.record(("eu-west-1", "ml.c5.large"), [], TODAY - timedelta(days=3))
+    older.record(("ap-northeast-1", "ml.g5.xlarge"), _tokyo_products(), TODAY - timedelta(days=3))
+    newer.record(("eu-west-1", "ml.c5.large"), [], TODAY)
+
+    older.merge(newer)
+
+    assert older.entries[("eu-west-1", "ml.c5.large")].fetched_on == TODAY
+    assert older.entries[("ap-northeast-1", "ml.g5.xlarge")].fetched_on == TODAY - timedelta(days=3)

@@ -37,14 +37,17 @@ class DuckDbExport:
         self._connection = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "threads": threads})
         if location.startswith("s3://"):
             self._s3_credentials(session)
-            self._files = f"{location.rstrip('/')}/**/*.parquet"
+            one_file = location.endswith(".parquet")
+            self._files = location if one_file else f"{location.rstrip('/')}/**/*.parquet"
         else:
             path = Path(location)
             if not path.exists():
                 raise CostExportError(f"no cost export at {location}")
             self._files = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
         self.source = f"read_parquet('{_quoted(self._files)}', union_by_name = true)"
-        self.dialect = Dialect(DUCKDB, tags_storage(self._checked_columns()["Tags"]))
+        columns = self._checked_columns()
+        zoned = "TIME ZONE" in columns["ChargePeriodStart"].upper()  # AWS's UTC-adjusted Parquet timestamps
+        self.dialect = Dialect(DUCKDB, tags_storage(columns["Tags"]), zoned=zoned)
 
     def columns(self) -> dict[str, str]:
         return {name: kind for name, kind, *_ in self._query(f"DESCRIBE SELECT * FROM {self.source}")}
@@ -86,7 +89,8 @@ class DuckDbExport:
             self._connection.execute("INSTALL httpfs; LOAD httpfs;")
             self._connection.execute(f"CREATE SECRET mlgov_export ({options})")
         except duckdb.Error as err:
-            raise CostExportError(f"cannot read s3:// with DuckDB ({err}); copy the export locally first") from None
+            first = str(err).strip().splitlines()[0]
+            raise CostExportError(f"cannot read s3:// with DuckDB ({first}); copy the export locally first") from None
 
 
 class AthenaExport:
@@ -141,6 +145,7 @@ class AthenaExport:
             if status["State"] in _ATHENA_DONE:
                 break
             if waited >= self._timeout:
+                self._client.stop_query_execution(QueryExecutionId=execution_id)  # stop paying for its scan
                 raise CostExportError(f"Athena query {execution_id} still {status['State']} after {waited:.0f} s")
             self._sleep(ATHENA_POLL_SECONDS)
             waited += ATHENA_POLL_SECONDS

@@ -405,6 +405,11 @@ def _scan(args) -> int:
     )
     now = datetime.now(UTC)
     schema = load_schema(PolicyFiles(args.policies_dir).schema_path)
+    cost_export = None
+    if args.cost_export:  # opened before the scan: a wrong path must not cost a finished scan
+        from mlgov.cli.costs import cost_engine
+
+        cost_export = cost_engine(args)
     try:
         judge = _zombie_judge(args, session, request, now, schema) if args.zombies else None
         cache = None if args.no_cache else load_config_cache(args.cache)
@@ -417,11 +422,10 @@ def _scan(args) -> int:
         except OSError as err:
             print(f"mlgov: note: endpoint-config cache not saved ({err})", file=sys.stderr)
     document, _ = report(result, request, _price_book(args, session, result.resources, now), schema, now, judge=judge)
-    if args.cost_export:
-        from mlgov.cli.costs import cost_engine
+    if cost_export is not None:
         from mlgov.services.costs import add_billed_costs
 
-        document = add_billed_costs(document, cost_engine(args), now, schema.required_keys)
+        document = add_billed_costs(document, cost_export, now, schema)
     from mlgov.cli.output import emit
     from mlgov.report_html import render_html
 

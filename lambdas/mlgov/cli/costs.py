@@ -35,19 +35,25 @@ def add_cost_commands(commands, common: argparse.ArgumentParser) -> None:
 
 
 def cost_engine(args: argparse.Namespace):
-    """The engine `--cost-export` / `--athena-table` names (also used by `mlgov scan --cost-export`)."""
+    """The engine `--cost-export` / `--athena-table` names (also used by `mlgov scan --cost-export`); a profile,
+    region or credential problem is one line (CostExportError)."""
     import boto3
+    from botocore.exceptions import BotoCoreError
 
     from mlgov.aws.cost_export import AthenaExport, DuckDbExport
 
-    session = boto3.Session(profile_name=getattr(args, "profile", None), region_name=getattr(args, "region", None))
-    if getattr(args, "athena_table", None):
-        database, _, table = args.athena_table.partition(".")
-        if not database or not table:
-            raise CostExportError(f"--athena-table must be DATABASE.TABLE, got {args.athena_table!r}")
-        client = session.client("athena", endpoint_url=getattr(args, "endpoint_url", None))
-        return AthenaExport(client, database, table, args.workgroup)
-    return DuckDbExport(args.cost_export, session)
+    try:
+        session = boto3.Session(profile_name=getattr(args, "profile", None), region_name=getattr(args, "region", None))
+        if getattr(args, "athena_table", None):
+            database, _, table = args.athena_table.partition(".")
+            if not database or not table:
+                raise CostExportError(f"--athena-table must be DATABASE.TABLE, got {args.athena_table!r}")
+            client = session.client("athena", endpoint_url=getattr(args, "endpoint_url", None))
+            return AthenaExport(client, database, table, args.workgroup)
+        return DuckDbExport(args.cost_export, session)
+    except BotoCoreError as err:  # ProfileNotFound, NoRegionError, NoCredentialsError...
+        hint = " (pass --region: the hub's region, where the table and workgroup are)" if "region" in str(err) else ""
+        raise CostExportError(f"{err}{hint}") from None
 
 
 def _costs(args: argparse.Namespace) -> int:
@@ -56,7 +62,7 @@ def _costs(args: argparse.Namespace) -> int:
 
     schema = load_schema(PolicyFiles(args.policies_dir).schema_path)
     month = month_of(args.month) if args.month else None
-    report = billed_costs(cost_engine(args), args.by, datetime.now(UTC), schema.required_keys, month=month)
+    report = billed_costs(cost_engine(args), args.by, datetime.now(UTC), schema, month=month)
     text = {"json": _json, "csv": _csv, "table": _table, "html": _html}[args.format](report)
     emit(text, args.output, f"{len(report['rows'])} rows")
     return 0
@@ -86,6 +92,7 @@ def _csv(report: dict) -> str:
 
 def _table(report: dict) -> str:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     month, current = report["month"]["label"], report["month_to_date"]["label"]
@@ -94,17 +101,20 @@ def _table(report: dict) -> str:
     for field, label in COLUMNS:
         table.add_column(label, justify="right", footer=usd(report["totals"][field]))
     for row in report["rows"]:
-        table.add_row(row["key"], *(usd(row[field]) for field, _ in COLUMNS))
+        table.add_row(escape(row["key"]), *(usd(row[field]) for field, _ in COLUMNS))
     console = Console(file=io.StringIO(), width=160, force_terminal=False, color_system=None)
     console.print(table)
-    compliance = report["tag_compliance_usd_pct"]
     lines = [console.file.getvalue().rstrip("\n")]
-    lines.append(f"tag compliance: {'n/a' if compliance is None else f'{compliance}%'} of {month}'s usage dollars")
+    lines.append(f"tag compliance: {_pct(report['tag_compliance_usd_pct'])} of {month}'s usage dollars")
     coverage = report["savings_plan_coverage_pct"]
     if coverage is not None:
         lines.append(f"Savings Plans coverage: {coverage}% of {month}'s usage at on-demand (list) prices")
     lines.append(f"source: {report['source']} (billed = invoiced; effective = after discounts and amortization)")
     return "\n".join(lines) + "\n"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value}%"
 
 
 def _html(report: dict) -> str:
@@ -119,6 +129,7 @@ def _html(report: dict) -> str:
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
         f"<table><thead><tr><th>{escape(report['by'])}</th>{header}</tr></thead><tbody>{body}</tbody></table>"
-        f"<p>tag compliance: {report['tag_compliance_usd_pct']}% · source: {escape(report['source'])}</p>"
+        f"<p>tag compliance: {_pct(report['tag_compliance_usd_pct'])} · Savings Plans coverage: "
+        f"{_pct(report['savings_plan_coverage_pct'])} · source: {escape(report['source'])}</p>"
         "</body></html>\n"
     )

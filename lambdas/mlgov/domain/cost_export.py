@@ -10,10 +10,12 @@ appear under their own key (`ml:team`) or with AWS's `user:` prefix. Pure: no en
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+
+from mlgov.domain.inventory import JOB_TYPES
 
 SCHEMA_ID = "mlgov.costs/1"
 DUCKDB, ATHENA = "duckdb", "athena"
@@ -86,6 +88,7 @@ class Dialect:
 
     engine: str
     tags: str  # MAP or JSON
+    zoned: bool = False  # ChargePeriodStart is TIMESTAMP WITH TIME ZONE (AWS's Parquet): compare with UTC instants
 
     def tag(self, key: str) -> str:
         candidates = [key, f"{USER_TAG_PREFIX}{key}"]
@@ -100,9 +103,18 @@ class Dialect:
             return f"json_extract_string(Tags, '$.\"{path}\"')"
         return f"json_extract_scalar(Tags, '$[\"{path}\"]')"
 
-    @staticmethod
-    def timestamp(moment: datetime) -> str:
-        return f"TIMESTAMP '{moment.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')}'"
+    def timestamp(self, moment: datetime) -> str:
+        """A UTC instant as a literal of the column's own kind: a zoned column compared with a zone-less literal
+        (or the reverse) would be converted through the machine's time zone and shift the month boundaries."""
+        text = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return f"TIMESTAMPTZ '{text}+00'" if self.zoned else f"TIMESTAMP '{text}'"
+
+    def partitions(self, windows: Sequence[Window]) -> str:
+        """Athena: the billing periods the windows touch, so partition projection reads only those months."""
+        if self.engine != ATHENA:
+            return ""
+        months = sorted({m for window in windows for m in _months(window)})
+        return f" AND billing_period IN ({', '.join(f"'{m}'" for m in months)})"
 
 
 def dimension_expression(by: str, dialect: Dialect) -> str:
@@ -124,7 +136,8 @@ def cost_query(source: str, by: str, month: Window, current: Window, dialect: Di
     return (
         f"SELECT {key} AS dimension, {', '.join(sums)}\n"
         f"FROM {source}\n"
-        f"WHERE ServiceName LIKE '{SAGEMAKER_SERVICE}' AND ({_inside(month, dialect)} OR {_inside(current, dialect)})\n"
+        f"WHERE ServiceName LIKE '{SAGEMAKER_SERVICE}' AND ({_inside(month, dialect)} OR {_inside(current, dialect)})"
+        f"{dialect.partitions([month, current])}\n"
         f"GROUP BY 1"
     )
 
@@ -140,6 +153,7 @@ def compliance_query(source: str, required_tags: Sequence[str], month: Window, d
         f"SUM(ListCost) AS on_demand_equivalent\n"
         f"FROM {source}\n"
         f"WHERE ServiceName LIKE '{SAGEMAKER_SERVICE}' AND ChargeCategory = 'Usage' AND {_inside(month, dialect)}"
+        f"{dialect.partitions([month])}"
     )
 
 
@@ -228,6 +242,14 @@ def tags_storage(column_type: str) -> str:
     raise CostExportError(f"the Tags column is {column_type}: expected a map or a JSON object string (FOCUS)")
 
 
+def _months(window: Window) -> list[str]:
+    months, cursor = [], _month_start(window.start)
+    while cursor < window.end or not months:
+        months.append(cursor.strftime("%Y-%m"))
+        cursor = _next_month(cursor)
+    return months
+
+
 def _inside(window: Window, dialect: Dialect) -> str:
     return (
         f"(ChargePeriodStart >= {dialect.timestamp(window.start)} AND "
@@ -236,7 +258,9 @@ def _inside(window: Window, dialect: Dialect) -> str:
 
 
 def _pct(part: object, whole: object) -> float:
-    return float((_exact(part) / _exact(whole) * 100).quantize(Decimal("0.1")))
+    """part / whole in percent, kept within 0-100 (credits and refunds can push a part past its whole)."""
+    share = min(max(_exact(part) / _exact(whole) * 100, Decimal(0)), Decimal(100))
+    return float(share.quantize(Decimal("0.1")))
 
 
 def _exact(value: object) -> Decimal:
@@ -269,10 +293,12 @@ def with_billed_costs(
     month: Window,
     source: str,
     by_resource: Mapping[str, tuple[float, float]],
-    required_tags: Sequence[str],
+    required_tags: Callable[[str], Sequence[str]],
 ) -> dict:
     """The scan report with each finding's billed and effective cost of `month` where the export has its ARN, and a
-    `billed` block: the matched total next to the list-price estimate, and the billed tag compliance."""
+    `billed` block: the matched total next to the list-price run-rate estimate of the matched resources billed by the
+    hour (a job's estimate is this month's run, not last month's), and the billed tag compliance (each finding against
+    the tags its type requires: `required_tags(resource_type)`)."""
     findings, matched, compliant_billed = [], 0, Decimal(0)
     billed_total, effective_total, estimated = Decimal(0), Decimal(0), Decimal(0)
     for finding in report["findings"]:
@@ -284,10 +310,11 @@ def with_billed_costs(
         findings.append({**finding, "billed_cost_usd": float(billed), "effective_cost_usd": float(effective)})
         matched += 1
         billed_total, effective_total = billed_total + billed, effective_total + effective
-        estimated += Decimal(str(finding.get("monthly_cost_usd") or 0))
-        if all(finding["tags"].get(tag) for tag in required_tags):
+        if finding["resource_type"] not in JOB_TYPES:
+            estimated += Decimal(str(finding.get("monthly_cost_usd") or 0))
+        if all(finding["tags"].get(tag) for tag in required_tags(finding["resource_type"])):
             compliant_billed += billed
-    compliance = float((compliant_billed / billed_total * 100).quantize(Decimal("0.1"))) if billed_total > 0 else None
+    compliance = _pct(compliant_billed, billed_total) if billed_total > 0 else None
     billed_block = {
         "month": month.label,
         "source": source,

@@ -35,7 +35,9 @@ SPACE_APP_SETTINGS = {
     "KernelGateway": "KernelGatewayAppSettings",
 }
 # A tracking server bills its size by the hour unless stopped (or not yet / no longer there).
-MLFLOW_UNBILLED_STATUSES = frozenset({"Stopped", "Stopping", "Creating", "CreateFailed", "Deleting", "DeleteFailed"})
+MLFLOW_UNBILLED_STATUSES = frozenset(
+    {"Stopped", "Stopping", "StartFailed", "Creating", "CreateFailed", "Deleting", "DeleteFailed"}
+)
 # The Describe response an endpoint's variants take their instance types from.
 ENDPOINT_CONFIG = "DescribeEndpointConfig"
 

@@ -76,18 +76,30 @@ class PriceCache:
         return sorted(key for key in set(needed) if key not in self.entries or self.entries[key].fetched_on < oldest)
 
     def record(self, key: PriceKey, products: Iterable[Mapping], today: date) -> CachedPrices:
-        """Keeps what the Price List products say about `key` (other regions and types are ignored)."""
+        """Keeps the price of every component the Price List published for `key` (other regions and types are
+        ignored) — a component priced like hosting included: it is a published price, not a stand-in."""
         region, instance_type = key
-        table = price_table_from_products(products, as_of=today.isoformat())
         prices: dict[str, float] = {}
-        for component in COMPONENTS:
-            exact = table.components.get(region, {}).get(component, {}).get(instance_type)
-            if component == HOSTING:
-                exact = table.prices.get(region, {}).get(instance_type)
-            if exact is not None:
-                prices[component] = exact
+        # One product at a time: a table of several drops a component override equal to its hosting price.
+        for product in products:
+            table = price_table_from_products([product], as_of=today.isoformat())
+            for component in COMPONENTS:
+                price = (
+                    table.prices.get(region, {}).get(instance_type)
+                    if component == HOSTING
+                    else table.components.get(region, {}).get(component, {}).get(instance_type)
+                )
+                if price is not None:
+                    prices[component] = max(price, prices.get(component, 0.0))  # never understate
         self.entries[key] = CachedPrices(today, prices)
         return self.entries[key]
+
+    def merge(self, other: PriceCache) -> None:
+        """Entries of `other` this cache lacks or holds older (concurrent scan tasks writing one cache object)."""
+        for key, cached in other.entries.items():
+            mine = self.entries.get(key)
+            if mine is None or mine.fetched_on < cached.fetched_on:
+                self.entries[key] = cached
 
     def table(self, keys: Iterable[PriceKey] | None = None) -> PriceTable | None:
         """The cached prices of `keys` (all by default) as a price table labelled with the oldest fetch day."""

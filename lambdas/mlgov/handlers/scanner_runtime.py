@@ -198,8 +198,13 @@ class ScannerRuntime:
         elif self.settings.live_prices:
             fetch = partial(fetch_instance_products, pricing_client(boto3.Session()))
         live = live_price_book(resources, self.prices(), cache, now.date(), fetch, why_not)
-        if live.cache_changed:
-            self._archive().put_json(key, cache.to_document())
+        if live.cache_changed:  # other scan tasks of the run write the same object: merge with theirs first
+            try:
+                latest = load_price_cache(self._archive().get_json(key))
+            except (ClientError, BotoCoreError, ValueError):
+                latest = load_price_cache(None)
+            latest.merge(cache)
+            self._archive().put_json(key, latest.to_document())
         if live.book.live_problem and fetch is not None:
             self.logger.warning("live prices incomplete", extra={"problem": live.book.live_problem})
         return live.book

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -19,6 +18,7 @@ from mlgov.domain.cost_export import (
     month_to_date,
     with_billed_costs,
 )
+from mlgov.domain.tag_schema import TagSchema
 
 
 class CostEngine(Protocol):
@@ -29,15 +29,15 @@ class CostEngine(Protocol):
     def rows(self, sql: str) -> list[tuple]: ...
 
 
-def billed_costs(
-    engine: CostEngine, by: str, now: datetime, required_tags: Sequence[str], month: Window | None = None
-) -> dict:
+def billed_costs(engine: CostEngine, by: str, now: datetime, schema: TagSchema, month: Window | None = None) -> dict:
     """SageMaker's billed, effective and list cost by `by` for `month` (default: the last full month) and the
-    month to date, with the dollar-weighted tag compliance of the month's usage."""
+    month to date, with the dollar-weighted tag compliance of the month's usage (against the keys the schema requires
+    of every resource type: a billing row does not say its type) and the Savings Plans coverage."""
     month = month or last_full_month(now)
     current = month_to_date(now)
     rows = cost_rows(engine.rows(cost_query(engine.source, by, month, current, engine.dialect)))
-    compliance = engine.rows(compliance_query(engine.source, required_tags, month, engine.dialect))
+    everywhere = [rule.key for rule in schema.rules if rule.applies_to is None]
+    compliance = engine.rows(compliance_query(engine.source, everywhere, month, engine.dialect))
     return costs_report(rows, by, month, current, compliance[0] if compliance else None, engine.location)
 
 
@@ -48,8 +48,12 @@ def billed_resources(engine: CostEngine, now: datetime) -> tuple[Window, dict[st
     return month, billed_by_resource(rows)
 
 
-def add_billed_costs(report: dict, engine: CostEngine, now: datetime, required_tags: Sequence[str]) -> dict:
+def add_billed_costs(report: dict, engine: CostEngine, now: datetime, schema: TagSchema) -> dict:
     """`mlgov scan --cost-export`: each finding whose ARN the export bills gets its billed and effective cost of the
     last full month; the report's `billed` block compares them with the estimate."""
     month, by_resource = billed_resources(engine, now)
-    return with_billed_costs(report, month, engine.location, by_resource, required_tags)
+
+    def required(resource_type: str) -> list[str]:
+        return [rule.key for rule in schema.rules_for(resource_type)]
+
+    return with_billed_costs(report, month, engine.location, by_resource, required)
