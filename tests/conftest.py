@@ -123,14 +123,17 @@ def _private_cache_home(tmp_path_factory, monkeypatch):
 def _no_real_price_list(monkeypatch):
     """No test reaches the real AWS Price List: every `pricing` client mlgov makes refuses to send (an error the
     live-price service reports and falls back from). Tests of live prices stub their own client."""
-    from botocore.exceptions import EndpointConnectionError
+    from botocore.exceptions import BotoCoreError
 
     import mlgov.aws.price_list as price_list
 
+    class Unreachable(BotoCoreError):  # not a connection error: botocore does not retry it
+        fmt = "tests never reach the AWS Price List"
+
     original = price_list.pricing_client
 
-    def refuse(request, **_):
-        raise EndpointConnectionError(endpoint_url=f"{request.url} (tests never reach the AWS Price List)")
+    def refuse(**_):
+        raise Unreachable()
 
     def guarded(session, endpoint_url=None):
         client = original(session, endpoint_url)

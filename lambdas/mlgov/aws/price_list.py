@@ -6,9 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.aws.sessions import RETRY_CONFIG
+
+# A Price List out of reach (no route from a VPC Lambda, no network) fails in seconds, not after adaptive backoff:
+# the scan then prices from the fallback table.
+PRICING_CONFIG = RETRY_CONFIG.merge(
+    Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
+)
 
 SERVICE_CODE = "AmazonSageMaker"
 PRODUCT_FAMILY = "ML Instance"
@@ -25,7 +32,7 @@ class PriceListError(ValueError):
 
 def pricing_client(session, endpoint_url: str | None = None):
     """A `pricing` client in us-east-1, the Price List endpoint for the aws partition."""
-    return session.client("pricing", region_name=PRICING_REGION, config=RETRY_CONFIG, endpoint_url=endpoint_url)
+    return session.client("pricing", region_name=PRICING_REGION, config=PRICING_CONFIG, endpoint_url=endpoint_url)
 
 
 def fetch_sagemaker_products(pricing_client, regions: Sequence[str]) -> list[dict]:
