@@ -151,3 +151,20 @@ def test_fallback_text_summarises_the_run():
     )
 
     assert text == "mlgov scan: 1,234 resources, $12,345.67/month, waste $2,345.60/month, 2 new zombies, 1 errors"
+
+
+def test_unpriced_zombies_are_named_not_ranked_as_free():
+    findings = [
+        _finding("priced", 500.0, 500.0),
+        _finding("p5-fleet", None, None),
+        _finding("busy-unpriced", 0.0, None, status="active"),
+    ]
+    blocks = digest_blocks(_report(findings), URL)
+    text = _texts(blocks)
+    _validate(blocks)
+
+    assert "1. *priced*" in text and "p5-fleet* (" not in text  # not in the ranking
+    assert "*Unpriced* (1 should not be running, price unknown): p5-fleet" in text
+    assert "busy-unpriced" not in text  # active: nothing wasted, priced or not
+    only_unpriced = _texts(digest_blocks(_report([_finding("p5-fleet", None, None)]), URL))
+    assert "nothing wasted" not in only_unpriced and "none priced" in only_unpriced and "p5-fleet" in only_unpriced

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mlgov.domain.report import usd
+from mlgov.domain.report import WASTE_STATUSES, usd
 
 HEADER_MAX = 150  # Block Kit: header text (plain_text)
 SECTION_TEXT_MAX = 3000  # section text
@@ -56,9 +56,17 @@ def digest_text(report: Mapping, *, new_zombies: int = 0) -> str:
 
 
 def _top_waste_text(report: Mapping) -> str:
-    wasteful = [f for f in report.get("findings", []) if (f.get("waste_usd_month") or 0) > 0][:TOP_WASTE]
+    findings = report.get("findings", [])
+    wasteful = [f for f in findings if (f.get("waste_usd_month") or 0) > 0][:TOP_WASTE]
+    # Should not be running, price unknown: listed by name, never ranked as if it cost nothing.
+    unpriced = [f for f in findings if f.get("status") in WASTE_STATUSES and f.get("waste_usd_month") is None]
+    unpriced_text = ""
+    if unpriced:
+        names = ", ".join(_escape(_cut(f["name"], 60)) for f in unpriced[:TOP_WASTE])
+        more = f" and {len(unpriced) - TOP_WASTE:,} more" if len(unpriced) > TOP_WASTE else ""
+        unpriced_text = f"\n*Unpriced* ({len(unpriced):,} should not be running, price unknown): {names}{more}"
     if not wasteful:
-        return "*Top waste:* nothing wasted"
+        return ("*Top waste:* none priced" + unpriced_text) if unpriced else "*Top waste:* nothing wasted"
     lines = ["*Top waste*"]
     for rank, finding in enumerate(wasteful, start=1):
         tags = finding.get("tags") or {}
@@ -69,7 +77,7 @@ def _top_waste_text(report: Mapping) -> str:
             f"owner {_escape(_cut(finding.get('owner') or 'unknown', 100))} · "
             f"team {_escape(_cut(tags.get('ml:team') or 'untagged', 64))}"
         )
-    return "\n".join(lines)
+    return "\n".join(lines) + unpriced_text
 
 
 def _errors_text(errors: list) -> str:
