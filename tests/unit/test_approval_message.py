@@ -119,7 +119,9 @@ def _mrkdwn_texts(node) -> list[str]:
 def test_missing_facts_read_unknown_rather_than_failing():
     bare = {"arn": "arn:aws:sagemaker:us-east-1:111122223333:endpoint/bare", "account": "111122223333"}
     text = _all_text(_validated(approval_blocks(bare, REF, 30)))
-    assert "bare" in text and "unknown" in text and "untagged" in text and "unpriced" in text
+    assert "bare" in text and "unknown" in text and "untagged" in text and "an unknown amount (unpriced)" in text
+    assert "unpriced/month" not in text and "$0.00" not in text
+    assert "wastes an unknown amount (unpriced): approve" in approval_text(bare)
 
 
 def test_approved_result_has_the_restore_command_and_no_buttons():

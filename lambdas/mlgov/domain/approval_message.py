@@ -75,11 +75,16 @@ def approval_blocks(finding: Mapping, task_token_ref: str, snooze_days: int) -> 
     return blocks[:MAX_BLOCKS]
 
 
+def _per_month(amount: float | None) -> str:
+    """$336.24/month, or an honest unknown: never "$0.00" and never "unpriced/month"."""
+    return f"{usd(amount)}/month" if amount is not None else "an unknown amount (unpriced)"
+
+
 def approval_text(finding: Mapping) -> str:
     """The notification fallback (`text`) of the approval request."""
     return _cut(
         f"mlgov: zombie endpoint {_name(finding)} ({finding.get('account', '')} {finding.get('region', '')}) "
-        f"wastes {usd(finding.get('waste_usd_month'))}/month: approve, reject or snooze its deletion",
+        f"wastes {_per_month(finding.get('waste_usd_month'))}: approve, reject or snooze its deletion",
         SECTION_TEXT_MAX,
     )
 
@@ -179,7 +184,7 @@ def _facts(finding: Mapping) -> list[dict]:
         ("Team / model", f"{tags.get('ml:team') or 'untagged'} / {tags.get('ml:model') or 'untagged'}"),
         ("Instances", instances),
         ("Idle", idle_text),
-        ("Waste", f"{usd(finding.get('waste_usd_month'))}/month"),
+        ("Waste", _per_month(finding.get("waste_usd_month"))),
     ]
     return [_mrkdwn(_cut(f"*{label}*\n{_escape(_cut(str(value), 300))}", FIELD_TEXT_MAX)) for label, value in pairs]
 
