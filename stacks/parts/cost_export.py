@@ -92,14 +92,15 @@ class CostExportQueries(Construct):
             server_access_logs_bucket=logs,
             server_access_logs_prefix="athena-results/",
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(RESULTS_DAYS))],
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-            auto_delete_objects=False,
+            # a non-empty bucket cannot be deleted by CloudFormation: kept like the archive (README, Uninstall)
+            removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         self.workgroup = athena.CfnWorkGroup(
             self,
             "WorkGroup",
             name=WORKGROUP_NAME,
             description="mlgov costs: SageMaker's billed cost from the FOCUS export",
+            recursive_delete_option=True,  # cdk destroy removes it even if someone saved queries in it
             work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
                 enforce_work_group_configuration=True,
                 publish_cloud_watch_metrics_enabled=True,
