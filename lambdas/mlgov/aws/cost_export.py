@@ -14,9 +14,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mlgov.domain.cost_export import (
     ATHENA,
     DUCKDB,
-    REQUIRED_COLUMNS,
     CostExportError,
     Dialect,
+    column_type,
     missing_columns,
     tags_storage,
 )
@@ -46,8 +46,8 @@ class DuckDbExport:
             self._files = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
         self.source = f"read_parquet('{_quoted(self._files)}', union_by_name = true)"
         columns = self._checked_columns()
-        zoned = "TIME ZONE" in columns["ChargePeriodStart"].upper()  # AWS's UTC-adjusted Parquet timestamps
-        self.dialect = Dialect(DUCKDB, tags_storage(columns["Tags"]), zoned=zoned)
+        zoned = "TIME ZONE" in column_type(columns, "ChargePeriodStart").upper()  # AWS's UTC-adjusted timestamps
+        self.dialect = Dialect(DUCKDB, tags_storage(column_type(columns, "Tags")), zoned=zoned)
 
     def columns(self) -> dict[str, str]:
         return {name: kind for name, kind, *_ in self._query(f"DESCRIBE SELECT * FROM {self.source}")}
@@ -111,9 +111,9 @@ class AthenaExport:
         self.location = f"athena://{workgroup}/{database}.{table}"
         self.source = f'"{database}"."{table}"'
         columns = self.columns()
-        if missing := missing_columns({_focus_name(name) for name in columns}):
+        if missing := missing_columns(columns):
             raise CostExportError(f"{database}.{table} is not a FOCUS export: no column {', '.join(missing)}")
-        self.dialect = Dialect(ATHENA, tags_storage(columns[next(n for n in columns if n.lower() == "tags")]))
+        self.dialect = Dialect(ATHENA, tags_storage(column_type(columns, "Tags")))
 
     def columns(self) -> dict[str, str]:
         """Glue keeps column names in lower case; Athena's SQL does not care, the FOCUS check maps them back."""
@@ -176,10 +176,6 @@ def _value(text: str | None, kind: str) -> object:
         except InvalidOperation:
             return None
     return text
-
-
-def _focus_name(name: str) -> str:
-    return next((column for column in REQUIRED_COLUMNS if column.lower() == name.lower()), name)
 
 
 def _quoted(value: str) -> str:

@@ -228,8 +228,15 @@ def billed_by_resource(rows: Sequence[CostRow]) -> dict[str, tuple[float, float]
 
 
 def missing_columns(columns: Mapping[str, str] | Sequence[str]) -> list[str]:
-    present = set(columns)
-    return [column for column in REQUIRED_COLUMNS if column not in present]
+    """The FOCUS columns `columns` lacks, matched without case: SQL names are case-insensitive in both engines and
+    Glue keeps them in lower case."""
+    present = {name.lower() for name in columns}
+    return [column for column in REQUIRED_COLUMNS if column.lower() not in present]
+
+
+def column_type(columns: Mapping[str, str], name: str) -> str:
+    """The type of column `name`, matched without case (see missing_columns)."""
+    return next(kind for column, kind in columns.items() if column.lower() == name.lower())
 
 
 def tags_storage(column_type: str) -> str:
