@@ -20,6 +20,7 @@ CSV_COLUMNS = (
     "waste_usd_month",
     "billed_cost_usd",
     "effective_cost_usd",
+    "allocated_cost_usd_month",
     "price_source",
     "owner",
     "ml:team",
@@ -48,6 +49,13 @@ def render_csv(report: dict) -> str:
     return buffer.getvalue()
 
 
+def _monthly(finding: dict) -> str:
+    """Its monthly cost; an inference component's share of its endpoint in parentheses (already in the endpoint's
+    figure, so not added to the total)."""
+    share = finding.get("allocated_cost_usd_month")
+    return f"({usd(share)} share)" if share is not None else usd(finding["monthly_cost_usd"])
+
+
 def render_table(report: dict, width: int = 160) -> str:
     from rich.console import Console
     from rich.table import Table
@@ -73,7 +81,7 @@ def render_table(report: dict, width: int = 160) -> str:
             finding["account"],
             finding["region"],
             instances,
-            usd(finding["monthly_cost_usd"]),
+            _monthly(finding),
             "" if finding["waste_usd_month"] == 0 else usd(finding["waste_usd_month"]),
             finding["owner"] or "",
             finding["tags"].get("ml:team", ""),

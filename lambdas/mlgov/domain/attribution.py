@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -43,8 +43,14 @@ def tag_problems(resource: Resource, schema: TagSchema, today: date) -> list[Tag
     return [problem for problem in problems if not _is_only_expired(problem, checked, schema, today)]
 
 
-def attribute(items: Sequence[tuple[Resource, Cost]], schema: TagSchema, today: date) -> Attribution:
-    """Split the priced monthly spend of `items`; each by_tag map sums to the same total as by_owner."""
+def attribute(
+    items: Sequence[tuple[Resource, Cost]],
+    schema: TagSchema,
+    today: date,
+    monthly_of: Callable[[Resource, Cost], float | None] | None = None,
+) -> Attribution:
+    """Split the priced monthly spend of `items`; each by_tag map sums to the same total as by_owner.
+    `monthly_of`: the dollars a resource answers for (default its monthly cost; shared endpoints pass their split)."""
     keys = [key for key in schema.required_keys if key.startswith(ATTRIBUTION_KEY_PREFIX)]
     by_tag: dict[str, defaultdict[str, float]] = {key: defaultdict(float) for key in keys}
     by_owner: defaultdict[str, float] = defaultdict(float)
@@ -53,7 +59,7 @@ def attribute(items: Sequence[tuple[Resource, Cost]], schema: TagSchema, today: 
     for resource, cost in items:
         compliant = not tag_problems(resource, schema, today)
         compliant_count += compliant
-        monthly = cost.monthly_cost_usd
+        monthly = monthly_of(resource, cost) if monthly_of else cost.monthly_cost_usd
         if monthly is None:
             unpriced += 1
             continue

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from mlgov.domain.attribution import attribute, tag_problems
 from mlgov.domain.costing import Cost, monthly_run_rate
 from mlgov.domain.inventory import Resource, ScanError
+from mlgov.domain.shared_endpoints import ComponentShare, SharedEndpoint, split_endpoints
 from mlgov.domain.tag_schema import TagSchema
 
 SCHEMA_ID = "mlgov.scan/1"
@@ -32,10 +33,20 @@ class Finding:
     resource: Resource
     cost: Cost
     verdict: Verdict
-    waste_usd_month: float
+    waste_usd_month: float | None
+    share: ComponentShare | None = None  # an inference component's part of its endpoint's instances
+    shared: SharedEndpoint | None = None  # an endpoint whose instances serve several components or models
 
     def as_json(self) -> dict:
         resource, cost = self.resource, self.cost
+        shares = {}
+        if self.share is not None:
+            shares["allocated_cost_usd_month"] = _cents(self.share.monthly_usd)
+        if self.shared is not None:
+            shares["shared"] = self.shared.as_json()
+        share_evidence = (
+            {"endpoint_share_pct": self.share.share_pct, "allocation_basis": self.share.basis} if self.share else {}
+        )
         return {
             "arn": resource.arn,
             "account": resource.account,
@@ -50,6 +61,7 @@ class Finding:
             "waste_usd_month": _cents(self.waste_usd_month),
             "tags": dict(resource.tags),
             "owner": resource.owner,
+            **shares,
             "evidence": {
                 "service_status": resource.status,
                 "cost": cost.reason,
@@ -59,6 +71,7 @@ class Finding:
                 "month_end_forecast_usd": _cents(cost.month_end_forecast_usd),
                 "run_cost_usd": _cents(cost.run_cost_usd),
                 "spot_savings_pct": cost.spot_savings_pct,
+                **share_evidence,
                 **{key: _jsonable(value) for key, value in self.verdict.evidence.items()},
                 **{f"detail.{key}": _jsonable(value) for key, value in resource.details.items()},
             },
@@ -140,10 +153,24 @@ def build_report(
     schema: TagSchema,
     now: datetime,
     pricing: Mapping[str, str],
+    loaded_models: Mapping[str, int] | None = None,
 ) -> dict:
-    findings = [Finding(resource, cost, verdict, waste(resource, cost, verdict)) for resource, cost, verdict in items]
+    """The report; `loaded_models`: endpoint ARN -> the most models CloudWatch saw loaded (multi-model endpoints).
+    Attribution follows the shared endpoints' split (each inference component's share goes to its own tags)."""
+    split = split_endpoints([(resource, cost) for resource, cost, _ in items], loaded_models)
+    findings = [
+        Finding(
+            resource,
+            cost,
+            verdict,
+            waste(resource, cost, verdict),
+            split.components.get(resource.arn),
+            split.endpoints.get(resource.arn),
+        )
+        for resource, cost, verdict in items
+    ]
     findings.sort(key=lambda f: (-(f.waste_usd_month or 0.0), -(f.cost.monthly_cost_usd or 0.0), f.resource.arn))
-    attribution = attribute([(f.resource, f.cost) for f in findings], schema, now.date())
+    attribution = attribute([(f.resource, f.cost) for f in findings], schema, now.date(), split.attributed_usd_month)
     monthly = sum(f.cost.monthly_cost_usd or 0.0 for f in findings)
     return {
         "schema": SCHEMA_ID,

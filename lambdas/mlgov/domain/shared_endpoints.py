@@ -1,0 +1,185 @@
+"""Shared endpoints: which part of an endpoint's instances each inference component it hosts pays for.
+
+An inference-component endpoint bills its instances, whoever's models run on them; its components bill nothing of
+their own. mlgov splits the endpoint's monthly run rate by what each component reserves: a copy reserves CPU cores,
+memory and accelerator devices (`ComputeResourceRequirements`), so one copy takes the largest of those fractions of
+one instance (its dominant share — the resource that stops another copy from fitting), times its current copies,
+over the endpoint's instances. What no component reserves stays with the endpoint as unallocated capacity (idle
+instances are the endpoint owner's to remove). When mlgov does not know the instance type's size, or the variants
+mix types, the whole run rate is split by requested memory and nothing is left unallocated; the basis says so.
+
+The split moves dollars between owners, never adds any: components' shares plus the endpoint's unallocated part
+equal the endpoint's run rate. Pure: data in, data out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from mlgov.domain.costing import Cost
+from mlgov.domain.instance_capacity import Capacity, instance_capacity
+from mlgov.domain.inventory import Resource
+
+INFERENCE_COMPONENTS = "inference-components"
+MULTI_MODEL = "multi-model"
+
+
+@dataclass(frozen=True)
+class ComponentShare:
+    endpoint_arn: str
+    monthly_usd: float
+    share_pct: float  # of the endpoint's run rate
+    basis: str
+
+
+@dataclass(frozen=True)
+class SharedEndpoint:
+    kind: str  # INFERENCE_COMPONENTS | MULTI_MODEL
+    members: int  # components hosted, or models loaded at most (multi-model)
+    allocated_usd_month: float | None  # None: not split (multi-model endpoints)
+    unallocated_usd_month: float | None
+    basis: str
+
+    def as_json(self) -> dict:
+        return {
+            "kind": self.kind,
+            "members": self.members,
+            "allocated_usd_month": _cents(self.allocated_usd_month),
+            "unallocated_usd_month": _cents(self.unallocated_usd_month),
+            "basis": self.basis,
+        }
+
+
+@dataclass(frozen=True)
+class Split:
+    components: Mapping[str, ComponentShare]  # component ARN -> its share
+    endpoints: Mapping[str, SharedEndpoint]  # endpoint ARN -> how it is shared
+
+    def attributed_usd_month(self, resource: Resource, cost: Cost) -> float | None:
+        """The monthly dollars `resource` answers for: a component its share, a split endpoint what no component
+        reserves, anything else its own monthly cost."""
+        if resource.arn in self.components:
+            return self.components[resource.arn].monthly_usd
+        shared = self.endpoints.get(resource.arn)
+        if shared is not None and shared.unallocated_usd_month is not None:
+            return shared.unallocated_usd_month
+        return cost.monthly_cost_usd
+
+
+def split_endpoints(items: Sequence[tuple[Resource, Cost]], loaded_models: Mapping[str, int] | None = None) -> Split:
+    """Split every priced endpoint that hosts inference components; mark multi-model endpoints (endpoint ARN ->
+    the most models CloudWatch saw loaded) as shared without a split: CloudWatch publishes no per-model metrics for
+    them, so their cost stays with the endpoint's own tags."""
+    hosted: dict[tuple[str, str, str], list[Resource]] = defaultdict(list)
+    for resource, _ in items:
+        if resource.resource_type == "inference-component" and resource.details.get("endpoint_name"):
+            hosted[(resource.account, resource.region, str(resource.details["endpoint_name"]))].append(resource)
+    components: dict[str, ComponentShare] = {}
+    endpoints: dict[str, SharedEndpoint] = {}
+    for resource, cost in items:
+        if resource.resource_type != "endpoint":
+            continue
+        members = hosted.get((resource.account, resource.region, resource.name), [])
+        if members and cost.monthly_cost_usd is not None:
+            shares, shared = _split(resource, cost.monthly_cost_usd, members)
+            components.update(shares)
+            endpoints[resource.arn] = shared
+        elif (loaded_models or {}).get(resource.arn):
+            endpoints[resource.arn] = SharedEndpoint(
+                MULTI_MODEL,
+                loaded_models[resource.arn],
+                None,
+                None,
+                "multi-model endpoint: CloudWatch publishes no per-model metrics, so its cost is not split "
+                "and stays with the endpoint's tags",
+            )
+    return Split(components, endpoints)
+
+
+def _split(
+    endpoint: Resource, monthly: float, members: Sequence[Resource]
+) -> tuple[dict[str, ComponentShare], SharedEndpoint]:
+    capacity = instance_capacity(endpoint.instance_type)
+    fractions = _dominant_fractions(endpoint, capacity, members) if capacity else None
+    if fractions is not None:
+        reserved = sum(fractions.values())
+        scale = 1 / reserved if reserved > 1 else 1.0
+        basis = (
+            f"dominant share of {endpoint.instance_count} × {endpoint.instance_type} ({capacity.describe()}): "
+            "copies × requested cores, memory or accelerators"
+        )
+        if reserved > 1:
+            basis += " — requests exceed the nominal capacity, scaled to fit"
+        fractions = {arn: share * scale for arn, share in fractions.items()}
+    else:
+        fractions = _memory_fractions(members)
+        size = endpoint.instance_type or "mixed instance types"
+        basis = f"requested memory × copies (size of {size} unknown to mlgov): nothing left unallocated"
+    shares = {
+        member.arn: ComponentShare(
+            endpoint.arn,
+            monthly * fractions[member.arn],
+            round(fractions[member.arn] * 100, 1),
+            _member_basis(member, basis),
+        )
+        for member in members
+    }
+    allocated = sum(share.monthly_usd for share in shares.values())
+    unallocated = max(monthly - allocated, 0.0)
+    return shares, SharedEndpoint(INFERENCE_COMPONENTS, len(members), allocated, unallocated, basis)
+
+
+def _dominant_fractions(endpoint: Resource, capacity: Capacity, members: Sequence[Resource]) -> dict[str, float] | None:
+    """Each component's fraction of the endpoint's instances; None when a request cannot be measured against the
+    capacity (accelerators asked of an instance type without any, no instances)."""
+    if endpoint.instance_count <= 0:
+        return None
+    fractions = {}
+    for member in members:
+        cores, memory, devices = _requirements(member)
+        if devices and not capacity.accelerators:
+            return None
+        per_copy = max(
+            cores / capacity.vcpus,
+            memory / capacity.memory_mib,
+            devices / capacity.accelerators if capacity.accelerators else 0.0,
+        )
+        fractions[member.arn] = _copies(member) * per_copy / endpoint.instance_count
+    return fractions
+
+
+def _memory_fractions(members: Sequence[Resource]) -> dict[str, float]:
+    weights = {member.arn: _copies(member) * _requirements(member)[1] for member in members}
+    total = sum(weights.values())
+    return {arn: (weight / total if total else 0.0) for arn, weight in weights.items()}
+
+
+def _requirements(member: Resource) -> tuple[float, float, float]:
+    """(cores, MiB, accelerator devices) one copy reserves; zeros for an adapter, which runs on its base's."""
+    requested = member.details.get("compute_resource_requirements") or {}
+    if not isinstance(requested, Mapping):
+        return 0.0, 0.0, 0.0
+    return (
+        float(requested.get("NumberOfCpuCoresRequired") or 0),
+        float(requested.get("MinMemoryRequiredInMb") or 0),
+        float(requested.get("NumberOfAcceleratorDevicesRequired") or 0),
+    )
+
+
+def _copies(member: Resource) -> int:
+    return int(member.details.get("current_copy_count") or 0) if member.running else 0
+
+
+def _member_basis(member: Resource, basis: str) -> str:
+    base = member.details.get("base_inference_component_name")
+    if base:
+        return f"adapter of {base}: runs on its base component's reserved compute"
+    if not _copies(member):
+        return "no copies running: reserves nothing"
+    return basis
+
+
+def _cents(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
