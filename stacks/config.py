@@ -172,6 +172,12 @@ class MlgovConfig(BaseModel):
         description="price each scan from the AWS Price List (pricing:GetProducts, cached a week in the archive); "
         "false: only the checked-in price table (offline/demo)",
     )
+    around_costs: StrictBool = Field(
+        True,
+        description="each scan adds the costs around the running endpoints: CloudWatch Logs ingestion and the model "
+        "artifacts' S3 bucket (DescribeModel per model, one GetMetricData batch per account-region); multi-model "
+        "endpoints marked shared",
+    )
     cost_export: CostExportConfig | None = Field(
         None,
         description="the organization's FOCUS export: the hub adds a Glue table, an Athena workgroup `mlgov` and "

@@ -111,6 +111,15 @@ def render_table(report: dict, width: int = 160) -> str:
             f"estimated at {usd(billed['estimated_usd_month'])}/month; billed tag compliance "
             f"{'n/a' if compliance is None else f'{compliance}%'}"
         )
+    around = report.get("around")
+    if around:
+        logs, buckets = around["logs_usd_month"], around["artifact_buckets_usd_month"]
+        lines.append(
+            f"around the endpoints (not in the totals): logs {usd(logs['billed'])} billed + "
+            f"{usd(logs['estimated'])} estimated/month; {around['artifact_buckets']} artifact buckets "
+            f"{usd(buckets['billed'])} billed + {usd(buckets['estimated'])} estimated/month"
+            + (f"; {around['unpriced']} unpriced" if around["unpriced"] else "")
+        )
     pricing = report.get("pricing") or {}
     if pricing:
         lines.append(f"prices: {pricing.get('live') or pricing.get('source', '')} ({pricing.get('as_of', '')})")

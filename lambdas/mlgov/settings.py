@@ -140,6 +140,7 @@ class ScannerSettings:
     max_approvals_per_run: int | None = None  # None: no limit; the rest start on the next run
     write_last_invoked: bool = True  # update the endpoints' `last-invoked` tag when traffic was seen
     live_prices: bool = True  # MLGOV_LIVE_PRICES: price from the AWS Price List (weekly cache), else the table only
+    around_costs: bool = True  # MLGOV_AROUND_COSTS: logs and artifact-bucket costs around the running endpoints
     tag_schema_json: str | None = None  # None: the packaged copy of policies/tag_schema.json
     home_region: str = "us-east-1"  # the hub's region: console links
     endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
@@ -171,6 +172,7 @@ class ScannerSettings:
             max_approvals_per_run=whole_number(env, "MLGOV_MAX_APPROVALS_PER_RUN", None, minimum=0),
             write_last_invoked=boolean(env, "MLGOV_WRITE_LAST_INVOKED", True),
             live_prices=boolean(env, "MLGOV_LIVE_PRICES", True),
+            around_costs=boolean(env, "MLGOV_AROUND_COSTS", True),
             tag_schema_json=env.get("MLGOV_TAG_SCHEMA") or None,
             home_region=home_region,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,

@@ -122,6 +122,7 @@ class ScanWorkflow(Construct):
             "MLGOV_ZOMBIE_IDLE_DAYS": str(config.zombie_idle_days),
             "MLGOV_ZOMBIE_MIN_AGE_DAYS": str(config.zombie_min_age_days),
             "MLGOV_LIVE_PRICES": "true" if config.live_prices else "false",
+            "MLGOV_AROUND_COSTS": "true" if config.around_costs else "false",
             "MLGOV_SLACK_CHANNEL": config.slack.channel_id,
             "MLGOV_SLACK_TOKEN_SECRET": config.slack.bot_token_secret_name,
         }

@@ -84,6 +84,18 @@ def hub(templates, instant):
             "zombie": _endpoint(harness, IDLE, "churn-zombie", instant, invocations=None, variant="blue"),
         }
         _endpoint(harness, OUTSIDE, "hidden", instant, invocations=[0.0], variant="AllTraffic")
+        harness.session(BUSY, REGION).client("cloudwatch").put_metric_data(
+            Namespace="AWS/Logs",
+            MetricData=[
+                {
+                    "MetricName": "IncomingBytes",
+                    "Dimensions": [{"Name": "LogGroupName", "Value": "/aws/sagemaker/Endpoints/churn-busy"}],
+                    "Timestamp": instant - timedelta(days=day + 1),
+                    "Value": float(2**30),
+                }
+                for day in range(10)
+            ],
+        )
         yield harness
 
 
@@ -140,6 +152,10 @@ def test_the_scheduled_scan_reports_and_hands_each_new_zombie_over_once(hub, ins
     assert zombie["arn"] == hub.arns["zombie"] and zombie["account"] == IDLE
     assert zombie["reason"] == "0 invocations on its only variant (blue) for 30 days; CPU series present"
     assert zombie["waste_usd_month"] > 0
+    # the costs around the endpoints, read with the spoke role (its errors would be listed below)
+    busy = next(f for f in report["findings"] if f["name"] == "churn-busy")
+    assert busy["around"]["logs"]["source"] == "estimated" and busy["around"]["logs"]["gb_month"] > 9
+    assert report["around"]["logs_usd_month"]["estimated"] == busy["around"]["logs"]["usd_month"] > 0
     assert OUTSIDE not in _scanned(hub) and hub.templates.management_account not in _scanned(hub)
     assert sorted((e["account"], e["region"], e["operation"]) for e in report["errors"]) == [
         (BROKEN, region, "AssumeRole") for region in regions

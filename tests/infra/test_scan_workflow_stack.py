@@ -228,3 +228,4 @@ def test_only_the_scanner_reads_list_prices_and_it_does_by_default(hub, cdk_cont
     assert [(s["Effect"], _actions(s), s["Resource"]) for _, s in granted] == [("Allow", ["pricing:GetProducts"], "*")]
     assert "live_prices" not in cdk_context["mlgov"]  # the default
     assert scanner["Properties"]["Environment"]["Variables"]["MLGOV_LIVE_PRICES"] == "true"
+    assert scanner["Properties"]["Environment"]["Variables"]["MLGOV_AROUND_COSTS"] == "true"  # around_costs default

@@ -221,7 +221,7 @@ class SageMakerInventory:
             try:
                 return item, _Described(response=method(**params))
             except ClientError as err:
-                if _not_found(err):
+                if not_found(err):
                     return item, _Described(gone=True)
                 return item, _Described(failure=scan.failed(resource_type, operation, _label(params), err))
             except BotoCoreError as err:
@@ -345,7 +345,8 @@ def _cache_key(config_name: str, endpoint: Mapping[str, Any]) -> str:
     return f"{config_name}@{endpoint.get('EndpointArn')}@{stamp}"
 
 
-def _not_found(err: ClientError) -> bool:
+def not_found(err: ClientError) -> bool:
+    """SageMaker says the resource does not exist (in any of its phrasings)."""
     error = err.response.get("Error", {})
     message = str(error.get("Message", "")).lower()
     return error.get("Code") in _NOT_FOUND_CODES or (

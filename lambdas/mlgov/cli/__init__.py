@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--zombies", action="store_true", help="add usage evidence: zombie endpoints, idle notebooks/apps"
     )
+    scan.add_argument(
+        "--around",
+        action="store_true",
+        help="add the costs around each running endpoint: its CloudWatch Logs ingestion and its model artifacts' "
+        "S3 bucket (estimated, or billed with --cost-export); multi-model endpoints marked shared",
+    )
     scan.add_argument("--idle-days", type=int, help="zombie: days without invocations (default: cdk.json or 30)")
     scan.add_argument("--min-age-days", type=int, help="zombie: endpoints younger than this never are (default 7)")
     scan.set_defaults(run=_scan)
@@ -421,11 +427,13 @@ def _scan(args) -> int:
             save_config_cache(cache, args.cache)
         except OSError as err:
             print(f"mlgov: note: endpoint-config cache not saved ({err})", file=sys.stderr)
-    document, _ = report(result, request, _price_book(args, session, result.resources, now), schema, now, judge=judge)
+    around = _around(session, request, result, now) if args.around else None
+    prices = _price_book(args, session, result.resources, now)
+    document, _ = report(result, request, prices, schema, now, judge=judge, around=around)
     if cost_export is not None:
         from mlgov.services.costs import add_billed_costs
 
-        document = add_billed_costs(document, cost_export, now, schema)
+        document = add_billed_costs(document, cost_export, now, schema, around)
     from mlgov.cli.output import emit
     from mlgov.report_html import render_html
 
@@ -433,6 +441,17 @@ def _scan(args) -> int:
     summary = f"{document['summary']['resources']} resources, {len(document['errors'])} errors"
     emit(renderer(document), args.output, summary)
     return 0
+
+
+def _around(session, request, result, now):
+    """The costs around the endpoints `result` found; a failed read is an error entry in the result."""
+    from mlgov.services.around_costs import measure_around
+    from mlgov.services.scan import caller_account, scan_sessions
+
+    sessions = scan_sessions(session, request, caller_account(session, request.endpoint_url))
+    measured, errors = measure_around(sessions, result.resources, now, request.max_workers)
+    result.errors.extend(errors)
+    return measured
 
 
 def _price_book(args, session, resources, now):

@@ -10,6 +10,7 @@ appear under their own key (`ml:team`) or with AWS's `user:` prefix. Pure: no en
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -157,6 +158,24 @@ def compliance_query(source: str, required_tags: Sequence[str], month: Window, d
     )
 
 
+def resource_cost_query(source: str, resource_ids: Sequence[str], month: Window, dialect: Dialect) -> str:
+    """The month's billed and effective cost of the named resources of any service (an endpoint's log group, an
+    artifact bucket), by lower-cased ResourceId. Ids that are not plain resource names or ARNs are refused: they come
+    from member accounts' resource names and must not reach the SQL as anything but a literal."""
+    wanted = sorted({resource_id.lower() for resource_id in resource_ids})
+    unsafe = [resource_id for resource_id in wanted if not _SAFE_RESOURCE_ID.match(resource_id)]
+    if unsafe or not wanted:
+        raise CostExportError(f"not a resource id mlgov looks up: {(unsafe or ['(none)'])[0]!r}")
+    listed = ", ".join(f"'{resource_id}'" for resource_id in wanted)
+    return (
+        f"SELECT lower(ResourceId) AS resource, SUM(BilledCost) AS billed, SUM(EffectiveCost) AS effective\n"
+        f"FROM {source}\n"
+        f"WHERE lower(ResourceId) IN ({listed}) AND {_inside(month, dialect)}{dialect.partitions([month])}\n"
+        f"GROUP BY 1"
+    )
+
+
+_SAFE_RESOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9:/._*#-]{0,1023}$")
 _COSTS = (("BilledCost", "billed"), ("EffectiveCost", "effective"), ("ListCost", "list"))
 
 

@@ -184,6 +184,7 @@ def inference_component_billing(observed: Observed) -> Billing:
         "cost_in_endpoint": True,
         "compute_resource_requirements": specification.get("ComputeResourceRequirements"),
         "model_name": specification.get("ModelName"),
+        "artifact_url": (specification.get("Container") or {}).get("ArtifactUrl"),
         "base_inference_component_name": specification.get("BaseInferenceComponentName"),
         "current_copy_count": current_copies,
         "desired_copy_count": runtime.get("DesiredCopyCount"),
@@ -511,6 +512,7 @@ def endpoint_variants(endpoint: Mapping[str, Any], config: Mapping[str, Any]) ->
     details = _compact(
         {
             "variant_names": [v.name for v in variants],
+            "model_names": sorted({str(v["ModelName"]) for v in configured.values() if v.get("ModelName")}) or None,
             "shadow_variant_names": shadow_names or None,
             "serverless_provisioned_concurrency": provisioned or None,
             "instance_pools": pools or None,

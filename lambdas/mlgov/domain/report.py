@@ -153,9 +153,9 @@ def build_report(
     schema: TagSchema,
     now: datetime,
     pricing: Mapping[str, str],
-    loaded_models: Mapping[str, int] | None = None,
+    loaded_models: Mapping[str, int | None] | None = None,
 ) -> dict:
-    """The report; `loaded_models`: endpoint ARN -> the most models CloudWatch saw loaded (multi-model endpoints).
+    """The report; `loaded_models`: multi-model endpoint ARN -> the most models CloudWatch saw loaded (or None).
     Attribution follows the shared endpoints' split (each inference component's share goes to its own tags)."""
     split = split_endpoints([(resource, cost) for resource, cost, _ in items], loaded_models)
     findings = [

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
+from mlgov.domain.around_costs import around_totals
 from mlgov.domain.report import SCHEMA_ID
 
 
@@ -26,6 +27,7 @@ def merge_reports(parts: Sequence[Mapping], now: datetime, errors: Iterable[Mapp
         by_status.update(summary.get("by_status", {}))
     compliance = _weighted((s["tag_compliance_pct"], s["resources"]) for s in summaries)
     all_errors = [dict(error) for part in parts for error in part.get("errors", [])] + extra_errors
+    around = {"around": around_totals(findings)} if any(part.get("around") for part in parts) else {}
     return {
         "schema": SCHEMA_ID,
         "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -44,6 +46,7 @@ def merge_reports(parts: Sequence[Mapping], now: datetime, errors: Iterable[Mapp
         },
         "attribution": _merge_attribution(parts),
         "pricing": _first_pricing(parts),
+        **around,
         "findings": findings,
         "errors": all_errors,
     }

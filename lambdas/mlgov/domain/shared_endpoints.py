@@ -37,7 +37,7 @@ class ComponentShare:
 @dataclass(frozen=True)
 class SharedEndpoint:
     kind: str  # INFERENCE_COMPONENTS | MULTI_MODEL
-    members: int  # components hosted, or models loaded at most (multi-model)
+    members: int | None  # components hosted, or the most models loaded (multi-model; None: CloudWatch did not say)
     allocated_usd_month: float | None  # None: not split (multi-model endpoints)
     unallocated_usd_month: float | None
     basis: str
@@ -86,7 +86,7 @@ def split_endpoints(items: Sequence[tuple[Resource, Cost]], loaded_models: Mappi
             shares, shared = _split(resource, cost.monthly_cost_usd, members)
             components.update(shares)
             endpoints[resource.arn] = shared
-        elif (loaded_models or {}).get(resource.arn):
+        elif resource.arn in (loaded_models or {}):
             endpoints[resource.arn] = SharedEndpoint(
                 MULTI_MODEL,
                 loaded_models[resource.arn],

@@ -33,6 +33,7 @@ from mlgov.domain.scan_run import (
     targets_key,
     unrecorded_exemption,
 )
+from mlgov.services.around_costs import measure_around
 from mlgov.services.scan import (
     Judge,
     ScanRequest,
@@ -165,7 +166,11 @@ class ScannerRuntime:
         judge = self._judge(target, now, result.errors) if result.resources else None
         request = ScanRequest(regions=[target.region], accounts=[target.account])
         prices = self._price_book(target, result.resources, now)
-        document, judgement = report(result, request, prices, self.schema(), now, judge=judge)
+        around = None
+        if self.settings.around_costs and result.resources:
+            around, around_errors = measure_around(self.sessions, result.resources, now)
+            result.errors.extend(around_errors)
+        document, judgement = report(result, request, prices, self.schema(), now, judge=judge, around=around)
         if judgement is not None and judgement.last_invoked and self.settings.write_last_invoked:
             document["errors"] += self._write_last_invoked(target, judgement.last_invoked)
         key = part_key(target)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from mlgov.domain.around_costs import Measured, with_around_costs
 from mlgov.domain.cost_export import (
     Dialect,
     Window,
@@ -19,6 +20,7 @@ from mlgov.domain.cost_export import (
     with_billed_costs,
 )
 from mlgov.domain.tag_schema import TagSchema
+from mlgov.services.around_costs import billed_around
 
 
 class CostEngine(Protocol):
@@ -48,12 +50,18 @@ def billed_resources(engine: CostEngine, now: datetime) -> tuple[Window, dict[st
     return month, billed_by_resource(rows)
 
 
-def add_billed_costs(report: dict, engine: CostEngine, now: datetime, schema: TagSchema) -> dict:
+def add_billed_costs(
+    report: dict, engine: CostEngine, now: datetime, schema: TagSchema, around: Measured | None = None
+) -> dict:
     """`mlgov scan --cost-export`: each finding whose ARN the export bills gets its billed and effective cost of the
-    last full month; the report's `billed` block compares them with the estimate."""
+    last full month; the report's `billed` block compares them with the estimate. With `around` (the costs around the
+    endpoints), the export's lines of their log groups and artifact buckets replace the estimates."""
     month, by_resource = billed_resources(engine, now)
 
     def required(resource_type: str) -> list[str]:
         return [rule.key for rule in schema.rules_for(resource_type)]
 
-    return with_billed_costs(report, month, engine.location, by_resource, required)
+    document = with_billed_costs(report, month, engine.location, by_resource, required)
+    if around is not None:
+        document = with_around_costs(document, around, billed_around(document, around, engine, now))
+    return document

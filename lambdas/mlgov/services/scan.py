@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mlgov.aws.inventory import EndpointConfigCache
 from mlgov.aws.organization import OrganizationUnreadable, organization_accounts
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
+from mlgov.domain.around_costs import Measured, with_around_costs
 from mlgov.domain.costing import Cost, cost_of
 from mlgov.domain.inventory import Resource, ScanError
 from mlgov.domain.pricing import Prices
@@ -272,10 +273,12 @@ def report(
     schema: TagSchema,
     now: datetime,
     judge: Judge | None = None,
+    around: Measured | None = None,
 ) -> tuple[dict, Judgement | None]:
     """Price every resource, judge it (usage verdicts override lifecycle ones) and build the report, whose errors
     include the judge's; (report, judgement). A judge that fails as a whole leaves the lifecycle verdicts standing
-    and becomes one error entry per account-region."""
+    and becomes one error entry per account-region. `around` (services.around_costs.measure_around) adds the costs
+    around the endpoints and marks multi-model endpoints shared."""
     costed = [(resource, cost_of(resource, prices, now)) for resource in result.resources]
     verdicts = [lifecycle_verdict(resource, cost, schema, now.date()) for resource, cost in costed]
     errors = list(result.errors)
@@ -292,7 +295,11 @@ def report(
         errors += judgement.errors
     items = [(resource, cost, verdict) for (resource, cost), verdict in zip(costed, verdicts, strict=True)]
     scope = {"accounts": result.accounts, "regions": list(request.regions)}
-    return build_report(items, errors, scope, schema, now, prices.summary()), judgement
+    loaded_models = around.loaded_models if around is not None else None
+    document = build_report(items, errors, scope, schema, now, prices.summary(), loaded_models)
+    if around is not None:
+        document = with_around_costs(document, around)
+    return document, judgement
 
 
 def _places(costed: Sequence[tuple[Resource, Cost]]) -> list[tuple[str, str]]:

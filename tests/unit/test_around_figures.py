@@ -1,0 +1,89 @@
+"""The pure side of the costs around endpoints: where a model's artifacts live, what the measurements are worth a
+month, and that a region without a checked-in price shows sizes with unpriced dollars (never $0)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlgov.domain.around_costs import (
+    BYTES_PER_GB,
+    Measured,
+    bucket_key,
+    bucket_of,
+    measured_from_series,
+    model_facts,
+    with_around_costs,
+)
+from mlgov.domain.inventory import Resource, Variant
+
+pytestmark = pytest.mark.unit
+
+
+def test_every_place_a_model_names_its_artifacts_is_read_and_multi_model_mode_is_seen():
+    described = {
+        "PrimaryContainer": {
+            "ModelDataSource": {"S3DataSource": {"S3Uri": "s3://weights/llama/", "S3DataType": "S3Prefix"}},
+            "AdditionalModelDataSources": [{"ChannelName": "draft", "S3DataSource": {"S3Uri": "s3://drafts/d/"}}],
+            "Mode": "SingleModel",
+        },
+        "Containers": [{"ModelDataUrl": "s3://pipeline/step2.tar.gz", "Mode": "MultiModel"}],
+    }
+    facts = model_facts(described)
+    assert facts.buckets == ("drafts", "pipeline", "weights")
+    assert facts.multi_model
+    assert model_facts({"PrimaryContainer": {"Image": "x"}}).buckets == ()
+    assert [bucket_of(u) for u in ("s3://b/k", "s3://", "https://b.s3/k", None)] == ["b", None, None, None]
+
+
+def _endpoint(region: str) -> Resource:
+    return Resource(
+        arn=f"arn:aws:sagemaker:{region}:111111111111:endpoint/e",
+        account="111111111111",
+        region=region,
+        resource_type="endpoint",
+        name="e",
+        status="InService",
+        created=None,
+        running=True,
+        variants=(Variant("AllTraffic", "ml.m5.xlarge", 1),),
+    )
+
+
+def _finding(endpoint: Resource) -> dict:
+    return {"arn": endpoint.arn, "account": endpoint.account, "region": endpoint.region,
+            "resource_type": "endpoint", "name": endpoint.name}  # fmt: skip
+
+
+def test_a_region_without_a_checked_in_price_shows_sizes_and_unpriced_dollars():
+    endpoint = _endpoint("ap-northeast-1")
+    series = {
+        f"logs|{endpoint.arn}": [(None, 15.0 * BYTES_PER_GB)],
+        "bucket|b": [(None, 10.0 * BYTES_PER_GB), (None, 20.0 * BYTES_PER_GB)],
+    }
+    measured = measured_from_series(endpoint.account, endpoint.region, [endpoint], series, window_days=30)
+    measured.artifacts = {endpoint.arn: ("b",)}
+    assert measured.bucket_bytes == {bucket_key(endpoint.account, endpoint.region, "b"): 20.0 * BYTES_PER_GB}
+    report = with_around_costs({"findings": [_finding(endpoint)]}, measured)
+    around = report["findings"][0]["around"]
+    assert around["logs"]["gb_month"] == pytest.approx(15.208, abs=0.001)  # 15 GiB in 30 days, a 30.42-day month
+    assert around["logs"]["usd_month"] is None and "no checked-in price for ap-northeast-1" in around["logs"]["basis"]
+    assert (around["artifacts"][0]["gb"], around["artifacts"][0]["usd_month"]) == (20.0, None)
+    assert report["around"]["unpriced"] == 2
+    assert report["around"]["logs_usd_month"] == {"billed": 0.0, "estimated": 0.0}
+
+
+def test_an_unread_series_is_unknown_not_zero():
+    endpoint = _endpoint("us-east-1")
+    measured = measured_from_series(endpoint.account, endpoint.region, [endpoint], {}, window_days=30)
+    assert measured.log_bytes == {endpoint.arn: None}
+    report = with_around_costs({"findings": [_finding(endpoint)]}, measured)
+    logs = report["findings"][0]["around"]["logs"]
+    assert (logs["usd_month"], logs["basis"]) == (None, "IncomingBytes not read")
+    assert report["around"]["unpriced"] == 0  # nothing measured, so nothing to price
+
+
+def test_findings_that_were_not_measured_are_left_as_they_are():
+    other = {"arn": "arn:aws:sagemaker:us-east-1:1:notebook-instance/n", "resource_type": "notebook-instance"}
+    report = with_around_costs({"findings": [other]}, Measured())
+    assert report["findings"] == [other]
+    assert report["around"]["artifact_buckets"] == 0
