@@ -94,6 +94,9 @@ def test_tag_compliance_is_weighted_by_usage_dollars(export, real_schema):
     assert report["tag_compliance_usd_pct"] == pytest.approx(round(130 / 149.846 * 100, 1))
     # on-demand equivalent of usage under the Savings Plan: 50 of 100 + 50 + 0 + 12.346 + 7.50
     assert report["savings_plan_coverage_pct"] == pytest.approx(round(50 / 169.846 * 100, 1))
+    # in hours: the covered hour of 4 usage hours (endpoint on demand, endpoint covered, training, notebook); the
+    # negation line's hour is the covered one again and is not counted twice
+    assert report["savings_plan_coverage_hours"] == {"committed_hours": 1.0, "on_demand_hours": 3.0, "pct": 25.0}
 
 
 def test_an_explicit_month_and_the_resources_billed_in_the_last_full_month(export, real_schema):
@@ -131,9 +134,10 @@ def test_a_file_that_is_not_a_focus_export_is_one_line(tmp_path):
 def _athena_columns() -> list[dict]:
     """Glue's column list for the FOCUS table as the hub defines it (names lower-cased by Glue)."""
     types = {"billedcost": "double", "effectivecost": "double", "listcost": "double", "chargeperiodstart": "timestamp",
-             "tags": "map<string,string>"}  # fmt: skip
+             "tags": "map<string,string>", "consumedquantity": "double"}  # fmt: skip
     names = ["billedcost", "effectivecost", "listcost", "resourceid", "subaccountid", "regionid", "servicename",
-             "chargecategory", "chargeperiodstart", "pricingcategory", "tags", "x_usagetype"]  # fmt: skip
+             "chargecategory", "chargeperiodstart", "pricingcategory", "consumedquantity", "consumedunit", "tags",
+             "x_usagetype"]  # fmt: skip
     return [{"Name": name, "Type": types.get(name, "string")} for name in names]
 
 
@@ -188,7 +192,7 @@ def test_athena_runs_the_athena_dialect_and_reports_what_duckdb_reports(export, 
     from mlgov.domain.cost_export import compliance_query, cost_query, last_full_month, month_to_date
 
     duck = billed_costs(export, "team", NOW, real_schema)
-    dialect = Dialect(ATHENA, MAP)
+    dialect = Dialect(ATHENA, MAP, quantities=True)  # the hub's Glue table has ConsumedQuantity/ConsumedUnit
     source = '"mlgov_costs"."focus"'
     month, current = last_full_month(NOW), month_to_date(NOW)
     cost_sql = cost_query(source, "team", month, current, dialect)
@@ -209,7 +213,13 @@ def test_athena_runs_the_athena_dialect_and_reports_what_duckdb_reports(export, 
             stubber,
             compliance_query(source, EVERYWHERE, month, dialect),
             "q-2",
-            [_result_page(["tagged", "total", "committed", "on_demand_equivalent"], compliance, ["double"] * 4)],
+            [
+                _result_page(
+                    ["tagged", "total", "committed", "on_demand_equivalent", "committed_hours", "hours"],
+                    compliance,
+                    ["double"] * 6,
+                )
+            ],
         )
         athena = AthenaExport(client, "mlgov_costs", "focus", "mlgov", sleep=lambda _: None)
         report = billed_costs(athena, "team", NOW, real_schema)
@@ -269,6 +279,8 @@ def test_mlgov_costs_prints_every_format_from_the_same_report(tmp_path, capsys, 
     assert "<td>fraud</td><td>$95.00</td>" in outputs["html"].read_text()
     table = capsys.readouterr().out
     assert "111111111111" in table and "$127.95" in table and "tag compliance" in table
+    assert "Savings Plans coverage in hours: 25.0% — 1.0 covered, 3.0 on demand" in table
+    assert "25.0% of hours: 1.0 covered, 3.0 on demand" in outputs["html"].read_text()
 
 
 def test_mlgov_costs_explains_a_bad_month_and_a_missing_export_in_one_line(tmp_path, capsys):

@@ -17,6 +17,7 @@ from mlgov.domain.cost_export import (
     CostExportError,
     Dialect,
     column_type,
+    has_quantities,
     missing_columns,
     tags_storage,
 )
@@ -47,7 +48,9 @@ class DuckDbExport:
         self.source = f"read_parquet('{_quoted(self._files)}', union_by_name = true)"
         columns = self._checked_columns()
         zoned = "TIME ZONE" in column_type(columns, "ChargePeriodStart").upper()  # AWS's UTC-adjusted timestamps
-        self.dialect = Dialect(DUCKDB, tags_storage(column_type(columns, "Tags")), zoned=zoned)
+        self.dialect = Dialect(
+            DUCKDB, tags_storage(column_type(columns, "Tags")), zoned=zoned, quantities=has_quantities(columns)
+        )
 
     def columns(self) -> dict[str, str]:
         return {name: kind for name, kind, *_ in self._query(f"DESCRIBE SELECT * FROM {self.source}")}
@@ -113,7 +116,7 @@ class AthenaExport:
         columns = self.columns()
         if missing := missing_columns(columns):
             raise CostExportError(f"{database}.{table} is not a FOCUS export: no column {', '.join(missing)}")
-        self.dialect = Dialect(ATHENA, tags_storage(column_type(columns, "Tags")))
+        self.dialect = Dialect(ATHENA, tags_storage(column_type(columns, "Tags")), quantities=has_quantities(columns))
 
     def columns(self) -> dict[str, str]:
         """Glue keeps column names in lower case; Athena's SQL does not care, the FOCUS check maps them back."""

@@ -109,12 +109,25 @@ def _table(report: dict) -> str:
     coverage = report["savings_plan_coverage_pct"]
     if coverage is not None:
         lines.append(f"Savings Plans coverage: {coverage}% of {month}'s usage at on-demand (list) prices")
+    hours = report.get("savings_plan_coverage_hours")
+    if hours:
+        lines.append(
+            f"Savings Plans coverage in hours: {hours['pct']}% — {hours['committed_hours']:,} covered, "
+            f"{hours['on_demand_hours']:,} on demand"
+        )
     lines.append(f"source: {report['source']} (billed = invoiced; effective = after discounts and amortization)")
     return "\n".join(lines) + "\n"
 
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value}%"
+
+
+def _hours(report: dict) -> str:
+    hours = report.get("savings_plan_coverage_hours")
+    if not hours:
+        return "hours n/a"
+    return f"{hours['pct']}% of hours: {hours['committed_hours']:,} covered, {hours['on_demand_hours']:,} on demand"
 
 
 def _html(report: dict) -> str:
@@ -130,6 +143,6 @@ def _html(report: dict) -> str:
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
         f"<table><thead><tr><th>{escape(report['by'])}</th>{header}</tr></thead><tbody>{body}</tbody></table>"
         f"<p>tag compliance: {_pct(report['tag_compliance_usd_pct'])} · Savings Plans coverage: "
-        f"{_pct(report['savings_plan_coverage_pct'])} · source: {escape(report['source'])}</p>"
+        f"{_pct(report['savings_plan_coverage_pct'])} ({_hours(report)}) · source: {escape(report['source'])}</p>"
         "</body></html>\n"
     )

@@ -90,6 +90,7 @@ class Dialect:
     engine: str
     tags: str  # MAP or JSON
     zoned: bool = False  # ChargePeriodStart is TIMESTAMP WITH TIME ZONE (AWS's Parquet): compare with UTC instants
+    quantities: bool = False  # the export has ConsumedQuantity and ConsumedUnit (FOCUS; optional to mlgov)
 
     def tag(self, key: str) -> str:
         candidates = [key, f"{USER_TAG_PREFIX}{key}"]
@@ -146,12 +147,22 @@ def cost_query(source: str, by: str, month: Window, current: Window, dialect: Di
 def compliance_query(source: str, required_tags: Sequence[str], month: Window, dialect: Dialect) -> str:
     """Over the month's usage rows (fees, credits and tax carry no resource): the EffectiveCost carrying every
     required tag and all of it (dollar-weighted tag compliance); the on-demand equivalent (ListCost) a commitment
-    covered (PricingCategory Committed: Savings Plans) and all of it (coverage; negation lines list nothing)."""
+    covered (PricingCategory Committed: Savings Plans) and all of it (coverage; negation lines list nothing); and
+    the same in instance hours (ConsumedQuantity of rows consumed in hours; NULL when the export lacks the columns)."""
     tagged = " AND ".join(f"{dialect.tag(tag)} IS NOT NULL" for tag in required_tags) or "TRUE"
+    if dialect.quantities:
+        # a Savings Plans negation line (negative BilledCost) repeats the hours its usage line already counts
+        in_hours = "lower(ConsumedUnit) IN ('hours', 'hour', 'hrs') AND BilledCost >= 0"
+        hours = (
+            f"SUM(CASE WHEN PricingCategory = 'Committed' AND {in_hours} THEN ConsumedQuantity ELSE 0 END) "
+            f"AS committed_hours, SUM(CASE WHEN {in_hours} THEN ConsumedQuantity ELSE 0 END) AS hours"
+        )
+    else:
+        hours = "NULL AS committed_hours, NULL AS hours"
     return (
         f"SELECT SUM(CASE WHEN {tagged} THEN EffectiveCost ELSE 0 END) AS tagged, SUM(EffectiveCost) AS total,\n"
         f"SUM(CASE WHEN PricingCategory = 'Committed' THEN ListCost ELSE 0 END) AS committed, "
-        f"SUM(ListCost) AS on_demand_equivalent\n"
+        f"SUM(ListCost) AS on_demand_equivalent, {hours}\n"
         f"FROM {source}\n"
         f"WHERE ServiceName LIKE '{SAGEMAKER_SERVICE}' AND ChargeCategory = 'Usage' AND {_inside(month, dialect)}"
         f"{dialect.partitions([month])}"
@@ -226,8 +237,15 @@ def costs_report(
 ) -> dict:
     """The `mlgov costs` document."""
     totals = {name: _usd(sum((getattr(row, attribute) for row in rows), Decimal(0))) for name, attribute in _FIELDS}
-    tagged, total, committed, on_demand = (*(compliance or ()), None, None, None, None)[:4]
+    tagged, total, committed, on_demand, committed_hours, hours = (*(compliance or ()), *([None] * 6))[:6]
     total_cents = _cents(_exact(total))
+    coverage_hours = None
+    if hours is not None and _exact(hours) > 0:
+        coverage_hours = {
+            "committed_hours": float(_exact(committed_hours).quantize(Decimal("0.1"))),
+            "on_demand_hours": float((_exact(hours) - _exact(committed_hours)).quantize(Decimal("0.1"))),
+            "pct": _pct(committed_hours, hours),
+        }
     return {
         "schema": SCHEMA_ID,
         "source": source,
@@ -237,6 +255,7 @@ def costs_report(
         "totals": totals,
         "tag_compliance_usd_pct": _pct(tagged, total) if total_cents else None,
         "savings_plan_coverage_pct": _pct(committed, on_demand) if _exact(on_demand) > 0 else None,
+        "savings_plan_coverage_hours": coverage_hours,
         "rows": [row.as_json() for row in rows],
     }
 
@@ -251,6 +270,12 @@ def missing_columns(columns: Mapping[str, str] | Sequence[str]) -> list[str]:
     Glue keeps them in lower case."""
     present = {name.lower() for name in columns}
     return [column for column in REQUIRED_COLUMNS if column.lower() not in present]
+
+
+def has_quantities(columns: Mapping[str, str] | Sequence[str]) -> bool:
+    """ConsumedQuantity and ConsumedUnit are both there (Savings Plans coverage in hours)."""
+    present = {name.lower() for name in columns}
+    return {"consumedquantity", "consumedunit"} <= present
 
 
 def column_type(columns: Mapping[str, str], name: str) -> str:
