@@ -201,3 +201,26 @@ def test_a_cloudwatch_that_refuses_leaves_the_figures_unknown_and_says_why(real_
     assert measured.log_bytes == {endpoint.arn: None}
     assert measured.artifacts == {endpoint.arn: (BUCKET,)}
     assert measured.bucket_bytes == {}
+
+
+def test_mlgov_scan_around_reports_them_from_the_command_line(fleet, tmp_path, capsys, monkeypatch):
+    from mlgov.cli import main
+
+    monkeypatch.setattr("mlgov.cli.datetime", _FrozenDatetime)
+    output = tmp_path / "scan.json"
+    argv = ["scan", "--regions", REGION, "--types", "endpoint", "--around", "--offline", "--no-cache"]
+    assert main([*argv, "--format", "json", "--output", str(output)]) == 0
+    document = json.loads(output.read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert document["around"]["logs_usd_month"]["estimated"] == 15.21
+    assert main([*argv]) == 0
+    assert (
+        "around the endpoints (not in the totals): logs $0.00 billed + $15.21 estimated/month"
+        in capsys.readouterr().out
+    )
+
+
+class _FrozenDatetime(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return NOW
