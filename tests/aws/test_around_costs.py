@@ -147,12 +147,11 @@ def test_a_resource_id_that_is_not_a_plain_name_never_reaches_the_sql():
     from mlgov.domain.cost_export import DUCKDB, MAP, Dialect, month_of
 
     dialect = Dialect(DUCKDB, MAP)
-    with pytest.raises(CostExportError, match="not a resource id"):
+    with pytest.raises(CostExportError, match="no resource id"):
         resource_cost_query("t", ["bucket'); DROP TABLE x; --"], month_of("2026-10"), dialect)
-    sql = resource_cost_query(
-        "t", ["My-Bucket", "arn:aws:logs:us-east-1:1:log-group:/a/b:*"], month_of("2026-10"), dialect
-    )
-    assert "IN ('arn:aws:logs:us-east-1:1:log-group:/a/b:*', 'my-bucket')" in sql
+    ids = ["My-Bucket", "evil'bucket", "arn:aws:logs:us-east-1:1:log-group:/a/b:*", "bucket\n"]
+    sql = resource_cost_query("t", ids, month_of("2026-10"), dialect)
+    assert "IN ('arn:aws:logs:us-east-1:1:log-group:/a/b:*', 'my-bucket')" in sql  # the unsafe ones left out
 
 
 def test_a_cloudwatch_that_refuses_leaves_the_figures_unknown_and_says_why(real_schema):

@@ -3,6 +3,8 @@ month, and that a region without a checked-in price shows sizes with unpriced do
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from mlgov.domain.around_costs import (
@@ -79,7 +81,7 @@ def test_an_unread_series_is_unknown_not_zero():
     report = with_around_costs({"findings": [_finding(endpoint)]}, measured)
     logs = report["findings"][0]["around"]["logs"]
     assert (logs["usd_month"], logs["basis"]) == (None, "IncomingBytes not read")
-    assert report["around"]["unpriced"] == 0  # nothing measured, so nothing to price
+    assert (report["around"]["unpriced"], report["around"]["unread"]) == (0, 1)  # unknown, not $0 and not unpriced
 
 
 def test_findings_that_were_not_measured_are_left_as_they_are():
@@ -87,3 +89,16 @@ def test_findings_that_were_not_measured_are_left_as_they_are():
     report = with_around_costs({"findings": [other]}, Measured())
     assert report["findings"] == [other]
     assert report["around"]["artifact_buckets"] == 0
+
+
+def test_a_bucket_used_from_several_accounts_is_counted_once_in_the_totals():
+    from mlgov.domain.around_costs import Billed
+
+    endpoints = [_endpoint("us-east-1"), dataclasses.replace(_endpoint("us-west-2"), account="222222222222")]
+    endpoints[1] = dataclasses.replace(endpoints[1], arn=endpoints[1].arn.replace("111111111111", "222222222222"))
+    measured = Measured(artifacts={e.arn: ("org-data-lake",) for e in endpoints})
+    billed = Billed("2026-10", {"org-data-lake": (500.0, 500.0)})
+    report = with_around_costs({"findings": [_finding(e) for e in endpoints]}, measured, billed)
+    assert [f["around"]["artifacts"][0]["shared_by_endpoints"] for f in report["findings"]] == [2, 2]
+    assert report["around"]["artifact_buckets_usd_month"] == {"billed": 500.0, "estimated": 0.0}
+    assert report["around"]["artifact_buckets"] == 1

@@ -3,6 +3,7 @@ endpoints marked shared, and the report and attribution following the split with
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,23 +139,49 @@ def test_requests_beyond_the_nominal_capacity_are_scaled_to_the_run_rate_never_p
     assert "scaled to fit" in shared.basis
 
 
-def test_an_unknown_instance_size_splits_everything_by_requested_memory():
-    big = component("big", copies=1, memory_mib=3000)
-    small = component("small", copies=1, memory_mib=1000, team="search")
-    host = endpoint(instance_type="ml.trn1.32xlarge", count=1)
-    split = split_endpoints(items(host, big, small, hourly=20.0))
-    assert split.components[big.arn].monthly_usd == pytest.approx(20.0 * 730 * 0.75)
-    assert split.components[small.arn].monthly_usd == pytest.approx(20.0 * 730 * 0.25)
-    assert split.endpoints[host.arn].unallocated_usd_month == pytest.approx(0.0)
-    assert "size of ml.trn1.32xlarge unknown" in split.endpoints[host.arn].basis
+@pytest.mark.parametrize(
+    ("host", "member", "why"),
+    [
+        (
+            endpoint(instance_type="ml.trn1.32xlarge", count=1),
+            component("c"),
+            "the size of ml.trn1.32xlarge is unknown",
+        ),
+        (endpoint(instance_type="ml.m5.xlarge", count=1), component("c", devices=1), "accelerators requested of"),
+        (endpoint(count=1), None, "the requests of component c are unknown"),
+        (endpoint(count=1), None, "reserves accelerator partitions"),
+    ],
+)
+def test_a_share_that_cannot_be_measured_splits_nothing_and_leaves_the_cost_with_the_endpoint(host, member, why):
+    if why.startswith("the requests"):
+        member = dataclasses.replace(component("c"), details={"endpoint_name": "shared"})  # Describe failed
+    elif why.startswith("reserves"):
+        member = component("c", devices=1)
+        requested = {**member.details["compute_resource_requirements"], "AcceleratorPartitionType": "mig-1g.10gb"}
+        member = dataclasses.replace(member, details={**member.details, "compute_resource_requirements": requested})
+    split = split_endpoints(items(host, member, hourly=20.0))
+    assert split.components == {}
+    shared = split.endpoints[host.arn]
+    assert (shared.allocated_usd_month, shared.unallocated_usd_month) == (None, None)
+    assert why in shared.basis and "stays with the endpoint's tags" in shared.basis
+    assert split.attributed_usd_month(host, priced(20.0)) == pytest.approx(20.0 * 730)
 
 
-def test_accelerators_asked_of_a_cpu_instance_fall_back_to_memory_rather_than_dividing_by_zero():
-    odd = component("odd", devices=1)
-    host = endpoint(instance_type="ml.m5.xlarge", count=1)
-    split = split_endpoints(items(host, odd, hourly=0.23))
-    assert split.components[odd.arn].monthly_usd == pytest.approx(0.23 * 730)
-    assert "requested memory" in split.endpoints[host.arn].basis
+def test_an_empty_variant_of_another_type_does_not_stop_the_split():
+    host = dataclasses.replace(
+        endpoint(count=2),
+        instance_type=None,
+        variants=(Variant("AllTraffic", "ml.g5.12xlarge", 2), Variant("spare", "ml.trn1.32xlarge", 0)),
+    )
+    member = component("c", copies=2, devices=1)
+    split = split_endpoints(items(host, member))
+    assert split.components[member.arn].monthly_usd == pytest.approx(HOURLY_G5_12XL * 730 / 4)
+
+
+def test_a_component_that_is_updating_still_holds_its_copies():
+    member = component("c", copies=4, devices=1, running=False)  # e.g. Updating while it scales
+    split = split_endpoints(items(endpoint(count=1), member))
+    assert split.components[member.arn].monthly_usd == pytest.approx(HOURLY_G5_12XL * 730)
 
 
 def test_adapters_and_stopped_components_reserve_nothing():

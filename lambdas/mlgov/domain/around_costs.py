@@ -51,6 +51,7 @@ class Measured:
     """What one account-region's reads found (see `measurement_queries` and `measured_from_series`)."""
 
     log_bytes: dict[str, float | None] = field(default_factory=dict)  # endpoint ARN -> bytes/month (None: unread)
+    log_problems: dict[str, str] = field(default_factory=dict)  # endpoint ARN -> why its logs are not measured
     loaded_models: dict[str, int | None] = field(default_factory=dict)  # multi-model endpoint ARN -> most loaded
     artifacts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # endpoint ARN -> artifact buckets
     artifact_problems: dict[str, str] = field(default_factory=dict)  # endpoint ARN -> why its buckets are unknown
@@ -59,6 +60,7 @@ class Measured:
     def merge(self, other: Measured) -> None:
         for mine, theirs in (
             (self.log_bytes, other.log_bytes),
+            (self.log_problems, other.log_problems),
             (self.loaded_models, other.loaded_models),
             (self.artifacts, other.artifacts),
             (self.artifact_problems, other.artifact_problems),
@@ -127,16 +129,19 @@ def measured_from_series(
     series: Mapping[str, Sequence[tuple[Any, float]]],
     window_days: float,
     multi_model: Iterable[str] = (),
+    ages_days: Mapping[str, float] | None = None,
 ) -> Measured:
     """The series of `measurement_queries` (a key missing from `series`: the read failed) as monthly figures:
-    log bytes summed over the window and scaled to a month, a bucket's latest daily size, the most models a
-    multi-model endpoint (`multi_model`: ARNs whose model is in MultiModel mode) loaded."""
+    log bytes summed over the window (or the endpoint's life, if shorter: `ages_days`) and scaled to a month, a
+    bucket's latest daily size, the most models a multi-model endpoint (`multi_model`: ARNs whose model is in
+    MultiModel mode) loaded."""
     measured = Measured()
     multi = set(multi_model)
     for endpoint in endpoints:
         logs = series.get(f"{_LOGS_KEY}|{endpoint.arn}")
+        days = min(window_days, (ages_days or {}).get(endpoint.arn, window_days))
         measured.log_bytes[endpoint.arn] = (
-            None if logs is None else sum(v for _, v in logs) / max(window_days, 1) * DAYS_PER_MONTH
+            None if logs is None else sum(v for _, v in logs) / max(days, 1) * DAYS_PER_MONTH
         )
         counts = [
             value
@@ -183,12 +188,14 @@ def with_around_costs(report: dict, measured: Measured, billed: Billed | None = 
 
 
 def around_totals(findings: Sequence[Mapping]) -> dict:
-    """Monthly logs and artifact-bucket dollars over the findings (a bucket shared by endpoints counted once), billed
-    and estimated apart, and how many figures are unpriced."""
+    """Monthly logs and artifact-bucket dollars over the findings (a bucket counted once by its name, which is global,
+    however many endpoints and accounts use it), billed and estimated apart; how many figures were measured but have
+    no price (unpriced) and how many could not be measured (unread): neither is in the dollars."""
     totals = {"billed": 0.0, "estimated": 0.0}
     logs = dict(totals)
     buckets: dict[str, tuple[str, float]] = {}
-    unpriced = 0
+    unpriced_buckets: set[str] = set()
+    unpriced = unread = 0
     for finding in findings:
         around = finding.get("around")
         if not around:
@@ -196,14 +203,17 @@ def around_totals(findings: Sequence[Mapping]) -> dict:
         entry = around["logs"]
         if entry["usd_month"] is None:
             unpriced += entry.get("gb_month") is not None
+            unread += entry.get("gb_month") is None
         else:
             logs[entry["source"]] += entry["usd_month"]
         for artifact in around["artifacts"]:
-            key = f"{finding['account']}/{finding['region']}/{artifact['bucket']}"
-            if artifact["usd_month"] is None:
-                unpriced += key not in buckets and artifact.get("gb") is not None
-                continue
-            buckets[key] = (artifact["source"], artifact["usd_month"])
+            if artifact["usd_month"] is not None:
+                buckets[artifact["bucket"]] = (artifact["source"], artifact["usd_month"])
+            elif artifact.get("gb") is not None:
+                unpriced_buckets.add(artifact["bucket"])
+            else:
+                unread += 1
+    unpriced += len(unpriced_buckets - set(buckets))
     storage = dict(totals)
     for source, usd in buckets.values():
         storage[source] += usd
@@ -212,6 +222,7 @@ def around_totals(findings: Sequence[Mapping]) -> dict:
         "artifact_buckets_usd_month": {source: round(value, 2) for source, value in storage.items()},
         "artifact_buckets": len(buckets),
         "unpriced": unpriced,
+        "unread": unread,
         "prices": f"list prices {PRICES_AS_OF} (S3 Standard, CloudWatch Logs ingestion) in "
         f"{', '.join(sorted(S3_STANDARD_USD_PER_GB_MONTH))}; elsewhere unpriced",
     }
@@ -219,6 +230,9 @@ def around_totals(findings: Sequence[Mapping]) -> dict:
 
 def _logs(finding: Mapping, measured: Measured, billed: Billed | None) -> dict:
     group = f"{LOG_GROUP_PREFIX}{finding['name']}"
+    if finding["arn"] in measured.log_problems:
+        return {"log_group": group, "gb_month": None, "usd_month": None, "source": "estimated",
+                "basis": measured.log_problems[finding["arn"]]}  # fmt: skip
     arn = _finding_log_group_arn(finding)
     charged = _billed(billed, arn, f"{arn}:*")
     if charged is not None:
@@ -254,7 +268,10 @@ def _artifacts(finding: Mapping, measured: Measured, billed: Billed | None, shar
         price = S3_STANDARD_USD_PER_GB_MONTH.get(finding["region"])
         gb = None if size is None else size / BYTES_PER_GB
         if size is None:
-            basis = "no BucketSizeBytes read (a bucket of another account or region publishes it there)"
+            basis = (
+                "no BucketSizeBytes datapoint: a bucket of another account or region (published there), no Standard "
+                "storage, or the read failed (see errors)"
+            )
         elif price is None:
             basis = f"no checked-in S3 price for {finding['region']}"
         else:

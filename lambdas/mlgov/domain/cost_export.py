@@ -171,12 +171,12 @@ def compliance_query(source: str, required_tags: Sequence[str], month: Window, d
 
 def resource_cost_query(source: str, resource_ids: Sequence[str], month: Window, dialect: Dialect) -> str:
     """The month's billed and effective cost of the named resources of any service (an endpoint's log group, an
-    artifact bucket), by lower-cased ResourceId. Ids that are not plain resource names or ARNs are refused: they come
-    from member accounts' resource names and must not reach the SQL as anything but a literal."""
-    wanted = sorted({resource_id.lower() for resource_id in resource_ids})
-    unsafe = [resource_id for resource_id in wanted if not _SAFE_RESOURCE_ID.match(resource_id)]
-    if unsafe or not wanted:
-        raise CostExportError(f"not a resource id mlgov looks up: {(unsafe or ['(none)'])[0]!r}")
+    artifact bucket), by lower-cased ResourceId. Ids that are not plain resource names or ARNs are left out: they come
+    from member accounts' resource names and must not reach the SQL as anything but a literal (see safe_resource_ids).
+    """
+    wanted = safe_resource_ids(resource_ids)
+    if not wanted:
+        raise CostExportError("no resource id to look up")
     listed = ", ".join(f"'{resource_id}'" for resource_id in wanted)
     return (
         f"SELECT lower(ResourceId) AS resource, SUM(BilledCost) AS billed, SUM(EffectiveCost) AS effective\n"
@@ -184,6 +184,11 @@ def resource_cost_query(source: str, resource_ids: Sequence[str], month: Window,
         f"WHERE lower(ResourceId) IN ({listed}) AND {_inside(month, dialect)}{dialect.partitions([month])}\n"
         f"GROUP BY 1"
     )
+
+
+def safe_resource_ids(resource_ids: Sequence[str]) -> list[str]:
+    """The lower-cased ids made only of the characters resource names and ARNs use (no quote can reach the SQL)."""
+    return sorted({i.lower() for i in resource_ids if _SAFE_RESOURCE_ID.fullmatch(i.lower())})
 
 
 _SAFE_RESOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9:/._*#-]{0,1023}$")

@@ -34,35 +34,24 @@ _REGULAR = re.compile(
     r"^ml\.(?P<letter>[mcr])(?P<generation>5d?|6i|6id|6g|6gd|7i|7g)\.(?P<size>large|(?P<n>\d*)xlarge)$"
 )
 
+# The G families' sizes: (size, vCPUs, GPUs); memory is 4 GiB per vCPU (g4dn, g5, g6) or 8 (g6e).
+_G_SIZES = (
+    ("xlarge", 4, 1),
+    ("2xlarge", 8, 1),
+    ("4xlarge", 16, 1),
+    ("8xlarge", 32, 1),
+    ("16xlarge", 64, 1),
+    ("12xlarge", 48, 4),
+    ("24xlarge", 96, 4),
+    ("48xlarge", 192, 8),
+)
 # (vCPUs, GiB, accelerator devices) of the accelerated types SageMaker hosts, from EC2's instance specifications.
 _ACCELERATED: dict[str, tuple[int, int, int]] = {
     **{
-        f"ml.{family}.{size}": (vcpus, vcpus * 4, devices)
-        for family in ("g4dn", "g5", "g6")
-        for size, vcpus, devices in (
-            ("xlarge", 4, 1),
-            ("2xlarge", 8, 1),
-            ("4xlarge", 16, 1),
-            ("8xlarge", 32, 1),
-            ("16xlarge", 64, 1),
-            ("12xlarge", 48, 4),
-            ("24xlarge", 96, 4),
-            ("48xlarge", 192, 8),
-        )
+        f"ml.{family}.{size}": (vcpus, vcpus * gib_per_vcpu, devices)
+        for family, gib_per_vcpu in (("g4dn", 4), ("g5", 4), ("g6", 4), ("g6e", 8))
+        for size, vcpus, devices in _G_SIZES
         if not (family == "g4dn" and size in ("24xlarge", "48xlarge"))
-    },
-    **{
-        f"ml.g6e.{size}": (vcpus, vcpus * 8, devices)
-        for size, vcpus, devices in (
-            ("xlarge", 4, 1),
-            ("2xlarge", 8, 1),
-            ("4xlarge", 16, 1),
-            ("8xlarge", 32, 1),
-            ("16xlarge", 64, 1),
-            ("12xlarge", 48, 4),
-            ("24xlarge", 96, 4),
-            ("48xlarge", 192, 8),
-        )
     },
     "ml.inf2.xlarge": (4, 16, 1),
     "ml.inf2.8xlarge": (32, 128, 1),

@@ -5,8 +5,9 @@ their own. mlgov splits the endpoint's monthly run rate by what each component r
 memory and accelerator devices (`ComputeResourceRequirements`), so one copy takes the largest of those fractions of
 one instance (its dominant share — the resource that stops another copy from fitting), times its current copies,
 over the endpoint's instances. What no component reserves stays with the endpoint as unallocated capacity (idle
-instances are the endpoint owner's to remove). When mlgov does not know the instance type's size, or the variants
-mix types, the whole run rate is split by requested memory and nothing is left unallocated; the basis says so.
+instances are the endpoint owner's to remove). When a share cannot be measured — an instance size mlgov does not
+know, several instance types serving, a component whose requests are unknown or cut into accelerator partitions —
+nothing is split and the whole cost stays with the endpoint's tags; the basis says why.
 
 The split moves dollars between owners, never adds any: components' shares plus the endpoint's unallocated part
 equal the endpoint's run rate. Pure: data in, data out.
@@ -101,22 +102,33 @@ def split_endpoints(items: Sequence[tuple[Resource, Cost]], loaded_models: Mappi
 def _split(
     endpoint: Resource, monthly: float, members: Sequence[Resource]
 ) -> tuple[dict[str, ComponentShare], SharedEndpoint]:
-    capacity = instance_capacity(endpoint.instance_type)
-    fractions = _dominant_fractions(endpoint, capacity, members) if capacity else None
-    if fractions is not None:
-        reserved = sum(fractions.values())
-        scale = 1 / reserved if reserved > 1 else 1.0
-        basis = (
-            f"dominant share of {endpoint.instance_count} × {endpoint.instance_type} ({capacity.describe()}): "
-            "copies × requested cores, memory or accelerators"
-        )
-        if reserved > 1:
-            basis += " — requests exceed the nominal capacity, scaled to fit"
-        fractions = {arn: share * scale for arn, share in fractions.items()}
-    else:
-        fractions = _memory_fractions(members)
-        size = endpoint.instance_type or "mixed instance types"
-        basis = f"requested memory × copies (size of {size} unknown to mlgov): nothing left unallocated"
+    """The components' shares, or none at all (the whole cost stays with the endpoint) when a share cannot be
+    measured: an instance size mlgov does not know, several instance types serving, a component whose requests are
+    unknown or cut into accelerator partitions."""
+    serving = [variant for variant in endpoint.variants if variant.instance_type and variant.current_count > 0]
+    types = {variant.instance_type for variant in serving}
+    instances = sum(variant.current_count for variant in serving)
+    capacity = instance_capacity(next(iter(types))) if len(types) == 1 else None
+    why_not = _unmeasurable(members)
+    if len(types) != 1 or instances <= 0:
+        why_not = why_not or f"its instances are {', '.join(sorted(types)) or 'none'}: no single size to share"
+    elif capacity is None:
+        why_not = why_not or f"the size of {next(iter(types))} is unknown to mlgov"
+    if why_not is None and any(_requirements(m)[2] for m in members) and not capacity.accelerators:
+        why_not = "accelerators requested of an instance type without any"
+    if why_not is not None:
+        basis = f"not split: {why_not}; the cost stays with the endpoint's tags"
+        return {}, SharedEndpoint(INFERENCE_COMPONENTS, len(members), None, None, basis)
+    (instance_type,) = types
+    fractions = {member.arn: _copies(member) * _dominant_share(member, capacity) / instances for member in members}
+    reserved = sum(fractions.values())
+    basis = (
+        f"dominant share of {instances} × {instance_type} ({capacity.describe()}): "
+        "copies × requested cores, memory or accelerators"
+    )
+    if reserved > 1:
+        basis += " — requests exceed the nominal capacity, scaled to fit"
+        fractions = {arn: share / reserved for arn, share in fractions.items()}
     shares = {
         member.arn: ComponentShare(
             endpoint.arn,
@@ -131,29 +143,26 @@ def _split(
     return shares, SharedEndpoint(INFERENCE_COMPONENTS, len(members), allocated, unallocated, basis)
 
 
-def _dominant_fractions(endpoint: Resource, capacity: Capacity, members: Sequence[Resource]) -> dict[str, float] | None:
-    """Each component's fraction of the endpoint's instances; None when a request cannot be measured against the
-    capacity (accelerators asked of an instance type without any, no instances)."""
-    if endpoint.instance_count <= 0:
-        return None
-    fractions = {}
+def _unmeasurable(members: Sequence[Resource]) -> str | None:
     for member in members:
-        cores, memory, devices = _requirements(member)
-        if devices and not capacity.accelerators:
-            return None
-        per_copy = max(
-            cores / capacity.vcpus,
-            memory / capacity.memory_mib,
-            devices / capacity.accelerators if capacity.accelerators else 0.0,
-        )
-        fractions[member.arn] = _copies(member) * per_copy / endpoint.instance_count
-    return fractions
+        if member.details.get("base_inference_component_name"):
+            continue  # an adapter runs on its base component's reservation
+        requested = member.details.get("compute_resource_requirements")
+        if not isinstance(requested, Mapping) or member.details.get("current_copy_count") is None:
+            return f"the requests of component {member.name} are unknown"
+        if requested.get("AcceleratorPartitionType"):
+            return f"component {member.name} reserves accelerator partitions, not whole devices"
+    return None
 
 
-def _memory_fractions(members: Sequence[Resource]) -> dict[str, float]:
-    weights = {member.arn: _copies(member) * _requirements(member)[1] for member in members}
-    total = sum(weights.values())
-    return {arn: (weight / total if total else 0.0) for arn, weight in weights.items()}
+def _dominant_share(member: Resource, capacity: Capacity) -> float:
+    """The fraction of one instance a copy reserves: its largest request relative to the instance."""
+    cores, memory, devices = _requirements(member)
+    return max(
+        cores / capacity.vcpus,
+        memory / capacity.memory_mib,
+        devices / capacity.accelerators if capacity.accelerators else 0.0,
+    )
 
 
 def _requirements(member: Resource) -> tuple[float, float, float]:
@@ -169,7 +178,8 @@ def _requirements(member: Resource) -> tuple[float, float, float]:
 
 
 def _copies(member: Resource) -> int:
-    return int(member.details.get("current_copy_count") or 0) if member.running else 0
+    """Copies placed on the instances, whatever the component's status (an Updating one still holds them)."""
+    return int(member.details.get("current_copy_count") or 0)
 
 
 def _member_basis(member: Resource, basis: str) -> str:

@@ -29,6 +29,8 @@ from mlgov.domain.around_costs import (
 from mlgov.domain.inventory import Resource, ScanError
 from mlgov.domain.zombies import UsageWindow
 
+IDS_PER_QUERY = 500
+
 
 def measure_around(
     sessions: AccountSessions, resources: Sequence[Resource], now: datetime, max_workers: int = 8
@@ -54,6 +56,22 @@ def measure_around(
 
 
 def _measure_account_region(
+    sessions: AccountSessions,
+    account: str,
+    region: str,
+    endpoints: list[Resource],
+    components: list[Resource],
+    now: datetime,
+) -> tuple[Measured, list[ScanError]]:
+    try:
+        return _measure(sessions, account, region, endpoints, components, now)
+    except (ClientError, BotoCoreError) as err:  # e.g. no session for the account: nothing measured, said once
+        message = f"costs around the endpoints not read: {err}"
+        operation = getattr(err, "operation_name", None) or type(err).__name__
+        return Measured(log_bytes={e.arn: None for e in endpoints}), [ScanError(account, region, operation, message)]
+
+
+def _measure(
     sessions: AccountSessions,
     account: str,
     region: str,
@@ -94,8 +112,12 @@ def _measure_account_region(
         series = {}
         errors.append(ScanError(account, region, "GetMetricData", f"costs around the endpoints not read: {err}"))
     days = (window.end - window.start).total_seconds() / 86_400
-    measured = measured_from_series(account, region, endpoints, series, days, multi)
+    ages = {e.arn: (now - e.created).total_seconds() / 86_400 for e in endpoints if e.created}
+    measured = measured_from_series(account, region, endpoints, series, days, multi, ages)
     measured.artifacts, measured.artifact_problems = artifacts, artifact_problems
+    for endpoint in endpoints:
+        if hosted[endpoint.name]:  # their containers log under each component's own log group, not the endpoint's
+            measured.log_problems[endpoint.arn] = "inference components log to their own log groups: not measured"
     return measured, errors
 
 
@@ -128,9 +150,13 @@ def _describe_models(
 
 def billed_around(report: dict, measured: Measured, engine, now: datetime) -> Billed:
     """The cost export's last full month for the measured log groups and artifact buckets."""
-    from mlgov.domain.cost_export import last_full_month, resource_cost_query
+    from mlgov.domain.cost_export import last_full_month, resource_cost_query, safe_resource_ids
 
     month = last_full_month(now)
-    ids = billable_ids(report, measured)
-    rows = engine.rows(resource_cost_query(engine.source, ids, month, engine.dialect)) if ids else []
+    ids = safe_resource_ids(billable_ids(report, measured))
+    rows = []
+    for first in range(0, len(ids), IDS_PER_QUERY):  # Athena queries stop at 256 KB of text
+        rows += engine.rows(
+            resource_cost_query(engine.source, ids[first : first + IDS_PER_QUERY], month, engine.dialect)
+        )
     return Billed(month.label, {str(r[0]).lower(): (float(r[1] or 0), float(r[2] or 0)) for r in rows})
