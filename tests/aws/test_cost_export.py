@@ -96,7 +96,7 @@ def test_tag_compliance_is_weighted_by_usage_dollars(export, real_schema):
     assert report["savings_plan_coverage_pct"] == pytest.approx(round(50 / 169.846 * 100, 1))
     # in hours: the covered hour of 4 usage hours (endpoint on demand, endpoint covered, training, notebook); the
     # negation line's hour is the covered one again and is not counted twice
-    assert report["savings_plan_coverage_hours"] == {"committed_hours": 1.0, "on_demand_hours": 3.0, "pct": 25.0}
+    assert report["savings_plan_coverage_hours"] == {"committed_hours": 1.0, "not_covered_hours": 3.0, "pct": 25.0}
 
 
 def test_an_explicit_month_and_the_resources_billed_in_the_last_full_month(export, real_schema):
@@ -279,8 +279,8 @@ def test_mlgov_costs_prints_every_format_from_the_same_report(tmp_path, capsys, 
     assert "<td>fraud</td><td>$95.00</td>" in outputs["html"].read_text()
     table = capsys.readouterr().out
     assert "111111111111" in table and "$127.95" in table and "tag compliance" in table
-    assert "Savings Plans coverage in hours: 25.0% — 1.0 covered, 3.0 on demand" in table
-    assert "25.0% of hours: 1.0 covered, 3.0 on demand" in outputs["html"].read_text()
+    assert "Savings Plans coverage in hours: 25.0% — 1.0 covered, 3.0 not covered" in table
+    assert "25.0% of hours: 1.0 covered, 3.0 not covered" in outputs["html"].read_text()
 
 
 def test_mlgov_costs_explains_a_bad_month_and_a_missing_export_in_one_line(tmp_path, capsys):

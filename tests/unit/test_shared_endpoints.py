@@ -93,7 +93,6 @@ def items(endpoint_resource: Resource, *components: Resource, hourly: float | No
         ("ml.g5.12xlarge", Capacity(48, 192 * MIB_PER_GIB, 4)),
         ("ml.g5.2xlarge", Capacity(8, 32 * MIB_PER_GIB, 1)),
         ("ml.p4d.24xlarge", Capacity(96, 1152 * MIB_PER_GIB, 8)),
-        ("ml.inf2.48xlarge", Capacity(192, 768 * MIB_PER_GIB, 12)),
         ("ml.m5.large", Capacity(2, 8 * MIB_PER_GIB)),
         ("ml.c5.9xlarge", Capacity(36, 72 * MIB_PER_GIB)),
         ("ml.r6i.xlarge", Capacity(4, 32 * MIB_PER_GIB)),
@@ -103,7 +102,9 @@ def test_known_instance_types_have_their_nominal_size(instance_type, expected):
     assert instance_capacity(instance_type) == expected
 
 
-@pytest.mark.parametrize("instance_type", ["ml.c5n.large", "ml.trn1.32xlarge", "ml.g4dn.48xlarge", "m5.large", None])
+@pytest.mark.parametrize(
+    "instance_type", ["ml.c5n.large", "ml.trn1.32xlarge", "ml.inf2.xlarge", "ml.g4dn.48xlarge", "m5.large", None]
+)
 def test_an_instance_type_mlgov_does_not_know_is_unknown_never_guessed(instance_type):
     assert instance_capacity(instance_type) is None
 
@@ -253,3 +254,11 @@ def test_table_and_csv_show_a_components_share_apart_from_the_total(real_schema)
     column = rows[0].split(",").index("allocated_cost_usd_month")
     values = {row.split(",")[2]: row.split(",")[column] for row in rows[1:]}
     assert values == {"shared": "", "fraud-ic": str(share)}
+
+
+def test_a_share_billed_to_another_team_than_the_endpoints_says_so():
+    theirs = component("theirs", copies=1, devices=1, team="fraud")
+    ours = component("ours", copies=1, devices=1, team="platform")
+    split = split_endpoints(items(endpoint(count=1, team="platform"), theirs, ours))
+    assert split.components[theirs.arn].basis.endswith("— ml:team fraud differs from the endpoint's (platform)")
+    assert "differs" not in split.components[ours.arn].basis

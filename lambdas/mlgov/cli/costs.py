@@ -113,7 +113,7 @@ def _table(report: dict) -> str:
     if hours:
         lines.append(
             f"Savings Plans coverage in hours: {hours['pct']}% — {hours['committed_hours']:,} covered, "
-            f"{hours['on_demand_hours']:,} on demand"
+            f"{hours['not_covered_hours']:,} not covered"
         )
     lines.append(f"source: {report['source']} (billed = invoiced; effective = after discounts and amortization)")
     return "\n".join(lines) + "\n"
@@ -127,7 +127,7 @@ def _hours(report: dict) -> str:
     hours = report.get("savings_plan_coverage_hours")
     if not hours:
         return "hours n/a"
-    return f"{hours['pct']}% of hours: {hours['committed_hours']:,} covered, {hours['on_demand_hours']:,} on demand"
+    return f"{hours['pct']}% of hours: {hours['committed_hours']:,} covered, {hours['not_covered_hours']:,} not covered"
 
 
 def _html(report: dict) -> str:

@@ -248,7 +248,7 @@ def costs_report(
     if hours is not None and _exact(hours) > 0:
         coverage_hours = {
             "committed_hours": float(_exact(committed_hours).quantize(Decimal("0.1"))),
-            "on_demand_hours": float((_exact(hours) - _exact(committed_hours)).quantize(Decimal("0.1"))),
+            "not_covered_hours": float((_exact(hours) - _exact(committed_hours)).quantize(Decimal("0.1"))),
             "pct": _pct(committed_hours, hours),
         }
     return {

@@ -46,6 +46,8 @@ _G_SIZES = (
     ("48xlarge", 192, 8),
 )
 # (vCPUs, GiB, accelerator devices) of the accelerated types SageMaker hosts, from EC2's instance specifications.
+# Inferentia/Trainium types are left out: whether an inference component's accelerator request counts Neuron chips or
+# NeuronCores (two per Inferentia2 chip) is unverified, so their shares are not measured.
 _ACCELERATED: dict[str, tuple[int, int, int]] = {
     **{
         f"ml.{family}.{size}": (vcpus, vcpus * gib_per_vcpu, devices)
@@ -53,10 +55,6 @@ _ACCELERATED: dict[str, tuple[int, int, int]] = {
         for size, vcpus, devices in _G_SIZES
         if not (family == "g4dn" and size in ("24xlarge", "48xlarge"))
     },
-    "ml.inf2.xlarge": (4, 16, 1),
-    "ml.inf2.8xlarge": (32, 128, 1),
-    "ml.inf2.24xlarge": (96, 384, 6),
-    "ml.inf2.48xlarge": (192, 768, 12),
     "ml.p3.2xlarge": (8, 61, 1),
     "ml.p3.8xlarge": (32, 244, 4),
     "ml.p3.16xlarge": (64, 488, 8),

@@ -25,6 +25,7 @@ from mlgov.domain.inventory import Resource
 
 INFERENCE_COMPONENTS = "inference-components"
 MULTI_MODEL = "multi-model"
+TEAM_TAG = "ml:team"
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def _split(
             endpoint.arn,
             monthly * fractions[member.arn],
             round(fractions[member.arn] * 100, 1),
-            _member_basis(member, basis),
+            _member_basis(member, basis) + _other_team(member, endpoint),
         )
         for member in members
     }
@@ -189,6 +190,15 @@ def _member_basis(member: Resource, basis: str) -> str:
     if not _copies(member):
         return "no copies running: reserves nothing"
     return basis
+
+
+def _other_team(member: Resource, endpoint: Resource) -> str:
+    """Said when a component bills a team other than its endpoint's: tags are the owners' own words, so a share moved
+    onto another team stays visible to both."""
+    mine, host = member.tags.get(TEAM_TAG), endpoint.tags.get(TEAM_TAG)
+    if mine == host:
+        return ""
+    return f" — {TEAM_TAG} {mine or '(none)'} differs from the endpoint's ({host or 'none'})"
 
 
 def _cents(value: float | None) -> float | None:
