@@ -83,13 +83,18 @@ class SpokeStack(cdk.Stack):
                     "reason": "Read and tag any SageMaker resource of this account in any governed region (List*, "
                     "Search and GetMetricData have no resource-level permissions; HyperPod clusters and their "
                     "execution roles are "
-                    "unknown at synth, UpdateCluster only on clusters tagged mlgov:schedule); AddTags is "
+                    "unknown at synth, UpdateCluster, UpdateEndpointWeightsAndCapacities and "
+                    "UpdateInferenceComponentRuntimeConfig only on resources tagged mlgov:schedule, "
+                    "RegisterScalableTarget only on SageMaker's scalable dimensions: scalable-target ARNs carry a "
+                    "generated id); AddTags is "
                     "limited by aws:TagKeys to the keys the auto-tagger writes.",
                     "appliesTo": [
                         "Action::sagemaker:Describe*",
                         "Action::sagemaker:List*",
                         "Resource::*",
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:cluster/*",
+                        "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:endpoint/*",
+                        "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:inference-component/*",
                         "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:*",
                     ],

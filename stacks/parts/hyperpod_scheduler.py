@@ -58,7 +58,8 @@ class HyperPodScheduler(Construct):
             name="hyperpod_scheduler",
             role_name=HYPERPOD_ROLE_NAME,
             function_name=HYPERPOD_FUNCTION_NAME,  # `mlgov hyperpod schedule` invokes it by this name
-            description="mlgov HyperPod scheduler: scales clusters to 0 off-hours and back to their saved counts",
+            description="mlgov scheduler: scales HyperPod clusters, endpoints and inference components down off-hours "
+            "and back to their saved counts",
             environment={
                 "MLGOV_HUB_ACCOUNT": config.hub_account,
                 "MLGOV_SPOKE_ROLE": SPOKE_ROLE_NAME,
@@ -74,7 +75,8 @@ class HyperPodScheduler(Construct):
         # table's pass item instead of a reserved concurrency of 1 (any reservation fails the deploy in an account
         # whose concurrency quota is under 101, as new accounts' often is).
         role = scheduler_function.role
-        self.state_table.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # Scan: the endpoints and components to schedule are the table's records (set through the hub)
+        self.state_table.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan")
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="TakeAndReleaseThePassItemOnly",  # Put/Delete never touch a cluster's saved counts
@@ -107,7 +109,9 @@ class HyperPodScheduler(Construct):
                 {
                     "id": "AwsSolutions-IAM5",
                     "reason": "ListClusters has no resource-level permission; clusters and their execution roles "
-                    "are not known at synth (UpdateCluster is limited to clusters tagged mlgov:schedule); the "
+                    "are not known at synth (UpdateCluster and the endpoint and inference-component updates are "
+                    "limited to resources tagged mlgov:schedule; RegisterScalableTarget to SageMaker's scalable "
+                    "dimensions, whose target ARNs carry a generated id); the "
                     "spoke role has the same name in every member account.",
                 }
             ],
@@ -145,7 +149,11 @@ class HyperPodScheduler(Construct):
 
 
 def hyperpod_statements(partition: str, account: str) -> list[iam.PolicyStatement]:
-    """What scaling HyperPod needs in one account (the hub's own role, and the spoke role in members)."""
+    """What scaling HyperPod clusters, endpoints and inference components needs in one account (the hub's own role,
+    and the spoke role in members)."""
+    scheduled = [
+        f"arn:{partition}:sagemaker:*:{account}:{kind}/*" for kind in ("cluster", "endpoint", "inference-component")
+    ]
     return [
         iam.PolicyStatement(sid="ListClusters", actions=["sagemaker:ListClusters"], resources=["*"]),
         iam.PolicyStatement(
@@ -160,16 +168,47 @@ def hyperpod_statements(partition: str, account: str) -> list[iam.PolicyStatemen
             conditions={"Null": {"aws:ResourceTag/mlgov:schedule": "false"}},
         ),
         iam.PolicyStatement(
-            sid="WriteSavedCountsAndSchedules",  # schedules only as `mlgov hyperpod schedule` asks the hub
+            sid="WriteSavedCountsAndSchedules",  # schedules only as `mlgov schedules set` asks the hub
             actions=["sagemaker:AddTags"],
-            resources=[f"arn:{partition}:sagemaker:*:{account}:cluster/*"],
+            resources=scheduled,
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:hyperpod-saved", SCHEDULE_TAG]}},
         ),
         iam.PolicyStatement(
             sid="ClearSchedules",
             actions=["sagemaker:DeleteTags"],
-            resources=[f"arn:{partition}:sagemaker:*:{account}:cluster/*"],
+            resources=scheduled,
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": [SCHEDULE_TAG]}},
+        ),
+        iam.PolicyStatement(
+            sid="ReadEndpointsAndComponents",
+            actions=["sagemaker:DescribeEndpoint", "sagemaker:DescribeInferenceComponent", "sagemaker:ListTags"],
+            resources=scheduled[1:],
+        ),
+        iam.PolicyStatement(
+            sid="ListComponentsAndScalableTargets",  # no resource types: Resource must be *
+            actions=["sagemaker:ListInferenceComponents", "application-autoscaling:DescribeScalableTargets"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="ScaleScheduledEndpointsAndComponentsOnly",
+            actions=["sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:UpdateInferenceComponentRuntimeConfig"],
+            resources=scheduled[1:],
+            conditions={"Null": {"aws:ResourceTag/mlgov:schedule": "false"}},
+        ),
+        iam.PolicyStatement(
+            # the minimum of SageMaker's own scalable targets only (their ARNs carry a generated id)
+            sid="LowerAndRestoreSageMakerScalingMinimums",
+            actions=["application-autoscaling:RegisterScalableTarget"],
+            resources=["*"],
+            conditions={
+                "StringEquals": {
+                    "application-autoscaling:service-namespace": "sagemaker",
+                    "application-autoscaling:scalable-dimension": [
+                        "sagemaker:variant:DesiredInstanceCount",
+                        "sagemaker:inference-component:DesiredCopyCount",
+                    ],
+                }
+            },
         ),
         iam.PolicyStatement(
             # UpdateCluster re-sends each instance group's ExecutionRole exactly as DescribeCluster returned it; a

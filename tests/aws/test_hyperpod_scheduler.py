@@ -676,8 +676,8 @@ def test_clearing_a_schedule_removes_only_that_tag(handler_env):
         (CLUSTER_ARN, "sometimes", "expected 'DAYS HH:MM-HH:MM TIMEZONE'"),
         (CLUSTER_ARN.replace(ACCOUNT, "999988887777"), SCHEDULE, "999988887777/.* is not scheduled by this hub"),
         (CLUSTER_ARN.replace(REGION, "ap-south-1"), SCHEDULE, "is not scheduled by this hub"),
-        (CLUSTER_ARN.replace(":cluster/", ":endpoint/"), SCHEDULE, "is not a HyperPod cluster ARN"),
-        ("k3q9z8x7w6v5", SCHEDULE, "is not a HyperPod cluster ARN"),
+        (CLUSTER_ARN.replace(":cluster/", ":notebook-instance/"), SCHEDULE, "is not the ARN of a HyperPod cluster"),
+        ("k3q9z8x7w6v5", SCHEDULE, "is not the ARN of a HyperPod cluster, an endpoint or an inference component"),
     ],
 )
 def test_set_schedule_refuses_what_the_hub_does_not_schedule_before_any_call(handler_env, arn, schedule, refusal):

@@ -190,10 +190,14 @@ def test_spoke_role_adds_only_the_auto_tagger_keys_and_the_hyperpod_saved_counts
     assert hyperpod["Condition"] == {
         "ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:hyperpod-saved", "mlgov:schedule"]}
     }
-    assert render(hyperpod["Resource"]) == "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:cluster/*"
+    scheduled = [
+        f"arn:${{AWS::Partition}}:sagemaker:*:${{AWS::AccountId}}:{kind}/*"
+        for kind in ("cluster", "endpoint", "inference-component")
+    ]
+    assert render(hyperpod["Resource"]) == scheduled
     (untag,) = [s for s in statements if allows(s, "sagemaker:DeleteTags")]
     assert untag["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:schedule"]}}
-    assert render(untag["Resource"]) == "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:cluster/*"
+    assert render(untag["Resource"]) == scheduled
     for key in ("mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date"):
         assert not any(fnmatchcase(key, allowed) for allowed in AUTO_TAGGER_TAG_KEYS), key
 
@@ -236,6 +240,41 @@ def test_the_spoke_role_never_passes_a_role_that_administers_the_account(spoke):
         "aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123",
     ):
         assert not may_pass(role), role
+
+
+def test_the_spoke_role_scales_only_scheduled_endpoints_and_components_and_only_sagemaker_minimums(spoke):
+    """Evaluated: the scheduler may scale an endpoint or component that carries mlgov:schedule (a key the SCPs keep
+    from member accounts), never an unscheduled one, and may set the minimum of SageMaker's scalable targets only."""
+    from mlgov.domain.iam_eval import RequestContext, evaluate
+
+    role_id, _ = spoke_role(spoke)
+    account = "333333333333"
+    statements = [{**s, "Resource": render(s["Resource"])} for s in role_statements(spoke, role_id)]
+    text = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    policy = json.loads(text.replace("${AWS::AccountId}", account).replace("${AWS::Partition}", "aws"))
+
+    def allowed(action: str, resource: str, context: dict) -> bool:
+        request = RequestContext(action, resource=resource, context=context)
+        return evaluate({"mlgov-spoke": policy}, request, full_aws_access=False).allowed
+
+    scheduled = {"aws:ResourceTag/mlgov:schedule": "mon-fri 08:00-20:00 UTC"}
+    component = f"arn:aws:sagemaker:eu-west-1:{account}:inference-component/chat"
+    endpoint = f"arn:aws:sagemaker:eu-west-1:{account}:endpoint/churn"
+    assert allowed("sagemaker:UpdateInferenceComponentRuntimeConfig", component, scheduled)
+    assert allowed("sagemaker:UpdateEndpointWeightsAndCapacities", endpoint, scheduled)
+    assert not allowed("sagemaker:UpdateInferenceComponentRuntimeConfig", component, {})
+    assert not allowed("sagemaker:UpdateEndpointWeightsAndCapacities", endpoint, {"aws:ResourceTag/ml:team": "x"})
+    assert not allowed("sagemaker:UpdateEndpoint", endpoint, scheduled)  # never a new config
+    target = f"arn:aws:application-autoscaling:eu-west-1:{account}:scalable-target/0a1b2c3d"
+    for dimension in ("sagemaker:inference-component:DesiredCopyCount", "sagemaker:variant:DesiredInstanceCount"):
+        context = {"application-autoscaling:service-namespace": "sagemaker",
+                   "application-autoscaling:scalable-dimension": dimension}  # fmt: skip
+        assert allowed("application-autoscaling:RegisterScalableTarget", target, context), dimension
+    ecs = {"application-autoscaling:service-namespace": "ecs",
+           "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount"}  # fmt: skip
+    assert not allowed("application-autoscaling:RegisterScalableTarget", target, ecs)
+    assert not allowed("application-autoscaling:DeleteScalableTarget", target, {})
+    assert not allowed("application-autoscaling:PutScalingPolicy", target, {})
 
 
 def test_spoke_role_can_never_delete_a_resource(spoke):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,11 +56,16 @@ class HyperPodClusters:
 
     def update(self, request: dict[str, Any]) -> UpdateResult:
         """UpdateCluster; a rejection comes back with the service's code and message instead of raising."""
-        try:
-            self._sagemaker.update_cluster(**request)
-        except ClientError as err:
-            error = err.response.get("Error", {})
-            return UpdateResult(False, str(error.get("Code") or "ClientError"), str(error.get("Message") or err))
-        except ParamValidationError as err:  # botocore refused the request before sending it: nothing changed
-            return UpdateResult(False, "ParamValidationError", str(err).replace("\n", " "))
-        return UpdateResult(True)
+        return attempt(self._sagemaker.update_cluster, request)
+
+
+def attempt(call, request: Mapping[str, Any]) -> UpdateResult:
+    """One write call whose rejection comes back with the service's code and message instead of raising."""
+    try:
+        call(**request)
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        return UpdateResult(False, str(error.get("Code") or "ClientError"), str(error.get("Message") or err))
+    except ParamValidationError as err:  # botocore refused the request before sending it: nothing changed
+        return UpdateResult(False, "ParamValidationError", str(err).replace("\n", " "))
+    return UpdateResult(True)

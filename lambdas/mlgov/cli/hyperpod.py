@@ -1,4 +1,5 @@
-"""`mlgov hyperpod hold|resume|status|plan`: the manual override of HyperPod schedules and a dry-run view of them."""
+"""`mlgov schedules set|hold|resume|status|plan` (also `mlgov hyperpod ...`): setting schedules through the hub, the
+manual override, and a dry-run view of what the scheduler would do to clusters, endpoints and inference components."""
 
 from __future__ import annotations
 
@@ -19,49 +20,63 @@ class HyperPodCliError(ValueError):
 
 
 def add_hyperpod_commands(commands, common: argparse.ArgumentParser) -> None:
-    """Add `hyperpod hold|resume|status|plan` to the `mlgov` subparsers."""
-    hyperpod = commands.add_parser("hyperpod", help="HyperPod on/off schedules: schedule, hold, resume, status, plan")
-    hyperpod_commands = hyperpod.add_subparsers(title="hyperpod commands")
+    """Add `schedules set|hold|resume|status|plan` (and its older name `hyperpod`, with `schedule` for `set`) to the
+    `mlgov` subparsers: one schedule grammar and one scheduler for HyperPod clusters, endpoints and inference
+    components."""
     state = argparse.ArgumentParser(add_help=False)
     state.add_argument(
-        "--state-table", metavar="NAME", help=f"the hub's HyperPod state table (default: ${STATE_TABLE_ENV})"
+        "--state-table", metavar="NAME", help=f"the hub's scheduler state table (default: ${STATE_TABLE_ENV})"
     )
+    for command, set_name in (("schedules", "set"), ("hyperpod", "schedule")):
+        group = commands.add_parser(
+            command,
+            help="off-hours schedules of HyperPod clusters, endpoints and inference components: "
+            f"{set_name}, hold, resume, status, plan",
+        )
+        _add_schedule_commands(group.add_subparsers(title=f"{command} commands"), common, state, set_name)
 
-    schedule = hyperpod_commands.add_parser(
-        "schedule",
+
+def _add_schedule_commands(subcommands, common, state, set_name: str) -> None:
+    schedule = subcommands.add_parser(
+        set_name,
         parents=[common],
-        help="set (or --clear) a cluster's mlgov:schedule through the hub, which alone may write it (writes)",
+        help="set (or --clear) the mlgov:schedule of a cluster, endpoint or inference component through the hub, "
+        "which alone may write it (writes)",
     )
-    schedule.add_argument("cluster_arn", metavar="CLUSTER_ARN", help="arn:aws:sagemaker:<region>:<account>:cluster/...")
+    schedule.add_argument(
+        "cluster_arn",
+        metavar="RESOURCE_ARN",
+        help="arn:aws:sagemaker:<region>:<account>:cluster/..., endpoint/... or inference-component/...",
+    )
     schedule.add_argument(
         "schedule", metavar="SCHEDULE", nargs="?", help="e.g. 'mon-fri 08:00-20:00 Europe/Berlin' (see README)"
     )
     schedule.add_argument("--clear", action="store_true", help="remove the schedule: the scheduler leaves it alone")
-    schedule.add_argument("--function", default=HYPERPOD_FUNCTION_NAME, help="the hub's HyperPod scheduler function")
+    schedule.add_argument("--function", default=HYPERPOD_FUNCTION_NAME, help="the hub's scheduler function")
     schedule.set_defaults(run=_schedule)
 
-    hold = hyperpod_commands.add_parser(
-        "hold", parents=[common, state], help="keep a cluster as it is: the scheduler leaves it alone (writes)"
+    hold = subcommands.add_parser(
+        "hold", parents=[common, state], help="keep a resource as it is: the scheduler leaves it alone (writes)"
     )
-    hold.add_argument("cluster", metavar="CLUSTER", help="cluster name or ARN")
+    hold.add_argument("cluster", metavar="RESOURCE", help="name or ARN")
     hold.add_argument("--reason", help="why, shown by `status`")
     hold.set_defaults(run=_hold)
 
-    resume = hyperpod_commands.add_parser(
+    resume = subcommands.add_parser(
         "resume",
         parents=[common, state],
         help="release a hold and forget the last action: the next run follows the schedule again (writes)",
     )
-    resume.add_argument("cluster", metavar="CLUSTER", help="cluster name or ARN")
+    resume.add_argument("cluster", metavar="RESOURCE", help="name or ARN")
     resume.set_defaults(run=_resume)
 
-    status = hyperpod_commands.add_parser(
+    status = subcommands.add_parser(
         "status", parents=[common, state], help="holds, saved counts and last actions from the state table"
     )
-    status.add_argument("cluster", metavar="CLUSTER", nargs="?", help="one cluster (default: every cluster)")
+    status.add_argument("cluster", metavar="RESOURCE", nargs="?", help="one resource (default: every one)")
     status.set_defaults(run=_status)
 
-    plan = hyperpod_commands.add_parser(
+    plan = subcommands.add_parser(
         "plan", parents=[common, state], help="what the scheduler would do now (never changes anything)"
     )
     plan.add_argument("--regions", nargs="+", metavar="REGION", help="default: --region or the profile's region")
@@ -224,8 +239,10 @@ def _when(instant: datetime | None) -> str:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from mlgov.aws.endpoint_scaling import ScheduledEndpoints
     from mlgov.aws.hyperpod import HyperPodClusters
     from mlgov.aws.hyperpod_state import InMemoryStateStore
+    from mlgov.services.endpoint_schedules import endpoint_schedule_pass, scheduled_resource
     from mlgov.services.hyperpod import schedule_pass, summarize
 
     now = _instant(args.at) if args.at else datetime.now(UTC)
@@ -239,11 +256,21 @@ def _plan(args: argparse.Namespace) -> int:
     except _aws_errors() as err:
         raise HyperPodCliError(f"cannot identify the account: {err}") from None
     outcomes, errors = [], []
+    try:
+        scheduled = [r for r in store.records() if r.schedule and scheduled_resource(r.arn)]
+    except _aws_errors() as err:
+        raise HyperPodCliError(f"cannot read the state table: {err}") from None
     for region in args.regions or [session.region_name]:
-        clusters = HyperPodClusters(_client(session, "sagemaker", args, region))
-        found, failed = schedule_pass(clusters, store, account=account, region=region, now=now, apply=False)
+        sagemaker = _client(session, "sagemaker", args, region)
+        found, failed = schedule_pass(
+            HyperPodClusters(sagemaker), store, account=account, region=region, now=now, apply=False
+        )
         outcomes.extend(found)
         errors.extend(failed)
+        resources = ScheduledEndpoints(sagemaker, _client(session, "application-autoscaling", args, region))
+        outcomes += endpoint_schedule_pass(
+            resources, store, scheduled, account=account, region=region, now=now, apply=False
+        )
     if args.format == "json":
         print(json.dumps(summarize(outcomes, errors, dry_run=True, now=now), indent=2, default=str))
     else:
@@ -251,7 +278,7 @@ def _plan(args: argparse.Namespace) -> int:
         for outcome in outcomes:
             print(f"  {outcome.region:14} {outcome.cluster:28} {outcome.outcome:11} {outcome.reason}")
         if not outcomes:
-            print("  no HyperPod clusters")
+            print("  nothing scheduled: no HyperPod clusters, no endpoints or components scheduled through the hub")
         for error in errors:
             print(f"  {error.region:14} {error.operation} failed: {error.message}")
     return 1 if errors else 0

@@ -22,11 +22,15 @@ from datetime import UTC, datetime, timedelta
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mlgov.aws.endpoint_scaling import ScheduledEndpoints
 from mlgov.aws.hyperpod import HyperPodClusters
 from mlgov.aws.hyperpod_state import DynamoDbStateStore, StateStore
+from mlgov.aws.inventory import not_found
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
+from mlgov.domain.endpoint_schedules import ENDPOINT
 from mlgov.domain.resource_identity import partition_for_region, split_arn
 from mlgov.domain.schedules import SCHEDULE_TAG, ScheduleError, parse_schedule
+from mlgov.services.endpoint_schedules import endpoint_schedule_pass, scheduled_resource
 from mlgov.services.hyperpod import ClusterOutcome, PassError, schedule_pass, summarize
 from mlgov.settings import SchedulerSettings, parse_targets, scheduler_settings
 
@@ -74,11 +78,16 @@ class HyperPodSchedulerRuntime:
         )
 
     def set_schedule(self, cluster_arn: str, schedule: str | None, by: str) -> dict:
-        """Tag (or, with None, untag) a cluster's schedule through the spoke role; ScheduleRefused when the ARN is
-        not a HyperPod cluster in a scheduled account, or the schedule does not parse."""
+        """Tag (or, with None, untag) the schedule of a HyperPod cluster, an endpoint or an inference component
+        through the spoke role; ScheduleRefused when the ARN is none of them in a scheduled account, the resource
+        does not exist, or the schedule does not parse."""
         parts = split_arn(cluster_arn)
-        if parts is None or parts.service != "sagemaker" or not parts.resource.startswith("cluster/"):
-            raise ScheduleRefused(f"{cluster_arn!r} is not a HyperPod cluster ARN (arn:aws:sagemaker:...:cluster/...)")
+        resource = scheduled_resource(cluster_arn)
+        if parts is None or parts.service != "sagemaker" or not (parts.resource.startswith("cluster/") or resource):
+            raise ScheduleRefused(
+                f"{cluster_arn!r} is not the ARN of a HyperPod cluster, an endpoint or an inference component "
+                "(arn:aws:sagemaker:<region>:<account>:cluster/..., endpoint/..., inference-component/...)"
+            )
         accounts = self.scheduled_accounts()
         if parts.account not in accounts or parts.region not in self.config.regions:
             raise ScheduleRefused(
@@ -92,13 +101,31 @@ class HyperPodSchedulerRuntime:
                 raise ScheduleRefused(str(err)) from None
         sagemaker = self.sessions.client("sagemaker", parts.account, parts.region, parts.partition)
         now = self.clock()
+        name = ""  # a cluster ARN holds the cluster id, not its name
+        if resource is not None:  # endpoints and components are described: their ARN lower-cases the name
+            kind, _, _, arn_name = resource
+            name, cluster_arn = self._exact_name(sagemaker, kind, arn_name)
         # Recorded first: a tag without its record is never followed, a record without its tag schedules nothing.
-        self.store.record_schedule(cluster_arn, "", schedule, by, now)  # the ARN holds the cluster id, not its name
+        self.store.record_schedule(cluster_arn, name, schedule, by, now)
         if schedule is None:
             sagemaker.delete_tags(ResourceArn=cluster_arn, TagKeys=[SCHEDULE_TAG])
         else:
             sagemaker.add_tags(ResourceArn=cluster_arn, Tags=[{"Key": SCHEDULE_TAG, "Value": schedule}])
         return {"cluster_arn": cluster_arn, "schedule": schedule, "by": by, "at": now.isoformat()}
+
+    @staticmethod
+    def _exact_name(sagemaker, kind: str, name: str) -> tuple[str, str]:
+        """(name, ARN) as SageMaker describes the endpoint or component; ScheduleRefused when it does not exist."""
+        try:
+            if kind == ENDPOINT:
+                described = sagemaker.describe_endpoint(EndpointName=name)
+                return described["EndpointName"], described["EndpointArn"]
+            described = sagemaker.describe_inference_component(InferenceComponentName=name)
+            return described["InferenceComponentName"], described["InferenceComponentArn"]
+        except ClientError as err:
+            if not_found(err):
+                raise ScheduleRefused(f"{kind} {name} does not exist") from None
+            raise
 
     def run(self, event: Mapping | None = None, log=None, holder: str | None = None) -> dict:
         """One pass over every target account × region; the summary of what was decided and done. A real pass
@@ -118,6 +145,7 @@ class HyperPodSchedulerRuntime:
         accounts, regions = parse_targets(narrowed, self.scheduled_accounts(), list(self.config.regions))
         dry_run = not self.config.apply or bool(event.get("dry_run"))
         now = self.clock()
+        scheduled = [r for r in self.store.records() if r.schedule and scheduled_resource(r.arn)]
         outcomes: list[ClusterOutcome] = []
         errors: list[PassError] = []
         for account in accounts:
@@ -138,4 +166,13 @@ class HyperPodSchedulerRuntime:
                 )
                 outcomes.extend(found)
                 errors.extend(failed)
+                if scheduled:
+                    resources = ScheduledEndpoints(
+                        sagemaker,
+                        self.sessions.client("application-autoscaling", account, region, partition_for_region(region)),
+                    )
+                    outcomes += endpoint_schedule_pass(
+                        resources, self.store, scheduled, account=account, region=region, now=now,
+                        apply=not dry_run, log=log,
+                    )  # fmt: skip
         return summarize(outcomes, errors, dry_run=dry_run, now=now)

@@ -77,13 +77,13 @@ def schedule_pass(
     try:
         summaries = list(clusters.summaries())
     except (ClientError, BotoCoreError) as err:
-        return [], [PassError(account, region, "ListClusters", _message(err))]
+        return [], [PassError(account, region, "ListClusters", error_message(err))]
     for summary in summaries:
         one = _ClusterPass(clusters, store, account, region, now, apply, log or _quiet)
         try:
             outcomes.append(one.run(summary["ClusterArn"], summary["ClusterName"]))
         except (ClientError, BotoCoreError) as err:
-            outcomes.append(one.outcome(summary["ClusterArn"], summary["ClusterName"], ERROR, _message(err)))
+            outcomes.append(one.outcome(summary["ClusterArn"], summary["ClusterName"], ERROR, error_message(err)))
     return outcomes, []
 
 
@@ -130,7 +130,7 @@ class _ClusterPass:
             return self.outcome(arn, name, INVALID, f"{err}; cluster left alone")
         described = self.clusters.describe(name)
         state = cluster_state(described)
-        saved = record.saved if record and record.saved else _saved_from_tag(tags)
+        saved = record.saved if record and record.saved else saved_from_tag(tags)
         hold = bool(record and record.hold)
         decision = decide(schedule, state, saved, hold, record.last_action if record else None, self.now)
         details = {"action": decision.action, "target_counts": decision.target_counts, "window_id": decision.window_id}
@@ -175,7 +175,7 @@ class _ClusterPass:
         self.store.record_action(arn, name, action)
 
 
-def _saved_from_tag(tags: Mapping[str, str]) -> SavedCounts | None:
+def saved_from_tag(tags: Mapping[str, str]) -> SavedCounts | None:
     """The tag's counts when the state table has none for the cluster (a lost or recreated table)."""
     value = tags.get(SAVED_TAG)
     if not value:
@@ -187,7 +187,7 @@ def _saved_from_tag(tags: Mapping[str, str]) -> SavedCounts | None:
     return SavedCounts(counts, source="tag") if counts else None
 
 
-def _message(err: Exception) -> str:
+def error_message(err: Exception) -> str:
     if isinstance(err, ClientError):
         error = err.response.get("Error", {})
         return f"{error.get('Code', 'ClientError')}: {error.get('Message', err)}"
