@@ -70,6 +70,10 @@ def fleet():
         _endpoint(sagemaker, "mme", "many-models")
         _endpoint(sagemaker, "orphan", "gone-model")
         sagemaker.delete_model(ModelName="gone-model")  # the endpoint keeps running the deleted model
+        from moto.sagemaker.models import sagemaker_backends
+
+        for stored in sagemaker_backends[ACCOUNT][REGION].endpoints.values():  # older than the 30-day window
+            stored.creation_time = stored.last_modified_time = (NOW - timedelta(days=90)).replace(tzinfo=None)
         _daily(cloudwatch, "AWS/Logs", "IncomingBytes", {"LogGroupName": "/aws/sagemaker/Endpoints/churn"},
                [float(BYTES_PER_GB)] * 30)  # fmt: skip
         _daily(cloudwatch, "AWS/S3", "BucketSizeBytes", {"BucketName": BUCKET, "StorageType": "StandardStorage"},

@@ -102,3 +102,19 @@ def test_a_bucket_used_from_several_accounts_is_counted_once_in_the_totals():
     assert [f["around"]["artifacts"][0]["shared_by_endpoints"] for f in report["findings"]] == [2, 2]
     assert report["around"]["artifact_buckets_usd_month"] == {"billed": 500.0, "estimated": 0.0}
     assert report["around"]["artifact_buckets"] == 1
+
+
+def test_a_young_endpoints_logs_are_scaled_over_its_life_not_the_whole_window():
+    endpoint = _endpoint("us-east-1")
+    series = {f"logs|{endpoint.arn}": [(None, 3.0 * BYTES_PER_GB)]}
+    young = measured_from_series(endpoint.account, endpoint.region, [endpoint], series, 30, ages_days={endpoint.arn: 3})
+    old = measured_from_series(endpoint.account, endpoint.region, [endpoint], series, 30, ages_days={endpoint.arn: 90})
+    skewed = measured_from_series(
+        endpoint.account, endpoint.region, [endpoint], series, 30, ages_days={endpoint.arn: -1}
+    )
+    assert young.log_bytes[endpoint.arn] == pytest.approx(3.0 * BYTES_PER_GB / 3 * 730 / 24)
+    assert (
+        old.log_bytes[endpoint.arn]
+        == skewed.log_bytes[endpoint.arn]
+        == pytest.approx(3.0 * BYTES_PER_GB / 30 * 730 / 24)
+    )

@@ -139,7 +139,8 @@ def measured_from_series(
     multi = set(multi_model)
     for endpoint in endpoints:
         logs = series.get(f"{_LOGS_KEY}|{endpoint.arn}")
-        days = min(window_days, (ages_days or {}).get(endpoint.arn, window_days))
+        age = (ages_days or {}).get(endpoint.arn)
+        days = min(window_days, age) if age and age > 0 else window_days  # a clock-skewed age counts the window
         measured.log_bytes[endpoint.arn] = (
             None if logs is None else sum(v for _, v in logs) / max(days, 1) * DAYS_PER_MONTH
         )
