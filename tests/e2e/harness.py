@@ -1034,7 +1034,8 @@ class Harness:
                 stateMachineArn=target["Arn"], name=execution_name or str(uuid.uuid4()), input=target.get("Input", "{}")
             )
             return self.wait_for_execution(execution["executionArn"], timeout)
-        call = self.lambdas.invoke(target["Arn"].rsplit(":function:", 1)[1], json.loads(target.get("Input", "{}")))
+        function = self.lambdas.logical_id_of(target["Arn"].rsplit(":function:", 1)[1])
+        call = self.lambdas.invoke(function, json.loads(target.get("Input", "{}")))
         return {"result": call.result, "error": call.error}
 
     def wait_for_execution(self, execution_arn: str, timeout: float = 90) -> dict:

@@ -131,6 +131,17 @@ class InProcessLambdas:
         _, payload, function_error = self._run(function, event)
         return payload, function_error
 
+    def logical_id_of(self, name: str) -> str:
+        """The logical id of the template function named by ARN, name or logical id."""
+        function = self._find(name)
+        if function is None:
+            raise KeyError(f"no template function {name}")
+        return function.logical_id
+
+    def environment(self, logical_id: str) -> dict[str, str]:
+        """A copy of the function's own environment (empty without per-function environments)."""
+        return dict((self._environments or {}).get(logical_id, {}))
+
     def set_environment(self, logical_id: str, variables: Mapping[str, str]) -> None:
         """The function's own environment (turns per-function environments on)."""
         if self._environments is None:
