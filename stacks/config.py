@@ -184,7 +184,13 @@ class MlgovConfig(BaseModel):
         "the managed policy `mlgov-cost-export-readers` for `mlgov costs --athena-table`",
     )
     hyperpod_schedule_minutes: Annotated[
-        int, Strict(), Field(ge=1, le=1440, description="how often HyperPod schedules are evaluated")
+        int,
+        Strict(),
+        Field(
+            ge=1,
+            le=1440,
+            description="how often the schedules of HyperPod clusters, endpoints and components are evaluated",
+        ),
     ] = 15
     approval_timeout_hours: Annotated[
         int, Strict(), Field(ge=1, le=8760, description="hours before an unanswered approval counts as Reject")
