@@ -14,6 +14,8 @@ from pydantic import (
     Field,
     Strict,
     StrictBool,
+    StrictFloat,
+    StrictInt,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -24,6 +26,8 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from mlgov.domain.zombies import DEFAULT_IDLE_DAYS, DEFAULT_MIN_AGE_DAYS
 
 CONTEXT_KEY = "mlgov"
+# An ml:team tag value (SageMaker's TagValue characters, no comma) that a budget is kept for.
+TEAM_PATTERN = r"^[\w.:/=+\-@ ]+$"
 DEFAULT_SCAN_SCHEDULE = "cron(0 6 * * ? *)"
 
 ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
@@ -178,6 +182,28 @@ class MlgovConfig(BaseModel):
         "artifacts' S3 bucket (DescribeModel per model, one GetMetricData batch per account-region); multi-model "
         "endpoints marked shared",
     )
+    # Given as a JSON object {team: USD}; kept as sorted pairs so that the frozen config stays hashable.
+    budgets: tuple[
+        tuple[
+            Annotated[str, StringConstraints(strict=True, pattern=TEAM_PATTERN, max_length=256)],
+            Annotated[StrictFloat | StrictInt, Field(gt=0, le=1_000_000_000)],
+        ],
+        ...,
+    ] = Field(
+        (),
+        description='monthly SageMaker budget in USD per `ml:team` value, e.g. {"fraud": 5000}: the daily scan alerts '
+        "in Slack once per month when a team's month-end forecast passes 80 % and 100 %",
+    )
+
+    @field_validator("budgets", mode="before")
+    @classmethod
+    def _budgets_object(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return tuple(sorted(value.items()))
+        if isinstance(value, tuple | list):  # the pairs themselves (a config dumped and loaded again)
+            return value
+        raise PydanticCustomError("budgets_object", "must be a JSON object of team -> monthly USD")
+
     cost_export: CostExportConfig | None = Field(
         None,
         description="the organization's FOCUS export: the hub adds a Glue table, an Athena workgroup `mlgov` and "

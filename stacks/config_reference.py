@@ -25,6 +25,8 @@ START_MARKER = "<!-- config-reference:start -->"
 END_MARKER = "<!-- config-reference:end -->"
 REQUIRED = "required"
 REQUIRED_IN_ORG_MODE = "required in org mode"
+# Keys given in cdk.json in another shape than the model stores them (budgets: an object, kept as sorted pairs).
+TYPE_NOTES = {"budgets": "object: `ml:team` value → USD a month (> 0)"}
 # What the model's validators add to the field defaults, which introspection cannot see: the cross-field rules of
 # MlgovConfig._require_consistent_mode and the member_regions default factory. tests/unit/test_config_reference.py
 # checks each entry against the validators.
@@ -33,6 +35,7 @@ DEFAULT_NOTES: dict[str, str] = {
     "organization_id": REQUIRED_IN_ORG_MODE,
     "target_ous": f"`[]`; {REQUIRED_IN_ORG_MODE} (non-empty)",
     "member_regions": "`[hub_region]`",
+    "budgets": "`{}`: no budget alerts",
 }
 
 
@@ -93,7 +96,7 @@ def _keys(model: type[BaseModel], prefix: str, parent_required: bool) -> Iterato
             raise ValueError(f"config key {key} has no description: add Field(description=...) in stacks/config.py")
         yield ConfigKey(
             key,
-            _type(field.annotation, field.metadata),
+            TYPE_NOTES.get(key) or _type(field.annotation, field.metadata),
             _default(key, field, parent_required, prefix),
             field.description,
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from mlgov.domain.interaction import DEFAULT_SNOOZE_DAYS
@@ -102,6 +102,23 @@ def json_list(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
     return tuple(value)
 
 
+def budget_map(env: Mapping[str, str], name: str) -> dict[str, float]:
+    """A JSON object of team -> positive number of USD; SettingsError naming the variable otherwise."""
+    text = env.get(name)
+    if not text:
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a JSON object of team -> monthly USD") from None
+    if not isinstance(parsed, dict) or not all(
+        isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+        for k, v in parsed.items()
+    ):
+        raise SettingsError(f"{name} must be a JSON object of team -> monthly USD (a positive number)")
+    return {team: float(usd) for team, usd in parsed.items()}
+
+
 def boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
     """true/1/yes or false/0/no (`default` when unset); SettingsError naming the variable otherwise."""
     text = (env.get(name) or "").strip().lower()
@@ -141,6 +158,7 @@ class ScannerSettings:
     write_last_invoked: bool = True  # update the endpoints' `last-invoked` tag when traffic was seen
     live_prices: bool = True  # MLGOV_LIVE_PRICES: price from the AWS Price List (weekly cache), else the table only
     around_costs: bool = True  # MLGOV_AROUND_COSTS: logs and artifact-bucket costs around the running endpoints
+    budgets: Mapping[str, float] = field(default_factory=dict)  # MLGOV_BUDGETS: {"team": monthly USD}
     tag_schema_json: str | None = None  # None: the packaged copy of policies/tag_schema.json
     home_region: str = "us-east-1"  # the hub's region: console links
     endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
@@ -173,6 +191,7 @@ class ScannerSettings:
             write_last_invoked=boolean(env, "MLGOV_WRITE_LAST_INVOKED", True),
             live_prices=boolean(env, "MLGOV_LIVE_PRICES", True),
             around_costs=boolean(env, "MLGOV_AROUND_COSTS", True),
+            budgets=budget_map(env, "MLGOV_BUDGETS"),
             tag_schema_json=env.get("MLGOV_TAG_SCHEMA") or None,
             home_region=home_region,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,

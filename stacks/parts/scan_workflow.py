@@ -123,6 +123,7 @@ class ScanWorkflow(Construct):
             "MLGOV_ZOMBIE_MIN_AGE_DAYS": str(config.zombie_min_age_days),
             "MLGOV_LIVE_PRICES": "true" if config.live_prices else "false",
             "MLGOV_AROUND_COSTS": "true" if config.around_costs else "false",
+            "MLGOV_BUDGETS": json.dumps(dict(config.budgets), sort_keys=True),
             "MLGOV_SLACK_CHANNEL": config.slack.channel_id,
             "MLGOV_SLACK_TOKEN_SECRET": config.slack.bot_token_secret_name,
         }

@@ -212,3 +212,21 @@ def test_a_scan_task_that_raises_is_caught_by_the_template_and_reported(hub, mon
     assert all("scanner crashed" in e["message"] and "stackTrace" in e["message"] for e in crashed)
     assert {f["name"] for f in report["findings"]} == {"churn-busy"}
     assert json.loads(result["output"])["approvals_started"] == 0 and _approvals(hub) == []
+
+
+def test_a_team_over_its_budget_is_alerted_once_however_often_the_scan_runs(hub):
+    scanner = hub.lambdas.by_handler("mlgov.handlers.scanner.handler")
+    budgets = json.dumps({"fraud": 100, "search": 10_000})  # the endpoints carry ml:team=fraud
+    hub.lambdas.set_environment(scanner, {**hub.lambdas.environment(scanner), "MLGOV_BUDGETS": budgets})
+
+    for run in ("budget-1", "budget-2"):
+        assert _run(hub, run)["status"] == "SUCCEEDED"
+
+    report = _report(hub)
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(report)
+    fraud = report["budgets"]["teams"]["fraud"]
+    assert fraud["budget_usd"] == 100 and fraud["forecast_pct"] > 100
+    assert report["budgets"]["teams"]["search"]["forecast_usd"] == 0
+    alerts = [m for m in hub.slack.messages() if "Budget" in m["body"].get("text", "")]
+    assert [m["body"]["text"].split(":")[0] for m in alerts] == ["Budget 100%"]  # 80 % recorded with it, once
+    assert "team fraud is forecast to spend" in alerts[0]["body"]["text"]

@@ -453,3 +453,15 @@ def test_the_archive_bucket_suffix_names_a_new_archive_for_a_reinstall() -> None
     suffixed = load_config(org_config(archive_bucket_suffix="v2"))
     assert archive_bucket_name(suffixed) == f"mlgov-archive-{config.hub_account}-{config.hub_region}-v2"
     assert config_error(org_config(archive_bucket_suffix="V2!")).startswith(PREFIX + "archive_bucket_suffix: must ")
+
+
+def test_budgets_are_a_json_object_of_team_to_positive_usd() -> None:
+    config = load_config({**SINGLE_ACCOUNT, "budgets": {"fraud": 5000, "search-team": 1250.5}})
+    assert dict(config.budgets) == {"fraud": 5000, "search-team": 1250.5}
+    assert hash(config)  # the frozen config stays hashable
+    assert "budgets" in config_error({**SINGLE_ACCOUNT, "budgets": {"fraud": -5}})
+    assert "budgets" in config_error({**SINGLE_ACCOUNT, "budgets": {"fraud": "5000"}})
+    assert "budgets" in config_error({**SINGLE_ACCOUNT, "budgets": {"bad,team": 5}})
+    assert "budgets: must be a json object of team -> monthly usd" in config_error(
+        {**SINGLE_ACCOUNT, "budgets": "lots"}
+    )

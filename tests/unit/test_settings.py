@@ -134,3 +134,16 @@ def test_malformed_trusted_federation_roles_are_named(environment, value) -> Non
     environment.setenv("MLGOV_TRUSTED_FEDERATION_ROLES", value)
     with pytest.raises(SettingsError, match="MLGOV_TRUSTED_FEDERATION_ROLES must be a JSON list of IAM role ARNs"):
         settings()
+
+
+@pytest.mark.parametrize("value", ['{"fraud": -1}', '["fraud"]', '{"fraud": "100"}', '{"fraud": true}', "{oops"])
+def test_a_malformed_budget_map_is_named(value) -> None:
+    from mlgov.settings import budget_map
+
+    with pytest.raises(SettingsError, match="^MLGOV_BUDGETS must be a JSON object of team -> monthly USD"):
+        budget_map({"MLGOV_BUDGETS": value}, "MLGOV_BUDGETS")
+    assert budget_map({"MLGOV_BUDGETS": '{"fraud": 100, "risk": 2.5}'}, "MLGOV_BUDGETS") == {
+        "fraud": 100.0,
+        "risk": 2.5,
+    }
+    assert budget_map({}, "MLGOV_BUDGETS") == {}

@@ -4,6 +4,9 @@ Key: partition key `arn` (S), no sort key. A zombie's current episode starts on 
 (kept while it stays a zombie or its evidence is missing, removed on any other status); `approval_execution` names
 the approval execution started for that episode. `expires_at` (epoch seconds) is refreshed on every sighting, for
 the table's TTL to drop resources that disappeared.
+
+Budget rows sit beside them under `budget#<team>#<YYYY-MM>`: the thresholds alerted that month (`alerted_pct`, a
+number set) and the last alert's audit record; nothing reads the table by scanning, so they never pass for findings.
 """
 
 from __future__ import annotations
@@ -122,9 +125,47 @@ class FindingsTable:
             },
         )
 
+    def claim_budget_thresholds(
+        self, team: str, month: str, thresholds: list[int], now: datetime, audit: Mapping[str, object]
+    ) -> list[int]:
+        """Record that `thresholds` (percent) of `team`'s budget are alerted in `month`, in the team's budget row
+        (key `budget#<team>#<YYYY-MM>`, beside the findings, with the same TTL); the thresholds recorded before this
+        call come back, so a retried run alerts nothing twice. `audit`: what was forecast and why."""
+        response = self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": budget_key(team, month)}},
+            UpdateExpression="ADD alerted_pct :new SET last_alert_at = :at, last_alert = :audit, expires_at = :ttl",
+            ExpressionAttributeValues={
+                ":new": {"NS": [str(t) for t in thresholds]},
+                ":at": {"S": now.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                ":audit": self._serializer.serialize({k: _plain(v) for k, v in audit.items()}),
+                ":ttl": {"N": str(int((now + ROW_TTL).timestamp()))},
+            },
+            ReturnValues="ALL_OLD",
+        )
+        before = response.get("Attributes", {}).get("alerted_pct", {}).get("NS", [])
+        return sorted(int(value) for value in before)
+
+    def release_budget_thresholds(self, team: str, month: str, thresholds: list[int]) -> None:
+        """Forget thresholds whose alert could not be posted: the next run tries again."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": budget_key(team, month)}},
+            UpdateExpression="DELETE alerted_pct :gone",
+            ExpressionAttributeValues={":gone": {"NS": [str(t) for t in thresholds]}},
+        )
+
     def get(self, arn: str) -> dict | None:
         item = self._client.get_item(TableName=self._table, Key={KEY: {"S": arn}}, ConsistentRead=True).get("Item")
         return None if item is None else {key: self._deserializer.deserialize(value) for key, value in item.items()}
+
+
+def budget_key(team: str, month: str) -> str:
+    return f"budget#{team}#{month}"
+
+
+def _plain(value: object) -> object:
+    return _decimal(value) if isinstance(value, float) else value
 
 
 def _decimal(value: float | None) -> Decimal | None:

@@ -258,6 +258,8 @@ class ScannerRuntime:
         now = self.clock()
         documents, errors = self._read_parts(run_id, parts)
         merged = merge_reports(documents, now, errors=errors)
+        if self.settings.budgets:
+            merged["budgets"] = self._alert_budgets(merged, now)
         key = report_key(run_id, now)
         archive = self._archive()
         archive.put_json(key, merged)
@@ -368,6 +370,41 @@ class ScannerRuntime:
                     "could not start the approval; retried next run", extra={"arn": row.arn, "error": str(err)}
                 )
         return started, failed
+
+    def _alert_budgets(self, report: dict, now: datetime) -> dict:
+        """Every budgeted team's forecast; alerts claimed in the findings table and posted (none without a channel)."""
+        from mlgov.domain.budgets import team_forecasts
+        from mlgov.services.budgets import alert_budgets
+
+        notify = self._notifier()
+        if notify is None:
+            forecasts = team_forecasts(report, self.settings.budgets)
+            return {"teams": {team: f.as_json() for team, f in forecasts.items()}, "alerts": [],
+                    "note": "no Slack channel configured: forecasts only"}  # fmt: skip
+        try:
+            return alert_budgets(report, self.settings.budgets, now, self._findings_table(), notify)
+        except (ClientError, BotoCoreError) as err:
+            self.logger.error("budget alerts not recorded", extra={"error": str(err)})
+            forecasts = team_forecasts(report, self.settings.budgets)
+            return {"teams": {team: f.as_json() for team, f in forecasts.items()}, "alerts": [], "error": str(err)}
+
+    def _notifier(self):
+        """text -> posted to the Slack channel (NotifyError when it is not); None when no channel is configured."""
+        config = self.settings
+        if not (config.slack_channel and config.slack_token_secret):
+            return None
+        from mlgov.aws.slack_post import SlackPostError, bot_token, post_message
+        from mlgov.services.budgets import NotifyError
+
+        def notify(text: str) -> None:
+            try:
+                token = bot_token(self._client("secretsmanager"), config.slack_token_secret)
+                blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {text}"}}]
+                post_message(token, config.slack_channel, blocks, text, base_url=config.slack_api_url)
+            except (SlackPostError, ClientError, BotoCoreError) as err:
+                raise NotifyError(f"Slack: {err}") from None
+
+        return notify
 
     def _post_digest(self, report: dict, key: str, new_zombies: int) -> bool:
         config = self.settings
