@@ -180,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_exempt_command(commands, common)
 
+    from mlgov.cli.slack import add_slack_commands
+
+    add_slack_commands(commands, common)
+
     from mlgov.cli.doctor import add_doctor_command
 
     add_doctor_command(commands, common)
