@@ -9,7 +9,9 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagSuppressions
 from constructs import Construct
@@ -39,6 +41,9 @@ def hub_function_role_arns(config: MlgovConfig, partition: str = "*") -> list[st
         f"arn:{partition}:iam::{config.hub_account}:role/{name}"
         for name in (AUTO_TAGGER_ROLE_NAME, JOB_LEDGER_ROLE_NAME, SCANNER_ROLE_NAME, HYPERPOD_ROLE_NAME)
     ]
+
+
+NOTIFICATIONS_TOPIC_NAME = "mlgov-notifications"
 
 
 class HubStack(cdk.Stack):
@@ -76,6 +81,7 @@ class HubStack(cdk.Stack):
             approvals_table=self.approval.table,
         )
         self.hyperpod = HyperPodScheduler(self, "HyperPod", config=config)
+        self.notifications = self._notifications([self.scan.scanner, self.approval.approval_function])
         self.cost_export = (
             CostExportQueries(self, "CostExport", config=config.cost_export, logs=self.archive.access_logs)
             if config.cost_export
@@ -86,6 +92,27 @@ class HubStack(cdk.Stack):
         cdk.CfnOutput(self, "ScanStateMachineArn", value=self.scan.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "HubBusArn", value=self.bus.event_bus_arn)
         cdk.CfnOutput(self, "AutoTaggerDlqUrl", value=self.dead_letter_queue.queue_url)
+
+    def _notifications(self, publishers: list[lambda_.Function]) -> sns.Topic:
+        """`mlgov-notifications`: every Slack post (digests, approval requests and their outcome, budget alerts) is
+        also published here, for email, Amazon Q Developer in chat applications or a pager to subscribe. Encrypted
+        with the AWS-managed SNS key, TLS only; only the functions that post may publish (identity policies of this
+        account: the topic policy grants no other account anything)."""
+        topic = sns.Topic(
+            self,
+            "Notifications",
+            topic_name=NOTIFICATIONS_TOPIC_NAME,
+            display_name="mlgov",
+            master_key=kms.Alias.from_alias_name(self, "SnsManagedKey", "alias/aws/sns"),
+            enforce_ssl=True,
+        )
+        for function in publishers:
+            function.add_to_role_policy(
+                iam.PolicyStatement(sid="PublishNotifications", actions=["sns:Publish"], resources=[topic.topic_arn])
+            )
+            function.add_environment("MLGOV_NOTIFY_TOPIC", topic.topic_arn)
+        cdk.CfnOutput(self, "NotificationsTopicArn", value=topic.topic_arn, description="subscribe to mlgov's posts")
+        return topic
 
     def _dead_letter_queue(self, name: str, alarm_name: str, what: str) -> sqs.Queue:
         """An encrypted, TLS-only DLQ with an alarm as soon as anything lands in it."""

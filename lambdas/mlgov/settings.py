@@ -159,6 +159,7 @@ class ScannerSettings:
     live_prices: bool = True  # MLGOV_LIVE_PRICES: price from the AWS Price List (weekly cache), else the table only
     around_costs: bool = True  # MLGOV_AROUND_COSTS: logs and artifact-bucket costs around the running endpoints
     budgets: Mapping[str, float] = field(default_factory=dict)  # MLGOV_BUDGETS: {"team": monthly USD}
+    notify_topic: str | None = None  # MLGOV_NOTIFY_TOPIC: the hub's notifications topic, every post mirrored there
     tag_schema_json: str | None = None  # None: the packaged copy of policies/tag_schema.json
     home_region: str = "us-east-1"  # the hub's region: console links
     endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
@@ -192,6 +193,7 @@ class ScannerSettings:
             live_prices=boolean(env, "MLGOV_LIVE_PRICES", True),
             around_costs=boolean(env, "MLGOV_AROUND_COSTS", True),
             budgets=budget_map(env, "MLGOV_BUDGETS"),
+            notify_topic=env.get("MLGOV_NOTIFY_TOPIC") or None,
             tag_schema_json=env.get("MLGOV_TAG_SCHEMA") or None,
             home_region=home_region,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
@@ -217,6 +219,7 @@ class ApprovalSettings:
     slack_api_url: str | None = None  # MLGOV_SLACK_API_URL (tests, demo)
     region: str | None = None
     endpoint_url: str | None = None  # MLGOV_ENDPOINT_URL (moto in the demo and end-to-end tests)
+    notify_topic: str | None = None  # MLGOV_NOTIFY_TOPIC: the hub's notifications topic, every post mirrored there
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ApprovalSettings:
@@ -234,6 +237,7 @@ class ApprovalSettings:
             slack_api_url=env.get("MLGOV_SLACK_API_URL") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
+            notify_topic=env.get("MLGOV_NOTIFY_TOPIC") or None,
         )
 
 

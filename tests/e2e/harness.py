@@ -707,6 +707,10 @@ class Harness:
             ]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             hub.refs[logical_id], hub.attributes[(logical_id, "Arn")] = url, arn
+        sns = session.client("sns")
+        for logical_id, properties in hub.resources("AWS::SNS::Topic"):
+            arn = sns.create_topic(Name=properties.get("TopicName") or hub.physical_name(logical_id, 256))["TopicArn"]
+            hub.refs[logical_id], hub.attributes[(logical_id, "TopicArn")] = arn, arn
         events = session.client("events")
         for logical_id, properties in hub.resources("AWS::Events::EventBus"):
             arn = events.create_event_bus(Name=properties["Name"])["EventBusArn"]

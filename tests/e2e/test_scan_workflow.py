@@ -218,6 +218,15 @@ def test_a_team_over_its_budget_is_alerted_once_however_often_the_scan_runs(hub)
     scanner = hub.lambdas.by_handler("mlgov.handlers.scanner.handler")
     budgets = json.dumps({"fraud": 100, "search": 10_000})  # the endpoints carry ml:team=fraud
     hub.lambdas.set_environment(scanner, {**hub.lambdas.environment(scanner), "MLGOV_BUDGETS": budgets})
+    # the platform subscribes a queue (email, Amazon Q Developer, a pager alike) to the notifications topic
+    session = hub.session(hub.templates.hub_account)
+    sqs = session.client("sqs")
+    queue = sqs.create_queue(QueueName="notifications-probe")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = hub.lambdas.environment(scanner)["MLGOV_NOTIFY_TOPIC"]
+    session.client("sns").subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
 
     for run in ("budget-1", "budget-2"):
         assert _run(hub, run)["status"] == "SUCCEEDED"
@@ -230,3 +239,11 @@ def test_a_team_over_its_budget_is_alerted_once_however_often_the_scan_runs(hub)
     alerts = [m for m in hub.slack.messages() if "Budget" in m["body"].get("text", "")]
     assert [m["body"]["text"].split(":")[0] for m in alerts] == ["Budget 100%"]  # 80 % recorded with it, once
     assert "team fraud is forecast to spend" in alerts[0]["body"]["text"]
+    published = []
+    while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        published += [message["Body"] for message in batch]
+        sqs.delete_message_batch(
+            QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+        )
+    assert [body for body in published if body.startswith("Budget")] == [alerts[0]["body"]["text"]]
+    assert len([body for body in published if body.startswith("mlgov scan: ") and "reports%2F" in body]) == 2  # digests

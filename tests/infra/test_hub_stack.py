@@ -358,3 +358,49 @@ def test_create_call_patterns_split_over_rules_when_the_list_outgrows_the_size_l
     assert len(patterns) > 1
     assert all(len(_json.dumps(p)) <= event_parts.PATTERN_MAX_CHARS for p in patterns)
     assert [n for p in patterns for n in p["detail"]["eventName"]] == list(many)
+
+
+def test_the_notifications_topic_is_encrypted_tls_only_and_published_to_by_the_posting_functions_alone(hub):
+    """Evaluated: the scanner and approval roles may publish (identity policies); no other role of the hub, and no
+    principal of a member account (the topic policy grants nobody anything and denies plain HTTP)."""
+    from mlgov.domain.iam_eval import RequestContext, evaluate, resource_policy_allows
+    from tests.infra.template_helpers import rendered
+
+    topic_id, topic = only(hub, "AWS::SNS::Topic")
+    assert topic["Properties"]["TopicName"] == "mlgov-notifications"
+    assert render(topic["Properties"]["KmsMasterKeyId"]).endswith("alias/aws/sns")
+    (_, policy) = only(hub, "AWS::SNS::TopicPolicy")
+    document = concrete(rendered(policy["Properties"]["PolicyDocument"]))
+    topic_arn = concrete(f"${{Ref:{topic_id}}}")
+    member = RequestContext(
+        "sns:Publish",
+        principal_arn="arn:aws:iam::333333333333:role/data-scientist",
+        resource=topic_arn,
+        context={"aws:SecureTransport": "true"},
+    )
+    assert not resource_policy_allows(document, member)
+    plain_http = RequestContext("sns:Publish", resource=topic_arn, context={"aws:SecureTransport": "false"})
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+               for s in document["Statement"])  # fmt: skip
+    assert not resource_policy_allows(document, plain_http)
+
+    roles = hub.find_resources("AWS::IAM::Role")
+    publishers = set()
+    for role_id, role in roles.items():
+        statements = concrete([{**s, "Resource": rendered(s["Resource"])} for s in role_statements(hub, role_id)])
+        allowed = evaluate(
+            {"identity": {"Version": "2012-10-17", "Statement": statements}},
+            RequestContext("sns:Publish", resource=topic_arn),
+            full_aws_access=False,
+        )
+        if allowed.allowed:
+            publishers.add(role["Properties"].get("RoleName") or role_id)
+    assert publishers == {"mlgov-hub-scanner", "mlgov-hub-approval"}
+
+
+def concrete(value: object) -> object:
+    """Rendered template values with `${Ref:X}` / `${AWS::X}` made plain text (`ref<X>`), so that the evaluator takes
+    them as literal names rather than policy variables."""
+    import re
+
+    return json.loads(re.sub(r"\$\{([^}]*)\}", r"ref<\1>", json.dumps(value)))

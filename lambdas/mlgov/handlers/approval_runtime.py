@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import boto3
 
 from mlgov.aws.approvals_table import ApprovalsTable
@@ -9,6 +11,7 @@ from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.services.approvals import ApprovalTasks, SlackGateway
 from mlgov.settings import ApprovalSettings, approval_settings
 
+LOGGER = logging.getLogger("mlgov.approval")
 SESSION_NAME = "mlgov-approval"  # how the approval flow's calls show in member accounts' CloudTrail
 
 
@@ -28,15 +31,32 @@ def build_tasks(config: ApprovalSettings | None = None) -> ApprovalTasks:
             token.append(bot_token(client("secretsmanager"), config.slack_token_secret))
         return token[0]
 
+    def mirror(subject: str, text: str) -> None:
+        """The same words on the notifications topic; a failure is logged, never raised (Slack is the channel)."""
+        if not config.notify_topic:
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from mlgov.aws.notify_topic import publish_notice
+
+        try:
+            publish_notice(client("sns"), config.notify_topic, subject, text)
+        except (ClientError, BotoCoreError) as err:
+            LOGGER.warning("notification not published: %s", err)
+
     def post(blocks: list[dict], text: str) -> str:
         from mlgov.aws.slack_post import post_message
 
-        return post_message(bot(), config.slack_channel, blocks, text, base_url=config.slack_api_url)
+        ts = post_message(bot(), config.slack_channel, blocks, text, base_url=config.slack_api_url)
+        mirror("mlgov approval request", text)
+        return ts
 
     def update(channel: str, ts: str, blocks: list[dict], text: str) -> str:
         from mlgov.aws.slack_update import update_message
 
-        return update_message(bot(), channel, ts, blocks, text, base_url=config.slack_api_url)
+        updated = update_message(bot(), channel, ts, blocks, text, base_url=config.slack_api_url)
+        mirror("mlgov approval outcome", text)
+        return updated
 
     return ApprovalTasks(
         sessions=AccountSessions(

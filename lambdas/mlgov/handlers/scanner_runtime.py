@@ -389,32 +389,55 @@ class ScannerRuntime:
             return {"teams": {team: f.as_json() for team, f in forecasts.items()}, "alerts": [], "error": str(err)}
 
     def _notifier(self):
-        """text -> posted to the Slack channel (NotifyError when it is not); None when no channel is configured."""
+        """text -> posted to the Slack channel and published on the notifications topic (NotifyError when every
+        configured channel failed); None when neither is configured."""
         config = self.settings
-        if not (config.slack_channel and config.slack_token_secret):
+        slack = bool(config.slack_channel and config.slack_token_secret)
+        if not (slack or config.notify_topic):
             return None
         from mlgov.aws.slack_post import SlackPostError, bot_token, post_message
         from mlgov.services.budgets import NotifyError
 
         def notify(text: str) -> None:
-            try:
-                token = bot_token(self._client("secretsmanager"), config.slack_token_secret)
-                blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {text}"}}]
-                post_message(token, config.slack_channel, blocks, text, base_url=config.slack_api_url)
-            except (SlackPostError, ClientError, BotoCoreError) as err:
-                raise NotifyError(f"Slack: {err}") from None
+            failures = []
+            if slack:
+                try:
+                    token = bot_token(self._client("secretsmanager"), config.slack_token_secret)
+                    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {text}"}}]
+                    post_message(token, config.slack_channel, blocks, text, base_url=config.slack_api_url)
+                except (SlackPostError, ClientError, BotoCoreError) as err:
+                    failures.append(f"Slack: {err}")
+            if config.notify_topic and not self._mirror("mlgov budget alert", text):
+                failures.append("the notifications topic refused it")
+            if len(failures) == slack + bool(config.notify_topic):
+                raise NotifyError("; ".join(failures))
 
         return notify
 
+    def _mirror(self, subject: str, text: str) -> bool:
+        """Publish on the notifications topic (when configured); False, logged, when it fails."""
+        if not self.settings.notify_topic:
+            return False
+        from mlgov.aws.notify_topic import publish_notice
+
+        try:
+            publish_notice(self._client("sns"), self.settings.notify_topic, subject, text)
+        except (ClientError, BotoCoreError) as err:
+            self.logger.warning("notification not published", extra={"error": str(err)})
+            return False
+        return True
+
     def _post_digest(self, report: dict, key: str, new_zombies: int) -> bool:
         config = self.settings
-        if not (config.slack_channel and config.slack_token_secret):
-            self.logger.info("Slack digest not configured (MLGOV_SLACK_CHANNEL, MLGOV_SLACK_TOKEN_SECRET)")
-            return False
-        from mlgov.aws.slack_post import SlackPostError, bot_token, post_message
         from mlgov.domain.slack_digest import digest_blocks, digest_text
 
         url = report_location(config.archive_bucket, key, config.home_region)
+        if not (config.slack_channel and config.slack_token_secret):
+            self.logger.info("Slack digest not configured (MLGOV_SLACK_CHANNEL, MLGOV_SLACK_TOKEN_SECRET)")
+            self._mirror("mlgov daily scan", f"{digest_text(report, new_zombies=new_zombies)}\n{url}")
+            return False
+        from mlgov.aws.slack_post import SlackPostError, bot_token, post_message
+
         try:
             token = bot_token(self._client("secretsmanager"), config.slack_token_secret)
             post_message(
@@ -427,6 +450,7 @@ class ScannerRuntime:
         except (SlackPostError, ClientError, BotoCoreError, ImportError) as err:
             self.logger.error("Slack digest not posted", extra={"error": str(err)})
             return False
+        self._mirror("mlgov daily scan", f"{digest_text(report, new_zombies=new_zombies)}\n{url}")
         return True
 
     # ---- shared ---------------------------------------------------------------------------------------------------
