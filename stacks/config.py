@@ -182,6 +182,16 @@ class MlgovConfig(BaseModel):
         "artifacts' S3 bucket (DescribeModel per model, one GetMetricData batch per account-region); multi-model "
         "endpoints marked shared",
     )
+    expiry_reminder_days: Annotated[
+        int,
+        Strict(),
+        Field(
+            ge=0,
+            le=90,
+            description="days before a billed resource's auto-delete-after date that its owner is reminded in Slack "
+            "(once per date); 0: no reminders",
+        ),
+    ] = 7
     # Given as a JSON object {team: USD}; kept as sorted pairs so that the frozen config stays hashable.
     budgets: tuple[
         tuple[

@@ -160,6 +160,7 @@ class ScannerSettings:
     around_costs: bool = True  # MLGOV_AROUND_COSTS: logs and artifact-bucket costs around the running endpoints
     budgets: Mapping[str, float] = field(default_factory=dict)  # MLGOV_BUDGETS: {"team": monthly USD}
     notify_topic: str | None = None  # MLGOV_NOTIFY_TOPIC: the hub's notifications topic, every post mirrored there
+    expiry_reminder_days: int = 7  # MLGOV_EXPIRY_REMINDER_DAYS: remind owners this many days ahead; 0: never
     tag_schema_json: str | None = None  # None: the packaged copy of policies/tag_schema.json
     home_region: str = "us-east-1"  # the hub's region: console links
     endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
@@ -194,6 +195,7 @@ class ScannerSettings:
             around_costs=boolean(env, "MLGOV_AROUND_COSTS", True),
             budgets=budget_map(env, "MLGOV_BUDGETS"),
             notify_topic=env.get("MLGOV_NOTIFY_TOPIC") or None,
+            expiry_reminder_days=whole_number(env, "MLGOV_EXPIRY_REMINDER_DAYS", 7, minimum=0),
             tag_schema_json=env.get("MLGOV_TAG_SCHEMA") or None,
             home_region=home_region,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,

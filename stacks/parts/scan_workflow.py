@@ -124,6 +124,7 @@ class ScanWorkflow(Construct):
             "MLGOV_LIVE_PRICES": "true" if config.live_prices else "false",
             "MLGOV_AROUND_COSTS": "true" if config.around_costs else "false",
             "MLGOV_BUDGETS": json.dumps(dict(config.budgets), sort_keys=True),
+            "MLGOV_EXPIRY_REMINDER_DAYS": str(config.expiry_reminder_days),
             "MLGOV_SLACK_CHANNEL": config.slack.channel_id,
             "MLGOV_SLACK_TOKEN_SECRET": config.slack.bot_token_secret_name,
         }

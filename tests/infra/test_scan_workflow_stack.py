@@ -230,3 +230,4 @@ def test_only_the_scanner_reads_list_prices_and_it_does_by_default(hub, cdk_cont
     assert scanner["Properties"]["Environment"]["Variables"]["MLGOV_LIVE_PRICES"] == "true"
     assert scanner["Properties"]["Environment"]["Variables"]["MLGOV_AROUND_COSTS"] == "true"  # around_costs default
     assert scanner["Properties"]["Environment"]["Variables"]["MLGOV_BUDGETS"] == "{}"  # no budgets: no alerts
+    assert scanner["Properties"]["Environment"]["Variables"]["MLGOV_EXPIRY_REMINDER_DAYS"] == "7"  # the default

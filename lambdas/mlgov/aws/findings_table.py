@@ -11,6 +11,7 @@ number set) and the last alert's audit record; nothing reads the table by scanni
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -154,6 +155,36 @@ class FindingsTable:
             UpdateExpression="DELETE alerted_pct :gone",
             ExpressionAttributeValues={":gone": {"NS": [str(t) for t in thresholds]}},
         )
+
+    def claim_reminder(self, arn: str, expires_on: str, now: datetime) -> bool:
+        """Record that the owner of `arn` was reminded of its `auto-delete-after` date `expires_on`; False when that
+        reminder was already recorded (a retried run, or the next day's run before the date changes)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": arn}},
+                UpdateExpression="SET reminded_for = :date, reminded_at = :at",
+                ConditionExpression=f"attribute_exists({KEY}) AND (attribute_not_exists(reminded_for) OR "
+                "reminded_for <> :date)",
+                ExpressionAttributeValues={
+                    ":date": {"S": expires_on},
+                    ":at": {"S": now.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_reminder(self, arn: str, expires_on: str) -> None:
+        """Forget a reminder that could not be posted: the next run tries again."""
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": arn}},
+                UpdateExpression="REMOVE reminded_for, reminded_at",
+                ConditionExpression="reminded_for = :date",
+                ExpressionAttributeValues={":date": {"S": expires_on}},
+            )
 
     def get(self, arn: str) -> dict | None:
         item = self._client.get_item(TableName=self._table, Key={KEY: {"S": arn}}, ConsistentRead=True).get("Item")

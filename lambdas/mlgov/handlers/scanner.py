@@ -6,7 +6,7 @@ Events (from the state machine) and results:
 - {"task": "scan", "account", "region", "run_id"} → {"account", "region", "part_key", "resources", "errors"}
 - {"task": "aggregate", "run_id", "parts": [scan results, or Catch outputs {"account", "region", "error"}]}
   → {"run_id", "report_key", "summary", "errors", "new_zombies", "approvals_started", "approval_errors",
-  "digest_posted"}
+  "digest_posted", "expiry_reminders": {"due", "reminded": [ARN], "error"?}}
 - {"task": "access", "accounts"?: [id], "regions"?: [region]} (from `mlgov doctor`; omitted: the scan's own targets and
   regions) → {"task": "access", "role", "regions", "accounts": [{"account", "ok", "via", "error",
   "regions": [{"region", "ok", "error"}]}], "ok", "failed"}: AssumeRole of the spoke role, then one ListEndpoints per

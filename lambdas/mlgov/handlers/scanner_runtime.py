@@ -268,6 +268,7 @@ class ScannerRuntime:
         new_zombies = [row.arn for row in recorded if row.new_zombie]
         started, approval_errors = self._start_approvals(merged, recorded, run_id, key, now)
         posted = self._post_digest(merged, key, len(new_zombies))
+        reminders = self._remind_expiring(merged, now)
         return {
             "run_id": run_id,
             "report_key": key,
@@ -277,6 +278,7 @@ class ScannerRuntime:
             "approvals_started": started,
             "approval_errors": approval_errors,
             "digest_posted": posted,
+            "expiry_reminders": reminders,
         }
 
     def _read_parts(self, run_id: str, parts: Sequence[Mapping] | None) -> tuple[list[dict], list[dict]]:
@@ -388,7 +390,21 @@ class ScannerRuntime:
             forecasts = team_forecasts(report, self.settings.budgets)
             return {"teams": {team: f.as_json() for team, f in forecasts.items()}, "alerts": [], "error": str(err)}
 
-    def _notifier(self):
+    def _remind_expiring(self, report: dict, now: datetime) -> dict:
+        """Owners told of `auto-delete-after` dates within the configured days (after the findings are recorded)."""
+        days = self.settings.expiry_reminder_days
+        notify = self._notifier("mlgov expiry reminder") if days else None
+        if notify is None:
+            return {"due": 0, "reminded": [], "note": "reminders off, or no channel configured"}
+        from mlgov.services.expiry import remind_expiring
+
+        try:
+            return remind_expiring(report, days, now, self._findings_table(), notify)
+        except (ClientError, BotoCoreError) as err:
+            self.logger.error("expiry reminders not recorded", extra={"error": str(err)})
+            return {"due": 0, "reminded": [], "error": str(err)}
+
+    def _notifier(self, subject: str = "mlgov budget alert"):
         """text -> posted to the Slack channel and published on the notifications topic (NotifyError when every
         configured channel failed); None when neither is configured."""
         config = self.settings
@@ -407,7 +423,7 @@ class ScannerRuntime:
                     post_message(token, config.slack_channel, blocks, text, base_url=config.slack_api_url)
                 except (SlackPostError, ClientError, BotoCoreError) as err:
                     failures.append(f"Slack: {err}")
-            if config.notify_topic and not self._mirror("mlgov budget alert", text):
+            if config.notify_topic and not self._mirror(subject, text):
                 failures.append("the notifications topic refused it")
             if len(failures) == slack + bool(config.notify_topic):
                 raise NotifyError("; ".join(failures))
