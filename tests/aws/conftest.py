@@ -28,3 +28,22 @@ def fake_aws_credentials(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/mlgov-tests/config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/mlgov-tests/credentials")
+
+
+@pytest.fixture
+def findings_table():
+    """The hub's findings table (partition key `arn`) on moto DynamoDB, through mlgov's adapter."""
+    import boto3
+    from moto import mock_aws
+
+    from mlgov.aws.findings_table import FindingsTable
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="findings",
+            KeySchema=[{"AttributeName": "arn", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "arn", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield FindingsTable(client, "findings")

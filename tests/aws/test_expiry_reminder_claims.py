@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from mlgov.aws.findings_table import FindingsTable
 from mlgov.services.budgets import NotifyError
 from mlgov.services.expiry import remind_expiring
 
@@ -27,18 +24,9 @@ def _report(expires: str) -> dict:
 
 
 @pytest.fixture
-def table():
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="findings",
-            KeySchema=[{"AttributeName": "arn", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "arn", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        findings = FindingsTable(client, "findings")
-        findings.record_all(_report("2026-11-25")["findings"], NOW, "run-1")  # the run records findings first
-        yield findings
+def table(findings_table):
+    findings_table.record_all(_report("2026-11-25")["findings"], NOW, "run-1")  # the run records findings first
+    return findings_table
 
 
 def test_one_reminder_per_date_however_often_the_run_is_replayed(table):

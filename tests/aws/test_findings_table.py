@@ -8,12 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import boto3
-import pytest
-from moto import mock_aws
-
-from mlgov.aws.findings_table import FindingsTable
-
 REGION = "eu-west-1"
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 ARN = "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn"
@@ -35,39 +29,26 @@ def _finding(status: str, waste: float = 0.0, owner: str | None = "alice@example
     }
 
 
-@pytest.fixture
-def table():
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName="findings",
-            KeySchema=[{"AttributeName": "arn", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "arn", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield FindingsTable(client, "findings")
-
-
-def test_first_sighting_creates_the_row_and_later_ones_keep_first_seen(table):
-    first = table.record(_finding("active"), NOW, "run-1")
-    later = table.record(_finding("untagged", owner=None), NOW + timedelta(days=3), "run-2")
+def test_first_sighting_creates_the_row_and_later_ones_keep_first_seen(findings_table):
+    first = findings_table.record(_finding("active"), NOW, "run-1")
+    later = findings_table.record(_finding("untagged", owner=None), NOW + timedelta(days=3), "run-2")
 
     assert first.previous_status is None and first.first_seen == "2026-11-24T06:00:00Z"
     assert later.previous_status == "active" and later.first_seen == "2026-11-24T06:00:00Z"
-    row = table.get(ARN)
+    row = findings_table.get(ARN)
     assert row["first_seen"] == "2026-11-24T06:00:00Z" and row["last_seen"] == "2026-11-27T06:00:00Z"
     assert row["status"] == "untagged" and row["owner"] is None and row["team"] == "fraud"
     assert row["monthly_cost_usd"] == Decimal("165.6") and row["last_run_id"] == "run-2"
     assert row["expires_at"] == int((NOW + timedelta(days=93)).timestamp())
 
 
-def test_a_zombie_episode_opens_once_and_ends_on_a_definite_other_status(table):
-    opened = table.record(_finding("zombie", 165.6), NOW, "run-1")
-    continued = table.record(_finding("zombie", 165.6), NOW + timedelta(days=1), "run-2")
-    unknown = table.record(_finding("unknown"), NOW + timedelta(days=2), "run-3")
-    still = table.record(_finding("zombie", 165.6), NOW + timedelta(days=3), "run-4")
-    alive = table.record(_finding("active"), NOW + timedelta(days=4), "run-5")
-    again = table.record(_finding("zombie", 165.6), NOW + timedelta(days=5), "run-6")
+def test_a_zombie_episode_opens_once_and_ends_on_a_definite_other_status(findings_table):
+    opened = findings_table.record(_finding("zombie", 165.6), NOW, "run-1")
+    continued = findings_table.record(_finding("zombie", 165.6), NOW + timedelta(days=1), "run-2")
+    unknown = findings_table.record(_finding("unknown"), NOW + timedelta(days=2), "run-3")
+    still = findings_table.record(_finding("zombie", 165.6), NOW + timedelta(days=3), "run-4")
+    alive = findings_table.record(_finding("active"), NOW + timedelta(days=4), "run-5")
+    again = findings_table.record(_finding("zombie", 165.6), NOW + timedelta(days=5), "run-6")
 
     assert [r.new_zombie for r in (opened, continued, unknown, still, alive, again)] == [
         True,
@@ -87,11 +68,11 @@ def test_a_zombie_episode_opens_once_and_ends_on_a_definite_other_status(table):
     ]
 
 
-def test_the_approval_mark_is_read_back_on_the_next_sighting(table):
-    table.record(_finding("zombie", 1.0), NOW, "run-1")
-    table.mark_approval(ARN, "zombie-20261124-abc", NOW)
+def test_the_approval_mark_is_read_back_on_the_next_sighting(findings_table):
+    findings_table.record(_finding("zombie", 1.0), NOW, "run-1")
+    findings_table.mark_approval(ARN, "zombie-20261124-abc", NOW)
 
-    next_run = table.record(_finding("zombie", 1.0), NOW + timedelta(days=1), "run-2")
+    next_run = findings_table.record(_finding("zombie", 1.0), NOW + timedelta(days=1), "run-2")
 
     assert next_run.approval_execution == "zombie-20261124-abc"
-    assert table.get(ARN)["approval_started_at"] == "2026-11-24T06:00:00Z"
+    assert findings_table.get(ARN)["approval_started_at"] == "2026-11-24T06:00:00Z"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlgov.aws.hyperpod import UpdateResult, attempt
+from mlgov.aws.hyperpod import UpdateResult, all_tags, attempt
 from mlgov.domain.endpoint_schedules import (
     ENDPOINT,
     SAGEMAKER_NAMESPACE,
@@ -24,12 +24,7 @@ class ScheduledEndpoints:
         self._autoscaling = autoscaling
 
     def tags(self, arn: str) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        for page in self._sagemaker.get_paginator("list_tags").paginate(
-            ResourceArn=arn, PaginationConfig={"PageSize": 50}
-        ):
-            tags.update({tag["Key"]: tag["Value"] for tag in page.get("Tags", [])})
-        return tags
+        return all_tags(self._sagemaker, arn)
 
     def describe(self, kind: str, name: str) -> dict[str, Any]:
         if kind == ENDPOINT:

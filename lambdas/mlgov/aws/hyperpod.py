@@ -43,12 +43,7 @@ class HyperPodClusters:
         return response
 
     def tags(self, arn: str) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        for page in self._sagemaker.get_paginator("list_tags").paginate(
-            ResourceArn=arn, PaginationConfig={"PageSize": 50}
-        ):
-            tags.update({tag["Key"]: tag["Value"] for tag in page.get("Tags", [])})
-        return tags
+        return all_tags(self._sagemaker, arn)
 
     def write_saved_tag(self, arn: str, value: str) -> None:
         """AddTags `mlgov:hyperpod-saved` (replaces the previous value of that key only)."""
@@ -57,6 +52,14 @@ class HyperPodClusters:
     def update(self, request: dict[str, Any]) -> UpdateResult:
         """UpdateCluster; a rejection comes back with the service's code and message instead of raising."""
         return attempt(self._sagemaker.update_cluster, request)
+
+
+def all_tags(sagemaker, arn: str) -> dict[str, str]:
+    """Every tag of a SageMaker resource (ListTags, 50 a page)."""
+    tags: dict[str, str] = {}
+    for page in sagemaker.get_paginator("list_tags").paginate(ResourceArn=arn, PaginationConfig={"PageSize": 50}):
+        tags.update({tag["Key"]: tag["Value"] for tag in page.get("Tags", [])})
+    return tags
 
 
 def attempt(call, request: Mapping[str, Any]) -> UpdateResult:

@@ -46,29 +46,23 @@ def measure_around(
         return measured, errors
     workers = max(1, min(max_workers, len(groups)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlgov-around") as pool:
-        outcomes = pool.map(
-            lambda key: _measure_account_region(sessions, *key, groups[key], components, now), list(groups)
-        )
+        outcomes = pool.map(lambda key: _measured_or_error(sessions, key, groups[key], components, now), list(groups))
         for part, part_errors in outcomes:
             measured.merge(part)
             errors += part_errors
     return measured, errors
 
 
-def _measure_account_region(
-    sessions: AccountSessions,
-    account: str,
-    region: str,
-    endpoints: list[Resource],
-    components: list[Resource],
-    now: datetime,
+def _measured_or_error(
+    sessions: AccountSessions, key: tuple[str, str], endpoints: list[Resource], components: list[Resource], now
 ) -> tuple[Measured, list[ScanError]]:
+    """_measure, with a failure to reach the account-region (no session, say) as one error entry."""
     try:
-        return _measure(sessions, account, region, endpoints, components, now)
-    except (ClientError, BotoCoreError) as err:  # e.g. no session for the account: nothing measured, said once
+        return _measure(sessions, *key, endpoints, components, now)
+    except (ClientError, BotoCoreError) as err:
         message = f"costs around the endpoints not read: {err}"
         operation = getattr(err, "operation_name", None) or type(err).__name__
-        return Measured(log_bytes={e.arn: None for e in endpoints}), [ScanError(account, region, operation, message)]
+        return Measured(log_bytes={e.arn: None for e in endpoints}), [ScanError(*key, operation, message)]
 
 
 def _measure(
