@@ -7,10 +7,11 @@ Stages (each prints what happened; ``run_demo`` returns the same facts for tests
             CloudTrail event goes through the spoke's rule to the hub bus and the auto-tagger
 4. usage    60 days of history: creation times moved back, CloudWatch metrics seeded (busy, idle, exempt)
 5. scan     the scheduled scan (EventBridge Scheduler → Step Functions → scanner) writes the report, posts the
-            Slack digest and starts one approval per new zombie
+            Slack digest, alerts the team past its budget and starts one approval per new zombie
 6. approve  an approver clicks Approve on one zombie (a signed request to the local Function URL) and Reject on
             another: re-check, snapshot, verify, delete — and the exemption
 7. restore  `mlgov restore` recreates the deleted endpoint from its snapshot
+   ... then one night of an off-hours schedule on a prod endpoint (the deployed scheduler, `mlgov schedules set`)
 8. report   demo-out/report.json and the self-contained demo-out/report.html
 """
 
@@ -38,6 +39,7 @@ HISTORY_DAYS = 60
 # timestamps, the functions' clocks and the printed figures are the same on every day it is run.
 DEMO_INSTANT = datetime(2026, 11, 16, 6, 0, tzinfo=UTC)  # a Monday, at the daily scan's 06:00 UTC
 APPROVER = "U0PLATFORM1"  # cdk.json slack.approvers
+DEMO_BUDGETS = {"churn": 1000.0, "recsys": 5000.0}  # cdk.json `budgets`: churn runs past its budget this month
 
 
 def _tags(team: str, model: str, experiment: str, environment: str, keep_days: int = 120) -> dict[str, str]:
@@ -61,6 +63,7 @@ class Endpoint:
     tags: dict[str, str]
     creator: str  # who created it (SSO user e-mail)
     decision: str | None = None  # what the approver clicks in Slack: approve | reject | snooze | None (waiting)
+    instances: int = 1
 
 
 ENDPOINTS = [
@@ -101,6 +104,7 @@ ENDPOINTS = [
         "busy",
         _tags("churn", "churn-xgb", "release-12", "prod"),
         "dave@example.com",
+        instances=3,  # the platform puts it on an off-hours schedule (Demo.schedules): 1 instance at night
     ),
     Endpoint(
         PROD,
@@ -307,6 +311,9 @@ class DemoResult:
     restored: list[str] = field(default_factory=list)
     endpoint_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # name → tags at the end
     surviving_endpoints: list[str] = field(default_factory=list)
+    schedule_outcomes: list[dict] = field(default_factory=list)  # the scheduler's outcome at night, in the morning
+    scheduled_instances: list[int] = field(default_factory=list)  # the endpoint's instances after each
+    budget_alerts: list[str] = field(default_factory=list)  # the Slack texts of budget alerts
     outputs: list[Path] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -506,7 +513,7 @@ class Demo:
                 {
                     "VariantName": "AllTraffic",
                     "ModelName": f"{endpoint.name}-model",
-                    "InitialInstanceCount": 1,
+                    "InitialInstanceCount": endpoint.instances,
                     "InstanceType": endpoint.instance_type,
                 }
             ],
@@ -690,6 +697,15 @@ class Demo:
             f"   Slack digest posted to {digest[0]['body'].get('channel') if digest else '?'}; "
             f"{output['approvals_started']} approval(s) started"
         )
+        for team, forecast in self.result.report.get("budgets", {}).get("teams", {}).items():
+            self.say(
+                f"   budget {team:8} ${forecast['budget_usd']:>9,.2f}/month, forecast ${forecast['forecast_usd']:,.2f} "
+                f"({forecast['forecast_pct']}%)"
+            )
+        self.result.budget_alerts = [m["body"]["text"] for m in harness.slack.messages() if m["body"].get(
+            "text", "").startswith("Budget")]  # fmt: skip
+        for text in self.result.budget_alerts:
+            self.say(f"   Slack: {text}")
 
     # ---- 4b. billed ---------------------------------------------------------------------------------------------
 
@@ -841,6 +857,42 @@ class Demo:
                 restored = session.client("sagemaker").describe_endpoint(EndpointName=name)
                 self.result.restored.append(restored["EndpointName"])
 
+    # ---- 7b. schedules ----------------------------------------------------------------------------------------
+
+    def set_budgets(self, budgets: dict[str, float]) -> None:
+        """cdk.json `budgets`, as the deployed scanner reads it."""
+        scanner = self.harness.lambdas.by_handler("mlgov.handlers.scanner.handler")
+        environment = self.harness.lambdas.environment(scanner)
+        self.harness.lambdas.set_environment(scanner, {**environment, "MLGOV_BUDGETS": json.dumps(budgets)})
+
+    def schedules(self, name: str, schedule: str, night: datetime, morning: datetime) -> None:
+        """`mlgov schedules set` through the hub, the platform's opt-in (MLGOV_HYPERPOD_APPLY=true), then the
+        mlgov-hyperpod schedule fires in the evening and the next morning."""
+        import time_machine
+
+        endpoint = next(e for e in ENDPOINTS if e.name == name)
+        scheduler = self.harness.lambdas.by_handler("mlgov.handlers.hyperpod_scheduler.handler")
+        environment = self.harness.lambdas.environment(scheduler)
+        self.harness.lambdas.set_environment(scheduler, {**environment, "MLGOV_HYPERPOD_APPLY": "true"})
+        request = {"task": "set_schedule", "cluster_arn": self.arns[name], "schedule": schedule,
+                   "by": "platform@example.com"}  # fmt: skip
+        if self.harness.lambdas.invoke(scheduler, request).error:
+            raise RuntimeError(f"the hub refused the schedule of {name}")
+        self.say(f'   $ mlgov schedules set {name} "{schedule}"  (written by the hub through the spoke role)')
+        sagemaker = self.harness.session(endpoint.account, endpoint.region).client("sagemaker")
+        for moment in (night, morning):
+            with time_machine.travel(moment, tick=False):
+                run = self.harness.fire_schedule("mlgov-hyperpod")
+            [outcome] = [o for o in run["result"]["clusters"] if o["arn"] == self.arns[name]]
+            described = sagemaker.describe_endpoint(EndpointName=name)
+            instances = described["ProductionVariants"][0]["DesiredInstanceCount"]
+            self.result.schedule_outcomes.append(outcome)
+            self.result.scheduled_instances.append(instances)
+            self.say(
+                f"   {moment:%a %H:%M} UTC  {outcome['action']:10} {outcome['outcome']:8} → {instances} instance(s): "
+                f"{outcome['reason'][:110]}"
+            )
+
     # ---- helpers ------------------------------------------------------------------------------------------------
 
     def _tags(self, account: str, region: str, arn: str) -> dict[str, str]:
@@ -939,7 +991,8 @@ def _run_demo(templates, out_dir: Path, say: Callable[[str], None]) -> DemoResul
         demo.exempt("legacy-forecast", "regulatory-hold")
         say("== 4/8 usage: two months of history")
         demo.seed_usage()
-        say("== 5/8 scan: the daily schedule fires the mlgov-scan state machine")
+        demo.set_budgets(DEMO_BUDGETS)
+        say("== 5/8 scan: the daily schedule fires the mlgov-scan state machine (team budgets in cdk.json)")
         demo.scan()
         say("   billed cost: last month's FOCUS export (AWS Data Exports) joined to the findings (mlgov costs)")
         demo.billed(out_dir / "focus-export.parquet")
@@ -947,6 +1000,13 @@ def _run_demo(templates, out_dir: Path, say: Callable[[str], None]) -> DemoResul
         demo.approve()
         say("== 7/8 restore: mlgov restore from the verified snapshot")
         demo.restore()
+        say("   off-hours schedule: one night of a prod endpoint (1 instance at night, its 3 back in the morning)")
+        demo.schedules(
+            "churn-xgb-prod",
+            "weekdays 07:00-21:00 America/New_York min=1",
+            night=datetime(2026, 11, 17, 2, 30, tzinfo=UTC),  # Monday 21:30 in New York
+            morning=datetime(2026, 11, 17, 12, 5, tzinfo=UTC),  # Tuesday 07:05
+        )
         result = demo.result
     say("== 8/8 report")
     from mlgov.report_html import render_html

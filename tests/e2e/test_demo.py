@@ -127,3 +127,20 @@ def test_the_demo_prints_each_stage_and_writes_the_report(outcome):
     assert json.loads((out / "report.json").read_text()) == result.report
     html = (out / "report.html").read_text()
     assert "llm-playground" in html and "<svg" in html and "http://" not in html.split("<body", 1)[1]
+
+
+def test_one_night_of_schedules_and_one_budget_alert(outcome):
+    result, lines, _ = outcome
+    night, morning = result.schedule_outcomes
+    assert (night["action"], night["outcome"], night["target_counts"]) == ("scale_down", "applied", {"AllTraffic": 1})
+    assert (morning["action"], morning["outcome"], morning["target_counts"]) == (
+        "scale_up",
+        "applied",
+        {"AllTraffic": 3},
+    )
+    assert result.scheduled_instances == [1, 3]
+    budgets = result.report["budgets"]["teams"]
+    assert budgets["churn"]["forecast_pct"] >= 100 and budgets["recsys"]["forecast_pct"] < 80
+    [alert] = result.budget_alerts
+    assert alert.startswith("Budget 100%: team churn is forecast to spend")
+    assert any(line.strip().startswith("Slack: Budget 100%") for line in lines)

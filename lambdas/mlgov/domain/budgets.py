@@ -52,7 +52,8 @@ class BudgetAlert:
 
     def text(self) -> str:
         f = self.forecast
-        unknown = f" ({f.unpriced} of its resources are unpriced and not counted)" if f.unpriced else ""
+        verb = "is" if f.unpriced == 1 else "are"
+        unknown = f" ({f.unpriced} of its resources {verb} unpriced and not counted)" if f.unpriced else ""
         return (
             f"Budget {self.threshold_pct}%: team {self.team} is forecast to spend {usd(f.forecast_usd)} on SageMaker "
             f"in {self.month}, {f.pct:.0f}% of its {usd(f.budget_usd)} budget{unknown}."
