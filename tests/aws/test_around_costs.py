@@ -93,7 +93,11 @@ def _scan(session, real_schema):
 
 
 def test_logs_and_artifact_bucket_are_estimated_from_cloudwatch_and_the_bucket_counted_once(fleet, real_schema):
+    calls: list[str] = []
+    fleet.events.register("before-call.*.*", lambda model, **_: calls.append(model.name))
     document, _ = _scan(fleet, real_schema)
+    # the reads around 3 endpoints: one DescribeModel per model, one GetMetricData for every metric
+    assert calls.count("DescribeModel") == 3 and calls.count("GetMetricData") == 1
     jsonschema.validate(document, SCHEMA)
     findings = {f["name"]: f for f in document["findings"]}
     logs = findings["churn"]["around"]["logs"]
