@@ -284,3 +284,63 @@ def test_records_of_other_places_and_kinds_are_not_this_pass(clients):
 def test_dimension_names_are_application_auto_scalings():
     model = boto3.client("application-autoscaling", region_name=REGION).meta.service_model
     assert {VARIANT_DIMENSION, COMPONENT_DIMENSION} <= set(model.shape_for("ScalableDimension").enum)
+
+
+def test_a_refused_scale_down_puts_the_lowered_scaling_minimum_back(clients):
+    resources, sm, aas = clients
+    store = _store(IC_ARN, "chat")
+    _tags(sm, IC_ARN)
+    _component(sm, 2)
+    _target(aas, "inference-component/chat", COMPONENT_DIMENSION, 1)
+    sm.add_response(
+        "add_tags", {}, {"ResourceArn": IC_ARN, "Tags": [{"Key": "mlgov:hyperpod-saved", "Value": "copies=2"}]}
+    )  # noqa: E501
+    _minimum(aas, "inference-component/chat", COMPONENT_DIMENSION, 0)
+    sm.add_client_error("update_inference_component_runtime_config", "ValidationException", "copy count not allowed")
+    _minimum(aas, "inference-component/chat", COMPONENT_DIMENSION, 1)  # put back at once
+    (outcome,) = _pass(resources, store, FRIDAY_EVENING)
+    assert outcome.outcome == "rejected" and "UpdateInferenceComponentRuntimeConfig rejected" in outcome.reason
+
+
+def test_a_scaling_minimum_the_morning_could_not_restore_is_retried_inside_the_window(clients):
+    resources, sm, aas = clients
+    store = _store(IC_ARN, "chat")
+    # the night went through; in the morning the copies came back but RegisterScalableTarget failed
+    _tags(sm, IC_ARN)
+    _component(sm, 2)
+    _target(aas, "inference-component/chat", COMPONENT_DIMENSION, 1)
+    sm.add_response(
+        "add_tags", {}, {"ResourceArn": IC_ARN, "Tags": [{"Key": "mlgov:hyperpod-saved", "Value": "copies=2"}]}
+    )  # noqa: E501
+    _minimum(aas, "inference-component/chat", COMPONENT_DIMENSION, 0)
+    sm.add_response(
+        "update_inference_component_runtime_config",
+        {"InferenceComponentArn": IC_ARN},
+        {"InferenceComponentName": "chat", "DesiredRuntimeConfig": {"CopyCount": 0}},
+    )
+    assert _pass(resources, store, FRIDAY_EVENING)[0].outcome == "applied"
+    _tags(sm, IC_ARN, saved="copies=2")
+    _component(sm, 0)
+    _target(aas, "inference-component/chat", COMPONENT_DIMENSION, 0)
+    sm.add_response(
+        "update_inference_component_runtime_config",
+        {"InferenceComponentArn": IC_ARN},
+        {"InferenceComponentName": "chat", "DesiredRuntimeConfig": {"CopyCount": 2}},
+    )
+    aas.add_client_error("register_scalable_target", "ConcurrentUpdateException", "a scaling activity is in progress")
+    (morning,) = _pass(resources, store, MONDAY_MORNING)
+    assert morning.outcome == "applied" and "not restored yet" in morning.reason
+
+    later = MONDAY_MORNING.replace(hour=6, minute=20)
+    _tags(sm, IC_ARN, saved="copies=2")
+    _component(sm, 2)
+    _target(aas, "inference-component/chat", COMPONENT_DIMENSION, 0)  # still the off-hours minimum
+    _minimum(aas, "inference-component/chat", COMPONENT_DIMENSION, 1)
+    (retry,) = _pass(resources, store, later)
+    assert retry.outcome == "applied" and "restored the saved scaling minimum" in retry.reason
+
+    _tags(sm, IC_ARN, saved="copies=2")
+    _component(sm, 2)
+    _target(aas, "inference-component/chat", COMPONENT_DIMENSION, 3)  # somebody raised it by hand: left alone
+    (settled,) = _pass(resources, store, later.replace(minute=35))
+    assert settled.outcome == "none"

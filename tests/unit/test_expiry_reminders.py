@@ -46,3 +46,16 @@ def test_the_message_names_each_resource_its_owner_date_and_cost():
         "auto-delete-after=2026-11-21, tomorrow; $168.00/month"
     ) in text
     assert "auto-delete-after=2026-11-25, in 5 days; unpriced/month" in text
+
+
+def test_a_long_notice_is_split_into_sections_within_slacks_limits_and_escaped():
+    from mlgov.domain.slack_digest import MAX_BLOCKS, SECTION_TEXT_MAX, notice_blocks
+
+    many = [finding(f"endpoint-{i:04}", "2026-11-25") for i in range(1200)]
+    text = reminder_text(expiring_soon(many, TODAY, 7), TODAY) + "\n<!channel> & <@U123>"
+    blocks = notice_blocks(text)
+    assert 1 < len(blocks) <= MAX_BLOCKS
+    assert all(len(b["text"]["text"]) <= SECTION_TEXT_MAX and b["text"]["verbatim"] is True for b in blocks)
+    assert blocks[-1]["text"]["text"].endswith("more sections: see the report")
+    short = notice_blocks("a & <!channel> <@U123>")
+    assert short[0]["text"]["text"] == ":warning: a &amp; &lt;!channel&gt; &lt;@U123&gt;"

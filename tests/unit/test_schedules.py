@@ -187,7 +187,7 @@ def test_a_held_cluster_is_never_touched():
     decision = decide(BERLIN_WORKDAY, cluster(), None, True, None, MONDAY_NIGHT)
     assert decision.action == "none"
     assert "on hold" in decision.reason
-    assert "mlgov hyperpod resume llm-train" in decision.reason
+    assert "mlgov schedules resume llm-train" in decision.reason
 
 
 @pytest.mark.parametrize("status", ["Updating", "SystemUpdating", "Creating", "RollingBack", "Failed", "Deleting"])

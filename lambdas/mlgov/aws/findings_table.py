@@ -126,26 +126,34 @@ class FindingsTable:
             },
         )
 
-    def claim_budget_thresholds(
-        self, team: str, month: str, thresholds: list[int], now: datetime, audit: Mapping[str, object]
-    ) -> list[int]:
+    def claim_budget_thresholds(self, team: str, month: str, thresholds: list[int], now: datetime) -> list[int]:
         """Record that `thresholds` (percent) of `team`'s budget are alerted in `month`, in the team's budget row
         (key `budget#<team>#<YYYY-MM>`, beside the findings, with the same TTL); the thresholds recorded before this
-        call come back, so a retried run alerts nothing twice. `audit`: what was forecast and why."""
+        call come back, so a retried run alerts nothing twice."""
         response = self._client.update_item(
             TableName=self._table,
             Key={KEY: {"S": budget_key(team, month)}},
-            UpdateExpression="ADD alerted_pct :new SET last_alert_at = :at, last_alert = :audit, expires_at = :ttl",
+            UpdateExpression="ADD alerted_pct :new SET expires_at = :ttl",
             ExpressionAttributeValues={
                 ":new": {"NS": [str(t) for t in thresholds]},
-                ":at": {"S": now.strftime("%Y-%m-%dT%H:%M:%SZ")},
-                ":audit": self._serializer.serialize({k: _plain(v) for k, v in audit.items()}),
                 ":ttl": {"N": str(int((now + ROW_TTL).timestamp()))},
             },
             ReturnValues="ALL_OLD",
         )
         before = response.get("Attributes", {}).get("alerted_pct", {}).get("NS", [])
         return sorted(int(value) for value in before)
+
+    def record_budget_alert(self, team: str, month: str, now: datetime, audit: Mapping[str, object]) -> None:
+        """The audit record of an alert that was posted: when, and what was forecast."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": budget_key(team, month)}},
+            UpdateExpression="SET last_alert_at = :at, last_alert = :audit",
+            ExpressionAttributeValues={
+                ":at": {"S": now.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                ":audit": self._serializer.serialize({k: _plain(v) for k, v in audit.items()}),
+            },
+        )
 
     def release_budget_thresholds(self, team: str, month: str, thresholds: list[int]) -> None:
         """Forget thresholds whose alert could not be posted: the next run tries again."""

@@ -12,7 +12,16 @@ from mlgov.domain.hyperpod_plan import SAVED_TAG
 
 # Worth another try on the next run rather than a rejection to remember for the rest of the window: the cluster
 # changed under us, or the service pushed back after botocore's own retries.
-TRANSIENT_ERRORS = frozenset({"ConflictException", "ThrottlingException", "ServiceUnavailable", "InternalFailure"})
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ConflictException",
+        "ThrottlingException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "ConcurrentUpdateException",  # Application Auto Scaling, right after a scaling change
+        "InternalServiceException",
+    }
+)
 
 
 @dataclass(frozen=True)

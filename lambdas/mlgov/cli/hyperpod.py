@@ -117,6 +117,9 @@ def _aws_errors():
 def _resolve(args: argparse.Namespace, session, store: StateStore) -> tuple[str, str]:
     """(arn, name) of CLUSTER: an ARN as given, else a name the state table knows, else DescribeCluster here."""
     cluster = args.cluster
+    if cluster.startswith("arn:") and _scheduled_resource(cluster):  # SageMaker writes these ARNs in lower case
+        prefix, _, name = cluster.rpartition("/")
+        cluster = f"{prefix}/{name.lower()}"
     if cluster.startswith("arn:"):
         known = store.get(cluster)
         return cluster, (known.name if known and known.name else cluster.rsplit("/", 1)[-1])
@@ -134,6 +137,12 @@ def _resolve(args: argparse.Namespace, session, store: StateStore) -> tuple[str,
             "pass its ARN"
         ) from None
     return described["ClusterArn"], described.get("ClusterName") or cluster
+
+
+def _scheduled_resource(arn: str):
+    from mlgov.services.endpoint_schedules import scheduled_resource
+
+    return scheduled_resource(arn)
 
 
 def _caller(session, args: argparse.Namespace) -> str | None:
@@ -177,7 +186,7 @@ def _hold(args: argparse.Namespace) -> int:
         store.set_hold(arn, name, True, datetime.now(UTC), by=_caller(session, args), reason=args.reason)
     except _aws_errors() as err:
         raise HyperPodCliError(f"cannot write the state table: {err}") from None
-    print(f"held {name} ({arn}): the scheduler leaves it as it is until `mlgov hyperpod resume {name}`")
+    print(f"held {name} ({arn}): the scheduler leaves it as it is until `mlgov schedules resume {name}`")
     return 0
 
 
@@ -211,9 +220,9 @@ def _status(args: argparse.Namespace) -> int:
     except _aws_errors() as err:
         raise HyperPodCliError(f"cannot read the state table: {err}") from None
     if not records:
-        print("no clusters in the state table yet")
+        print("nothing in the state table yet")
         return 0
-    print(f"{'CLUSTER':28} {'HOLD':6} {'SAVED COUNTS':28} LAST ACTION")
+    print(f"{'RESOURCE':28} {'HOLD':6} {'SAVED COUNTS':28} LAST ACTION")
     for record in records:
         print(_status_line(record))
         if args.cluster:

@@ -255,7 +255,9 @@ def decide(
 ) -> Decision:
     """What the scheduler does with one cluster now, and why. Acts at most once per window or off period."""
     if hold:
-        return _none(f"on hold (manual override): `mlgov hyperpod resume {cluster.name}` hands it back to the schedule")
+        return _none(
+            f"on hold (manual override): `mlgov schedules resume {cluster.name}` hands it back to the schedule"
+        )
     if cluster.status != "InService":
         return _none(f"cluster is {cluster.status}: only InService clusters are scaled")
     if cluster.autoscaling:

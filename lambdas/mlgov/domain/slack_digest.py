@@ -109,6 +109,22 @@ def _context(text: str) -> dict:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(text, SECTION_TEXT_MAX)}]}
 
 
+def notice_blocks(text: str, emoji: str = ":warning:") -> list[dict]:
+    """A plain notice (budget alert, expiry reminder) as sections within Slack's limits: escaped, taken verbatim
+    (no auto-links), its lines packed into sections of SECTION_TEXT_MAX and at most MAX_BLOCKS of them."""
+    sections: list[str] = []
+    for line in _escape(f"{emoji} {text}").splitlines():
+        line = _cut(line, SECTION_TEXT_MAX)
+        if sections and len(sections[-1]) + 1 + len(line) <= SECTION_TEXT_MAX:
+            sections[-1] += "\n" + line
+        else:
+            sections.append(line)
+    if len(sections) > MAX_BLOCKS:
+        left = len(sections) - MAX_BLOCKS + 1
+        sections = [*sections[: MAX_BLOCKS - 1], f"… {left} more section{'s' if left != 1 else ''}: see the report"]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": part, "verbatim": True}} for part in sections]
+
+
 def _escape(text: str) -> str:
     """Slack's control characters in mrkdwn: a resource name like `<!channel>` must not ping anyone."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

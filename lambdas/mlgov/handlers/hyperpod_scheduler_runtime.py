@@ -145,9 +145,13 @@ class HyperPodSchedulerRuntime:
         accounts, regions = parse_targets(narrowed, self.scheduled_accounts(), list(self.config.regions))
         dry_run = not self.config.apply or bool(event.get("dry_run"))
         now = self.clock()
-        scheduled = [r for r in self.store.records() if r.schedule and scheduled_resource(r.arn)]
-        outcomes: list[ClusterOutcome] = []
         errors: list[PassError] = []
+        try:  # endpoints and components are scheduled from the records; HyperPod clusters go on without them
+            scheduled = [r for r in self.store.records() if r.schedule and scheduled_resource(r.arn)]
+        except (ClientError, BotoCoreError) as err:
+            scheduled = []
+            errors.append(PassError(self.config.hub_account, "-", "Scan", f"state table not read: {err}"))
+        outcomes: list[ClusterOutcome] = []
         for account in accounts:
             for region in regions:
                 try:

@@ -405,28 +405,32 @@ class ScannerRuntime:
             return {"due": 0, "reminded": [], "error": str(err)}
 
     def _notifier(self, subject: str = "mlgov budget alert"):
-        """text -> posted to the Slack channel and published on the notifications topic (NotifyError when every
-        configured channel failed); None when neither is configured."""
+        """text -> posted to the Slack channel, then published on the notifications topic; NotifyError when Slack
+        (or, without Slack, the topic) refused it; None when neither is configured."""
         config = self.settings
         slack = bool(config.slack_channel and config.slack_token_secret)
         if not (slack or config.notify_topic):
             return None
         from mlgov.aws.slack_post import SlackPostError, bot_token, post_message
+        from mlgov.domain.slack_digest import SECTION_TEXT_MAX, notice_blocks
         from mlgov.services.budgets import NotifyError
 
         def notify(text: str) -> None:
-            failures = []
+            """Slack is the channel when it is configured: its failure is the notice's failure (the caller releases
+            its claim and the next run tries again); then the topic gets the same words, best effort."""
             if slack:
                 try:
                     token = bot_token(self._client("secretsmanager"), config.slack_token_secret)
-                    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {text}"}}]
-                    post_message(token, config.slack_channel, blocks, text, base_url=config.slack_api_url)
+                    post_message(
+                        token, config.slack_channel, notice_blocks(text), text[:SECTION_TEXT_MAX],
+                        base_url=config.slack_api_url,
+                    )  # fmt: skip
                 except (SlackPostError, ClientError, BotoCoreError) as err:
-                    failures.append(f"Slack: {err}")
-            if config.notify_topic and not self._mirror(subject, text):
-                failures.append("the notifications topic refused it")
-            if len(failures) == slack + bool(config.notify_topic):
-                raise NotifyError("; ".join(failures))
+                    self.logger.error(f"{subject} not posted to Slack", extra={"error": str(err)})
+                    raise NotifyError(f"Slack: {err}") from None
+            mirrored = bool(config.notify_topic) and self._mirror(subject, text)
+            if not slack and not mirrored:
+                raise NotifyError("the notifications topic refused it")
 
         return notify
 

@@ -12,9 +12,9 @@ from mlgov.domain.budgets import due_alerts, month_of, passed_thresholds, team_f
 
 
 class BudgetClaims(Protocol):
-    def claim_budget_thresholds(
-        self, team: str, month: str, thresholds: list[int], now: datetime, audit: Mapping[str, object]
-    ) -> list[int]: ...
+    def claim_budget_thresholds(self, team: str, month: str, thresholds: list[int], now: datetime) -> list[int]: ...
+
+    def record_budget_alert(self, team: str, month: str, now: datetime, audit: Mapping[str, object]) -> None: ...
 
     def release_budget_thresholds(self, team: str, month: str, thresholds: list[int]) -> None: ...
 
@@ -38,9 +38,7 @@ def alert_budgets(
         passed = passed_thresholds(forecast)
         if not passed:
             continue
-        audit = {"forecast_usd": round(forecast.forecast_usd, 2), "budget_usd": forecast.budget_usd,
-                 "forecast_pct": round(forecast.pct, 1), "by": "mlgov scheduled scan"}  # fmt: skip
-        before = claims.claim_budget_thresholds(team, month, passed, now, audit)
+        before = claims.claim_budget_thresholds(team, month, passed, now)
         for alert in due_alerts({team: forecast}, {team: before}, month):
             try:
                 notify(alert.text())
@@ -48,5 +46,9 @@ def alert_budgets(
                 claims.release_budget_thresholds(team, month, list(alert.passed))
                 alerts.append({"team": team, "threshold_pct": alert.threshold_pct, "posted": False, "error": str(err)})
                 continue
+            audit = {"threshold_pct": alert.threshold_pct, "forecast_usd": round(forecast.forecast_usd, 2),
+                     "budget_usd": forecast.budget_usd, "forecast_pct": round(forecast.pct, 1),
+                     "by": "mlgov scheduled scan"}  # fmt: skip
+            claims.record_budget_alert(team, month, now, audit)
             alerts.append({"team": team, "threshold_pct": alert.threshold_pct, "posted": True, "text": alert.text()})
     return {"month": month, "teams": {team: f.as_json() for team, f in forecasts.items()}, "alerts": alerts}

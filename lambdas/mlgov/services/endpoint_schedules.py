@@ -46,7 +46,6 @@ from mlgov.services.hyperpod import (
     UNRECORDED,
     ClusterOutcome,
     error_message,
-    saved_from_tag,
 )
 
 Log = Callable[..., None]
@@ -137,7 +136,9 @@ class _ResourcePass:
         state = (endpoint_state if kind == ENDPOINT else component_state)(described, targets)
         if not state.groups:
             return self.outcome(record, UNCHANGED, "no instance-based variant to scale (serverless is billed per use)")
-        saved = record.saved or saved_from_tag(tags)
+        # Only the state table's saved counts: the tag is a copy anyone able to tag could write, and a record is
+        # required here anyway (unlike a HyperPod cluster recreated with its tag).
+        saved = record.saved
         decision = decide(schedule, state, saved, record.hold, record.last_action, self.now)
         details: dict[str, Any] = {
             "action": decision.action,
@@ -145,6 +146,9 @@ class _ResourcePass:
             "window_id": decision.window_id,
         }
         if decision.action == "none":
+            pending = self._pending_minimums(kind, record, schedule, state, targets)
+            if pending and not record.hold:
+                return self._restore_pending(record, decision, pending, details)
             return self.outcome(record, UNCHANGED, decision.reason, **details)
         operation, request = update_request(kind, record.name, decision.target_counts)
         if decision.action == "scale_down":
@@ -160,12 +164,17 @@ class _ResourcePass:
             self.store.save_counts(record.arn, record.name, SavedCounts(counts, self.now, decision.window_id,
                                                                         state.min_counts))  # fmt: skip
             self.resources.write_saved_tag(record.arn, saved_counts_tag(counts))
+            lowered = []
             for change in minimums:
                 result = self.resources.set_minimum(change)
                 if not result.applied:
+                    self._put_back(lowered, state)
                     return self._refused(record, decision, reason, "RegisterScalableTarget", result, details)
+                lowered.append(change)
         result = self.resources.scale(operation, request)
         if not result.applied:
+            if decision.action == "scale_down":
+                self._put_back(lowered, state)  # a refused scale-down leaves the minimums as they were
             return self._refused(record, decision, reason, _operation_name(operation), result, details)
         unrestored = []
         if decision.action == "scale_up":
@@ -173,8 +182,46 @@ class _ResourcePass:
         self._record(record, decision, APPLIED)
         self.log(f"{kind} scaled", resource=record.arn, action=decision.action, counts=decision.target_counts)
         if unrestored:
-            reason += f"; MinCapacity of {', '.join(c['ResourceId'] for c in unrestored)} not restored: set it by hand"
+            reason += f"; MinCapacity of {', '.join(c['ResourceId'] for c in unrestored)} not restored yet: retried on "
+            "every run inside the window"
         return self.outcome(record, APPLIED, reason, **details)
+
+    def _pending_minimums(self, kind, record, schedule, state, targets) -> list[dict[str, Any]]:
+        """Inside the window: the saved minimums a morning could not put back — a group whose MinCapacity is still
+        the off-hours count mlgov lowered it to (a value somebody set by hand is left alone)."""
+        saved = record.saved
+        if not saved or not saved.min_counts or not schedule.phase(self.now).inside:
+            return []
+        stuck = {
+            group.name: saved.min_counts[group.name]
+            for group in state.groups
+            if group.name in saved.min_counts
+            and group.min_count is not None
+            and group.min_count < saved.min_counts[group.name]
+            and group.min_count == min(saved.counts.get(group.name, 0), schedule.minimum_for(group.name))
+        }
+        return minimum_changes(kind, record.name, targets, stuck)
+
+    def _restore_pending(self, record, decision, pending, details) -> ClusterOutcome:
+        listed = ", ".join(f"{c['ResourceId']} MinCapacity={c['MinCapacity']}" for c in pending)
+        if not self.apply:
+            return self.outcome(record, DRY_RUN, f"would restore the saved scaling minimum: {listed}", **details)
+        failed = [c["ResourceId"] for c in pending if not self.resources.set_minimum(c).applied]
+        if failed:
+            return self.outcome(
+                record, DEFERRED, f"saved scaling minimum of {', '.join(failed)} not restored; retried next run",
+                **details,
+            )  # fmt: skip
+        self.log("scaling minimum restored", resource=record.arn, minimums=listed)
+        return self.outcome(record, APPLIED, f"restored the saved scaling minimum: {listed}", **details)
+
+    def _put_back(self, lowered: list[dict[str, Any]], state) -> None:
+        """Best effort: the minimums a refused scale-down had lowered, back to what they were."""
+        before = {group.name: group.min_count for group in state.groups}
+        for change in lowered:
+            group = change["ResourceId"].rsplit("/", 1)[-1] if "/variant/" in change["ResourceId"] else "copies"
+            if before.get(group) is not None:
+                self.resources.set_minimum({**change, "MinCapacity": before[group]})
 
     def _refused(self, record, decision, reason, operation, result, details) -> ClusterOutcome:
         if result.transient:

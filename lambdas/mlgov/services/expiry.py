@@ -24,13 +24,25 @@ def remind_expiring(
     """{"due": resources within the window, "reminded": ARNs told this run, "error": why the message failed}."""
     today = now.date()
     due = expiring_soon(report.get("findings") or [], today, within_days)
-    new = [item for item in due if claims.claim_reminder(item.arn, item.expires_on.isoformat(), now)]
-    if not new:
-        return {"due": len(due), "reminded": []}
+    new = []
     try:
-        notify(reminder_text(new, today))
-    except NotifyError as err:
-        for item in new:
-            claims.release_reminder(item.arn, item.expires_on.isoformat())
-        return {"due": len(due), "reminded": [], "error": str(err)}
+        for item in due:
+            if claims.claim_reminder(item.arn, item.expires_on.isoformat(), now):
+                new.append(item)
+        if new:
+            notify(reminder_text(new, today))
+    except Exception as err:  # a claim or the post failed: release every claim this run took, then report or raise
+        _release(claims, new)
+        if isinstance(err, NotifyError):
+            return {"due": len(due), "reminded": [], "error": str(err)}
+        raise
     return {"due": len(due), "reminded": [item.arn for item in new]}
+
+
+def _release(claims: ReminderClaims, items) -> None:
+    """Best effort: one release failing does not keep the others."""
+    for item in items:
+        try:
+            claims.release_reminder(item.arn, item.expires_on.isoformat())
+        except Exception:  # noqa: BLE001, S112 - the next run's claim still sees the date; nothing else to do
+            continue
