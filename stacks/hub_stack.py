@@ -81,7 +81,9 @@ class HubStack(cdk.Stack):
             approvals_table=self.approval.table,
         )
         self.hyperpod = HyperPodScheduler(self, "HyperPod", config=config)
-        self.notifications = self._notifications([self.scan.scanner, self.approval.approval_function])
+        self.notifications = self._notifications(
+            [self.scan.scanner, self.approval.approval_function, self.hyperpod.function]
+        )
         self.cost_export = (
             CostExportQueries(self, "CostExport", config=config.cost_export, logs=self.archive.access_logs)
             if config.cost_export
@@ -94,10 +96,10 @@ class HubStack(cdk.Stack):
         cdk.CfnOutput(self, "AutoTaggerDlqUrl", value=self.dead_letter_queue.queue_url)
 
     def _notifications(self, publishers: list[lambda_.Function]) -> sns.Topic:
-        """`mlgov-notifications`: every Slack post (digests, approval requests and their outcome, budget alerts) is
-        also published here, for email, Amazon Q Developer in chat applications or a pager to subscribe. Encrypted
-        with the AWS-managed SNS key, TLS only; only the functions that post may publish (identity policies of this
-        account: the topic policy grants no other account anything)."""
+        """`mlgov-notifications`: every Slack post (digests, approval requests and their outcome, budget alerts, expiry
+        reminders) and the scheduler's rejected or stuck actions are published here, for email, a pager or a queue to
+        subscribe. Encrypted with the AWS-managed SNS key, TLS only; only the functions that post may publish
+        (identity policies of this account: the topic policy grants no other account anything)."""
         topic = sns.Topic(
             self,
             "Notifications",

@@ -259,6 +259,7 @@ class SchedulerSettings:
     endpoint_url: str | None = None
     target_ous: tuple[str, ...] = ()  # MLGOV_TARGET_OUS (org mode): the accounts below them, listed at each pass
     management_account: str | None = None  # MLGOV_MANAGEMENT_ACCOUNT: never scheduled (no spoke there)
+    notify_topic: str | None = None  # MLGOV_NOTIFY_TOPIC: rejected and stuck actions are published there
 
 
 @cache
@@ -277,6 +278,7 @@ def scheduler_settings() -> SchedulerSettings:
         endpoint_url=shared.endpoint_url,
         target_ous=json_list(os.environ, "MLGOV_TARGET_OUS") or (),
         management_account=os.environ.get("MLGOV_MANAGEMENT_ACCOUNT") or None,
+        notify_topic=os.environ.get("MLGOV_NOTIFY_TOPIC") or None,
     )
 
 

@@ -361,8 +361,8 @@ def test_create_call_patterns_split_over_rules_when_the_list_outgrows_the_size_l
 
 
 def test_the_notifications_topic_is_encrypted_tls_only_and_published_to_by_the_posting_functions_alone(hub):
-    """Evaluated: the scanner and approval roles may publish (identity policies); no other role of the hub, and no
-    principal of a member account (the topic policy grants nobody anything and denies plain HTTP)."""
+    """Evaluated: the scanner, approval and scheduler roles may publish (identity policies); no other role of the hub,
+    and no principal of a member account (the topic policy grants nobody anything and denies plain HTTP)."""
     from mlgov.domain.iam_eval import RequestContext, evaluate, resource_policy_allows
     from tests.infra.template_helpers import rendered
 
@@ -395,7 +395,7 @@ def test_the_notifications_topic_is_encrypted_tls_only_and_published_to_by_the_p
         )
         if allowed.allowed:
             publishers.add(role["Properties"].get("RoleName") or role_id)
-    assert publishers == {"mlgov-hub-scanner", "mlgov-hub-approval"}
+    assert publishers == {"mlgov-hub-scanner", "mlgov-hub-approval", "mlgov-hub-hyperpod"}
 
 
 def concrete(value: object) -> object:

@@ -33,6 +33,7 @@ def handler(event: dict, context) -> dict:
             level("hyperpod cluster " + cluster["outcome"], extra={"hyperpod_cluster": cluster})
     for error in summary["errors"]:
         logger.warning("hyperpod account-region failed", extra={"hyperpod_error": error})
+    _runtime().publish_problems(summary, log=lambda text, **fields: logger.warning(text, extra=fields))
     logger.info("hyperpod scheduler pass", extra={"dry_run": summary["dry_run"], "totals": summary["totals"]})
     return summary
 

@@ -127,6 +127,29 @@ class HyperPodSchedulerRuntime:
                 raise ScheduleRefused(f"{kind} {name} does not exist") from None
             raise
 
+    def publish_problems(self, summary: Mapping, log=None) -> int:
+        """A real pass's rejected actions and not-restored minimums on the notifications topic (someone must look:
+        a resource may stay scaled down); how many were published. A failed publish is logged, never raised."""
+        if not self.config.notify_topic or summary.get("dry_run"):
+            return 0
+        problems = [
+            f"{o['outcome']}: {o['cluster']} ({o['arn']}): {o['reason']}"
+            + (f" — {o['message']}" if o["message"] else "")
+            for o in summary.get("clusters", [])
+            if o["outcome"] == "rejected" or "not restored" in o["reason"]
+        ]
+        if not problems:
+            return 0
+        from mlgov.aws.notify_topic import publish_notice
+
+        sns = boto3.client("sns", config=RETRY_CONFIG, endpoint_url=self.config.endpoint_url)
+        try:
+            publish_notice(sns, self.config.notify_topic, "mlgov schedule problem", "\n".join(problems))
+        except (ClientError, BotoCoreError) as err:
+            (log or (lambda *a, **k: None))("schedule problems not published", error=str(err))
+            return 0
+        return len(problems)
+
     def run(self, event: Mapping | None = None, log=None, holder: str | None = None) -> dict:
         """One pass over every target account × region; the summary of what was decided and done. A real pass
         holds the state table's pass item (`holder`: this invocation's id): while another one runs, it skips."""
