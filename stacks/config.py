@@ -192,6 +192,15 @@ class MlgovConfig(BaseModel):
             "(once per date); 0: no reminders",
         ),
     ] = 7
+    notebook_stops: Annotated[str, StringConstraints(strict=True, pattern=r"^(report|stop)$")] = Field(
+        "report",
+        description="idle notebook instances (running past the idle hours without a lifecycle configuration): "
+        "`report` warns their owners in Slack once per idle episode; `stop` also stops them (the volume is kept) "
+        "when still idle after notebook_stop_grace_hours, unless `mlgov exempt` keeps them",
+    )
+    notebook_stop_grace_hours: Annotated[
+        int, Strict(), Field(ge=1, le=168, description="hours between the warning and the stop of an idle notebook")
+    ] = 24
     # Given as a JSON object {team: USD}; kept as sorted pairs so that the frozen config stays hashable.
     budgets: tuple[
         tuple[

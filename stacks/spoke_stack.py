@@ -86,7 +86,8 @@ class SpokeStack(cdk.Stack):
                     "unknown at synth, UpdateCluster, UpdateEndpointWeightsAndCapacities and "
                     "UpdateInferenceComponentRuntimeConfig only on resources tagged mlgov:schedule, "
                     "RegisterScalableTarget only on SageMaker's scalable dimensions: scalable-target ARNs carry a "
-                    "generated id); AddTags is "
+                    "generated id; StopNotebookInstance on the account's notebooks (unknown at synth), after a "
+                    "warning); AddTags is "
                     "limited by aws:TagKeys to the keys the auto-tagger writes.",
                     "appliesTo": [
                         "Action::sagemaker:Describe*",
@@ -95,6 +96,7 @@ class SpokeStack(cdk.Stack):
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:cluster/*",
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:endpoint/*",
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:inference-component/*",
+                        "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:notebook-instance/*",
                         "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:*",
                     ],
@@ -158,5 +160,10 @@ class SpokeStack(cdk.Stack):
                     conditions={"ForAllValues:StringLike": {"aws:TagKeys": list(auto_tagger_writable_keys())}},
                 ),
                 *hyperpod_statements(cdk.Aws.PARTITION, cdk.Aws.ACCOUNT_ID),
+                iam.PolicyStatement(
+                    sid="StopIdleNotebooks",  # the hub stops only after a warning, with notebook_stops: stop
+                    actions=["sagemaker:StopNotebookInstance"],
+                    resources=[f"arn:{cdk.Aws.PARTITION}:sagemaker:*:{cdk.Aws.ACCOUNT_ID}:notebook-instance/*"],
+                ),
             ]
         )

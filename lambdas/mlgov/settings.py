@@ -161,6 +161,8 @@ class ScannerSettings:
     budgets: Mapping[str, float] = field(default_factory=dict)  # MLGOV_BUDGETS: {"team": monthly USD}
     notify_topic: str | None = None  # MLGOV_NOTIFY_TOPIC: the hub's notifications topic, every post mirrored there
     expiry_reminder_days: int = 7  # MLGOV_EXPIRY_REMINDER_DAYS: remind owners this many days ahead; 0: never
+    notebook_stops: str = "report"  # MLGOV_NOTEBOOK_STOPS: report (warn only) | stop
+    notebook_stop_grace_hours: int = 24  # MLGOV_NOTEBOOK_STOP_GRACE_HOURS: from the warning to the stop
     tag_schema_json: str | None = None  # None: the packaged copy of policies/tag_schema.json
     home_region: str = "us-east-1"  # the hub's region: console links
     endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
@@ -196,6 +198,8 @@ class ScannerSettings:
             budgets=budget_map(env, "MLGOV_BUDGETS"),
             notify_topic=env.get("MLGOV_NOTIFY_TOPIC") or None,
             expiry_reminder_days=whole_number(env, "MLGOV_EXPIRY_REMINDER_DAYS", 7, minimum=0),
+            notebook_stops=env.get("MLGOV_NOTEBOOK_STOPS") or "report",
+            notebook_stop_grace_hours=whole_number(env, "MLGOV_NOTEBOOK_STOP_GRACE_HOURS", 24, minimum=1),
             tag_schema_json=env.get("MLGOV_TAG_SCHEMA") or None,
             home_region=home_region,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,

@@ -68,9 +68,9 @@ def approval_spoke_role_statements(
             conditions={"StringEquals": {"aws:ResourceTag/mlgov:zombie": "confirmed"}},
         ),
         iam.PolicyStatement(
-            sid="WriteOnlyApprovalTags",
+            sid="WriteOnlyApprovalTags",  # notebooks: only `mlgov exempt`, which keeps an idle one running
             actions=["sagemaker:AddTags", "sagemaker:DeleteTags"],
-            resources=[endpoints],
+            resources=[endpoints, f"arn:{partition}:sagemaker:*:{account}:notebook-instance/*"],
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ZOMBIE_TAG_KEYS}},
         ),
         iam.PolicyStatement(

@@ -125,6 +125,8 @@ class ScanWorkflow(Construct):
             "MLGOV_AROUND_COSTS": "true" if config.around_costs else "false",
             "MLGOV_BUDGETS": json.dumps(dict(config.budgets), sort_keys=True),
             "MLGOV_EXPIRY_REMINDER_DAYS": str(config.expiry_reminder_days),
+            "MLGOV_NOTEBOOK_STOPS": config.notebook_stops,
+            "MLGOV_NOTEBOOK_STOP_GRACE_HOURS": str(config.notebook_stop_grace_hours),
             "MLGOV_SLACK_CHANNEL": config.slack.channel_id,
             "MLGOV_SLACK_TOKEN_SECRET": config.slack.bot_token_secret_name,
         }
@@ -210,6 +212,14 @@ class ScanWorkflow(Construct):
         if config.live_prices:
             statements.append(
                 iam.PolicyStatement(sid="ReadListPrices", actions=["pricing:GetProducts"], resources=["*"])
+            )
+        if config.notebook_stops == "stop":
+            statements.append(
+                iam.PolicyStatement(
+                    sid="StopIdleNotebooksInTheHubAccount",  # members: the spoke role's StopIdleNotebooks
+                    actions=["sagemaker:StopNotebookInstance"],
+                    resources=[f"arn:{partition}:sagemaker:*:{config.hub_account}:notebook-instance/*"],
+                )
             )
         if approval_arn:
             statements.append(

@@ -245,6 +245,11 @@ def test_spoke_statements_evaluated_deny_delete_of_an_untagged_endpoint():
     assert allowed("sagemaker:AddTags", {"aws:TagKeys": ["mlgov:zombie", "mlgov:zombie-by"]})
     assert not allowed("sagemaker:AddTags", {"aws:TagKeys": ["mlgov:zombie", "ml:team"]})
     assert not allowed("sagemaker:DeleteTags", {"aws:TagKeys": ["auto-delete-after"]})
+    notebook = "arn:aws:sagemaker:eu-west-1:123456789012:notebook-instance/lab"
+    on_notebook = RequestContext("sagemaker:AddTags", resource=notebook, context={"aws:TagKeys": ["mlgov:exempt"]})
+    assert any(statement_matches(s, on_notebook) for s in allows)  # `mlgov exempt` keeps an idle notebook
+    for action in ("sagemaker:DeleteNotebookInstance", "sagemaker:StopNotebookInstance"):
+        assert not any(statement_matches(s, RequestContext(action, resource=notebook)) for s in allows)
 
 
 def test_spoke_statements_decrypt_kms_artifacts_only_through_s3_and_only_with_keys_of_their_account():

@@ -277,6 +277,24 @@ def test_the_spoke_role_scales_only_scheduled_endpoints_and_components_and_only_
     assert not allowed("application-autoscaling:PutScalingPolicy", target, {})
 
 
+def test_the_spoke_role_may_stop_a_notebook_instance_of_its_account_and_nothing_else_of_the_kind(spoke):
+    from mlgov.domain.iam_eval import RequestContext, evaluate
+
+    role_id, _ = spoke_role(spoke)
+    account = "333333333333"
+    statements = [{**s, "Resource": render(s["Resource"])} for s in role_statements(spoke, role_id)]
+    text = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    policy = json.loads(text.replace("${AWS::AccountId}", account).replace("${AWS::Partition}", "aws"))
+
+    def allowed(action: str, resource: str) -> bool:
+        return evaluate({"spoke": policy}, RequestContext(action, resource=resource), full_aws_access=False).allowed
+
+    assert allowed("sagemaker:StopNotebookInstance", f"arn:aws:sagemaker:eu-west-1:{account}:notebook-instance/lab")
+    assert not allowed("sagemaker:StopNotebookInstance", "arn:aws:sagemaker:eu-west-1:999999999999:notebook-instance/x")
+    for action in ("sagemaker:DeleteNotebookInstance", "sagemaker:UpdateNotebookInstance", "sagemaker:StopTrainingJob"):
+        assert not allowed(action, f"arn:aws:sagemaker:eu-west-1:{account}:notebook-instance/lab"), action
+
+
 def test_spoke_role_can_never_delete_a_resource(spoke):
     role_id, _ = spoke_role(spoke)
     statements = role_statements(spoke, role_id)

@@ -30,11 +30,16 @@ def test_the_request_names_the_endpoint_where_it_lives():
 
 
 @pytest.mark.parametrize(
-    "arn", ["churn", "arn:aws:sagemaker:eu-west-1:444455556666:notebook-instance/nb", "arn:aws:s3:::bucket/endpoint/x"]
+    "arn", ["churn", "arn:aws:sagemaker:eu-west-1:444455556666:training-job/t", "arn:aws:s3:::bucket/endpoint/x"]
 )
-def test_anything_but_an_endpoint_arn_is_refused(arn):
-    with pytest.raises(ExemptError, match="not a SageMaker endpoint ARN"):
+def test_anything_but_an_endpoint_or_notebook_arn_is_refused(arn):
+    with pytest.raises(ExemptError, match="not a SageMaker endpoint or notebook instance ARN"):
         exemption_request(arn, "x", CALLER, None)
+
+
+def test_a_notebook_instance_can_be_kept_running():
+    request = exemption_request("arn:aws:sagemaker:eu-west-1:444455556666:notebook-instance/nb", "demo", CALLER, None)
+    assert request["state"]["finding"]["name"] == "nb" and request["task"] == "exempt_manually"
 
 
 def _payload(document: dict) -> StreamingBody:

@@ -34,6 +34,7 @@ class RecordedFinding:
     zombie_since: str | None  # the current zombie episode's first day, when it is in one
     new_zombie: bool  # a zombie now, and no zombie episode was open before this run
     approval_execution: str | None  # the approval execution recorded for an episode, if any
+    stop_warned_at: str | None = None  # an idle notebook: when its current idle episode was warned of a stop
 
 
 class FindingsTable:
@@ -77,6 +78,8 @@ class FindingsTable:
             set_if_absent["zombie_since"] = today
         elif status not in _EPISODE_NEUTRAL:
             removed.append("zombie_since")
+        if status != "idle":  # the idle episode ended: a later one is warned again
+            removed.append("stop_warned_at")
         names: dict[str, str] = {}
         values: dict[str, dict] = {}
 
@@ -111,6 +114,7 @@ class FindingsTable:
             zombie_since=since,
             new_zombie=status == "zombie" and old_since is None,
             approval_execution=old.get("approval_execution"),
+            stop_warned_at=old.get("stop_warned_at") if status == "idle" else None,
         )
 
     def mark_approval(self, arn: str, execution_name: str, now: datetime) -> None:
@@ -162,6 +166,33 @@ class FindingsTable:
             Key={KEY: {"S": budget_key(team, month)}},
             UpdateExpression="DELETE alerted_pct :gone",
             ExpressionAttributeValues={":gone": {"NS": [str(t) for t in thresholds]}},
+        )
+
+    def mark_stop_warned(self, arn: str, now: datetime) -> bool:
+        """Record that the idle notebook `arn` was warned of its stop; False when its episode was warned already."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": arn}},
+                UpdateExpression="SET stop_warned_at = :at",
+                ConditionExpression=f"attribute_exists({KEY}) AND attribute_not_exists(stop_warned_at)",
+                ExpressionAttributeValues={":at": {"S": now.strftime("%Y-%m-%dT%H:%M:%SZ")}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_stop_warning(self, arn: str) -> None:
+        """Forget a warning that could not be posted: the next run warns again (and the stop waits for it)."""
+        self._client.update_item(TableName=self._table, Key={KEY: {"S": arn}}, UpdateExpression="REMOVE stop_warned_at")
+
+    def mark_stopped(self, arn: str, now: datetime) -> None:
+        """The audit record of a stop mlgov made."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": arn}},
+            UpdateExpression="SET stopped_by_mlgov_at = :at",
+            ExpressionAttributeValues={":at": {"S": now.strftime("%Y-%m-%dT%H:%M:%SZ")}},
         )
 
     def claim_reminder(self, arn: str, expires_on: str, now: datetime) -> bool:

@@ -27,7 +27,11 @@ def add_exempt_command(commands, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="keep an endpoint out of zombie approvals, recorded by the hub (writes mlgov:exempt)",
     )
-    exempt.add_argument("arn", metavar="ENDPOINT_ARN", help="arn:aws:sagemaker:<region>:<account>:endpoint/<name>")
+    exempt.add_argument(
+        "arn",
+        metavar="ARN",
+        help="arn:aws:sagemaker:<region>:<account>:endpoint/<name> or :notebook-instance/<name> (kept running)",
+    )
     exempt.add_argument("--reason", required=True, help="why it is kept (written into the tag and the record)")
     exempt.add_argument("--until", metavar="YYYY-MM-DD", help="the exemption lapses after this date (default: never)")
     exempt.add_argument("--function", default=APPROVAL_FUNCTION_NAME, help="the hub's approval function")
@@ -35,10 +39,15 @@ def add_exempt_command(commands, common: argparse.ArgumentParser) -> None:
 
 
 def exemption_request(arn: str, reason: str, by: str, until: str | None) -> dict:
-    """The approval function's `exempt_manually` event for an endpoint ARN; ExemptError when it is not one."""
+    """The approval function's `exempt_manually` event for an endpoint or notebook instance ARN; ExemptError when
+    it is neither."""
     parts = split_arn(arn)
-    if parts is None or parts.service != "sagemaker" or not parts.resource.startswith("endpoint/"):
-        raise ExemptError(f"{arn} is not a SageMaker endpoint ARN (arn:aws:sagemaker:<region>:<account>:endpoint/...)")
+    kinds = ("endpoint/", "notebook-instance/")
+    if parts is None or parts.service != "sagemaker" or not parts.resource.startswith(kinds):
+        raise ExemptError(
+            f"{arn} is not a SageMaker endpoint or notebook instance ARN "
+            "(arn:aws:sagemaker:<region>:<account>:endpoint/... or :notebook-instance/...)"
+        )
     finding = {"arn": arn, "account": parts.account, "region": parts.region, "name": parts.resource.split("/", 1)[1]}
     return {"task": "exempt_manually", "state": {"finding": finding}, "reason": reason, "by": by, "until": until}
 

@@ -269,6 +269,7 @@ class ScannerRuntime:
         started, approval_errors = self._start_approvals(merged, recorded, run_id, key, now)
         posted = self._post_digest(merged, key, len(new_zombies))
         reminders = self._remind_expiring(merged, now)
+        notebooks = self._act_on_notebooks(merged, recorded, now)
         return {
             "run_id": run_id,
             "report_key": key,
@@ -279,6 +280,7 @@ class ScannerRuntime:
             "approval_errors": approval_errors,
             "digest_posted": posted,
             "expiry_reminders": reminders,
+            "idle_notebooks": notebooks,
         }
 
     def _read_parts(self, run_id: str, parts: Sequence[Mapping] | None) -> tuple[list[dict], list[dict]]:
@@ -389,6 +391,45 @@ class ScannerRuntime:
             self.logger.error("budget alerts not recorded", extra={"error": str(err)})
             forecasts = team_forecasts(report, self.settings.budgets)
             return {"teams": {team: f.as_json() for team, f in forecasts.items()}, "alerts": [], "error": str(err)}
+
+    def _act_on_notebooks(self, report: dict, recorded: Sequence, now: datetime) -> dict:
+        """Idle notebooks: warned once per idle episode, stopped after the grace period with notebook_stops=stop."""
+        config = self.settings
+        idle = [f for f in report["findings"] if f["resource_type"] == "notebook-instance" and f["status"] == "idle"]
+        notify = self._notifier("mlgov idle notebooks") if idle else None
+        if notify is None:
+            return {"steps": [], "warned": [], "stopped": [], "errors": []}
+        from mlgov.services.notebook_stops import act_on_idle_notebooks, warned_times
+
+        def stop(account: str, region: str, name: str) -> None:
+            self.sessions.client("sagemaker", account, region).stop_notebook_instance(NotebookInstanceName=name)
+
+        try:
+            return act_on_idle_notebooks(
+                report,
+                warned_times(recorded),
+                self._recorded_exemption_arns(idle),
+                now,
+                grace_hours=config.notebook_stop_grace_hours,
+                stop=config.notebook_stops == "stop",
+                records=self._findings_table(),
+                stopper=stop,
+                notify=notify,
+            )
+        except (ClientError, BotoCoreError) as err:
+            self.logger.error("idle notebooks not handled", extra={"error": str(err)})
+            return {"steps": [], "warned": [], "stopped": [], "errors": [str(err)]}
+
+    def _recorded_exemption_arns(self, findings: Sequence[Mapping]) -> set[str]:
+        """The ARNs among `findings` whose mlgov:exempt mlgov recorded (none without the approvals table)."""
+        tagged = [f["arn"] for f in findings if EXEMPT_TAG in (f.get("tags") or {})]
+        if not tagged or not self.settings.approvals_table:
+            return set()
+        from mlgov.aws.approvals_table import ApprovalsTable
+
+        recorded = ApprovalsTable(self._client("dynamodb"), self.settings.approvals_table).recorded_exemptions(tagged)
+        tags = {f["arn"]: (f.get("tags") or {}).get(EXEMPT_TAG) for f in findings}
+        return {arn for arn, value in recorded.items() if tags.get(arn) == value}  # the tag mlgov wrote, unchanged
 
     def _remind_expiring(self, report: dict, now: datetime) -> dict:
         """Owners told of `auto-delete-after` dates within the configured days (after the findings are recorded)."""

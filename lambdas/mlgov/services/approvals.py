@@ -242,14 +242,17 @@ class ApprovalTasks:
         return {"exempt": value, "until": until, "kind": kind}
 
     def exempt_manually(self, state: Mapping, reason: str, by: str, until: str | None = None) -> dict:
-        """`mlgov exempt`: keep an endpoint (until a date, or for good) without an approval, recorded like a Reject;
+        """`mlgov exempt`: keep an endpoint (until a date, or for good) without an approval, recorded like a Reject, or
+        keep an idle notebook instance running (no stop);
         an approval already under way for it stops at Confirm/Delete. Writes through the approval spoke role, the
         only role besides the hub's that may write mlgov:exempt. `by` is what the caller says (CloudTrail shows the
         invoker)."""
         finding = _finding(state)
         account, region, _ = _where(finding)
-        if ":endpoint/" not in finding["arn"]:
-            raise ApprovalRefused(f"only endpoints can be exempted this way, not {finding['arn']}")
+        if ":endpoint/" not in finding["arn"] and ":notebook-instance/" not in finding["arn"]:
+            raise ApprovalRefused(
+                f"only endpoints and notebook instances can be exempted this way, not {finding['arn']}"
+            )
         reason, by = _tag_value(reason.strip()), _tag_value(by.strip() or "nobody")
         if not reason:
             raise ApprovalRefused("an exemption needs a reason")
