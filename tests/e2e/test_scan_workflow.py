@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import jsonschema
 import pytest
+import time_machine
 
 from mlgov.domain.scan_run import approval_execution_name
 from tests.e2e.conftest import REPO
@@ -247,3 +248,37 @@ def test_a_team_over_its_budget_is_alerted_once_however_often_the_scan_runs(hub)
         )
     assert [body for body in published if body.startswith("Budget")] == [alerts[0]["body"]["text"]]
     assert len([body for body in published if body.startswith("mlgov scan: ") and "reports%2F" in body]) == 2  # digests
+
+
+def test_an_idle_notebook_is_warned_then_stopped_by_the_next_scan_and_a_kept_one_runs_on(hub, instant):
+    from moto.sagemaker.models import sagemaker_backends
+
+    scanner = hub.lambdas.by_handler("mlgov.handlers.scanner.handler")
+    stops = {"MLGOV_NOTEBOOK_STOPS": "stop", "MLGOV_NOTEBOOK_STOP_GRACE_HOURS": "1"}  # cdk.json notebook_stops
+    hub.lambdas.set_environment(scanner, {**hub.lambdas.environment(scanner), **stops})
+    sagemaker = hub.session(BUSY, REGION).client("sagemaker")
+    for name in ("lab-idle", "lab-kept"):
+        sagemaker.create_notebook_instance(
+            NotebookInstanceName=name, InstanceType="ml.t3.medium", RoleArn=f"arn:aws:iam::{BUSY}:role/sm",
+            Tags=[{"Key": k, "Value": v} for k, v in required_tags(instant, keep_days=90).items()],
+        )  # fmt: skip
+        stored = sagemaker_backends[BUSY][REGION].notebook_instances[name]
+        stored.creation_time = stored.last_modified_time = (instant - timedelta(days=3)).replace(tzinfo=None)
+    kept = sagemaker.describe_notebook_instance(NotebookInstanceName="lab-kept")["NotebookInstanceArn"]
+    approval = hub.lambdas.by_handler("mlgov.handlers.approval.handler")
+    keep = {"task": "exempt_manually", "state": {"finding": {"arn": kept, "account": BUSY, "region": REGION,
+            "name": "lab-kept"}}, "reason": "thesis deadline", "by": "platform@example.com", "until": None}  # fmt: skip
+    assert hub.lambdas.invoke(approval, keep).error is None  # `mlgov exempt <notebook ARN>`, through the hub
+
+    assert _run(hub, "notebooks-1")["status"] == "SUCCEEDED"
+    warnings = [m for m in hub.slack.messages() if "idle notebook instance" in json.dumps(m["body"])]
+    assert len(warnings) == 1 and "lab-idle" in json.dumps(warnings[0]["body"])
+    assert "lab-kept" not in json.dumps(warnings[0]["body"])
+    with time_machine.travel(instant + timedelta(hours=2), tick=True):
+        assert _run(hub, "notebooks-2")["status"] == "SUCCEEDED"
+
+    def status(name: str) -> str:
+        return sagemaker.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"]
+
+    assert status("lab-idle") == "Stopped" and status("lab-kept") == "InService"
+    assert any("Stopped 1 idle notebook instance" in json.dumps(m["body"]) for m in hub.slack.messages())
