@@ -70,7 +70,7 @@ class SpokeStack(cdk.Stack):
             assumed_by=iam.AccountPrincipal(config.hub_account).with_conditions(
                 {"ArnEquals": {"aws:PrincipalArn": hub_function_role_arns(config)}}
             ),
-            inline_policies={"mlgov-spoke": self._spoke_policy()},
+            inline_policies={"mlgov-spoke": self._spoke_policy(config)},
             max_session_duration=cdk.Duration.hours(1),
         )
         role.node.default_child.cfn_options.condition = in_role_region
@@ -139,7 +139,7 @@ class SpokeStack(cdk.Stack):
             ],
         )
 
-    def _spoke_policy(self) -> iam.PolicyDocument:
+    def _spoke_policy(self, config: MlgovConfig) -> iam.PolicyDocument:
         own_resources = f"arn:{cdk.Aws.PARTITION}:sagemaker:*:{cdk.Aws.ACCOUNT_ID}:*"
         return iam.PolicyDocument(
             statements=[
@@ -160,10 +160,16 @@ class SpokeStack(cdk.Stack):
                     conditions={"ForAllValues:StringLike": {"aws:TagKeys": list(auto_tagger_writable_keys())}},
                 ),
                 *hyperpod_statements(cdk.Aws.PARTITION, cdk.Aws.ACCOUNT_ID),
-                iam.PolicyStatement(
-                    sid="StopIdleNotebooks",  # the hub stops only after a warning, with notebook_stops: stop
-                    actions=["sagemaker:StopNotebookInstance"],
-                    resources=[f"arn:{cdk.Aws.PARTITION}:sagemaker:*:{cdk.Aws.ACCOUNT_ID}:notebook-instance/*"],
+                *(
+                    [
+                        iam.PolicyStatement(
+                            sid="StopIdleNotebooks",  # the hub stops only after a warning
+                            actions=["sagemaker:StopNotebookInstance"],
+                            resources=[f"arn:{cdk.Aws.PARTITION}:sagemaker:*:{cdk.Aws.ACCOUNT_ID}:notebook-instance/*"],
+                        )
+                    ]
+                    if config.notebook_stops == "stop"
+                    else []
                 ),
             ]
         )

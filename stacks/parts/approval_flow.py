@@ -68,10 +68,16 @@ def approval_spoke_role_statements(
             conditions={"StringEquals": {"aws:ResourceTag/mlgov:zombie": "confirmed"}},
         ),
         iam.PolicyStatement(
-            sid="WriteOnlyApprovalTags",  # notebooks: only `mlgov exempt`, which keeps an idle one running
+            sid="WriteOnlyApprovalTags",
             actions=["sagemaker:AddTags", "sagemaker:DeleteTags"],
-            resources=[endpoints, f"arn:{partition}:sagemaker:*:{account}:notebook-instance/*"],
+            resources=[endpoints],
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ZOMBIE_TAG_KEYS}},
+        ),
+        iam.PolicyStatement(
+            sid="ExemptNotebooksOnly",  # `mlgov exempt` keeps an idle notebook running: that one key, added only
+            actions=["sagemaker:AddTags"],
+            resources=[f"arn:{partition}:sagemaker:*:{account}:notebook-instance/*"],
+            conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:exempt"]}},
         ),
         iam.PolicyStatement(
             sid="DescribeForSnapshotAndRecheck",

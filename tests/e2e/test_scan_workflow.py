@@ -271,7 +271,7 @@ def test_an_idle_notebook_is_warned_then_stopped_by_the_next_scan_and_a_kept_one
     assert hub.lambdas.invoke(approval, keep).error is None  # `mlgov exempt <notebook ARN>`, through the hub
 
     assert _run(hub, "notebooks-1")["status"] == "SUCCEEDED"
-    warnings = [m for m in hub.slack.messages() if "idle notebook instance" in json.dumps(m["body"])]
+    warnings = [m for m in hub.slack.messages() if "will be stopped by the daily scan" in json.dumps(m["body"])]
     assert len(warnings) == 1 and "lab-idle" in json.dumps(warnings[0]["body"])
     assert "lab-kept" not in json.dumps(warnings[0]["body"])
     with time_machine.travel(instant + timedelta(hours=2), tick=True):
@@ -281,4 +281,4 @@ def test_an_idle_notebook_is_warned_then_stopped_by_the_next_scan_and_a_kept_one
         return sagemaker.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"]
 
     assert status("lab-idle") == "Stopped" and status("lab-kept") == "InService"
-    assert any("Stopped 1 idle notebook instance" in json.dumps(m["body"]) for m in hub.slack.messages())
+    assert any("Stopped 1 notebook instance after the warning" in json.dumps(m["body"]) for m in hub.slack.messages())

@@ -246,8 +246,14 @@ def test_spoke_statements_evaluated_deny_delete_of_an_untagged_endpoint():
     assert not allowed("sagemaker:AddTags", {"aws:TagKeys": ["mlgov:zombie", "ml:team"]})
     assert not allowed("sagemaker:DeleteTags", {"aws:TagKeys": ["auto-delete-after"]})
     notebook = "arn:aws:sagemaker:eu-west-1:123456789012:notebook-instance/lab"
-    on_notebook = RequestContext("sagemaker:AddTags", resource=notebook, context={"aws:TagKeys": ["mlgov:exempt"]})
-    assert any(statement_matches(s, on_notebook) for s in allows)  # `mlgov exempt` keeps an idle notebook
+
+    def on_notebook(action: str, keys: list[str]) -> bool:
+        request = RequestContext(action, resource=notebook, context={"aws:TagKeys": keys})
+        return any(statement_matches(s, request) for s in allows)
+
+    assert on_notebook("sagemaker:AddTags", ["mlgov:exempt"])  # `mlgov exempt` keeps an idle notebook running
+    assert not on_notebook("sagemaker:AddTags", ["mlgov:zombie"])  # nothing the endpoint flow trusts
+    assert not on_notebook("sagemaker:DeleteTags", ["mlgov:exempt"])
     for action in ("sagemaker:DeleteNotebookInstance", "sagemaker:StopNotebookInstance"):
         assert not any(statement_matches(s, RequestContext(action, resource=notebook)) for s in allows)
 

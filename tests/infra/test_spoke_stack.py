@@ -277,22 +277,34 @@ def test_the_spoke_role_scales_only_scheduled_endpoints_and_components_and_only_
     assert not allowed("application-autoscaling:PutScalingPolicy", target, {})
 
 
-def test_the_spoke_role_may_stop_a_notebook_instance_of_its_account_and_nothing_else_of_the_kind(spoke):
+def test_the_spoke_role_stops_notebooks_only_when_the_platform_chose_stop_and_only_its_accounts(spoke, cdk_context):
+    """Evaluated: with the default notebook_stops=report no hub function may stop a notebook; with `stop`, only the
+    notebooks of the spoke's own account, and nothing else about them. The spoke synthesized for `stop` passes
+    cdk-nag."""
     from mlgov.domain.iam_eval import RequestContext, evaluate
+    from stacks.config import load_config
+    from stacks.org_stack import synthesize_spoke
 
-    role_id, _ = spoke_role(spoke)
     account = "333333333333"
-    statements = [{**s, "Resource": render(s["Resource"])} for s in role_statements(spoke, role_id)]
-    text = json.dumps({"Version": "2012-10-17", "Statement": statements})
-    policy = json.loads(text.replace("${AWS::AccountId}", account).replace("${AWS::Partition}", "aws"))
+    notebook = f"arn:aws:sagemaker:eu-west-1:{account}:notebook-instance/lab"
 
-    def allowed(action: str, resource: str) -> bool:
+    def policy_of(template: Template) -> dict:
+        role_id, _ = spoke_role(template)
+        statements = [{**s, "Resource": render(s["Resource"])} for s in role_statements(template, role_id)]
+        text = json.dumps({"Version": "2012-10-17", "Statement": statements})
+        return json.loads(text.replace("${AWS::AccountId}", account).replace("${AWS::Partition}", "aws"))
+
+    def allowed(policy: dict, action: str, resource: str) -> bool:
         return evaluate({"spoke": policy}, RequestContext(action, resource=resource), full_aws_access=False).allowed
 
-    assert allowed("sagemaker:StopNotebookInstance", f"arn:aws:sagemaker:eu-west-1:{account}:notebook-instance/lab")
-    assert not allowed("sagemaker:StopNotebookInstance", "arn:aws:sagemaker:eu-west-1:999999999999:notebook-instance/x")
+    assert not allowed(policy_of(spoke), "sagemaker:StopNotebookInstance", notebook)  # report: the default
+    stopping = synthesize_spoke(load_config({**cdk_context["mlgov"], "notebook_stops": "stop"}))
+    assert stopping.errors == ()
+    policy = policy_of(Template.from_json(json.loads(stopping.body)))
+    assert allowed(policy, "sagemaker:StopNotebookInstance", notebook)
+    assert not allowed(policy, "sagemaker:StopNotebookInstance", notebook.replace(account, "999999999999"))
     for action in ("sagemaker:DeleteNotebookInstance", "sagemaker:UpdateNotebookInstance", "sagemaker:StopTrainingJob"):
-        assert not allowed(action, f"arn:aws:sagemaker:eu-west-1:{account}:notebook-instance/lab"), action
+        assert not allowed(policy, action, notebook), action
 
 
 def test_spoke_role_can_never_delete_a_resource(spoke):

@@ -1,5 +1,6 @@
-"""Idle notebook stops, pure: warned once per idle episode, stopped after the grace period, kept by an exemption
-mlgov recorded (a tag alone keeps nothing)."""
+"""Idle notebook stops, pure: warned once per running session, stopped once the warning's due time has come (with a
+tolerance for a daily scan that runs a little earlier), warned again after a restart, kept only by an exemption mlgov
+recorded (a tag alone keeps nothing)."""
 
 from __future__ import annotations
 
@@ -7,42 +8,56 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mlgov.domain.notebook_stops import KEPT, STOP, WAIT, WARN, notebook_steps, stopped_text, warning_text
+from mlgov.domain.notebook_stops import KEPT, STOP, WAIT, WARN, Warned, chunks, notebook_steps, warning_text
 
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 11, 20, 6, tzinfo=UTC)
+SESSION = "2026-11-17T08:00:00+00:00"
 
 
-def notebook(name: str, status: str = "idle", exempt: str | None = None) -> dict:
-    evidence = {"exempt": exempt} if exempt else {}
+def notebook(name: str, status: str = "idle", exempt: str | None = None, since: str = SESSION) -> dict:
+    evidence = {"running_since": since, **({"exempt": exempt} if exempt else {})}
     return {"arn": f"arn:aws:sagemaker:us-east-1:111111111111:notebook-instance/{name}", "name": name,
             "resource_type": "notebook-instance", "account": "111111111111", "region": "us-east-1",
-            "status": status, "owner": "alice@example.com", "reason": "running 40 h", "evidence": evidence,
-            "monthly_cost_usd": 36.5}  # fmt: skip
+            "status": status, "owner": "alice@example.com", "reason": "running 70 h", "evidence": evidence}  # fmt: skip
+
+
+def warned(hours_ago: float, due_in: float, episode: str = SESSION) -> Warned:
+    return Warned(NOW - timedelta(hours=hours_ago), NOW + timedelta(hours=due_in), episode)
 
 
 def test_each_idle_notebook_gets_its_step():
     findings = [
         notebook("new"),
-        notebook("warned-long-ago"),
-        notebook("warned-just-now"),
+        notebook("due"),
+        notebook("due-a-bit-early"),  # today's scan runs 20 minutes earlier than yesterday's
+        notebook("waiting"),
+        notebook("restarted", since="2026-11-19T09:00:00+00:00"),
         notebook("kept", exempt="exempted by alice: demo"),
-        notebook("tag-only", exempt="exempted by nobody"),  # a tag mlgov did not record keeps nothing
+        notebook("tag-only", exempt="exempted by nobody"),
         notebook("busy", status="active"),
-        {**notebook("endpoint"), "resource_type": "endpoint"},
+        notebook("no-session", since=""),
     ]
-    warned = {f["arn"]: NOW - timedelta(hours=25) for f in findings if f["name"] == "warned-long-ago"}
-    warned |= {f["arn"]: NOW - timedelta(hours=2) for f in findings if f["name"] == "warned-just-now"}
-    recorded = {f["arn"] for f in findings if f["name"] == "kept"}
-    steps = {s.name: s.action for s in notebook_steps(findings, warned, recorded, NOW, grace_hours=24)}
-    assert steps == {"new": WARN, "warned-long-ago": STOP, "warned-just-now": WAIT, "kept": KEPT, "tag-only": WARN}
+    arn = {f["name"]: f["arn"] for f in findings}
+    warnings = {
+        arn["due"]: warned(25, -1),
+        arn["due-a-bit-early"]: warned(24, 0.3),
+        arn["waiting"]: warned(2, 22),
+        arn["restarted"]: warned(30, -6),  # about the session before the restart
+        arn["kept"]: warned(30, -6),
+    }
+    steps = {s.name: s for s in notebook_steps(findings, warnings, {arn["kept"]}, NOW)}
+    assert {name: s.action for name, s in steps.items()} == {
+        "new": WARN, "due": STOP, "due-a-bit-early": STOP, "waiting": WAIT, "restarted": WARN, "kept": KEPT,
+        "tag-only": WARN,
+    }  # fmt: skip
+    assert steps["kept"].warned and not steps["new"].warned  # a kept notebook's warning is released
 
 
-def test_the_messages_say_what_happens_and_how_to_keep_one():
-    steps = notebook_steps([notebook("lab")], {}, set(), NOW, grace_hours=24)
-    text = warning_text(steps, 24, will_stop=True)
-    assert text.startswith("1 idle notebook instance will be stopped in 24 h; the volume is kept.")
-    assert "`mlgov exempt <ARN> --reason ... --until YYYY-MM-DD`" in text and "alice@example.com" in text
-    assert "report-only" in warning_text(steps, 24, will_stop=False)
-    assert stopped_text(steps).startswith("Stopped 1 idle notebook instance (volumes kept")
+def test_the_warning_says_when_and_what_is_lost_and_every_notebook_is_in_a_posted_message():
+    steps = notebook_steps([notebook(f"lab-{i}") for i in range(45)], {}, set(), NOW)
+    text = warning_text(steps[:1], 24)
+    assert "will be stopped by the daily scan in 24 h or later" in text
+    assert "running kernels and anything outside it are not" in text and "`mlgov exempt <ARN>" in text
+    assert [len(c) for c in chunks(steps)] == [20, 20, 5]

@@ -34,7 +34,7 @@ class RecordedFinding:
     zombie_since: str | None  # the current zombie episode's first day, when it is in one
     new_zombie: bool  # a zombie now, and no zombie episode was open before this run
     approval_execution: str | None  # the approval execution recorded for an episode, if any
-    stop_warned_at: str | None = None  # an idle notebook: when its current idle episode was warned of a stop
+    stop_warning: dict | None = None  # an idle notebook's posted stop warning: {at, due, episode}
 
 
 class FindingsTable:
@@ -79,7 +79,7 @@ class FindingsTable:
         elif status not in _EPISODE_NEUTRAL:
             removed.append("zombie_since")
         if status != "idle":  # the idle episode ended: a later one is warned again
-            removed.append("stop_warned_at")
+            removed += ["stop_warning", "stop_claim_at"]
         names: dict[str, str] = {}
         values: dict[str, dict] = {}
 
@@ -114,7 +114,7 @@ class FindingsTable:
             zombie_since=since,
             new_zombie=status == "zombie" and old_since is None,
             approval_execution=old.get("approval_execution"),
-            stop_warned_at=old.get("stop_warned_at") if status == "idle" else None,
+            stop_warning=old.get("stop_warning") if status == "idle" else None,
         )
 
     def mark_approval(self, arn: str, execution_name: str, now: datetime) -> None:
@@ -168,31 +168,52 @@ class FindingsTable:
             ExpressionAttributeValues={":gone": {"NS": [str(t) for t in thresholds]}},
         )
 
-    def mark_stop_warned(self, arn: str, now: datetime) -> bool:
-        """Record that the idle notebook `arn` was warned of its stop; False when its episode was warned already."""
+    def claim_stop_warning(self, arn: str, episode: str, now: datetime, lease: timedelta) -> bool:
+        """Take the right to warn of the stop of the idle notebook `arn` for its session `episode`: False when that
+        session's warning is posted already or another run holds an unexpired claim (a crashed run's claim lapses
+        after `lease`)."""
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={KEY: {"S": arn}},
-                UpdateExpression="SET stop_warned_at = :at",
-                ConditionExpression=f"attribute_exists({KEY}) AND attribute_not_exists(stop_warned_at)",
-                ExpressionAttributeValues={":at": {"S": now.strftime("%Y-%m-%dT%H:%M:%SZ")}},
+                UpdateExpression="SET stop_claim_at = :at",
+                ConditionExpression=f"attribute_exists({KEY}) AND "
+                "(attribute_not_exists(stop_warning) OR stop_warning.episode <> :episode) AND "
+                "(attribute_not_exists(stop_claim_at) OR stop_claim_at < :lapsed)",
+                ExpressionAttributeValues={
+                    ":at": {"S": _stamp(now)},
+                    ":episode": {"S": episode},
+                    ":lapsed": {"S": _stamp(now - lease)},
+                },
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
-    def release_stop_warning(self, arn: str) -> None:
-        """Forget a warning that could not be posted: the next run warns again (and the stop waits for it)."""
-        self._client.update_item(TableName=self._table, Key={KEY: {"S": arn}}, UpdateExpression="REMOVE stop_warned_at")
-
-    def mark_stopped(self, arn: str, now: datetime) -> None:
-        """The audit record of a stop mlgov made."""
+    def confirm_stop_warning(self, arn: str, episode: str, now: datetime, due: datetime) -> None:
+        """The warning was posted: the stop is due at `due` for session `episode`."""
         self._client.update_item(
             TableName=self._table,
             Key={KEY: {"S": arn}},
-            UpdateExpression="SET stopped_by_mlgov_at = :at",
-            ExpressionAttributeValues={":at": {"S": now.strftime("%Y-%m-%dT%H:%M:%SZ")}},
+            UpdateExpression="SET stop_warning = :warning REMOVE stop_claim_at",
+            ExpressionAttributeValues={
+                ":warning": {"M": {"at": {"S": _stamp(now)}, "due": {"S": _stamp(due)}, "episode": {"S": episode}}}
+            },
+        )
+
+    def release_stop_warning(self, arn: str) -> None:
+        """No warning on record (a claim whose post failed, or a notebook now kept): the next one is warned again."""
+        self._client.update_item(
+            TableName=self._table, Key={KEY: {"S": arn}}, UpdateExpression="REMOVE stop_claim_at, stop_warning"
+        )
+
+    def mark_stopped(self, arn: str, now: datetime) -> None:
+        """The audit record of a stop mlgov made; the warning is spent."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": arn}},
+            UpdateExpression="SET stopped_by_mlgov_at = :at REMOVE stop_warning",
+            ExpressionAttributeValues={":at": {"S": _stamp(now)}},
         )
 
     def claim_reminder(self, arn: str, expires_on: str, now: datetime) -> bool:
@@ -228,6 +249,10 @@ class FindingsTable:
     def get(self, arn: str) -> dict | None:
         item = self._client.get_item(TableName=self._table, Key={KEY: {"S": arn}}, ConsistentRead=True).get("Item")
         return None if item is None else {key: self._deserializer.deserialize(value) for key, value in item.items()}
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def budget_key(team: str, month: str) -> str:

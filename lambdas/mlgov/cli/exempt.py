@@ -1,4 +1,5 @@
-"""`mlgov exempt ENDPOINT_ARN --reason ...`: keep a zombie endpoint without an approval, through the hub (writes).
+"""`mlgov exempt ARN --reason ...`: keep a zombie endpoint without an approval, or an idle notebook instance running,
+through the hub (writes).
 
 `mlgov:exempt` is a protected key: the SCPs let only mlgov's roles (and configured protected_tag_writers) write it,
 and the scan honours it only when mlgov recorded it. So this command does not tag anything itself: it invokes the
@@ -48,7 +49,10 @@ def exemption_request(arn: str, reason: str, by: str, until: str | None) -> dict
             f"{arn} is not a SageMaker endpoint or notebook instance ARN "
             "(arn:aws:sagemaker:<region>:<account>:endpoint/... or :notebook-instance/...)"
         )
-    finding = {"arn": arn, "account": parts.account, "region": parts.region, "name": parts.resource.split("/", 1)[1]}
+    if parts.resource.startswith("notebook-instance/"):  # SageMaker writes notebook ARNs in lower case
+        prefix, _, name = arn.rpartition("/")
+        arn = f"{prefix}/{name.lower()}"
+    finding = {"arn": arn, "account": parts.account, "region": parts.region, "name": arn.rsplit("/", 1)[1]}
     return {"task": "exempt_manually", "state": {"finding": finding}, "reason": reason, "by": by, "until": until}
 
 

@@ -1,7 +1,12 @@
 """Idle notebook instances stopped after a warning: what each idle notebook is due now — a warning, a stop once the
-warning is older than the grace period, nothing while it waits, nothing when an exemption recorded by mlgov keeps
-it. StopNotebookInstance keeps the notebook's volume: its owner starts it again as it was. Pure: findings, warnings
-and exemptions in, the steps out."""
+warning's due time has come, nothing while it waits, nothing when an exemption recorded by mlgov keeps it.
+
+"Idle" is the report's verdict: InService for longer than the idle hours since its last start, with no lifecycle
+configuration (mlgov cannot see kernel activity). A warning belongs to one running session (`running_since`, the
+notebook's LastModifiedTime): a notebook restarted since, or kept and then released, is warned again before any stop.
+StopNotebookInstance keeps the notebook's ML storage volume; running kernels and anything outside it are lost.
+Pure: findings, warnings and exemptions in, the steps out.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,18 @@ from datetime import datetime, timedelta
 
 NOTEBOOK = "notebook-instance"
 WARN, STOP, WAIT, KEPT = "warn", "stop", "wait", "kept"
+# A daily scan that runs a few minutes earlier than the one that warned still stops on the day the warning said.
+DUE_TOLERANCE = timedelta(hours=1)
+NOTEBOOKS_PER_MESSAGE = 20
+
+
+@dataclass(frozen=True)
+class Warned:
+    """A posted warning: when, when the stop is due, and the session (`running_since`) it was about."""
+
+    at: datetime
+    due: datetime
+    episode: str
 
 
 @dataclass(frozen=True)
@@ -22,7 +39,8 @@ class NotebookStep:
     owner: str | None
     action: str  # WARN | STOP | WAIT | KEPT
     reason: str
-    monthly_cost_usd: float | None = None
+    episode: str  # the session's running_since
+    warned: bool = False  # a warning is on record (KEPT clears it, so a lapsed exemption is warned again)
 
     def as_json(self) -> dict:
         return {"arn": self.arn, "action": self.action, "reason": self.reason}
@@ -30,51 +48,55 @@ class NotebookStep:
 
 def notebook_steps(
     findings: Sequence[Mapping],
-    warned_at: Mapping[str, datetime | None],
+    warnings: Mapping[str, Warned],
     recorded_exemptions: Collection[str],
     now: datetime,
-    grace_hours: int,
 ) -> list[NotebookStep]:
-    """One step per idle notebook instance (`warned_at`: ARN -> when its current idle episode was warned, None or
-    absent when not yet; `recorded_exemptions`: ARNs whose mlgov:exempt mlgov recorded)."""
+    """One step per idle notebook instance (`warnings`: ARN -> its posted warning; `recorded_exemptions`: ARNs
+    whose mlgov:exempt mlgov recorded)."""
     steps = []
     for finding in findings:
         if finding.get("resource_type") != NOTEBOOK or finding.get("status") != "idle":
             continue
         arn = finding["arn"]
         evidence = finding.get("evidence") or {}
-        warned = warned_at.get(arn)
+        episode = str(evidence.get("running_since") or "")
+        warning = warnings.get(arn)
 
-        def step(action: str, reason: str, f=finding) -> NotebookStep:
-            return NotebookStep(f["arn"], f["name"], f["account"], f["region"], f.get("owner"), action, reason,
-                                f.get("monthly_cost_usd"))  # fmt: skip
+        def step(action: str, reason: str, f=finding, e=episode, w=warning is not None) -> NotebookStep:
+            return NotebookStep(f["arn"], f["name"], f["account"], f["region"], f.get("owner"), action, reason, e, w)
 
         if evidence.get("exempt") and arn in recorded_exemptions:
             steps.append(step(KEPT, f"kept: {evidence['exempt']}"))
-        elif warned is None:
-            steps.append(step(WARN, f"idle ({finding.get('reason', '')}); stopped in {grace_hours} h unless kept"))
-        elif now - warned >= timedelta(hours=grace_hours):
-            steps.append(step(STOP, f"warned {warned:%Y-%m-%d %H:%M} UTC and still idle"))
+        elif not episode:
+            continue  # no session start known: nothing to tie a warning to
+        elif warning is None or warning.episode != episode:
+            steps.append(step(WARN, f"idle since {episode} ({finding.get('reason', '')})"))
+        elif now >= warning.due - DUE_TOLERANCE:
+            steps.append(step(STOP, f"warned {warning.at:%Y-%m-%d %H:%M} UTC, due {warning.due:%H:%M}, still idle"))
         else:
-            left = warned + timedelta(hours=grace_hours) - now
-            steps.append(
-                step(WAIT, f"warned {warned:%Y-%m-%d %H:%M} UTC; stopped in {left.total_seconds() / 3600:.0f} h")
-            )
+            steps.append(step(WAIT, f"warned {warning.at:%Y-%m-%d %H:%M} UTC; stop due {warning.due:%Y-%m-%d %H:%M}"))
     return steps
 
 
-def warning_text(steps: Sequence[NotebookStep], grace_hours: int, will_stop: bool) -> str:
-    verb = "will be stopped" if will_stop else "would be stopped (notebook_stops is report-only)"
+def warning_text(steps: Sequence[NotebookStep], grace_hours: int) -> str:
     lines = [
-        f"{len(steps)} idle notebook instance{'s' if len(steps) != 1 else ''} {verb} in {grace_hours} h; the volume is "
-        "kept. To keep one running, ask the platform: `mlgov exempt <ARN> --reason ... --until YYYY-MM-DD`."
+        f"{len(steps)} notebook instance{'s' if len(steps) != 1 else ''} running without an idle-stop lifecycle "
+        f"configuration will be stopped by the daily scan in {grace_hours} h or later. The ML storage volume is kept; "
+        "running kernels and anything outside it are not. To keep one running, ask the platform: "
+        "`mlgov exempt <ARN> --reason ... --until YYYY-MM-DD`."
     ]
-    lines += [f"• {s.name} ({s.account}/{s.region}, {s.owner or 'owner unknown'}): {s.arn}" for s in steps]
+    lines += [f"• {s.name} ({s.account}/{s.region}, owner tag {s.owner or 'none'}): {s.arn}" for s in steps]
     return "\n".join(lines)
 
 
 def stopped_text(steps: Sequence[NotebookStep]) -> str:
-    lines = [f"Stopped {len(steps)} idle notebook instance{'s' if len(steps) != 1 else ''} (volumes kept; start "
-             "them again from the console):"]  # fmt: skip
-    lines += [f"• {s.name} ({s.account}/{s.region}, {s.owner or 'owner unknown'})" for s in steps]
+    lines = [f"Stopped {len(steps)} notebook instance{'s' if len(steps) != 1 else ''} after the warning (volumes "
+             "kept; start them again from the console):"]  # fmt: skip
+    lines += [f"• {s.name} ({s.account}/{s.region}, owner tag {s.owner or 'none'})" for s in steps]
     return "\n".join(lines)
+
+
+def chunks(steps: Sequence[NotebookStep], size: int = NOTEBOOKS_PER_MESSAGE) -> list[list[NotebookStep]]:
+    """Steps in messages of `size`: every warned notebook is named in a message that was posted."""
+    return [list(steps[i : i + size]) for i in range(0, len(steps), size)]

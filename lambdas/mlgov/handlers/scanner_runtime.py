@@ -393,32 +393,45 @@ class ScannerRuntime:
             return {"teams": {team: f.as_json() for team, f in forecasts.items()}, "alerts": [], "error": str(err)}
 
     def _act_on_notebooks(self, report: dict, recorded: Sequence, now: datetime) -> dict:
-        """Idle notebooks: warned once per idle episode, stopped after the grace period with notebook_stops=stop."""
+        """With notebook_stops=stop: idle notebooks warned once per running session, stopped after the grace period.
+        Report mode leaves them to the report."""
         config = self.settings
         idle = [f for f in report["findings"] if f["resource_type"] == "notebook-instance" and f["status"] == "idle"]
-        notify = self._notifier("mlgov idle notebooks") if idle else None
+        notify = self._notifier("mlgov idle notebooks") if idle and config.notebook_stops == "stop" else None
         if notify is None:
             return {"steps": [], "warned": [], "stopped": [], "errors": []}
-        from mlgov.services.notebook_stops import act_on_idle_notebooks, warned_times
-
-        def stop(account: str, region: str, name: str) -> None:
-            self.sessions.client("sagemaker", account, region).stop_notebook_instance(NotebookInstanceName=name)
+        from mlgov.services.notebook_stops import act_on_idle_notebooks, warnings_of
 
         try:
             return act_on_idle_notebooks(
                 report,
-                warned_times(recorded),
+                warnings_of(recorded),
                 self._recorded_exemption_arns(idle),
                 now,
                 grace_hours=config.notebook_stop_grace_hours,
-                stop=config.notebook_stops == "stop",
                 records=self._findings_table(),
-                stopper=stop,
+                stopper=self._stop_notebook,
                 notify=notify,
             )
-        except (ClientError, BotoCoreError) as err:
+        except (ClientError, BotoCoreError, RuntimeError) as err:  # e.g. the approvals table not readable
             self.logger.error("idle notebooks not handled", extra={"error": str(err)})
             return {"steps": [], "warned": [], "stopped": [], "errors": [str(err)]}
+
+    def _stop_notebook(self, account: str, region: str, name: str, episode: str) -> str | None:
+        """StopNotebookInstance after a fresh look: None when stopped, else why it was left alone (not running, a
+        new session since the warning, an exemption tag written since the scan)."""
+        sagemaker = self.sessions.client("sagemaker", account, region)
+        live = sagemaker.describe_notebook_instance(NotebookInstanceName=name)
+        if live.get("NotebookInstanceStatus") != "InService":
+            return f"it is {live.get('NotebookInstanceStatus')} now"
+        modified = live.get("LastModifiedTime")
+        if modified is None or modified.astimezone(UTC).isoformat() != datetime.fromisoformat(episode).isoformat():
+            return "restarted since the warning: a new session is warned first"
+        tags = {t["Key"] for t in sagemaker.list_tags(ResourceArn=live["NotebookInstanceArn"]).get("Tags", [])}
+        if EXEMPT_TAG in tags:
+            return "an exemption was written since the scan"
+        sagemaker.stop_notebook_instance(NotebookInstanceName=name)
+        return None
 
     def _recorded_exemption_arns(self, findings: Sequence[Mapping]) -> set[str]:
         """The ARNs among `findings` whose mlgov:exempt mlgov recorded (none without the approvals table)."""

@@ -237,7 +237,8 @@ class ApprovalTasks:
         client = self.sessions.client("sagemaker", account, region)
         value = _tag_value(value)
         client.add_tags(ResourceArn=finding["arn"], Tags=[{"Key": EXEMPT_TAG, "Value": value}])
-        client.delete_tags(ResourceArn=finding["arn"], TagKeys=list(ZOMBIE_KEYS))
+        if ":endpoint/" in finding["arn"]:  # a notebook carries no approval tags to clear
+            client.delete_tags(ResourceArn=finding["arn"], TagKeys=list(ZOMBIE_KEYS))
         self._record_exemption(finding["arn"], value, by=by, kind=kind, until=until)
         return {"exempt": value, "until": until, "kind": kind}
 
@@ -270,7 +271,8 @@ class ApprovalTasks:
         value = _tag_value(value)
         client = self.sessions.client("sagemaker", account, region)
         client.add_tags(ResourceArn=finding["arn"], Tags=[{"Key": EXEMPT_TAG, "Value": value}])
-        client.delete_tags(ResourceArn=finding["arn"], TagKeys=list(ZOMBIE_KEYS))
+        if ":endpoint/" in finding["arn"]:  # a notebook carries no approval tags to clear
+            client.delete_tags(ResourceArn=finding["arn"], TagKeys=list(ZOMBIE_KEYS))
         self._record_exemption(finding["arn"], value, by=by, kind=kind, until=until, reason=reason)
         return {"exempt": value, "until": until, "kind": kind}
 

@@ -1,24 +1,29 @@
-"""Idle notebook instances after each scheduled scan (the scanner Lambda): warn the owners once per idle episode (the
-warning claimed on the notebook's findings row first, released when it cannot be posted), then stop the ones still
-idle once the grace period has passed — only with `notebook_stops: stop`; report-only otherwise. A failed stop is
-reported and tried again on the next run."""
+"""Idle notebook instances after each scheduled scan (the scanner Lambda), with `notebook_stops: stop` only (report
+mode leaves them to the report): warn once per running session — a claim with a lease, then the warning on record
+only once its message was posted — and stop, at the scan after the due time, the ones still idle. The stopper
+re-checks the live notebook first (still InService, the same session, no new exemption tag). Every step is tried on
+its own: one failure is an error entry, never the loss of the others."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mlgov.domain.notebook_stops import STOP, WARN, notebook_steps, stopped_text, warning_text
+from mlgov.domain.notebook_stops import KEPT, STOP, WARN, Warned, chunks, notebook_steps, stopped_text, warning_text
 from mlgov.services.budgets import NotifyError
 
-Stopper = Callable[[str, str, str], None]  # (account, region, notebook name) -> StopNotebookInstance
+CLAIM_LEASE = timedelta(hours=1)  # a run that crashed between claim and post frees the claim after this
+# (account, region, notebook name, session) -> None when stopped, else why it was left alone
+Stopper = Callable[[str, str, str, str], str | None]
 
 
 class StopRecords(Protocol):
-    def mark_stop_warned(self, arn: str, now: datetime) -> bool: ...
+    def claim_stop_warning(self, arn: str, episode: str, now: datetime, lease: timedelta) -> bool: ...
+
+    def confirm_stop_warning(self, arn: str, episode: str, now: datetime, due: datetime) -> None: ...
 
     def release_stop_warning(self, arn: str) -> None: ...
 
@@ -27,52 +32,77 @@ class StopRecords(Protocol):
 
 def act_on_idle_notebooks(
     report: Mapping,
-    warned_at: Mapping[str, datetime | None],
+    warnings: Mapping[str, Warned],
     recorded_exemptions: Collection[str],
     now: datetime,
     *,
     grace_hours: int,
-    stop: bool,
     records: StopRecords,
     stopper: Stopper,
     notify: Callable[[str], None],
 ) -> dict:
     """{"steps": every idle notebook's step, "warned": [ARN], "stopped": [ARN], "errors": [...]}."""
-    steps = notebook_steps(report.get("findings") or [], warned_at, recorded_exemptions, now, grace_hours)
+    steps = notebook_steps(report.get("findings") or [], warnings, recorded_exemptions, now)
     result: dict = {"steps": [s.as_json() for s in steps], "warned": [], "stopped": [], "errors": []}
-    warn = [s for s in steps if s.action == WARN and records.mark_stop_warned(s.arn, now)]
-    if warn:
+    for kept in [s for s in steps if s.action == KEPT and s.warned]:
+        _attempt(result, kept.arn, lambda k=kept: records.release_stop_warning(k.arn))  # warned again if released
+    claimed = []
+    for step in [s for s in steps if s.action == WARN]:
+        if _attempt(result, step.arn, lambda s=step: records.claim_stop_warning(s.arn, s.episode, now, CLAIM_LEASE)):
+            claimed.append(step)
+    due = now + timedelta(hours=grace_hours)
+    for message in chunks(claimed):
         try:
-            notify(warning_text(warn, grace_hours, stop))
-            result["warned"] = [s.arn for s in warn]
+            notify(warning_text(message, grace_hours))
         except NotifyError as err:
-            for s in warn:
-                records.release_stop_warning(s.arn)
             result["errors"].append(f"warning not posted: {err}")
-    if not stop:
-        return result
-    stopped = []
-    for s in [s for s in steps if s.action == STOP]:
-        try:
-            stopper(s.account, s.region, s.name)
-        except (ClientError, BotoCoreError) as err:
-            result["errors"].append(f"{s.arn}: StopNotebookInstance failed: {err}")
+            for step in message:
+                _attempt(result, step.arn, lambda s=step: records.release_stop_warning(s.arn))
             continue
-        records.mark_stopped(s.arn, now)
-        stopped.append(s)
+        for step in message:
+            confirmed = _attempt(
+                result, step.arn, lambda s=step: records.confirm_stop_warning(s.arn, s.episode, now, due) or True
+            )
+            if confirmed:
+                result["warned"].append(step.arn)
+    stopped = []
+    for step in [s for s in steps if s.action == STOP]:
+        left_alone = _attempt(result, step.arn, lambda s=step: stopper(s.account, s.region, s.name, s.episode) or "")
+        if left_alone is None:
+            continue  # the error is in the result
+        if left_alone:
+            result["errors"].append(f"{step.arn}: not stopped: {left_alone}")
+            _attempt(result, step.arn, lambda s=step: records.release_stop_warning(s.arn))
+            continue
+        stopped.append(step)
+        _attempt(result, step.arn, lambda s=step: records.mark_stopped(s.arn, now))
     result["stopped"] = [s.arn for s in stopped]
-    if stopped:
+    for message in chunks(stopped):
         try:
-            notify(stopped_text(stopped))
+            notify(stopped_text(message))
         except NotifyError as err:
             result["errors"].append(f"stop notice not posted: {err}")
     return result
 
 
-def warned_times(rows: Sequence) -> dict[str, datetime | None]:
-    """ARN -> when its idle episode was warned, from the findings table's recorded rows."""
-    return {
-        row.arn: datetime.strptime(row.stop_warned_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        for row in rows
-        if getattr(row, "stop_warned_at", None)
-    }
+def warnings_of(rows: Sequence) -> dict[str, Warned]:
+    """ARN -> its posted stop warning, from the findings table's recorded rows."""
+    found = {}
+    for row in rows:
+        warning = getattr(row, "stop_warning", None)
+        if warning:
+            found[row.arn] = Warned(_time(warning["at"]), _time(warning["due"]), str(warning["episode"]))
+    return found
+
+
+def _attempt(result: dict, arn: str, call: Callable[[], object]) -> object | None:
+    """The call's value; None, with an error entry, when AWS refused it."""
+    try:
+        return call()
+    except (ClientError, BotoCoreError) as err:
+        result["errors"].append(f"{arn}: {type(err).__name__}: {err}")
+        return None
+
+
+def _time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
