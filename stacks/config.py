@@ -194,9 +194,10 @@ class MlgovConfig(BaseModel):
     ] = 7
     notebook_stops: Annotated[str, StringConstraints(strict=True, pattern=r"^(report|stop)$")] = Field(
         "report",
-        description="idle notebook instances (running past the idle hours without a lifecycle configuration): "
-        "`report` warns their owners in Slack once per idle episode; `stop` also stops them (the volume is kept) "
-        "when still idle after notebook_stop_grace_hours, unless `mlgov exempt` keeps them",
+        description="notebook instances running past the idle hours without a lifecycle configuration: `report` "
+        "leaves them to the report; `stop` warns in Slack once per running session and stops the ones still idle "
+        "at the first daily scan after notebook_stop_grace_hours (the volume is kept), unless `mlgov exempt` keeps "
+        "them",
     )
     notebook_stop_grace_hours: Annotated[
         int, Strict(), Field(ge=1, le=168, description="hours between the warning and the stop of an idle notebook")
