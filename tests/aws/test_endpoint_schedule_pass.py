@@ -100,6 +100,25 @@ def _minimum(aas, resource_id: str, dimension: str, minimum: int) -> None:
     )
 
 
+def _queue_evening(sm, aas, refusal: str | None = None) -> None:
+    """A component's Friday evening, as SageMaker and Application Auto Scaling answer it: tags, 2 copies, a scalable
+    target at minimum 1, the saved-counts tag, the minimum lowered to 0, then zero copies (or `refusal`)."""
+    _tags(sm, IC_ARN)
+    _component(sm, 2)
+    _target(aas, "inference-component/chat", COMPONENT_DIMENSION, 1)
+    saved = [{"Key": "mlgov:hyperpod-saved", "Value": "copies=2"}]
+    sm.add_response("add_tags", {}, {"ResourceArn": IC_ARN, "Tags": saved})
+    _minimum(aas, "inference-component/chat", COMPONENT_DIMENSION, 0)
+    if refusal:
+        sm.add_client_error("update_inference_component_runtime_config", "ValidationException", refusal)
+        return
+    sm.add_response(
+        "update_inference_component_runtime_config",
+        {"InferenceComponentArn": IC_ARN},
+        {"InferenceComponentName": "chat", "DesiredRuntimeConfig": {"CopyCount": 0}},
+    )
+
+
 def _pass(resources, store, now, apply=True):
     return endpoint_schedule_pass(
         resources, store, store.records(), account=ACCOUNT, region=REGION, now=now, apply=apply
@@ -110,18 +129,7 @@ def test_a_component_sleeps_at_zero_copies_over_the_weekend_and_wakes_with_its_c
     resources, sm, aas = clients
     store = _store(IC_ARN, "chat")
     # Friday evening: save, lower the scaling minimum (else auto scaling puts a copy back), then zero copies.
-    _tags(sm, IC_ARN)
-    _component(sm, 2)
-    _target(aas, "inference-component/chat", COMPONENT_DIMENSION, 1)
-    sm.add_response(
-        "add_tags", {}, {"ResourceArn": IC_ARN, "Tags": [{"Key": "mlgov:hyperpod-saved", "Value": "copies=2"}]}
-    )  # noqa: E501
-    _minimum(aas, "inference-component/chat", COMPONENT_DIMENSION, 0)
-    sm.add_response(
-        "update_inference_component_runtime_config",
-        {"InferenceComponentArn": IC_ARN},
-        {"InferenceComponentName": "chat", "DesiredRuntimeConfig": {"CopyCount": 0}},
-    )
+    _queue_evening(sm, aas)
     (evening,) = _pass(resources, store, FRIDAY_EVENING)
     assert (evening.action, evening.outcome, dict(evening.target_counts)) == ("scale_down", "applied", {"copies": 0})
     assert "lower the scalable target minimum first: inference-component/chat MinCapacity=0" in evening.reason
@@ -289,14 +297,7 @@ def test_dimension_names_are_application_auto_scalings():
 def test_a_refused_scale_down_puts_the_lowered_scaling_minimum_back(clients):
     resources, sm, aas = clients
     store = _store(IC_ARN, "chat")
-    _tags(sm, IC_ARN)
-    _component(sm, 2)
-    _target(aas, "inference-component/chat", COMPONENT_DIMENSION, 1)
-    sm.add_response(
-        "add_tags", {}, {"ResourceArn": IC_ARN, "Tags": [{"Key": "mlgov:hyperpod-saved", "Value": "copies=2"}]}
-    )  # noqa: E501
-    _minimum(aas, "inference-component/chat", COMPONENT_DIMENSION, 0)
-    sm.add_client_error("update_inference_component_runtime_config", "ValidationException", "copy count not allowed")
+    _queue_evening(sm, aas, refusal="copy count not allowed")
     _minimum(aas, "inference-component/chat", COMPONENT_DIMENSION, 1)  # put back at once
     (outcome,) = _pass(resources, store, FRIDAY_EVENING)
     assert outcome.outcome == "rejected" and "UpdateInferenceComponentRuntimeConfig rejected" in outcome.reason
@@ -306,18 +307,7 @@ def test_a_scaling_minimum_the_morning_could_not_restore_is_retried_inside_the_w
     resources, sm, aas = clients
     store = _store(IC_ARN, "chat")
     # the night went through; in the morning the copies came back but RegisterScalableTarget failed
-    _tags(sm, IC_ARN)
-    _component(sm, 2)
-    _target(aas, "inference-component/chat", COMPONENT_DIMENSION, 1)
-    sm.add_response(
-        "add_tags", {}, {"ResourceArn": IC_ARN, "Tags": [{"Key": "mlgov:hyperpod-saved", "Value": "copies=2"}]}
-    )  # noqa: E501
-    _minimum(aas, "inference-component/chat", COMPONENT_DIMENSION, 0)
-    sm.add_response(
-        "update_inference_component_runtime_config",
-        {"InferenceComponentArn": IC_ARN},
-        {"InferenceComponentName": "chat", "DesiredRuntimeConfig": {"CopyCount": 0}},
-    )
+    _queue_evening(sm, aas)
     assert _pass(resources, store, FRIDAY_EVENING)[0].outcome == "applied"
     _tags(sm, IC_ARN, saved="copies=2")
     _component(sm, 0)
