@@ -280,6 +280,24 @@ def test_a_manual_exemption_is_tagged_through_the_approval_role_and_recorded(dyn
     assert table.recorded_exemptions([ARN]) == {ARN: value}
 
 
+def test_a_notebook_is_kept_running_with_the_exempt_tag_alone_and_recorded(dynamodb):
+    from mlgov.aws.approvals_table import ApprovalsTable
+
+    notebook = {**FINDING, "arn": ARN.replace(":endpoint/", ":notebook-instance/"), "name": "lab"}
+    value = "exempted by alice on 2026-11-24: thesis"
+    sagemaker, stub = _stubbed("sagemaker")
+    stub.add_response(
+        "add_tags", {}, {"ResourceArn": notebook["arn"], "Tags": [{"Key": "mlgov:exempt", "Value": value}]}
+    )  # no delete_tags: a notebook carries no approval tags (the Stubber refuses any other call)
+    table = ApprovalsTable(dynamodb, "approvals")
+    with stub:
+        _tasks(FakeSessions(sagemaker=sagemaker), approvals=table).exempt_manually(
+            {"finding": notebook}, "thesis", "alice", None
+        )
+    stub.assert_no_pending_responses()
+    assert table.recorded_exemptions([notebook["arn"]]) == {notebook["arn"]: value}
+
+
 @pytest.mark.parametrize("task", ["confirm", "delete"])
 def test_an_exemption_recorded_during_the_approval_stops_confirm_and_delete(dynamodb, task):
     from mlgov.aws.approvals_table import ApprovalsTable
@@ -325,7 +343,7 @@ def test_confirm_goes_on_without_a_current_recorded_exemption(dynamodb, tags):
 @pytest.mark.parametrize(
     ("finding", "reason", "until", "refusal"),
     [
-        ({**FINDING, "arn": ARN.replace(":endpoint/", ":notebook-instance/")}, "x", None, "only endpoints"),
+        ({**FINDING, "arn": ARN.replace(":endpoint/", ":training-job/")}, "x", None, "only endpoints and notebook"),
         (FINDING, "   ", None, "needs a reason"),
         (FINDING, "x", "2026-11-24", "not after today"),
         (FINDING, "x", "soon", "not a date"),
