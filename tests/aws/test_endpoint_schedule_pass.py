@@ -195,19 +195,25 @@ def _endpoint(sm, blue: int, *, hosts_components: bool = False) -> None:
     )
 
 
-def test_a_classic_endpoint_scales_to_one_instance_off_hours(clients):
-    resources, sm, aas = clients
-    store = _store(EP_ARN, "churn")
-    _tags(sm, EP_ARN)
-    _endpoint(sm, 4)
+def _queue_endpoint(sm, aas, instances: int, *, saved: str | None = None, writes_saved: bool = False) -> None:
+    """The classic endpoint `churn` as read by a pass: its tags, `instances` on variant blue, no scalable target;
+    with `writes_saved`, the saved-counts tag a scale-down writes next."""
+    _tags(sm, EP_ARN, saved=saved)
+    _endpoint(sm, instances)
     aas.add_response(
         "describe_scalable_targets",
         {"ScalableTargets": []},
         {"ServiceNamespace": "sagemaker", "ResourceIds": ["endpoint/churn/variant/blue"]},
     )
-    sm.add_response(
-        "add_tags", {}, {"ResourceArn": EP_ARN, "Tags": [{"Key": "mlgov:hyperpod-saved", "Value": "blue=4"}]}
-    )  # noqa: E501
+    if writes_saved:
+        counts = [{"Key": "mlgov:hyperpod-saved", "Value": f"blue={instances}"}]
+        sm.add_response("add_tags", {}, {"ResourceArn": EP_ARN, "Tags": counts})
+
+
+def test_a_classic_endpoint_scales_to_one_instance_off_hours(clients):
+    resources, sm, aas = clients
+    store = _store(EP_ARN, "churn")
+    _queue_endpoint(sm, aas, 4, writes_saved=True)
     sm.add_response(
         "update_endpoint_weights_and_capacities",
         {"EndpointArn": EP_ARN},
@@ -255,26 +261,11 @@ def test_a_schedule_tag_the_hub_did_not_set_is_never_followed(clients):
 def test_a_rejected_scale_down_is_recorded_and_not_retried_in_the_same_off_period(clients):
     resources, sm, aas = clients
     store = _store(EP_ARN, "churn")
-    _tags(sm, EP_ARN)
-    _endpoint(sm, 3)
-    aas.add_response(
-        "describe_scalable_targets",
-        {"ScalableTargets": []},
-        {"ServiceNamespace": "sagemaker", "ResourceIds": ["endpoint/churn/variant/blue"]},
-    )
-    sm.add_response(
-        "add_tags", {}, {"ResourceArn": EP_ARN, "Tags": [{"Key": "mlgov:hyperpod-saved", "Value": "blue=3"}]}
-    )  # noqa: E501
+    _queue_endpoint(sm, aas, 3, writes_saved=True)
     sm.add_client_error("update_endpoint_weights_and_capacities", "ValidationException", "Cannot update in progress")
     (first,) = _pass(resources, store, FRIDAY_EVENING)
     assert first.outcome == "rejected" and "UpdateEndpointWeightsAndCapacities rejected" in first.reason
-    _tags(sm, EP_ARN, saved="blue=3")
-    _endpoint(sm, 3)
-    aas.add_response(
-        "describe_scalable_targets",
-        {"ScalableTargets": []},
-        {"ServiceNamespace": "sagemaker", "ResourceIds": ["endpoint/churn/variant/blue"]},
-    )
+    _queue_endpoint(sm, aas, 3, saved="blue=3")
     (again,) = _pass(resources, store, FRIDAY_LATER)
     assert again.outcome == "none" and "was rejected" in again.reason
 
