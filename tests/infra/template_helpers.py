@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from aws_cdk.assertions import Template
 
 
@@ -61,3 +64,9 @@ def role_statements(template: Template, role_id: str) -> list[dict]:
             statements.extend(as_list(policy["Properties"]["PolicyDocument"]["Statement"]))
     assert not role["Properties"].get("ManagedPolicyArns"), "managed policies escape these checks"
     return statements
+
+
+def concrete(value: object) -> object:
+    """Rendered template values with `${Ref:X}` / `${AWS::X}` made plain text (`ref<X>`), so that the evaluator takes
+    them as literal names rather than policy variables."""
+    return json.loads(re.sub(r"\$\{([^}]*)\}", r"ref<\1>", json.dumps(value)))

@@ -364,7 +364,7 @@ def test_the_notifications_topic_is_encrypted_tls_only_and_published_to_by_the_p
     """Evaluated: the scanner, approval and scheduler roles may publish (identity policies); no other role of the hub,
     and no principal of a member account (the topic policy grants nobody anything and denies plain HTTP)."""
     from mlgov.domain.iam_eval import RequestContext, evaluate, resource_policy_allows
-    from tests.infra.template_helpers import rendered
+    from tests.infra.template_helpers import concrete, rendered
 
     topic_id, topic = only(hub, "AWS::SNS::Topic")
     assert topic["Properties"]["TopicName"] == "mlgov-notifications"
@@ -396,11 +396,3 @@ def test_the_notifications_topic_is_encrypted_tls_only_and_published_to_by_the_p
         if allowed.allowed:
             publishers.add(role["Properties"].get("RoleName") or role_id)
     assert publishers == {"mlgov-hub-scanner", "mlgov-hub-approval", "mlgov-hub-hyperpod"}
-
-
-def concrete(value: object) -> object:
-    """Rendered template values with `${Ref:X}` / `${AWS::X}` made plain text (`ref<X>`), so that the evaluator takes
-    them as literal names rather than policy variables."""
-    import re
-
-    return json.loads(re.sub(r"\$\{([^}]*)\}", r"ref<\1>", json.dumps(value)))

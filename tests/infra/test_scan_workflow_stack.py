@@ -231,3 +231,35 @@ def test_only_the_scanner_reads_list_prices_and_it_does_by_default(hub, cdk_cont
     assert scanner["Properties"]["Environment"]["Variables"]["MLGOV_AROUND_COSTS"] == "true"  # around_costs default
     assert scanner["Properties"]["Environment"]["Variables"]["MLGOV_BUDGETS"] == "{}"  # no budgets: no alerts
     assert scanner["Properties"]["Environment"]["Variables"]["MLGOV_EXPIRY_REMINDER_DAYS"] == "7"  # the default
+
+
+def test_the_hub_scanner_stops_its_own_accounts_notebooks_only_when_the_platform_chose_stop(hub, cdk_context, tmp_path):
+    """Evaluated on the synthesized scanner role: in single-account mode with notebook_stops=stop it may stop the hub
+    account's notebooks and no other account's; with the default (report) no statement grants it at all."""
+    import aws_cdk as cdk
+
+    from mlgov.domain.iam_eval import RequestContext, evaluate
+    from stacks.app_builder import build_app
+    from tests.infra.conftest import ORG_ONLY_KEYS
+    from tests.infra.template_helpers import concrete, rendered, role_statements
+
+    def scanner_allows(template: Template, action: str, resource: str) -> bool:
+        (role_id,) = [r for r, role in template.find_resources("AWS::IAM::Role").items()
+                      if role["Properties"].get("RoleName") == "mlgov-hub-scanner"]  # fmt: skip
+        statements = [{**s, "Resource": rendered(s["Resource"])} for s in role_statements(template, role_id)]
+        text = json.dumps({"Version": "2012-10-17", "Statement": statements}).replace("${AWS::Partition}", "aws")
+        text = json.dumps(concrete(json.loads(text)))
+        request = RequestContext(action, resource=resource)
+        return evaluate({"scanner": json.loads(text)}, request, full_aws_access=False).allowed
+
+    context = json.loads(json.dumps(cdk_context))
+    for key in ORG_ONLY_KEYS:
+        context["mlgov"].pop(key, None)
+    context["mlgov"]["notebook_stops"] = "stop"
+    hub_account = context["mlgov"]["hub_account"]
+    stopping = Template.from_stack(build_app(cdk.App(context=context, outdir=str(tmp_path)))["hub"])
+    notebook = f"arn:aws:sagemaker:eu-west-1:{hub_account}:notebook-instance/lab"
+    assert scanner_allows(stopping, "sagemaker:StopNotebookInstance", notebook)
+    assert not scanner_allows(stopping, "sagemaker:StopNotebookInstance", notebook.replace(hub_account, "999999999999"))
+    assert not scanner_allows(stopping, "sagemaker:DeleteNotebookInstance", notebook)
+    assert not scanner_allows(hub, "sagemaker:StopNotebookInstance", notebook)  # report: the default
