@@ -6,7 +6,7 @@ import difflib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import (
     BaseModel,
@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from mlgov.domain.studio_idle import DEFAULT_IDLE_MINUTES, IDLE_TIMEOUT_MAX_MINUTES, IDLE_TIMEOUT_MIN_MINUTES
 from mlgov.domain.zombies import DEFAULT_IDLE_DAYS, DEFAULT_MIN_AGE_DAYS
 
 CONTEXT_KEY = "mlgov"
@@ -136,6 +137,41 @@ class CostExportConfig(BaseModel):
     )
 
 
+ANOMALY_MONITOR_ARN_PATTERN = r"^arn:aws[a-z-]*:ce::[0-9]{12}:anomalymonitor/[0-9A-Za-z-]+$"
+_PATTERN_DESCRIPTIONS[ANOMALY_MONITOR_ARN_PATTERN] = (
+    "a Cost Anomaly Detection monitor ARN like arn:aws:ce::123456789012:anomalymonitor/<id>"
+)
+# Regions whose CloudFormation registry has AWS::CE::AnomalyMonitor and AWS::CE::AnomalySubscription (cfn-lint's
+# per-region provider schemas; tests/unit/test_cost_anomaly_config.py keeps this in step with the installed cfn-lint).
+# Elsewhere, e.g. ap-southeast-5 or the GovCloud regions, a template with them fails with "Unrecognized resource types".
+COST_ANOMALY_REGIONS = frozenset(
+    {
+        "af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
+        "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ca-central-1", "ca-west-1",
+        "cn-north-1", "cn-northwest-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
+        "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "sa-east-1", "us-east-1", "us-east-2",
+        "us-west-1", "us-west-2",
+    }
+)  # fmt: skip
+
+
+class CostAnomalyAlertsConfig(BaseModel):
+    """AWS Cost Anomaly Detection on the hub account's costs, each anomaly published to `mlgov-notifications`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The API takes 0 to 10,000,000,000 (ThresholdExpression values); 0 would alert on every anomaly.
+    threshold_usd: Annotated[StrictFloat, Field(gt=0, le=10_000_000_000)] = Field(
+        description="an anomaly is published when its total cost impact (actual minus expected spend, in USD) "
+        "reaches this amount"
+    )
+    monitor_arn: Annotated[str, StringConstraints(strict=True, pattern=ANOMALY_MONITOR_ARN_PATTERN)] | None = Field(
+        None,
+        description="the hub account's existing AWS services monitor to subscribe to; absent: the hub creates "
+        "`mlgov-services`, which fails when the account has one already (an account holds at most one)",
+    )
+
+
 class MlgovConfig(BaseModel):
     """Deployment settings for the hub and (in org mode) the member accounts."""
 
@@ -202,6 +238,24 @@ class MlgovConfig(BaseModel):
     notebook_stop_grace_hours: Annotated[
         int, Strict(), Field(ge=1, le=168, description="hours between the warning and the stop of an idle notebook")
     ] = 24
+    studio_idle_shutdown: Annotated[str, StringConstraints(strict=True, pattern=r"^(report|apply)$")] = Field(
+        "report",
+        description="Studio domains whose JupyterLab or Code Editor apps have no native idle shutdown "
+        "(DefaultUserSettings AppLifecycleManagement.IdleSettings): `report` lists them with the exact UpdateDomain "
+        "request in the scan result (a dry run); `apply` sends it after each daily scan (only IdleSettings changed, "
+        "audited on the findings row, one Slack notice) and grants the spoke role UpdateDomain on its account's "
+        "domains; ENABLED settings, user-profile overrides and recorded exemptions are left alone",
+    )
+    studio_idle_minutes: Annotated[
+        int,
+        Strict(),
+        Field(
+            ge=IDLE_TIMEOUT_MIN_MINUTES,
+            le=IDLE_TIMEOUT_MAX_MINUTES,
+            description="idle minutes before a JupyterLab or Code Editor app is shut down, for studio_idle_shutdown "
+            "(SageMaker's IdleTimeoutInMinutes range)",
+        ),
+    ] = DEFAULT_IDLE_MINUTES
     # Given as a JSON object {team: USD}; kept as sorted pairs so that the frozen config stays hashable.
     budgets: tuple[
         tuple[
@@ -228,6 +282,11 @@ class MlgovConfig(BaseModel):
         None,
         description="the organization's FOCUS export: the hub adds a Glue table, an Athena workgroup `mlgov` and "
         "the managed policy `mlgov-cost-export-readers` for `mlgov costs --athena-table`",
+    )
+    cost_anomaly_alerts: CostAnomalyAlertsConfig | None = Field(
+        None,
+        description="AWS Cost Anomaly Detection alerts of the hub account to `mlgov-notifications` (the topic then "
+        "uses a customer-managed KMS key); absent: none",
     )
     hyperpod_schedule_minutes: Annotated[
         int,
@@ -323,6 +382,8 @@ class MlgovConfig(BaseModel):
                 "mlgov-spoke and mlgov-spoke-approval only in its hub-region instances",
                 {"key": "member_regions", "hub_region": self.hub_region},
             )
+        if self.cost_anomaly_alerts is not None:
+            _check_cost_anomaly_alerts(self.cost_anomaly_alerts, self.hub_account, self.hub_region)
         if self.management_account is not None and not self.target_ous:
             raise PydanticCustomError(
                 "cross_field",
@@ -331,6 +392,22 @@ class MlgovConfig(BaseModel):
                 {"key": "target_ous"},
             )
         return self
+
+
+def _check_cost_anomaly_alerts(alerts: CostAnomalyAlertsConfig, hub_account: str, hub_region: str) -> None:
+    if hub_region not in COST_ANOMALY_REGIONS:
+        raise PydanticCustomError(
+            "cross_field",
+            "CloudFormation offers no AWS::CE::AnomalyMonitor or AWS::CE::AnomalySubscription in hub_region "
+            "{hub_region}; remove cost_anomaly_alerts (or set up the alerts in the Billing console)",
+            {"key": "cost_anomaly_alerts", "hub_region": hub_region},
+        )
+    if alerts.monitor_arn is not None and alerts.monitor_arn.split(":")[4] != hub_account:
+        raise PydanticCustomError(
+            "cross_field",
+            "must be a monitor of hub_account {hub_account}: a subscription can only use monitors of its own account",
+            {"key": "cost_anomaly_alerts.monitor_arn", "hub_account": hub_account},
+        )
 
 
 def _non_empty(items: tuple[str, ...]) -> tuple[str, ...]:
@@ -465,7 +542,9 @@ def _known_keys_at(parent: tuple[str | int, ...]) -> list[str]:
     model: type[BaseModel] = MlgovConfig
     for part in parent:
         field = model.model_fields.get(str(part))
-        annotation = field.annotation if field else None
+        # An optional nested model (`CostExportConfig | None`) is annotated as a union with None.
+        options = [arg for arg in get_args(field.annotation) if arg is not type(None)] if field else []
+        annotation = options[0] if len(options) == 1 else (field.annotation if field else None)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation

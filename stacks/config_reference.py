@@ -25,8 +25,12 @@ START_MARKER = "<!-- config-reference:start -->"
 END_MARKER = "<!-- config-reference:end -->"
 REQUIRED = "required"
 REQUIRED_IN_ORG_MODE = "required in org mode"
-# Keys given in cdk.json in another shape than the model stores them (budgets: an object, kept as sorted pairs).
-TYPE_NOTES = {"budgets": "object: `ml:team` value → USD a month (> 0)"}
+# Keys given in cdk.json in another shape than the model stores them (budgets: an object, kept as sorted pairs), or
+# of a type the generic wording does not cover (a number that is not an integer).
+TYPE_NOTES = {
+    "budgets": "object: `ml:team` value → USD a month (> 0)",
+    "cost_anomaly_alerts.threshold_usd": "number: USD (> 0)",
+}
 # What the model's validators add to the field defaults, which introspection cannot see: the cross-field rules of
 # MlgovConfig._require_consistent_mode and the member_regions default factory. tests/unit/test_config_reference.py
 # checks each entry against the validators.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import aws_cdk as cdk
+from aws_cdk import aws_ce as ce
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -20,7 +22,7 @@ from mlgov.domain.preflight import PROBE_QUEUE_NAME
 from mlgov.domain.principals import HUB_AUTO_TAGGER_ROLE, HUB_JOB_LEDGER_ROLE, SPOKE_ROLE
 from mlgov.domain.tagging import TagDefaults
 from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
-from stacks.config import MlgovConfig
+from stacks.config import CostAnomalyAlertsConfig, MlgovConfig
 from stacks.parts.approval_flow import ApprovalFlow
 from stacks.parts.cost_export import CostExportQueries
 from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, doctor_probe_pattern, job_state_change_pattern
@@ -44,6 +46,21 @@ def hub_function_role_arns(config: MlgovConfig, partition: str = "*") -> list[st
 
 
 NOTIFICATIONS_TOPIC_NAME = "mlgov-notifications"
+COST_ALERTS_SERVICE = "costalerts.amazonaws.com"  # AWS Cost Anomaly Detection, as it publishes to SNS
+ANOMALY_MONITOR_NAME = "mlgov-services"
+ANOMALY_SUBSCRIPTION_NAME = "mlgov-cost-anomalies"
+
+
+def anomaly_threshold_expression(threshold_usd: float) -> dict:
+    """The subscription's ThresholdExpression: alert when an anomaly's total impact reaches `threshold_usd`."""
+    amount = format(Decimal(repr(threshold_usd)).normalize(), "f")  # 100.0 -> "100", 1e-05 -> "0.00001"
+    return {
+        "Dimensions": {
+            "Key": "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
+            "MatchOptions": ["GREATER_THAN_OR_EQUAL"],
+            "Values": [amount],
+        }
+    }
 
 
 class HubStack(cdk.Stack):
@@ -81,8 +98,9 @@ class HubStack(cdk.Stack):
             approvals_table=self.approval.table,
         )
         self.hyperpod = HyperPodScheduler(self, "HyperPod", config=config)
+        self.hyperpod.admit_parking(self.approval.state_machine, self.approval.approval_function)
         self.notifications = self._notifications(
-            [self.scan.scanner, self.approval.approval_function, self.hyperpod.function]
+            [self.scan.scanner, self.approval.approval_function, self.hyperpod.function], config
         )
         self.cost_export = (
             CostExportQueries(self, "CostExport", config=config.cost_export, logs=self.archive.access_logs)
@@ -95,26 +113,95 @@ class HubStack(cdk.Stack):
         cdk.CfnOutput(self, "HubBusArn", value=self.bus.event_bus_arn)
         cdk.CfnOutput(self, "AutoTaggerDlqUrl", value=self.dead_letter_queue.queue_url)
 
-    def _notifications(self, publishers: list[lambda_.Function]) -> sns.Topic:
+    def _notifications(self, publishers: list[lambda_.Function], config: MlgovConfig) -> sns.Topic:
         """`mlgov-notifications`: every Slack post (digests, approval requests and their outcome, budget alerts, expiry
         reminders) and the scheduler's rejected or stuck actions are published here, for email, a pager or a queue to
-        subscribe. Encrypted with the AWS-managed SNS key, TLS only; only the functions that post may publish
-        (identity policies of this account: the topic policy grants no other account anything)."""
+        subscribe; with `cost_anomaly_alerts`, also AWS Cost Anomaly Detection's alerts on the hub account. TLS only;
+        only the functions that post may publish (identity policies of this account: the topic policy grants no other
+        account anything, and Cost Anomaly Detection only for the hub account). Encrypted with the AWS-managed SNS
+        key, whose policy admits no AWS service; with the alerts, with a customer-managed key that does."""
+        alerts = config.cost_anomaly_alerts
+        key = self._notifications_key(config.hub_account) if alerts else None
         topic = sns.Topic(
             self,
             "Notifications",
             topic_name=NOTIFICATIONS_TOPIC_NAME,
             display_name="mlgov",
-            master_key=kms.Alias.from_alias_name(self, "SnsManagedKey", "alias/aws/sns"),
+            master_key=key or kms.Alias.from_alias_name(self, "SnsManagedKey", "alias/aws/sns"),
             enforce_ssl=True,
         )
         for function in publishers:
             function.add_to_role_policy(
                 iam.PolicyStatement(sid="PublishNotifications", actions=["sns:Publish"], resources=[topic.topic_arn])
             )
+            if key:  # a publisher to a topic with a customer-managed key needs these two on the key
+                function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        sid="EncryptNotifications",
+                        actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                        resources=[key.key_arn],
+                    )
+                )
             function.add_environment("MLGOV_NOTIFY_TOPIC", topic.topic_arn)
+        if alerts:
+            self._cost_anomaly_alerts(topic, alerts, config.hub_account)
         cdk.CfnOutput(self, "NotificationsTopicArn", value=topic.topic_arn, description="subscribe to mlgov's posts")
         return topic
+
+    def _notifications_key(self, hub_account: str) -> kms.Key:
+        """The topic's customer-managed key: IAM policies of the hub account grant its use (the default key policy),
+        and Cost Anomaly Detection may encrypt with it when it publishes for the hub account."""
+        key = kms.Key(
+            self,
+            "NotificationsKey",
+            description=f"mlgov: encrypts {NOTIFICATIONS_TOPIC_NAME}, which Cost Anomaly Detection publishes to",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.DESTROY,  # protects messages in transit only; none outlive the topic
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CostAnomalyDetectionEncryptsForTheHubAccount",
+                principals=[iam.ServicePrincipal(COST_ALERTS_SERVICE)],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": hub_account}},
+            )
+        )
+        return key
+
+    def _cost_anomaly_alerts(self, topic: sns.Topic, alerts: CostAnomalyAlertsConfig, hub_account: str) -> None:
+        """Cost Anomaly Detection on the hub account's spend, each anomaly at or above the threshold published to
+        `topic` as it is detected. An AWS services monitor: the only kind a member account may create, one per account
+        (`monitor_arn` reuses the one it has); it sees this account's costs alone."""
+        publish = topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CostAnomalyDetectionPublishesForTheHubAccount",
+                principals=[iam.ServicePrincipal(COST_ALERTS_SERVICE)],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": hub_account}},
+            )
+        )
+        monitor_arn = alerts.monitor_arn or (
+            ce.CfnAnomalyMonitor(
+                self,
+                "CostAnomalyMonitor",
+                monitor_name=ANOMALY_MONITOR_NAME,
+                monitor_type="DIMENSIONAL",
+                monitor_dimension="SERVICE",
+            ).attr_monitor_arn
+        )
+        subscription = ce.CfnAnomalySubscription(
+            self,
+            "CostAnomalySubscription",
+            subscription_name=ANOMALY_SUBSCRIPTION_NAME,
+            frequency="IMMEDIATE",  # the only frequency that delivers to SNS (DAILY and WEEKLY are email digests)
+            monitor_arn_list=[monitor_arn],
+            subscribers=[ce.CfnAnomalySubscription.SubscriberProperty(type="SNS", address=topic.topic_arn)],
+            threshold_expression=json.dumps(anomaly_threshold_expression(alerts.threshold_usd)),
+        )
+        if publish.policy_dependable is not None:  # the first alert must find the topic open to the service
+            subscription.node.add_dependency(publish.policy_dependable)
 
     def _dead_letter_queue(self, name: str, alarm_name: str, what: str) -> sqs.Queue:
         """An encrypted, TLS-only DLQ with an alarm as soon as anything lands in it."""

@@ -15,6 +15,7 @@ from stacks.parts.approval_flow import APPROVAL_ROLE_NAME, APPROVAL_SPOKE_ROLE_N
 from stacks.parts.events import HUB_BUS_NAME, create_call_patterns, doctor_probe_pattern, job_state_change_pattern
 from stacks.parts.hyperpod_scheduler import hyperpod_statements
 from stacks.parts.scan_workflow import archive_bucket_name
+from stacks.parts.studio_idle import nag_applies_to, studio_idle_statement
 from stacks.parts.tag_keys import auto_tagger_writable_keys
 
 
@@ -87,7 +88,8 @@ class SpokeStack(cdk.Stack):
                     "UpdateInferenceComponentRuntimeConfig only on resources tagged mlgov:schedule, "
                     "RegisterScalableTarget only on SageMaker's scalable dimensions: scalable-target ARNs carry a "
                     "generated id; StopNotebookInstance on the account's notebooks (unknown at synth), after a "
-                    "warning); AddTags is "
+                    "warning); UpdateDomain (studio_idle_shutdown=apply) on the account's Studio domains in the "
+                    "governed regions, whose ids are generated; AddTags is "
                     "limited by aws:TagKeys to the keys the auto-tagger writes.",
                     "appliesTo": [
                         "Action::sagemaker:Describe*",
@@ -99,6 +101,7 @@ class SpokeStack(cdk.Stack):
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:notebook-instance/*",
                         "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:*",
+                        *(nag_applies_to(config.member_regions) if config.studio_idle_shutdown == "apply" else []),
                     ],
                 }
             ],
@@ -169,6 +172,15 @@ class SpokeStack(cdk.Stack):
                         )
                     ]
                     if config.notebook_stops == "stop"
+                    else []
+                ),
+                *(
+                    [
+                        studio_idle_statement(  # only IdleSettings: services.studio_idle builds the request
+                            "SwitchOnStudioIdleShutdown", cdk.Aws.PARTITION, cdk.Aws.ACCOUNT_ID, config.member_regions
+                        )
+                    ]
+                    if config.studio_idle_shutdown == "apply"
                     else []
                 ),
             ]

@@ -12,6 +12,7 @@ from functools import cache
 
 from mlgov.domain.interaction import DEFAULT_SNOOZE_DAYS
 from mlgov.domain.principals import SPOKE_APPROVAL_ROLE
+from mlgov.domain.studio_idle import DEFAULT_IDLE_MINUTES, IDLE_TIMEOUT_MAX_MINUTES, IDLE_TIMEOUT_MIN_MINUTES
 from mlgov.domain.tagging import TagDefaults
 from mlgov.domain.zombies import DEFAULT_IDLE_DAYS, DEFAULT_MIN_AGE_DAYS
 
@@ -85,6 +86,21 @@ def whole_number(env: Mapping[str, str], name: str, default: int | None, minimum
         raise SettingsError(f"{name} must be a whole number (got {text!r})") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum} (got {value})")
+    return value
+
+
+def one_of(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """An optional variable with a fixed set of values (the first when unset); SettingsError naming it otherwise."""
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+    return value
+
+
+def _idle_minutes(env: Mapping[str, str], name: str) -> int:
+    value = whole_number(env, name, DEFAULT_IDLE_MINUTES, minimum=IDLE_TIMEOUT_MIN_MINUTES)
+    if value > IDLE_TIMEOUT_MAX_MINUTES:
+        raise SettingsError(f"{name} must be at most {IDLE_TIMEOUT_MAX_MINUTES} (got {value})")
     return value
 
 
@@ -163,6 +179,8 @@ class ScannerSettings:
     expiry_reminder_days: int = 7  # MLGOV_EXPIRY_REMINDER_DAYS: remind owners this many days ahead; 0: never
     notebook_stops: str = "report"  # MLGOV_NOTEBOOK_STOPS: report (warn only) | stop
     notebook_stop_grace_hours: int = 24  # MLGOV_NOTEBOOK_STOP_GRACE_HOURS: from the warning to the stop
+    studio_idle_shutdown: str = "report"  # MLGOV_STUDIO_IDLE_SHUTDOWN: report (dry run) | apply (UpdateDomain)
+    studio_idle_minutes: int = DEFAULT_IDLE_MINUTES  # MLGOV_STUDIO_IDLE_MINUTES: the IdleTimeoutInMinutes applied
     tag_schema_json: str | None = None  # None: the packaged copy of policies/tag_schema.json
     home_region: str = "us-east-1"  # the hub's region: console links
     endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
@@ -200,6 +218,8 @@ class ScannerSettings:
             expiry_reminder_days=whole_number(env, "MLGOV_EXPIRY_REMINDER_DAYS", 7, minimum=0),
             notebook_stops=env.get("MLGOV_NOTEBOOK_STOPS") or "report",
             notebook_stop_grace_hours=whole_number(env, "MLGOV_NOTEBOOK_STOP_GRACE_HOURS", 24, minimum=1),
+            studio_idle_shutdown=one_of(env, "MLGOV_STUDIO_IDLE_SHUTDOWN", ("report", "apply")),
+            studio_idle_minutes=_idle_minutes(env, "MLGOV_STUDIO_IDLE_MINUTES"),
             tag_schema_json=env.get("MLGOV_TAG_SCHEMA") or None,
             home_region=home_region,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
@@ -264,6 +284,8 @@ class SchedulerSettings:
     target_ous: tuple[str, ...] = ()  # MLGOV_TARGET_OUS (org mode): the accounts below them, listed at each pass
     management_account: str | None = None  # MLGOV_MANAGEMENT_ACCOUNT: never scheduled (no spoke there)
     notify_topic: str | None = None  # MLGOV_NOTIFY_TOPIC: rejected and stuck actions are published there
+    approval_state_machine_arn: str | None = None  # MLGOV_APPROVAL_STATE_MACHINE_ARN: parks (snapshot, delete)
+    approval_function: str | None = None  # MLGOV_APPROVAL_FUNCTION: restores parked endpoints
 
 
 @cache
@@ -283,6 +305,8 @@ def scheduler_settings() -> SchedulerSettings:
         target_ous=json_list(os.environ, "MLGOV_TARGET_OUS") or (),
         management_account=os.environ.get("MLGOV_MANAGEMENT_ACCOUNT") or None,
         notify_topic=os.environ.get("MLGOV_NOTIFY_TOPIC") or None,
+        approval_state_machine_arn=os.environ.get("MLGOV_APPROVAL_STATE_MACHINE_ARN") or None,
+        approval_function=os.environ.get("MLGOV_APPROVAL_FUNCTION") or None,
     )
 
 
@@ -319,6 +343,7 @@ class InteractionSettings:
     signing_secret_id: str  # MLGOV_SLACK_SIGNING_SECRET: Secrets Manager name or ARN
     approvals_table: str  # MLGOV_APPROVALS_TABLE
     approvers: frozenset[str]  # MLGOV_SLACK_APPROVERS: JSON list of Slack user ids
+    approval_function: str | None = None  # MLGOV_APPROVAL_FUNCTION: carries out "Keep running" / "Extend" clicks
     region: str | None = None
     endpoint_url: str | None = None  # local moto server in the demo and end-to-end tests
 
@@ -329,6 +354,7 @@ class InteractionSettings:
             signing_secret_id=required(env, "MLGOV_SLACK_SIGNING_SECRET"),
             approvals_table=required(env, "MLGOV_APPROVALS_TABLE"),
             approvers=_approvers(env.get("MLGOV_SLACK_APPROVERS")),
+            approval_function=env.get("MLGOV_APPROVAL_FUNCTION") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
         )

@@ -7,6 +7,8 @@ MarkCandidate → Notify (waitForTaskToken, timeout approval_timeout_hours; Time
             → Verify → Verified? (no → NotVerified, never Delete) → Confirm → Delete → Deleted
   reject  → Exempt → Rejected          snooze → Snooze → Snoozed
 every branch and every caught error → UpdateMessage (chat.update of the request) → Done | ApprovalFailed.
+The scan starts it for zombies and for expired endpoints (input "reason": "expired"); for those Recheck reads the live
+`auto-delete-after` instead of traffic and answers in the same `still_idle` member StillIdle? reads.
 
 The Slack endpoint is a Lambda Function URL with AuthType NONE: Slack cannot sign requests with SigV4, so the
 function itself authenticates every request with the Slack signing secret (HMAC-SHA256, 5-minute replay window,
@@ -27,11 +29,13 @@ from constructs import Construct
 
 from mlgov.domain.preflight import APPROVAL_FUNCTION_NAME
 from mlgov.domain.principals import HUB_APPROVAL_ROLE, HUB_SLACK_ROLE, SPOKE_APPROVAL_ROLE
+from mlgov.domain.schedules import SCHEDULE_TAG
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.scan_workflow import ArchiveBucket, archive_bucket_name
 from stacks.parts.state_machines import lambda_task, logged_state_machine, throttle_retried
 from stacks.parts.tables import state_table
+from stacks.parts.tag_keys import lifetime_keys
 
 APPROVAL_ROLE_NAME = HUB_APPROVAL_ROLE
 SLACK_ROLE_NAME = HUB_SLACK_ROLE
@@ -78,6 +82,35 @@ def approval_spoke_role_statements(
             actions=["sagemaker:AddTags"],
             resources=[f"arn:{partition}:sagemaker:*:{account}:notebook-instance/*"],
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:exempt"]}},
+        ),
+        *(
+            [
+                iam.PolicyStatement(
+                    sid="ExtendLifetimeOnly",  # an "Extend 30 days" click (the owner's or an approver's): that key
+                    actions=["sagemaker:AddTags"],
+                    resources=[f"arn:{partition}:sagemaker:*:{account}:*"],
+                    conditions={"ForAllValues:StringEquals": {"aws:TagKeys": list(lifetime_keys())}},
+                )
+            ]
+            if lifetime_keys()
+            else []
+        ),
+        iam.PolicyStatement(
+            # A parked endpoint restored when its schedule's window opens: only a create that carries mlgov:schedule
+            # (a parked endpoint comes back scheduled), reusing the endpoint config the park left in place.
+            sid="RestoreParkedEndpoints",
+            actions=["sagemaker:CreateEndpoint"],
+            resources=[endpoints, f"arn:{partition}:sagemaker:*:{account}:endpoint-config/*"],
+            conditions={"Null": {f"aws:RequestTag/{SCHEDULE_TAG}": "false"}},
+        ),
+        iam.PolicyStatement(
+            sid="TagRestoredEndpointsOnCreate",  # tag-on-create is authorized as AddTags: only within that create
+            actions=["sagemaker:AddTags"],
+            resources=[endpoints],
+            conditions={
+                "StringEquals": {"sagemaker:TaggingAction": "CreateEndpoint"},
+                "Null": {f"aws:RequestTag/{SCHEDULE_TAG}": "false"},
+            },
         ),
         iam.PolicyStatement(
             sid="DescribeForSnapshotAndRecheck",
@@ -177,6 +210,7 @@ class ApprovalFlow(Construct):
                 "MLGOV_SLACK_SIGNING_SECRET": config.slack.signing_secret_name,
                 "MLGOV_APPROVALS_TABLE": self.table.table_name,
                 "MLGOV_SLACK_APPROVERS": json.dumps(list(config.slack.approvers)),
+                "MLGOV_APPROVAL_FUNCTION": approval.function.function_name,
             },
             timeout=cdk.Duration.seconds(10),
             with_slack=True,
@@ -187,6 +221,7 @@ class ApprovalFlow(Construct):
                 "ReservedConcurrentExecutions", config.slack_max_concurrency
             )
         self._grant_slack(slack.role)
+        approval.function.grant_invoke(slack.role)  # "Keep running" / "Extend" clicks are carried out there
         # AuthType NONE: Slack cannot SigV4-sign; the function verifies Slack's signing secret on every request.
         self.slack_url = slack.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
         url_output = cdk.CfnOutput(
@@ -291,7 +326,8 @@ class ApprovalFlow(Construct):
                     "id": "AwsSolutions-IAM5",
                     "reason": "states:SendTaskSuccess / SendTaskFailure act on a task token and support no "
                     "resource-level permissions (Resource must be *); the Slack signing secret ARN ends in a "
-                    "random suffix.",
+                    "random suffix; lambda:InvokeFunction is on the approval function's ARN and its versions "
+                    "(<arn>:*, CDK grant_invoke) only.",
                 }
             ],
             apply_to_children=True,

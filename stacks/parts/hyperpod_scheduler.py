@@ -112,12 +112,21 @@ class HyperPodScheduler(Construct):
                     "are not known at synth (UpdateCluster and the endpoint and inference-component updates are "
                     "limited to resources tagged mlgov:schedule; RegisterScalableTarget to SageMaker's scalable "
                     "dimensions, whose target ARNs carry a generated id); the "
-                    "spoke role has the same name in every member account.",
+                    "spoke role has the same name in every member account; parking invokes the approval function "
+                    "and its versions (<arn>:*, CDK grant_invoke) only.",
                 }
             ],
             apply_to_children=True,
         )
         self._schedule(config)
+
+    def admit_parking(self, state_machine, approval_function) -> None:
+        """`park` schedules: the scheduler starts the approval state machine (snapshot, verify, delete) and invokes
+        the approval function's `unpark` task; it never deletes or creates an endpoint itself."""
+        self.function.add_environment("MLGOV_APPROVAL_STATE_MACHINE_ARN", state_machine.state_machine_arn)
+        self.function.add_environment("MLGOV_APPROVAL_FUNCTION", approval_function.function_name)
+        state_machine.grant_start_execution(self.function.role)
+        approval_function.grant_invoke(self.function.role)
 
     def _schedule(self, config: MlgovConfig) -> None:
         role = iam.Role(

@@ -20,6 +20,7 @@ from mlgov.domain.principals import HUB_SCANNER_ROLE, SPOKE_ROLE
 from stacks.config import MlgovConfig
 from stacks.parts.functions import MlgovFunction
 from stacks.parts.state_machines import lambda_task, logged_state_machine
+from stacks.parts.studio_idle import studio_idle_statement
 from stacks.parts.tables import state_table
 
 SCANNER_ROLE_NAME = HUB_SCANNER_ROLE
@@ -127,6 +128,8 @@ class ScanWorkflow(Construct):
             "MLGOV_EXPIRY_REMINDER_DAYS": str(config.expiry_reminder_days),
             "MLGOV_NOTEBOOK_STOPS": config.notebook_stops,
             "MLGOV_NOTEBOOK_STOP_GRACE_HOURS": str(config.notebook_stop_grace_hours),
+            "MLGOV_STUDIO_IDLE_SHUTDOWN": config.studio_idle_shutdown,
+            "MLGOV_STUDIO_IDLE_MINUTES": str(config.studio_idle_minutes),
             "MLGOV_SLACK_CHANNEL": config.slack.channel_id,
             "MLGOV_SLACK_TOKEN_SECRET": config.slack.bot_token_secret_name,
         }
@@ -219,6 +222,12 @@ class ScanWorkflow(Construct):
                     sid="StopIdleNotebooksInTheHubAccount",  # members: the spoke role's StopIdleNotebooks
                     actions=["sagemaker:StopNotebookInstance"],
                     resources=[f"arn:{partition}:sagemaker:*:{config.hub_account}:notebook-instance/*"],
+                )
+            )
+        if config.studio_idle_shutdown == "apply":
+            statements.append(
+                studio_idle_statement(  # members: the spoke role's SwitchOnStudioIdleShutdown
+                    "SwitchOnStudioIdleShutdownInTheHubAccount", partition, config.hub_account, config.member_regions
                 )
             )
         if approval_arn:

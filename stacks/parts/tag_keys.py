@@ -10,5 +10,11 @@ from mlgov.repo_files import DEFAULT_POLICIES_DIR, load_schema
 
 @cache
 def auto_tagger_writable_keys() -> tuple[str, ...]:
+    return (*AUTO_TAGGER_KEYS, *lifetime_keys(), f"{INHERITED_PREFIX}*")
+
+
+@cache
+def lifetime_keys() -> tuple[str, ...]:
+    """The schema's lifetime tag (auto-delete-after), or none when the schema has no date tag."""
     lifetime = load_schema(DEFAULT_POLICIES_DIR / "tag_schema.json").lifetime_rule()
-    return (*AUTO_TAGGER_KEYS, *([lifetime.key] if lifetime else []), f"{INHERITED_PREFIX}*")
+    return (lifetime.key,) if lifetime else ()

@@ -9,6 +9,7 @@ import pytest
 
 from mlgov.services.budgets import NotifyError
 from mlgov.services.expiry import remind_expiring
+from tests.samples.notices import Notices
 
 pytestmark = pytest.mark.aws
 
@@ -30,21 +31,24 @@ def table(findings_table):
 
 
 def test_one_reminder_per_date_however_often_the_run_is_replayed(table):
-    sent: list[str] = []
-    first = remind_expiring(_report("2026-11-25"), 7, NOW, table, sent.append)
-    again = remind_expiring(_report("2026-11-25"), 7, NOW, table, sent.append)
+    sent = Notices()
+    first = remind_expiring(_report("2026-11-25"), 7, NOW, table, sent)
+    again = remind_expiring(_report("2026-11-25"), 7, NOW, table, sent)
     assert first["reminded"] == ["arn:aws:sagemaker:us-east-1:111111111111:endpoint/churn"] and again["reminded"] == []
     assert len(sent) == 1 and "auto-delete-after=2026-11-25, in 5 days" in sent[0]
+    [button] = sent.buttons[0]  # the owner's "Extend" names the resource and the date it was reminded of
+    assert button["value"] == "arn:aws:sagemaker:us-east-1:111111111111:endpoint/churn|2026-11-25"
+    assert button["action_id"] == "extend_lifetime#0" and button["text"]["text"] == "Extend churn 30 days"
     assert table.get(first["reminded"][0])["reminded_for"] == "2026-11-25"  # the audit record on the finding
-    moved = remind_expiring(_report("2026-11-26"), 7, NOW, table, sent.append)  # the owner changed the date
+    moved = remind_expiring(_report("2026-11-26"), 7, NOW, table, sent)  # the owner changed the date
     assert moved["reminded"] and len(sent) == 2
 
 
 def test_a_reminder_that_cannot_be_posted_is_released(table):
-    def broken(text: str) -> None:
+    def broken(text: str, buttons=()) -> None:
         raise NotifyError("Slack: chat.postMessage failed: not_in_channel")
 
     failed = remind_expiring(_report("2026-11-25"), 7, NOW, table, broken)
     assert failed["reminded"] == [] and "not_in_channel" in failed["error"]
-    sent: list[str] = []
-    assert remind_expiring(_report("2026-11-25"), 7, NOW, table, sent.append)["reminded"] and len(sent) == 1
+    sent = Notices()
+    assert remind_expiring(_report("2026-11-25"), 7, NOW, table, sent)["reminded"] and len(sent) == 1

@@ -435,6 +435,21 @@ def test_studio_domain_profiles_spaces_and_apps(stubbed):
         "UserProfiles",
         [{"DomainId": "d-abc123", "UserProfileName": "Alice", "Status": "InService", "CreationTime": CREATED}],
     )
+    # DescribeUserProfile: the profile's own settings (an idle shutdown it switches off overrides the domain's).
+    stubber.add_response(
+        "describe_user_profile",
+        {
+            "DomainId": "d-abc123",
+            "UserProfileName": "Alice",
+            "Status": "InService",
+            "UserSettings": {
+                "JupyterLabAppSettings": {
+                    "AppLifecycleManagement": {"IdleSettings": {"LifecycleManagement": "DISABLED"}}
+                }
+            },
+        },
+        {"DomainId": "d-abc123", "UserProfileName": "Alice"},
+    )
     # ListUserProfiles carries no ARN: it is built the way SageMaker writes it (lowercased path).
     stub_tags(stubber, arn("user-profile/d-abc123/alice"), OWNER_TAGS)
 
@@ -525,7 +540,15 @@ def test_studio_domain_profiles_spaces_and_apps(stubbed):
     assert domain.details["default_idle_settings"] == {
         "JupyterLab": {"LifecycleManagement": "ENABLED", "IdleTimeoutInMinutes": 120}
     }
+    assert domain.details["default_app_settings"] == {
+        "JupyterLabAppSettings": {
+            "AppLifecycleManagement": {"IdleSettings": {"LifecycleManagement": "ENABLED", "IdleTimeoutInMinutes": 120}}
+        }
+    }
     assert found[arn("user-profile/d-abc123/alice")].owner == "alice"
+    assert found[arn("user-profile/d-abc123/alice")].details["idle_settings"] == {
+        "JupyterLab": {"LifecycleManagement": "DISABLED"}
+    }
     space = found[space_arn]
     assert (space.instance_type, space.running, space.instance_count) == ("ml.g5.xlarge", False, 0)
     assert space.details["app_type"] == "JupyterLab"

@@ -11,6 +11,7 @@ import pytest
 
 from mlgov.services.budgets import NotifyError
 from mlgov.services.notebook_stops import CLAIM_LEASE, act_on_idle_notebooks, warnings_of
+from tests.samples.notices import Notices
 
 pytestmark = pytest.mark.aws
 
@@ -60,10 +61,10 @@ def _stopper(sagemaker):
 def _run(findings_table, sagemaker, arns, now, *, notify=None, status="idle"):
     report = _report(sagemaker, arns, status)
     recorded = findings_table.record_all(report["findings"], now, "run")
-    sent: list[str] = []
+    sent = Notices()
     result = act_on_idle_notebooks(
         report, warnings_of(recorded), {arns["kept"]}, now, grace_hours=24, records=findings_table,
-        stopper=_stopper(sagemaker), notify=notify or sent.append,
+        stopper=_stopper(sagemaker), notify=notify or sent,
     )  # fmt: skip
     return result, sent
 
@@ -76,6 +77,7 @@ def test_warned_once_then_stopped_after_the_due_time_and_a_kept_one_runs_on(find
     sagemaker, arns = notebooks
     first, sent = _run(findings_table, sagemaker, arns, instant)
     assert first["warned"] == [arns["lab"]] and first["stopped"] == [] and len(sent) == 1
+    assert [(b["action_id"], b["value"]) for b in sent.buttons[0]] == [("keep_running#0", arns["lab"])]
     again, sent = _run(findings_table, sagemaker, arns, instant + timedelta(hours=3))  # a retried or later run
     assert again["warned"] == [] and again["stopped"] == [] and sent == []
     next_day, sent = _run(findings_table, sagemaker, arns, instant + timedelta(hours=23, minutes=40))
@@ -88,7 +90,7 @@ def test_warned_once_then_stopped_after_the_due_time_and_a_kept_one_runs_on(find
 def test_a_warning_not_posted_is_released_and_a_claim_of_a_crashed_run_lapses(findings_table, notebooks, instant):
     sagemaker, arns = notebooks
 
-    def broken(text: str) -> None:
+    def broken(text: str, buttons=()) -> None:
         raise NotifyError("Slack: not_in_channel")
 
     failed, _ = _run(findings_table, sagemaker, arns, instant, notify=broken)

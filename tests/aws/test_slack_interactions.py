@@ -391,3 +391,57 @@ def test_a_retried_notify_keeps_the_message_and_the_decision_of_the_first():
 
         item = table.get(ident)
         assert again == ident and item["ts"] == "1700000000.000100" and item["channel"] == "C0MLGOV01"
+
+
+NOTEBOOK = "arn:aws:sagemaker:eu-west-1:111122223333:notebook-instance/lab"
+
+
+def _resource_click_runtime(replies, function: str | None = "mlgov-approval"):
+    from dataclasses import replace
+
+    replies.runtime.settings = replace(replies.runtime.settings, approval_function=function)
+    return replies.runtime._client("lambda")
+
+
+def test_a_keep_running_click_is_carried_out_by_the_approval_function_with_the_approver_flag(flow, replies):
+    from io import BytesIO
+
+    from botocore.response import StreamingBody
+
+    client = _resource_click_runtime(replies)
+    answer = json.dumps({"text": "`lab` keeps running until 2026-11-27; then it is warned again.", "changed": True})
+    request = {"task": "resource_click", "state": {"finding": {"arn": NOTEBOOK}}, "action": "keep_running",
+               "value": NOTEBOOK, "user_id": "U0DANA", "approver": False}  # fmt: skip
+    with Stubber(client) as stub:
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 200, "Payload": StreamingBody(BytesIO(answer.encode()), len(answer))},
+            {"FunctionName": "mlgov-approval", "Payload": json.dumps(request)},
+        )
+        status, body = invoke(signed_event(click_body(NOTEBOOK, "keep_running#0", "U0DANA"), at=flow.now))
+        stub.assert_no_pending_responses()
+    assert status == 200 and "keeps running until 2026-11-27" in body["text"]
+    assert replies[-1][1] == body["text"]  # the clicker's private answer
+
+
+def test_a_refused_or_failed_resource_click_says_so_and_changes_nothing(flow, replies):
+    from io import BytesIO
+
+    from botocore.response import StreamingBody
+
+    client = _resource_click_runtime(replies)
+    error = json.dumps({"errorMessage": "keep_running applies to notebook-instance only", "errorType": "X"})
+    with Stubber(client) as stub:
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 200, "FunctionError": "Unhandled",
+             "Payload": StreamingBody(BytesIO(error.encode()), len(error))},
+        )  # fmt: skip
+        stub.add_client_error("invoke", service_error_code="TooManyRequestsException", http_status_code=429)
+        refused = invoke(signed_event(click_body(NOTEBOOK, "keep_running#0", "U0DANA"), at=flow.now))[1]
+        failed = invoke(signed_event(click_body(NOTEBOOK, "keep_running#0", "U0DANA"), at=flow.now))[1]
+    assert "could not do this: keep_running applies to notebook-instance only" in refused["text"]
+    assert "nothing was changed. Please retry" in failed["text"]
+    _resource_click_runtime(replies, function=None)
+    unwired = invoke(signed_event(click_body(NOTEBOOK, "keep_running#0", "U0DANA"), at=flow.now))[1]
+    assert "does not take resource buttons" in unwired["text"]

@@ -27,13 +27,13 @@ def _hub(outputs: dict) -> None:
     )
 
 
-def test_the_manifest_carries_the_hubs_request_url_and_only_the_bot_scope_mlgov_uses(capsys):
+def test_the_manifest_carries_the_hubs_request_url_and_only_the_bot_scopes_mlgov_uses(capsys):
     with mock_aws():
         _hub({"SlackInteractionsUrl": URL, "ArchiveBucketName": "b"})
         assert main(["slack", "manifest", "--region", "eu-west-1"]) == 0
     manifest = json.loads(capsys.readouterr().out)
     assert manifest["settings"]["interactivity"] == {"is_enabled": True, "request_url": URL}
-    assert manifest["oauth_config"]["scopes"] == {"bot": ["chat:write"]}
+    assert manifest["oauth_config"]["scopes"] == {"bot": ["chat:write", "users:read", "users:read.email"]}
     assert manifest["features"]["bot_user"]["display_name"] == "mlgov"
     assert manifest["settings"]["socket_mode_enabled"] is False
 

@@ -302,10 +302,12 @@ class _LocalHttp:
 
 
 class SlackWebApi(_LocalHttp):
-    """A local Slack Web API (chat.postMessage, chat.update) and response_url receiver that records every request."""
+    """A local Slack Web API (chat.postMessage, chat.update, users.info from `users`: id -> profile e-mail) and
+    response_url receiver that records every request."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
+        self.users: dict[str, str] = {}
         self._counter = 0
         self._lock = threading.Lock()
         outer = self
@@ -330,7 +332,7 @@ class SlackWebApi(_LocalHttp):
                             "authorization": self.headers.get("Authorization"),
                         }
                     )
-                answer = json.dumps({"ok": True, "channel": document.get("channel"), "ts": ts}).encode()
+                answer = json.dumps(outer._answer(self.path, document, ts)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(answer)))
@@ -341,6 +343,14 @@ class SlackWebApi(_LocalHttp):
                 pass
 
         self.url = self._serve(Handler)
+
+    def _answer(self, path: str, document: dict, ts: str) -> dict:
+        if path == "/api/users.info":
+            email = self.users.get(document.get("user", ""))
+            if not email:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": document["user"], "profile": {"email": email}}}
+        return {"ok": True, "channel": document.get("channel"), "ts": ts}
 
     @property
     def api_url(self) -> str:
@@ -1075,22 +1085,31 @@ class Harness:
         """What Slack sends when `user` clicks `action` on the approval message of `endpoint`: a block_actions
         payload, signed with the app's signing secret (or `secret`), POSTed to the template's Function URL."""
         message = self.wait_until(lambda: self.approval_message(endpoint), 30, f"the approval request for {endpoint}")
+        return self._send_click(message, action, message["buttons"][action], user, secret=secret)
+
+    def click_button(self, label: str, user: str) -> tuple[int, dict]:
+        """`user` clicks the button whose text is `label` on the latest notice that carries it (Keep running,
+        Extend), signed and POSTed to the Function URL as Slack does."""
+        for message in reversed(self.slack.messages()):
+            blocks = message["body"].get("blocks", [])
+            blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+            for element in (e for b in blocks for e in b.get("elements", []) if e.get("type") == "button"):
+                if element["text"]["text"] == label:
+                    return self._send_click(message, element["action_id"], element["value"], user)
+        raise AssertionError(f"no posted message has a button {label!r}")
+
+    def _send_click(
+        self, message: dict, action: str, value: str, user: str, *, secret: str | None = None
+    ) -> tuple[int, dict]:
         channel = message["body"].get("channel")
         payload = {
             "type": "block_actions",
-            "user": {"id": user, "username": "approver", "team_id": "T0MLGOV"},
+            "user": {"id": user, "username": "someone", "team_id": "T0MLGOV"},
             "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel},
             "channel": {"id": channel, "name": "ml-governance"},
             "message": {"type": "message", "ts": message["ts"]},
             "response_url": f"{self.slack.url}/response/{message['ts']}",
-            "actions": [
-                {
-                    "action_id": action,
-                    "block_id": "mlgov_approval",
-                    "value": message["buttons"][action],
-                    "type": "button",
-                }
-            ],
+            "actions": [{"action_id": action, "block_id": "mlgov_approval", "value": value, "type": "button"}],
         }
         body = urlencode({"payload": json.dumps(payload)})
         timestamp = str(int(time.time()))

@@ -3,13 +3,14 @@ template on moto's engine, its tasks answered by the template's approval functio
 the template's Function URL, and the member account reached through the StackSet's `mlgov-spoke-approval` role.
 
 approve → re-check, snapshot, verify, delete; reject → kept and exempt; a failed snapshot copy → nothing deleted;
-no answer before the timeout → kept; a forged or unauthorised click → nothing happens.
+no answer before the timeout → kept; a forged or unauthorised click → nothing happens; an expired endpoint (past its
+`auto-delete-after`, still used) approved → re-checked on its live tag, snapshotted and deleted.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from tests.e2e.approval_kit import (
     APPROVER,
@@ -49,6 +50,43 @@ def test_approve_snapshots_verifies_and_deletes(flow):
 
     assumed = {(r.role_arn, r.session_name) for r in sts_backends[MEMBER]["aws"].assumed_roles}
     assert (f"arn:aws:iam::{MEMBER}:role/mlgov-spoke-approval", "mlgov-approval") in assumed
+
+
+def test_an_expired_endpoint_approved_is_rechecked_on_its_tag_snapshotted_and_deleted(flow, instant):
+    """What the scan starts for an endpoint past its auto-delete-after (domain.expiry_approval): the request names
+    the date, Recheck reads the live tag through the approval role (no idleness check: it served traffic), then the
+    same snapshot, verify, confirm and guarded delete as for a zombie."""
+    from mlgov.domain.expiry_approval import expiry_approval_input
+
+    expired_on = (instant - timedelta(days=3)).strftime("%Y-%m-%d")
+    _member(flow).client("sagemaker").add_tags(
+        ResourceArn=flow.endpoint_arn, Tags=[{"Key": "auto-delete-after", "Value": expired_on}]
+    )
+    finding = {"arn": flow.endpoint_arn, "account": MEMBER, "region": REGION, "name": ENDPOINT, "status": "expired",
+               "resource_type": "endpoint", "waste_usd_month": 1234.5, "owner": "alice@example.com",
+               "reason": f"auto-delete-after={expired_on} is in the past and it is still billed",
+               "evidence": {"expired_on": expired_on, "invocations": {"xgb": 40.0, "llm": 2.0},
+                            "usage_window_days": 30.0}}  # fmt: skip
+    name, payload = expiry_approval_input(finding, run_id="r1", report_key="reports/r1.json", first_seen="x")
+    sfn = flow.session(flow.templates.hub_account).client("stepfunctions")
+    execution = sfn.start_execution(
+        stateMachineArn=flow.state_machine_arn("mlgov-approval"), name=name, input=json.dumps(payload)
+    )["executionArn"]
+
+    status, _ = flow.click(ENDPOINT, "approve", APPROVER)
+    result = flow.wait_for_execution(execution, 60)
+
+    request = json.dumps(flow.approval_message(ENDPOINT)["blocks"])
+    assert f"expired on {expired_on} (auto-delete-after)" in request and "42 invocations" in request
+    assert status == 200 and result["status"] == "SUCCEEDED", result
+    assert json.loads(result["output"])["recheck"]["reason"] == f"still past auto-delete-after={expired_on}"
+    assert not _endpoint_exists(flow)
+    s3, archive = flow.session(flow.templates.hub_account).client("s3"), flow.hub_resource("ArchiveBucket")
+    listed = s3.list_objects_v2(Bucket=archive, Prefix=f"snapshots/{MEMBER}/{REGION}/{ENDPOINT}/")
+    (manifest_key,) = [item["Key"] for item in listed["Contents"] if item["Key"].endswith("manifest.json")]
+    manifest = json.loads(s3.get_object(Bucket=archive, Key=manifest_key)["Body"].read())
+    assert manifest["verification"] == {"verified": True, "problems": []}
+    assert _last_update(flow)["text"].startswith("mlgov: deleted")
 
 
 def test_reject_keeps_the_endpoint_and_tags_it_exempt(flow, instant):

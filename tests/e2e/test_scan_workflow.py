@@ -250,35 +250,39 @@ def test_a_team_over_its_budget_is_alerted_once_however_often_the_scan_runs(hub)
     assert len([body for body in published if body.startswith("mlgov scan: ") and "reports%2F" in body]) == 2  # digests
 
 
-def test_an_idle_notebook_is_warned_then_stopped_by_the_next_scan_and_a_kept_one_runs_on(hub, instant):
+def test_an_idle_notebook_is_warned_then_stopped_and_another_is_kept_by_its_owners_click(hub, instant):
     from moto.sagemaker.models import sagemaker_backends
 
     scanner = hub.lambdas.by_handler("mlgov.handlers.scanner.handler")
     stops = {"MLGOV_NOTEBOOK_STOPS": "stop", "MLGOV_NOTEBOOK_STOP_GRACE_HOURS": "1"}  # cdk.json notebook_stops
     hub.lambdas.set_environment(scanner, {**hub.lambdas.environment(scanner), **stops})
+    hub.slack.users |= {"U0DANA": "dana@example.com", "U0EVE": "eve@example.com"}  # their Slack profile e-mails
     sagemaker = hub.session(BUSY, REGION).client("sagemaker")
     for name in ("lab-idle", "lab-kept"):
+        tags = required_tags(instant, keep_days=90) | {"mlgov:created-by": "dana@example.com"}  # the auto-tagger's
         sagemaker.create_notebook_instance(
             NotebookInstanceName=name, InstanceType="ml.t3.medium", RoleArn=f"arn:aws:iam::{BUSY}:role/sm",
-            Tags=[{"Key": k, "Value": v} for k, v in required_tags(instant, keep_days=90).items()],
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
         )  # fmt: skip
         stored = sagemaker_backends[BUSY][REGION].notebook_instances[name]
         stored.creation_time = stored.last_modified_time = (instant - timedelta(days=3)).replace(tzinfo=None)
-    kept = sagemaker.describe_notebook_instance(NotebookInstanceName="lab-kept")["NotebookInstanceArn"]
-    approval = hub.lambdas.by_handler("mlgov.handlers.approval.handler")
-    keep = {"task": "exempt_manually", "state": {"finding": {"arn": kept, "account": BUSY, "region": REGION,
-            "name": "lab-kept"}}, "reason": "thesis deadline", "by": "platform@example.com", "until": None}  # fmt: skip
-    assert hub.lambdas.invoke(approval, keep).error is None  # `mlgov exempt <notebook ARN>`, through the hub
 
     assert _run(hub, "notebooks-1")["status"] == "SUCCEEDED"
     warnings = [m for m in hub.slack.messages() if "will be stopped by the daily scan" in json.dumps(m["body"])]
     assert len(warnings) == 1 and "lab-idle" in json.dumps(warnings[0]["body"])
-    assert "lab-kept" not in json.dumps(warnings[0]["body"])
+    status, answer = hub.click_button("Keep lab-idle running", "U0EVE")  # not hers: refused, nothing written
+    assert status == 200 and "only its owner (dana@example.com) or an mlgov approver" in answer["text"]
+    status, answer = hub.click_button("Keep lab-kept running", "U0DANA")  # the owner keeps hers
+    assert status == 200 and "keeps running until" in answer["text"], answer
+    assert "already kept" in hub.click_button("Keep lab-kept running", "U0DANA")[1]["text"]  # a replayed click
     with time_machine.travel(instant + timedelta(hours=2), tick=True):
         assert _run(hub, "notebooks-2")["status"] == "SUCCEEDED"
 
-    def status(name: str) -> str:
+    def status_of(name: str) -> str:
         return sagemaker.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"]
 
-    assert status("lab-idle") == "Stopped" and status("lab-kept") == "InService"
+    assert status_of("lab-idle") == "Stopped" and status_of("lab-kept") == "InService"
+    kept = sagemaker.describe_notebook_instance(NotebookInstanceName="lab-kept")["NotebookInstanceArn"]
+    exempt = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=kept)["Tags"]}["mlgov:exempt"]
+    assert "slack:U0DANA dana@example.com" in exempt  # who kept it, in the tag and the approvals table's record
     assert any("Stopped 1 notebook instance after the warning" in json.dumps(m["body"]) for m in hub.slack.messages())

@@ -297,3 +297,85 @@ def test_spoke_statements_can_write_the_hub_archive_for_cross_account_snapshots(
         "StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::archive/snapshots/123456789012/*"}
     }
     assert sorted(by_sid["EncryptSnapshotsWithTheArchiveKey"]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_spoke_statements_evaluated_let_an_extension_write_only_the_lifetime_tag_of_its_own_accounts_resources():
+    import aws_cdk as cdk
+
+    from mlgov.domain.iam_eval import RequestContext, statement_matches
+    from stacks.parts.approval_flow import approval_spoke_role_statements
+
+    stack = cdk.Stack()
+    allows = [stack.resolve(s.to_statement_json()) for s in approval_spoke_role_statements("aws", "123456789012")]
+
+    def allowed(resource: str, keys: list[str], action: str = "sagemaker:AddTags") -> bool:
+        request = RequestContext(action, resource=resource, context={"aws:TagKeys": keys})
+        return any(statement_matches(s, request) for s in allows)
+
+    own = "arn:aws:sagemaker:eu-west-1:123456789012:"
+    for resource in ("model/churn", "endpoint/churn", "notebook-instance/lab", "training-job/t1"):
+        assert allowed(own + resource, ["auto-delete-after"])  # an "Extend 30 days" click
+        assert not allowed(own + resource, ["auto-delete-after", "ml:team"])  # nothing beside it
+        assert not allowed(own + resource, ["mlgov:created-by"])  # never the owner a click is matched against
+        assert not allowed(own + resource, ["auto-delete-after"], "sagemaker:DeleteTags")
+    assert not allowed("arn:aws:sagemaker:eu-west-1:999988887777:model/churn", ["auto-delete-after"])
+
+
+def test_only_the_slack_function_may_invoke_the_approval_function_for_clicks_and_nothing_else(template):
+    from mlgov.domain.iam_eval import RequestContext, statement_matches
+    from tests.infra.template_helpers import concrete, rendered, role_statements
+
+    roles = template.find_resources("AWS::IAM::Role")
+    slack_id = next(k for k, r in roles.items() if r["Properties"].get("RoleName") == "mlgov-hub-slack-interactions")
+    statements = concrete(rendered(role_statements(template, slack_id)))
+    (approval_id,) = [
+        k for k, f in template.find_resources("AWS::Lambda::Function").items()
+        if f["Properties"]["Handler"] == "mlgov.handlers.approval.handler"
+    ]  # fmt: skip
+
+    def allowed(function_arn: str) -> bool:
+        request = RequestContext("lambda:InvokeFunction", resource=function_arn)
+        return any(s["Effect"] == "Allow" and statement_matches(s, request) for s in statements)
+
+    assert allowed(f"ref<GetAtt:{approval_id}.Arn>")
+    assert not allowed("arn:aws:lambda:eu-west-1:111111111111:function:mlgov-scanner")
+    assert not allowed("arn:aws:lambda:eu-west-1:222222222222:function:anything")
+    permissions = template.find_resources("AWS::Lambda::Permission")
+    assert not [p for p in permissions.values() if render_of(p["Properties"].get("FunctionName")) == approval_id], (
+        "the approval function has no resource policy: a member account's role (even with iam:CreateRole) cannot "
+        "invoke it; only hub identities the hub's IAM policies name can"
+    )
+
+
+def render_of(value) -> str | None:
+    if isinstance(value, dict):
+        ref = value.get("Ref") or (value.get("Fn::GetAtt") or [None])[0]
+        return ref
+    return value
+
+
+def test_spoke_statements_evaluated_restore_only_parked_endpoints_that_come_back_scheduled():
+    import aws_cdk as cdk
+
+    from mlgov.domain.iam_eval import RequestContext, statement_matches
+    from stacks.parts.approval_flow import approval_spoke_role_statements
+
+    stack = cdk.Stack()
+    allows = [stack.resolve(s.to_statement_json()) for s in approval_spoke_role_statements("aws", "123456789012")]
+    endpoint = "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/dev-churn"
+    scheduled = {"ml:team": "fraud", "mlgov:schedule": "weekdays 08:00-19:00 Europe/Berlin park"}
+
+    def allowed(action: str, tags: dict, resource: str = endpoint, **context) -> bool:
+        request = RequestContext.for_tags(action, tags, resource=resource)
+        request = RequestContext(request.action, request.principal_arn, resource, {**request.context, **context})
+        return any(statement_matches(s, request) for s in allows)
+
+    assert allowed("sagemaker:CreateEndpoint", scheduled)
+    assert allowed("sagemaker:AddTags", scheduled, **{"sagemaker:TaggingAction": "CreateEndpoint"})
+    assert not allowed("sagemaker:CreateEndpoint", {"ml:team": "fraud"})  # an endpoint that would not come back
+    assert not allowed("sagemaker:AddTags", scheduled)  # a later retag of any key: not through this statement
+    assert not allowed("sagemaker:AddTags", scheduled, **{"sagemaker:TaggingAction": "CreateModel"})
+    other = "arn:aws:sagemaker:eu-west-1:999988887777:endpoint/dev-churn"
+    assert not allowed("sagemaker:CreateEndpoint", scheduled, resource=other)
+    for action in ("sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "iam:PassRole"):
+        assert not allowed(action, scheduled, resource="*")  # no model or role is ever created or passed

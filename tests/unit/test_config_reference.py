@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
 
-from stacks.config import DEFAULT_SCAN_SCHEDULE, ConfigError, CostExportConfig, MlgovConfig, SlackConfig, load_config
+from stacks.config import (
+    DEFAULT_SCAN_SCHEDULE,
+    ConfigError,
+    CostAnomalyAlertsConfig,
+    CostExportConfig,
+    MlgovConfig,
+    SlackConfig,
+    load_config,
+)
 from stacks.config_reference import (
     DEFAULT_NOTES,
     END_MARKER,
@@ -45,7 +53,7 @@ def table_rows() -> dict[str, list[str]]:
     return {row[0].strip("`"): row for row in rows}
 
 
-NESTED = {"slack": SlackConfig, "cost_export": CostExportConfig}
+NESTED = {"slack": SlackConfig, "cost_export": CostExportConfig, "cost_anomaly_alerts": CostAnomalyAlertsConfig}
 
 
 def test_every_field_of_the_model_is_a_row_with_nested_fields_flattened():

@@ -35,6 +35,7 @@ KEEP_AFTER_DEADLINE = timedelta(days=90)  # purge_at = deadline + this
 EXEMPTION_PREFIX = "exemption#"
 MESSAGE_PREFIX = "message#"  # message#<execution ARN>: where that execution's Slack message is
 HASH_PREFIX = "hash#"  # hash#<manifest key>#<archive key>#<range index>: a source range's SHA-256
+EXTENSION_PREFIX = "extension#"  # extension#<arn>#<new date>: who moved auto-delete-after from a Slack button
 SEAL_PREFIX = "seal#"  # seal#<manifest key>: the manifest version and SHA-256 the hub wrote
 _BATCH_GET_MAX = 100
 _BATCH_ATTEMPTS = 5
@@ -178,6 +179,14 @@ class ApprovalsTable:
             item["until"] = until
             end = datetime.fromisoformat(f"{until}T00:00:00+00:00")
             item["purge_at"] = int((end + KEEP_AFTER_DEADLINE).timestamp())
+        self._client.put_item(
+            TableName=self._table, Item={key: self._serializer.serialize(value) for key, value in item.items()}
+        )
+
+    def record_extension(self, arn: str, *, old: str, new: str, by: str, now: datetime) -> None:
+        """The audit record of an `auto-delete-after` moved from `old` to `new` by `by` (kept like an exemption)."""
+        item = {KEY: f"{EXTENSION_PREFIX}{arn}#{new}", "arn": arn, "old": old, "new": new, "by": by,
+                "recorded_at": now.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
         self._client.put_item(
             TableName=self._table, Item={key: self._serializer.serialize(value) for key, value in item.items()}
         )

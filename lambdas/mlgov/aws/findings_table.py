@@ -2,8 +2,10 @@
 
 Key: partition key `arn` (S), no sort key. A zombie's current episode starts on `zombie_since`
 (kept while it stays a zombie or its evidence is missing, removed on any other status); `approval_execution` names
-the approval execution started for that episode. `expires_at` (epoch seconds) is refreshed on every sighting, for
-the table's TTL to drop resources that disappeared.
+the approval execution started last: for that episode, or for an expired endpoint's `auto-delete-after` date (the
+expiry episode, whose execution name carries the date: domain.expiry_approval). `expires_at` (epoch seconds) is
+refreshed on every sighting, for the table's TTL to drop resources that disappeared. A Studio domain's row keeps
+`idle_shutdown_audit`, every idle shutdown mlgov switched on there (who, what, when, why, the settings before).
 
 Budget rows sit beside them under `budget#<team>#<YYYY-MM>`: the thresholds alerted that month (`alerted_pct`, a
 number set) and the last alert's audit record; nothing reads the table by scanning, so they never pass for findings.
@@ -245,6 +247,36 @@ class FindingsTable:
                 ConditionExpression="reminded_for = :date",
                 ExpressionAttributeValues={":date": {"S": expires_on}},
             )
+
+    def begin_idle_shutdown(self, arn: str, attempt: Mapping[str, object]) -> None:
+        """A Studio domain's idle-shutdown switch-on is about to be sent (`idle_shutdown_pending`): a run that dies
+        before record_idle_shutdown leaves it for the next run to confirm."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": arn}},
+            UpdateExpression="SET idle_shutdown_pending = :attempt",
+            ExpressionAttributeValues={":attempt": self._serializer.serialize(dict(attempt))},
+        )
+
+    def record_idle_shutdown(self, arn: str, audit: Mapping[str, object]) -> None:
+        """The audit record of a switch-on mlgov made (who, what, when, why, the settings before), appended to the
+        domain's `idle_shutdown_audit`; the pending attempt is spent."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": arn}},
+            UpdateExpression="SET idle_shutdown_audit = list_append(if_not_exists(idle_shutdown_audit, :none), "
+            ":entry) REMOVE idle_shutdown_pending",
+            ExpressionAttributeValues={
+                ":none": {"L": []},
+                ":entry": {"L": [self._serializer.serialize(dict(audit))]},
+            },
+        )
+
+    def release_idle_shutdown(self, arn: str) -> None:
+        """The switch-on was refused: no attempt on record."""
+        self._client.update_item(
+            TableName=self._table, Key={KEY: {"S": arn}}, UpdateExpression="REMOVE idle_shutdown_pending"
+        )
 
     def get(self, arn: str) -> dict | None:
         item = self._client.get_item(TableName=self._table, Key={KEY: {"S": arn}}, ConsistentRead=True).get("Item")

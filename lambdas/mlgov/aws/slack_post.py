@@ -26,13 +26,19 @@ def bot_token(secretsmanager, secret_id: str) -> str:
     return token
 
 
-def post_message(token: str, channel: str, blocks: list[dict], text: str, base_url: str | None = None) -> str:
-    """chat.postMessage; the message ts on success, SlackPostError (with Slack's error code) otherwise."""
+def web_client(token: str, base_url: str | None = None):
+    """slack-sdk's WebClient with mlgov's timeout; `base_url` points it at a local Slack API (tests, demo)."""
     from slack_sdk import WebClient
-    from slack_sdk.errors import SlackApiError, SlackClientError
 
     options = {"base_url": base_url if base_url.endswith("/") else base_url + "/"} if base_url else {}
-    client = WebClient(token=token, timeout=SLACK_TIMEOUT_SECONDS, **options)
+    return WebClient(token=token, timeout=SLACK_TIMEOUT_SECONDS, **options)
+
+
+def post_message(token: str, channel: str, blocks: list[dict], text: str, base_url: str | None = None) -> str:
+    """chat.postMessage; the message ts on success, SlackPostError (with Slack's error code) otherwise."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    client = web_client(token, base_url)
     try:
         response = client.chat_postMessage(channel=channel, blocks=blocks, text=text)
     except SlackApiError as err:
@@ -40,3 +46,19 @@ def post_message(token: str, channel: str, blocks: list[dict], text: str, base_u
     except (SlackClientError, OSError) as err:
         raise SlackPostError(f"chat.postMessage failed: {type(err).__name__}: {err}") from None
     return str(response.get("ts", ""))
+
+
+def user_email(token: str, user_id: str, base_url: str | None = None) -> str | None:
+    """users.info: the e-mail on the user's Slack profile; None when Slack shows none (a bot, no
+    users:read.email scope); SlackPostError when the call fails."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    client = web_client(token, base_url)
+    try:
+        response = client.users_info(user=user_id)
+    except SlackApiError as err:
+        raise SlackPostError(f"users.info failed: {err.response.get('error', 'unknown error')}") from None
+    except (SlackClientError, OSError) as err:
+        raise SlackPostError(f"users.info failed: {type(err).__name__}: {err}") from None
+    email = ((response.get("user") or {}).get("profile") or {}).get("email")
+    return email if isinstance(email, str) and email else None

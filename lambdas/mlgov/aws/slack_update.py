@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlgov.aws.slack_post import SLACK_TIMEOUT_SECONDS, SlackPostError
+from mlgov.aws.slack_post import SlackPostError, web_client
 
 
 def update_message(
@@ -11,11 +11,9 @@ def update_message(
     """chat.update of the message `ts` in `channel`; the ts on success, SlackPostError (Slack's error code) otherwise.
 
     The error text never contains the token."""
-    from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError, SlackClientError
 
-    options = {"base_url": base_url if base_url.endswith("/") else base_url + "/"} if base_url else {}
-    client = WebClient(token=token, timeout=SLACK_TIMEOUT_SECONDS, **options)
+    client = web_client(token, base_url)
     try:
         response = client.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
     except SlackApiError as err:

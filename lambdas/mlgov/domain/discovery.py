@@ -225,12 +225,24 @@ def domain_billing(observed: Observed) -> Billing:
         "auth_mode": domain.get("AuthMode"),
         "app_network_access_type": domain.get("AppNetworkAccessType"),
         "default_idle_settings": idle or None,
+        # The whole members idle shutdown lives in: a switch-on sends them back with only IdleSettings changed.
+        "default_app_settings": {
+            key: defaults[key] for key in ("JupyterLabAppSettings", "CodeEditorAppSettings") if defaults.get(key)
+        }
+        or None,
     }
     return Billing(details=_compact(details))
 
 
 def user_profile_billing(observed: Observed) -> Billing:
-    return Billing(details={"domain_id": observed.summary["DomainId"]})
+    """A profile's own idle shutdown settings (UserSettings overrides the domain's DefaultUserSettings)."""
+    settings = observed.described.get("UserSettings") or {}
+    idle = {
+        app: value
+        for app, key in (("JupyterLab", "JupyterLabAppSettings"), ("CodeEditor", "CodeEditorAppSettings"))
+        if (value := ((settings.get(key) or {}).get("AppLifecycleManagement") or {}).get("IdleSettings"))
+    }
+    return Billing(details=_compact({"domain_id": observed.summary["DomainId"], "idle_settings": idle or None}))
 
 
 def space_billing(observed: Observed) -> Billing:
@@ -615,6 +627,8 @@ RESOURCE_KINDS: Mapping[str, ResourceKind] = MappingProxyType(
             user_profile_billing,
             name_members=("UserProfileName",),
             status_member="Status",
+            describe_operation="DescribeUserProfile",  # UserSettings: a profile's own idle shutdown override
+            describe_keys=("DomainId", "UserProfileName"),
             create_operation="CreateUserProfile",
             create_request={"domainId": "DomainId", "userProfileName": "UserProfileName"},
         ),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from mlgov.domain.report import usd
+from mlgov.domain.resource_buttons import EXTEND_DAYS
 
 LIFETIME_TAG = "auto-delete-after"
 _NOT_BILLING = frozenset({"stopped", "expired"})
@@ -73,6 +74,7 @@ def reminder_text(items: Sequence[Expiring], today: date) -> str:
     """One message for the resources newly due a reminder."""
     header = (
         f"{len(items)} resource{'s' if len(items) != 1 else ''} reach their {LIFETIME_TAG} date soon; after it the "
-        "daily scan reports them as expired. To keep one longer, change its tag (within the schema's maximum lifetime)."
+        "daily scan reports them as expired and endpoints go to approval. To keep one longer, its owner or an approver "
+        f"clicks its Extend button ({EXTEND_DAYS} more days, within the schema's maximum lifetime), or changes the tag."
     )
     return "\n".join([header, *(item.line(today) for item in items)])

@@ -9,6 +9,7 @@ from typing import Literal
 from urllib.parse import parse_qs
 
 from mlgov.domain.approval_message import ACTIONS, REFERENCE
+from mlgov.domain.resource_buttons import BadButtonValue, parse_button, resource_action
 
 DEFAULT_SNOOZE_DAYS = 30  # when the pending approval does not say (it normally does: put_pending stores it)
 PENDING = "pending"
@@ -21,8 +22,8 @@ class BadInteraction(ValueError):
 @dataclass(frozen=True)
 class Click:
     user_id: str
-    action: str  # approve | reject | snooze
-    reference: str  # the approval id the button carries
+    action: str  # approve | reject | snooze, or a resource button's action (keep_running | extend_lifetime)
+    reference: str  # the approval id the button carries (a resource button: its value, checked by parse_button)
     channel: str
     message_ts: str
     response_url: str | None = None  # Slack's per-interaction webhook (ephemeral replies), when present
@@ -53,11 +54,16 @@ def parse_interaction(body: str | bytes) -> Click:
     actions = payload.get("actions")
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
         raise BadInteraction("no action in the payload")
-    action = actions[0].get("action_id")
-    if action not in ACTIONS:
-        raise BadInteraction(f"action_id {action!r} is not one of {', '.join(ACTIONS)}")
-    reference = actions[0].get("value")
-    if not isinstance(reference, str) or not REFERENCE.fullmatch(reference):
+    action, reference = actions[0].get("action_id"), actions[0].get("value")
+    if (resource := resource_action(action)) is not None:
+        action = resource
+        try:
+            parse_button(action, reference if isinstance(reference, str) else "")
+        except BadButtonValue as err:
+            raise BadInteraction(str(err)) from None
+    elif action not in ACTIONS:
+        raise BadInteraction(f"action_id {action!r} is not one of {', '.join(ACTIONS)} or a resource button")
+    elif not isinstance(reference, str) or not REFERENCE.fullmatch(reference):
         raise BadInteraction("the button value is not an approval id")
     container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
     message = payload.get("message") if isinstance(payload.get("message"), dict) else {}

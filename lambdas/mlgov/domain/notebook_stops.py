@@ -14,6 +14,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from mlgov.domain.resource_buttons import KEEP_RUNNING_DAYS
+
 NOTEBOOK = "notebook-instance"
 WARN, STOP, WAIT, KEPT = "warn", "stop", "wait", "kept"
 # A daily scan that runs a few minutes earlier than the one that warned still stops on the day the warning said.
@@ -83,7 +85,8 @@ def warning_text(steps: Sequence[NotebookStep], grace_hours: int) -> str:
     lines = [
         f"{len(steps)} notebook instance{'s' if len(steps) != 1 else ''} running without an idle-stop lifecycle "
         f"configuration will be stopped by the daily scan in {grace_hours} h or later. The ML storage volume is kept; "
-        "running kernels and anything outside it are not. To keep one running, ask the platform: "
+        f"running kernels and anything outside it are not. To keep one running for {KEEP_RUNNING_DAYS} days, its "
+        "owner or an approver clicks its Keep running button; or the platform runs "
         "`mlgov exempt <ARN> --reason ... --until YYYY-MM-DD`."
     ]
     lines += [f"• {s.name} ({s.account}/{s.region}, owner tag {s.owner or 'none'}): {s.arn}" for s in steps]

@@ -14,6 +14,9 @@ Grammar of the tag value (whitespace-separated, case-insensitive days):
 - TIMEZONE: an IANA name (`Europe/Berlin`, `America/New_York`, `UTC`), required.
 - `min=N` keeps N nodes in every instance group off-hours; `min=controller:1+login:1` keeps those groups at 1 and
   scales the others to 0. A group never goes *up* to its minimum.
+- `park` (endpoints only, opt-in for dev endpoints): off-hours the endpoint is snapshotted, verified and deleted by
+  the approval flow's pieces, and recreated from that snapshot when the window opens (domain.endpoint_parking).
+  It excludes `min=`: a parked endpoint has no instances.
 
 Windows follow local wall-clock time through DST changes (zoneinfo, PEP 495): a start or end that falls in the
 spring-forward gap moves forward by the gap (02:30 on 2026-03-29 in Berlin is 03:30 CEST), and an ambiguous time on the
@@ -58,6 +61,7 @@ class Schedule:
     timezone: str
     min_all: int = 0
     min_groups: Mapping[str, int] = field(default_factory=dict)
+    park: bool = False
 
     @property
     def overnight(self) -> bool:
@@ -181,13 +185,18 @@ def parse_schedule(value: str) -> Schedule:
     for option in tokens[3:]:
         key, sep, raw = option.partition("=")
         key = key.lower()
-        if not sep or key != "min":
-            raise ScheduleError(f"{SCHEDULE_TAG} {value!r}: unknown option {option!r} (only min=N or min=GROUP:N)")
+        if not (sep and key == "min") and not (key == "park" and not sep):
+            raise ScheduleError(
+                f"{SCHEDULE_TAG} {value!r}: unknown option {option!r} (only min=N, min=GROUP:N or park)"
+            )
         if key in seen:
             raise ScheduleError(f"{SCHEDULE_TAG} {value!r}: option {key} given twice")
         seen.add(key)
-        min_all, min_groups = _parse_minimum(value, raw)
-    return Schedule(value.strip(), days, start, end, zone, min_all, min_groups)
+        if key == "min":
+            min_all, min_groups = _parse_minimum(value, raw)
+    if seen == {"min", "park"}:
+        raise ScheduleError(f"{SCHEDULE_TAG} {value!r}: park and min= exclude each other (a parked endpoint has none)")
+    return Schedule(value.strip(), days, start, end, zone, min_all, min_groups, park="park" in seen)
 
 
 def _parse_days(value: str, token: str) -> frozenset[int]:

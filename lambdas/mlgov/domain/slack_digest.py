@@ -109,9 +109,10 @@ def _context(text: str) -> dict:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(text, SECTION_TEXT_MAX)}]}
 
 
-def notice_blocks(text: str, emoji: str = ":warning:") -> list[dict]:
+def notice_blocks(text: str, emoji: str = ":warning:", max_blocks: int = MAX_BLOCKS) -> list[dict]:
     """A plain notice (budget alert, expiry reminder) as sections within Slack's limits: escaped, taken verbatim
-    (no auto-links), its lines packed into sections of SECTION_TEXT_MAX and at most MAX_BLOCKS of them."""
+    (no auto-links), its lines packed into sections of SECTION_TEXT_MAX and at most `max_blocks` of them (a message
+    with buttons leaves room for its actions blocks)."""
     sections: list[str] = []
     for line in _escape(f"{emoji} {text}").splitlines():
         line = _cut(line, SECTION_TEXT_MAX)
@@ -119,9 +120,9 @@ def notice_blocks(text: str, emoji: str = ":warning:") -> list[dict]:
             sections[-1] += "\n" + line
         else:
             sections.append(line)
-    if len(sections) > MAX_BLOCKS:
-        left = len(sections) - MAX_BLOCKS + 1
-        sections = [*sections[: MAX_BLOCKS - 1], f"… {left} more section{'s' if left != 1 else ''}: see the report"]
+    if len(sections) > max_blocks:
+        left = len(sections) - max_blocks + 1
+        sections = [*sections[: max_blocks - 1], f"… {left} more section{'s' if left != 1 else ''}: see the report"]
     return [{"type": "section", "text": {"type": "mrkdwn", "text": part, "verbatim": True}} for part in sections]
 
 

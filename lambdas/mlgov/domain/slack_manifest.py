@@ -1,11 +1,13 @@
-"""The Slack app manifest for mlgov (what Slack's "Create an app → From an app manifest" takes): the bot and its one
-scope, interactivity pointing at the hub's Slack interactions URL. Pure: the URL in, the manifest out."""
+"""The Slack app manifest for mlgov (what Slack's "Create an app → From an app manifest" takes): the bot and its
+scopes, interactivity pointing at the hub's Slack interactions URL. Pure: the URL in, the manifest out."""
 
 from __future__ import annotations
 
 from urllib.parse import urlparse
 
-BOT_SCOPES = ("chat:write",)  # post approval requests, digests and alerts; update them after a click
+# chat:write: post approval requests, digests and alerts, update them after a click; users:read(.email): match the
+# Slack user who clicks "Keep running" / "Extend" to the resource's owner (mlgov:created-by) by e-mail.
+BOT_SCOPES = ("chat:write", "users:read", "users:read.email")
 URL_OUTPUT = "SlackInteractionsUrl"  # the MlgovHub output the Request URL comes from
 
 

@@ -3,7 +3,9 @@
 Events carry the execution state under `state` (the scan's approval start input plus what earlier states added):
 - {"task": "notify", "state", "task_token", "execution_id"} (waitForTaskToken) → {"approval_id", "channel", "ts"};
   the state machine resumes with the Slack click's output instead ({"decision", "by", "days"?}).
-- {"task": "recheck", "state"} → {"still_idle": bool, "reason", "invocations"?}
+- {"task": "recheck", "state"} → {"still_idle": bool, "reason", "invocations"?}; for an expired endpoint's approval
+  (state "reason": "expired", "expired_on", "lifetime_tag") "still_idle" means still past that date on its live tags
+  and not exempt, with "expired" and "lifetime_value" beside it
 - {"task": "mark_candidate" | "confirm" | "clear_candidate", "state"} → {"tags"} / {"cleared"}
 - {"task": "exempt", "state", "kind": "reject" | "snooze" | "timeout"} → {"exempt", "until", "kind"}
 - {"task": "exempt_manually", "state": {"finding": {"arn", "account", "region"}}, "reason", "by", "until"?}
@@ -14,11 +16,18 @@ Events carry the execution state under `state` (the scan's approval start input 
 - {"task": "verify", "state"} → {"verified": bool, "problems", "manifest_key", "objects"}
 - {"task": "delete", "state"} → {"deleted": true, "endpoint"}; ApprovalRefused unless verify said verified
 - {"task": "update_message", "state", "execution_id"} → {"outcome", "updated" | "posted", "ts"}
+- {"task": "park_check", "state": {"finding", "park": {"schedule", "window_id"}}} → {"still_idle", "reason"}: the
+  first step of a park (the scheduler starts the state machine with `park` in its input: the schedule is the approval)
+- {"task": "unpark", "state": {"finding"}, "schedule", "parked_at"?} → {"restored", "created", "manifest_key"}: the
+  scheduler restores a parked endpoint when its window opens
+- {"task": "resource_click", "state": {"finding": {"arn"}}, "action", "value", "user_id", "approver"} → {"text",
+  "changed"}: a "Keep running" / "Extend" click, invoked by the Slack interactions function (outside the state machine)
 A task that raises fails its state; the state machine catches it and ends in a failed state with Slack updated.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 
 from aws_lambda_powertools import Logger
@@ -27,7 +36,8 @@ from mlgov.services.approvals import ApprovalRefused
 
 logger = Logger(service="mlgov-approval")
 TASKS = ("notify", "recheck", "mark_candidate", "confirm", "clear_candidate", "exempt", "exempt_manually",
-         "snapshot", "hash_range", "verify", "delete", "update_message")  # fmt: skip
+         "snapshot", "hash_range", "verify", "delete", "update_message", "resource_click", "park_check",
+         "unpark")  # fmt: skip
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -55,7 +65,41 @@ def dispatch(tasks, event: dict) -> dict:
         )
     if task == "update_message":
         return tasks.update_message(state, event.get("execution_id") or "")
+    if task == "resource_click":
+        return _resource_click(tasks, event)
+    if task in ("park_check", "unpark"):
+        from mlgov.services import parking
+
+        if task == "park_check":
+            return parking.park_check(tasks, state)
+        parked_at = event.get("parked_at")
+        when = datetime.fromisoformat(parked_at) if isinstance(parked_at, str) and parked_at else None
+        return parking.unpark(tasks, state, str(event.get("schedule") or ""), when)
     return getattr(tasks, task)(state)
+
+
+def _resource_click(tasks, event: dict) -> dict:
+    from mlgov.domain.resource_buttons import BadButtonValue, parse_button
+    from mlgov.handlers.approval_runtime import lifetime_rule, slack_email_lookup
+    from mlgov.services.resource_clicks import answer_resource_click
+
+    user = str(event.get("user_id") or "")
+    try:
+        target = parse_button(str(event.get("action") or ""), str(event.get("value") or ""))
+    except BadButtonValue as err:
+        raise ApprovalRefused(str(err)) from None
+    if not user:
+        raise ApprovalRefused("a resource click needs the clicking user_id")
+    key, max_days = lifetime_rule()
+    return answer_resource_click(
+        tasks,
+        target,
+        user,
+        approvers={user} if event.get("approver") is True else set(),
+        email_of=slack_email_lookup(),
+        lifetime_key=key,
+        max_lifetime_days=max_days,
+    )
 
 
 @cache

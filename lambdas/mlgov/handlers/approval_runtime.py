@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import cache
 
 import boto3
 
@@ -70,3 +72,33 @@ def build_tasks(config: ApprovalSettings | None = None) -> ApprovalTasks:
         snooze_days=config.snooze_days,
         min_age_days=config.min_age_days,
     )
+
+
+@cache
+def slack_email_lookup(config: ApprovalSettings | None = None) -> Callable[[str], str | None]:
+    """Slack user id -> the e-mail on their Slack profile (users.info; the app needs users:read.email)."""
+    config = config or approval_settings()
+    from mlgov.aws.slack_post import bot_token, user_email
+
+    secrets = boto3.client(
+        "secretsmanager", region_name=config.region, config=RETRY_CONFIG, endpoint_url=config.endpoint_url
+    )
+    token: list[str] = []
+
+    def email_of(user_id: str) -> str | None:
+        if not token:
+            token.append(bot_token(secrets, config.slack_token_secret))
+        return user_email(token[0], user_id, base_url=config.slack_api_url)
+
+    return email_of
+
+
+@cache
+def lifetime_rule() -> tuple[str, int | None]:
+    """The tag schema's lifetime key and its maximum lifetime in days (the packaged schema)."""
+    from mlgov.packaged_schema import load_packaged_schema
+
+    rule = load_packaged_schema().lifetime_rule()
+    if rule is None:
+        raise RuntimeError("the tag schema has no lifetime (date) tag: nothing to extend")
+    return rule.key, rule.max_lifetime_days

@@ -127,6 +127,20 @@ class HyperPodSchedulerRuntime:
                 raise ScheduleRefused(f"{kind} {name} does not exist") from None
             raise
 
+    def _parking(self):
+        """The hub's approval flow, which parks (`park` schedules) and restores endpoints; None when not wired."""
+        config = self.config
+        if not (config.approval_state_machine_arn and config.approval_function):
+            return None
+        from mlgov.aws.parking import HubParking
+
+        def client(service: str):
+            return boto3.client(service, config=RETRY_CONFIG, endpoint_url=config.endpoint_url)
+
+        return HubParking(
+            client("stepfunctions"), client("lambda"), config.approval_state_machine_arn, config.approval_function
+        )
+
     def publish_problems(self, summary: Mapping, log=None) -> int:
         """A real pass's rejected actions and not-restored minimums on the notifications topic (someone must look:
         a resource may stay scaled down); how many were published. A failed publish is logged, never raised."""
@@ -200,6 +214,6 @@ class HyperPodSchedulerRuntime:
                     )
                     outcomes += endpoint_schedule_pass(
                         resources, self.store, scheduled, account=account, region=region, now=now,
-                        apply=not dry_run, log=log,
+                        apply=not dry_run, log=log, parking=self._parking(),
                     )  # fmt: skip
         return summarize(outcomes, errors, dry_run=dry_run, now=now)

@@ -14,10 +14,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mlgov.aws.inventory import EndpointConfigCache
 from mlgov.aws.organization import OrganizationUnreadable, organization_accounts
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
+from mlgov.domain.expiry_approval import LIFETIME_TAG, expiry_approval_input, needs_expiry_approval
 from mlgov.domain.inventory import ScanError
 from mlgov.domain.preflight import AccountAccess, access_result
 from mlgov.domain.scan_run import (
     EXEMPT_TAG,
+    RUNS_PREFIX,
     BadTask,
     Target,
     approval_episode,
@@ -270,6 +272,7 @@ class ScannerRuntime:
         posted = self._post_digest(merged, key, len(new_zombies))
         reminders = self._remind_expiring(merged, now)
         notebooks = self._act_on_notebooks(merged, recorded, now)
+        studio = self._studio_idle_shutdown(merged, now, run_id)
         return {
             "run_id": run_id,
             "report_key": key,
@@ -281,6 +284,7 @@ class ScannerRuntime:
             "digest_posted": posted,
             "expiry_reminders": reminders,
             "idle_notebooks": notebooks,
+            "studio_idle_shutdown": studio,
         }
 
     def _read_parts(self, run_id: str, parts: Sequence[Mapping] | None) -> tuple[list[dict], list[dict]]:
@@ -312,13 +316,15 @@ class ScannerRuntime:
     def _start_approvals(
         self, report: dict, recorded: Sequence, run_id: str, key: str, now: datetime
     ) -> tuple[int, int]:
-        """One execution per zombie episode not yet handed over, largest waste first; (started, failed)."""
+        """One execution per zombie episode and per expired endpoint's lifetime date (domain.expiry_approval) not yet
+        handed over, largest waste first; (started, failed)."""
         by_arn = {finding["arn"]: finding for finding in report["findings"]}
         exemptions = self._recorded_exemptions(report["findings"])
         pending = [
             row
             for row in recorded
             if needs_approval(by_arn[row.arn], row.zombie_since, row.approval_execution, exemptions)
+            or needs_expiry_approval(by_arn[row.arn], row.approval_execution, exemptions)
         ]
         exempt = sum(1 for row in recorded if row.new_zombie and is_exempt(by_arn[row.arn], exemptions))
         if exempt:
@@ -326,7 +332,7 @@ class ScannerRuntime:
         unrecorded = [
             {"arn": arn, "mlgov:exempt": value}
             for arn, finding in by_arn.items()
-            if finding.get("status") == "zombie" and (value := unrecorded_exemption(finding, exemptions)) is not None
+            if _sent_for_approval(finding) and (value := unrecorded_exemption(finding, exemptions)) is not None
         ]
         if unrecorded:
             self.logger.warning(
@@ -350,22 +356,34 @@ class ScannerRuntime:
 
         sfn, table = self._client("stepfunctions"), self._findings_table()
         started = failed = 0
+        lifetime = self.schema().lifetime_rule()
         for row in pending:
-            episode = approval_episode(by_arn[row.arn], row.zombie_since)
-            name = approval_execution_name(row.arn, episode)
-            payload = {
-                "run_id": run_id,
-                "report_key": key,
-                "first_seen": row.first_seen,
-                "zombie_since": episode,
-                "finding": by_arn[row.arn],
-            }
+            finding = by_arn[row.arn]
+            if finding.get("status") == "expired":  # past its auto-delete-after date: the date is the episode
+                name, payload = expiry_approval_input(
+                    finding,
+                    run_id=run_id,
+                    report_key=key,
+                    first_seen=row.first_seen,
+                    lifetime_tag=lifetime.key if lifetime else LIFETIME_TAG,
+                )
+            else:
+                episode = approval_episode(finding, row.zombie_since)
+                name = approval_execution_name(row.arn, episode)
+                payload = {
+                    "run_id": run_id,
+                    "report_key": key,
+                    "first_seen": row.first_seen,
+                    "reason": "zombie",
+                    "zombie_since": episode,
+                    "finding": finding,
+                }
             try:
                 if start_approval(sfn, arn, name, payload):
                     started += 1
                 else:
                     self.logger.info(
-                        "approval already started for this zombie", extra={"arn": row.arn, "execution": name}
+                        "approval already started for this episode", extra={"arn": row.arn, "execution": name}
                     )
                 table.mark_approval(row.arn, name, now)
             except (ClientError, BotoCoreError) as err:
@@ -433,6 +451,41 @@ class ScannerRuntime:
         sagemaker.stop_notebook_instance(NotebookInstanceName=name)
         return None
 
+    def _studio_idle_shutdown(self, report: dict, now: datetime, run_id: str | None = None) -> dict:
+        """Studio domains without idle shutdown: studio_idle_shutdown=report lists each with the exact UpdateDomain
+        request (a dry run); apply sends it (fresh DescribeDomain first, audited on the domain's findings row) and
+        posts one notice of the domains changed. The whole result goes to the archive beside the run's parts; the
+        task's output keeps the first entries (a state holds 256 KB)."""
+        from mlgov.aws.studio_domains import StudioDomains
+        from mlgov.services.studio_idle import inline_result, studio_idle_shutdown
+
+        config = self.settings
+        apply = config.studio_idle_shutdown == "apply"
+        domains = [f for f in report["findings"] if f["resource_type"] == "domain"]
+        try:
+            result = studio_idle_shutdown(
+                report,
+                mode=config.studio_idle_shutdown,
+                minutes=config.studio_idle_minutes,
+                recorded_exemptions=self._recorded_exemption_arns(domains),
+                now=now,
+                records=self._findings_table(),
+                domains=StudioDomains(lambda account, region: self.sessions.client("sagemaker", account, region)),
+                notify=self._notifier("mlgov Studio idle shutdown") if apply and domains else None,
+            )
+        except (ClientError, BotoCoreError, RuntimeError) as err:  # e.g. the approvals table not readable
+            self.logger.error("Studio idle shutdown not handled", extra={"error": str(err)})
+            return {"mode": config.studio_idle_shutdown, "errors": [str(err)]}
+        if run_id is None or not (result["planned"] or result["left_alone"] or result["profiles"]):
+            return result
+        key = f"{RUNS_PREFIX}{run_id}/studio-idle-shutdown.json"
+        try:
+            self._archive().put_json(key, result)
+        except (ClientError, BotoCoreError) as err:
+            self.logger.error("Studio idle shutdown result not archived", extra={"error": str(err)})
+            key = None
+        return inline_result(result, key)
+
     def _recorded_exemption_arns(self, findings: Sequence[Mapping]) -> set[str]:
         """The ARNs among `findings` whose mlgov:exempt mlgov recorded (none without the approvals table)."""
         tagged = [f["arn"] for f in findings if EXEMPT_TAG in (f.get("tags") or {})]
@@ -466,19 +519,22 @@ class ScannerRuntime:
         if not (slack or config.notify_topic):
             return None
         from mlgov.aws.slack_post import SlackPostError, bot_token, post_message
-        from mlgov.domain.slack_digest import SECTION_TEXT_MAX, notice_blocks
+        from mlgov.domain.resource_buttons import button_blocks
+        from mlgov.domain.slack_digest import MAX_BLOCKS, SECTION_TEXT_MAX, notice_blocks
         from mlgov.services.budgets import NotifyError
 
-        def notify(text: str) -> None:
+        def notify(text: str, buttons: Sequence[dict] = ()) -> None:
             """Slack is the channel when it is configured: its failure is the notice's failure (the caller releases
-            its claim and the next run tries again); then the topic gets the same words, best effort."""
+            its claim and the next run tries again); then the topic gets the same words, best effort. `buttons`
+            (a resource's Keep running / Extend) go to Slack only: the topic's readers use the CLI the text names."""
             if slack:
+                actions = button_blocks(list(buttons))
+                blocks = notice_blocks(text, max_blocks=MAX_BLOCKS - len(actions)) + actions
                 try:
                     token = bot_token(self._client("secretsmanager"), config.slack_token_secret)
                     post_message(
-                        token, config.slack_channel, notice_blocks(text), text[:SECTION_TEXT_MAX],
-                        base_url=config.slack_api_url,
-                    )  # fmt: skip
+                        token, config.slack_channel, blocks, text[:SECTION_TEXT_MAX], base_url=config.slack_api_url
+                    )
                 except (SlackPostError, ClientError, BotoCoreError) as err:
                     self.logger.error(f"{subject} not posted to Slack", extra={"error": str(err)})
                     raise NotifyError(f"Slack: {err}") from None
@@ -560,9 +616,9 @@ class ScannerRuntime:
         return ReportArchive(self._client("s3"), self.settings.archive_bucket)
 
     def _recorded_exemptions(self, findings: Sequence[Mapping]) -> dict[str, str]:
-        """ARN -> recorded mlgov:exempt value for the zombies that carry the tag; {} (nothing honoured) when the
-        approvals table is not configured."""
-        tagged = [f["arn"] for f in findings if f.get("status") == "zombie" and EXEMPT_TAG in (f.get("tags") or {})]
+        """ARN -> recorded mlgov:exempt value for the zombies and expired endpoints that carry the tag; {} (nothing
+        honoured) when the approvals table is not configured."""
+        tagged = [f["arn"] for f in findings if _sent_for_approval(f) and EXEMPT_TAG in (f.get("tags") or {})]
         if not tagged or not self.settings.approvals_table:
             return {}
         from mlgov.aws.approvals_table import ApprovalsTable
@@ -588,6 +644,13 @@ def default_judge_factory(config: ScannerSettings) -> JudgeFactory:
         return UsageJudge(cloudwatch_clients(sessions), policy, now, schema)
 
     return factory
+
+
+def _sent_for_approval(finding: Mapping) -> bool:
+    """A finding the approval flow asks about unless a recorded exemption keeps it: a zombie, an expired endpoint."""
+    return finding.get("status") == "zombie" or (
+        finding.get("status") == "expired" and finding.get("resource_type") == "endpoint"
+    )
 
 
 def _error_entry(target: Target, err: Exception, what: str) -> dict:

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
 from mlgov.aws.approvals_table import ApprovalsTable
 from mlgov.domain.interaction import Click, already_handled_text, decide_click
+from mlgov.domain.resource_buttons import RESOURCE_ACTIONS
 from mlgov.settings import InteractionSettings, interaction_settings
 
 SECRET_TTL_SECONDS = 900  # re-read the signing secret this often (rotation), not per request
@@ -21,6 +22,10 @@ RESPONSE_URL_PREFIX = "https://hooks.slack.com/"  # the only place ephemeral rep
 RESPONSE_URL_TIMEOUT_SECONDS = 1  # Slack wants the HTTP answer within 3 s
 # Slack wants the answer within 3 s: few, short attempts (a failed send releases the claim for another click).
 FAST_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=2)
+# A resource click runs in the approval function: one attempt (a retry could answer twice), within Slack's 3 s.
+INVOKE_CONFIG = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1, read_timeout=2)
+STILL_WORKING = ("mlgov is still carrying this out; the resource's tags show the result in a minute "
+                 "(clicking again changes nothing twice).")  # fmt: skip
 # SendTaskSuccess errors meaning the task no longer waits: the click is answered as already handled.
 FINISHED_TASK_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 
@@ -69,6 +74,8 @@ class SlackInteractionsRuntime:
 
     def handle(self, click: Click) -> str:
         """Decide, claim once, tell Step Functions; the text for the clicking user."""
+        if click.action in RESOURCE_ACTIONS:
+            return self._answer(click, self._resource_click(click))
         table = self._table()
         now = self.clock()
         state = table.get(click.reference) if click.user_id in self.settings.approvers else None
@@ -102,6 +109,32 @@ class SlackInteractionsRuntime:
         self.logger.info("decision sent to Step Functions", extra={"decision": click.action})
         return self._answer(click, decision.respond_text)
 
+    def _resource_click(self, click: Click) -> str:
+        """ "Keep running" / "Extend": carried out by the hub's approval function, which writes through the approval
+        spoke role and records who clicked; the approver check travels with the request."""
+        function = self.settings.approval_function
+        if not function:
+            return "This mlgov installation does not take resource buttons (no approval function); nothing changed."
+        arn = click.reference.partition("|")[0]
+        request = {"task": "resource_click", "state": {"finding": {"arn": arn}}, "action": click.action,
+                   "value": click.reference, "user_id": click.user_id,
+                   "approver": click.user_id in self.settings.approvers}  # fmt: skip
+        try:
+            response = self._client("lambda", INVOKE_CONFIG).invoke(FunctionName=function, Payload=json.dumps(request))
+            payload = json.loads(response["Payload"].read() or b"{}")
+        except ReadTimeoutError:
+            self.logger.warning("resource click still running after the invoke timeout")
+            return STILL_WORKING
+        except (ClientError, BotoCoreError) as err:
+            self.logger.error("resource click not carried out", extra={"error": type(err).__name__})
+            return "mlgov could not carry this out just now; nothing was changed. Please retry."
+        if response.get("FunctionError") or not isinstance(payload, dict) or "text" not in payload:
+            message = payload.get("errorMessage") if isinstance(payload, dict) else None
+            self.logger.error("resource click refused", extra={"error": str(message)[:300]})
+            return f"mlgov could not do this: {str(message or 'the approval function failed')[:300]}"
+        self.logger.info("resource click done", extra={"action": click.action, "changed": payload.get("changed")})
+        return str(payload["text"])
+
     def _unclaim(self, click: Click, table: ApprovalsTable, error: str) -> str:
         self.logger.error("decision not delivered; approval released for another click", extra={"error": error})
         table.release(click.reference, click.user_id)
@@ -122,10 +155,10 @@ class SlackInteractionsRuntime:
     def _table(self) -> ApprovalsTable:
         return ApprovalsTable(self._client("dynamodb"), self.settings.approvals_table)
 
-    def _client(self, service: str):
+    def _client(self, service: str, config: Config = FAST_CONFIG):
         if service not in self._clients:
             self._clients[service] = boto3.client(
-                service, region_name=self.settings.region, config=FAST_CONFIG, endpoint_url=self.settings.endpoint_url
+                service, region_name=self.settings.region, config=config, endpoint_url=self.settings.endpoint_url
             )
         return self._clients[service]
 

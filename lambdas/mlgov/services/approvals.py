@@ -6,7 +6,9 @@ endpoint tagged `mlgov:zombie=confirmed`. This module adds its own guard on top:
 verify task's output says the snapshot is verified and names the same snapshot.
 
 State (the execution's JSON) members the tasks read: `finding` (the scan report's finding), `first_seen`,
-`zombie_since`, `decision` ({"decision", "by", "days"?} from the Slack click), `snapshot` (the snapshot task's output),
+`zombie_since`, `reason` ("zombie", or "expired" with `expired_on` and `lifetime_tag`: an endpoint past its
+`auto-delete-after` date, re-checked on that tag instead of on traffic), `decision` ({"decision", "by", "days"?} from
+the Slack click), `snapshot` (the snapshot task's output),
 `verification` (the verify task's output), `result` ({"outcome", "step"?}) and `error` ({"Error", "Cause"}).
 """
 
@@ -24,6 +26,7 @@ from mlgov.aws.approvals_table import KEEP_AFTER_DEADLINE, ApprovalsTable, appro
 from mlgov.aws.metrics import MetricReader
 from mlgov.domain.approval_message import approval_blocks, approval_text, result_blocks, result_text
 from mlgov.domain.discovery import live_endpoint
+from mlgov.domain.expiry_approval import EXPIRED, LIFETIME_TAG, recheck_expiry
 from mlgov.domain.inventory import Resource
 from mlgov.domain.snapshot import endpoint_identity, identity_drift
 from mlgov.domain.zombies import (
@@ -92,7 +95,9 @@ class ApprovalTasks:
         )
         ts, channel = existing.get("ts"), existing.get("channel") or self.slack.channel
         if not ts:
-            ts = self.slack.post(approval_blocks(finding, ident, self.snooze_days), approval_text(finding))
+            expiry = _expiry(state, strict=False)
+            on = {"expired_on": expiry[1], "lifetime_tag": expiry[0]} if expiry else {}
+            ts = self.slack.post(approval_blocks(finding, ident, self.snooze_days, **on), approval_text(finding, **on))
         self.approvals.mark_message(ident, channel, ts)
         self._remember_message(execution_id, ident, channel, ts, now)
         return {"approval_id": ident, "channel": channel, "ts": ts}
@@ -113,8 +118,12 @@ class ApprovalTasks:
         """Invocations since the zombie episode began (zombie_since, else first_seen) → {"still_idle", "reason"}.
 
         Conservative: an endpoint that is gone, younger than the minimum age (recreated under the same name), not
-        InService-like, or that cannot be measured is *not* still idle."""
+        InService-like, or that cannot be measured is *not* still idle. An expired endpoint (`reason` "expired") is
+        re-checked on its lifetime tag instead (`_recheck_expired`); the output keeps this shape for StillIdle?."""
         finding = _finding(state)
+        expiry = _expiry(state)
+        if expiry is not None:
+            return self._recheck_expired(finding, *expiry)
         since = _moment(state.get("zombie_since") or state.get("first_seen"))
         if since is None:
             return {"still_idle": False, "reason": "the finding carries no zombie_since / first_seen to re-check from"}
@@ -153,6 +162,43 @@ class ApprovalTasks:
             }
         return {"still_idle": True, "reason": f"no invocation since {since.date().isoformat()}", "invocations": 0}
 
+    def _recheck_expired(self, finding: Mapping, tag: str, scanned: str) -> dict:
+        """A fresh look at an expired endpoint: it still exists, is InService, hosts no inference components (the
+        snapshot would not keep them), is still past its lifetime date on its live tags (the owner may have extended
+        it meanwhile) and carries no exemption mlgov recorded. Traffic does not stop it: the approver saw it in the
+        request. {"still_idle": proceed?, "reason"}, plus "expired" (the live date check) and "lifetime_value" once
+        the tags were read."""
+        described = self._describe_live(finding)
+        if described is None:
+            return {"still_idle": False, "reason": f"endpoint {_where(finding)[2]} no longer exists"}
+        if described.get("EndpointStatus") != "InService":
+            return {"still_idle": False, "reason": f"the endpoint is {described.get('EndpointStatus')}, not InService"}
+        if self._hosts_inference_components(finding):
+            return {"still_idle": False, "reason": "it hosts inference components, which a snapshot does not keep"}
+        tags = self._live_tags(finding)
+        check = recheck_expiry(tags, tag, scanned, _utc_day(self.clock()))
+        result = {
+            "still_idle": check.still_expired,
+            "reason": check.reason,
+            "expired": check.still_expired,
+            "lifetime_value": check.live_value,
+        }
+        if check.still_expired and (exempt := self._honoured_exemption(finding, tags)):
+            return result | {"still_idle": False, "reason": f"it was exempted meanwhile ({exempt})"}
+        return result
+
+    def _live_tags(self, finding: Mapping) -> dict[str, str]:
+        account, region, _ = _where(finding)
+        listed = self.sessions.client("sagemaker", account, region).list_tags(ResourceArn=finding["arn"])
+        return {t["Key"]: t["Value"] for t in listed.get("Tags", [])}
+
+    def _honoured_exemption(self, finding: Mapping, tags: Mapping[str, str]) -> str | None:
+        """The unlapsed mlgov:exempt among `tags` that mlgov recorded for this resource (None without the table)."""
+        value = tags.get(EXEMPT_TAG)
+        if value is None or self.approvals is None or lapsed_until(value, _utc_day(self.clock())) is not None:
+            return None
+        return value if self.approvals.recorded_exemptions([finding["arn"]]).get(finding["arn"]) == value else None
+
     def _describe_live(self, finding: Mapping) -> dict | None:
         account, region, name = _where(finding)
         try:
@@ -177,7 +223,8 @@ class ApprovalTasks:
 
     def _refuse_unless_unchanged_and_unused(self, state: Mapping, step: str) -> None:
         """The live endpoint must still be the one snapshotted (ARN, CreationTime, config, LastModifiedTime) and no
-        invocation may have arrived since the episode began: an owner who updated, recreated or used it keeps it."""
+        invocation may have arrived since the episode began: an owner who updated, recreated or used it keeps it.
+        An expired endpoint must instead still be past its lifetime date (an owner who extended it keeps it)."""
         finding = _finding(state)
         snapped = (state.get("snapshot") or {}).get("endpoint")
         if not isinstance(snapped, Mapping):
@@ -190,6 +237,11 @@ class ApprovalTasks:
         drift = identity_drift(described, snapped)
         if drift:
             raise ApprovalRefused(f"refusing to {step}: the endpoint changed since the snapshot ({'; '.join(drift)})")
+        if (expiry := _expiry(state)) is not None:  # expired: traffic was the approver's call, the date is not
+            check = recheck_expiry(self._live_tags(finding), *expiry, _utc_day(self.clock()))
+            if not check.still_expired:
+                raise ApprovalRefused(f"refusing to {step}: {check.reason}")
+            return
         since, now = _moment(state.get("zombie_since") or state.get("first_seen")), self.clock()
         endpoint = _live_endpoint(finding, described)
         if since is not None and since < now and measurable(endpoint):
@@ -462,6 +514,8 @@ class ApprovalTasks:
         result = state.get("result") or {}
         outcome = result.get("outcome") or "failed"
         detail = self._detail(state, outcome, result)
+        if expiry := _expiry(state, strict=False):  # the outcome of an expired endpoint's approval says so
+            detail = {**detail, "expired_on": expiry[1], "lifetime_tag": expiry[0]}
         blocks, text = result_blocks(finding, outcome, detail), result_text(finding, outcome, detail)
         where = self._message_of(execution_id)
         if where is None:  # the request was never posted (notify failed): post the result instead
@@ -529,6 +583,25 @@ def _live_endpoint(finding: Mapping, described: Mapping) -> Resource:
 def _decision(state: Mapping) -> Mapping:
     decision = state.get("decision")
     return decision if isinstance(decision, Mapping) else {}
+
+
+def _expiry(state: Mapping, *, strict: bool = True) -> tuple[str, str] | None:
+    """(lifetime tag, the date the scan found passed) when the approval is about an expired endpoint, else None. An
+    expired approval without its date is refused (`strict`: the re-check and the guards), or read as a zombie one
+    (the messages)."""
+    if state.get("reason") != EXPIRED:
+        return None
+    on = state.get("expired_on")
+    if not isinstance(on, str) or not on:
+        if not strict:
+            return None
+        raise ApprovalRefused("an approval for an expired endpoint needs expired_on (its auto-delete-after date)")
+    return str(state.get("lifetime_tag") or LIFETIME_TAG), on
+
+
+def _utc_day(moment: datetime) -> date:
+    """The UTC calendar day of `moment` (lifetime dates are UTC days, as the scan judges them)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date()
 
 
 def _moment(value: object) -> datetime | None:

@@ -11,16 +11,18 @@ same window or off period.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.aws.endpoint_scaling import ScheduledEndpoints
 from mlgov.aws.hyperpod_state import ClusterRecord, StateStore
 from mlgov.aws.inventory import not_found
+from mlgov.domain.endpoint_parking import ENVIRONMENT_TAG, PARK, ParkRefused, park_step
+from mlgov.domain.endpoint_parking import NONE as NO_PARK_STEP
 from mlgov.domain.endpoint_schedules import (
     ENDPOINT,
     INFERENCE_COMPONENT,
@@ -63,6 +65,14 @@ def scheduled_resource(arn: str) -> tuple[str, str, str, str] | None:
     return kind, parts.account, parts.region, name
 
 
+class Parking(Protocol):
+    """The hub's approval flow doing a park (state machine: snapshot, verify, delete) or a restore (its function)."""
+
+    def park(self, finding: Mapping[str, str], schedule: str, window_id: str) -> str: ...  # the execution's name
+
+    def unpark(self, finding: Mapping[str, str], schedule: str, parked_at: datetime | None) -> dict: ...
+
+
 def endpoint_schedule_pass(
     resources: ScheduledEndpoints,
     store: StateStore,
@@ -73,15 +83,17 @@ def endpoint_schedule_pass(
     now: datetime,
     apply: bool,
     log: Log | None = None,
+    parking: Parking | None = None,
 ) -> list[ClusterOutcome]:
     """Decide (and with `apply`, act on) every scheduled endpoint and component of one account-region among
-    `records` (the state table's, read once per pass by the caller)."""
+    `records` (the state table's, read once per pass by the caller). Endpoints whose schedule says `park` need
+    `parking` (the hub's approval flow); without it they are reported, not touched."""
     outcomes = []
     for record in records:
         found = scheduled_resource(record.arn)
         if found is None or found[1:3] != (account, region) or not record.schedule:
             continue
-        one = _ResourcePass(resources, store, account, region, now, apply, log or _quiet)
+        one = _ResourcePass(resources, store, account, region, now, apply, log or _quiet, parking)
         try:
             outcomes.append(one.run(record, found[0]))
         except (ClientError, BotoCoreError) as err:
@@ -102,6 +114,7 @@ class _ResourcePass:
     now: datetime
     apply: bool
     log: Log
+    parking: Parking | None = None
 
     def outcome(
         self, record: ClusterRecord, outcome: str, reason: str, action: str = "none", **extra
@@ -110,6 +123,8 @@ class _ResourcePass:
         return ClusterOutcome(self.account, self.region, name, record.arn, action, outcome, reason, **extra)
 
     def run(self, record: ClusterRecord, kind: str) -> ClusterOutcome:
+        if kind == ENDPOINT and _parks(record.schedule):
+            return self._park_or_restore(record)
         tags = self.resources.tags(record.arn)
         if tags.get(SCHEDULE_TAG) != record.schedule:
             return self.outcome(
@@ -186,6 +201,51 @@ class _ResourcePass:
             "every run inside the window"
         return self.outcome(record, APPLIED, reason, **details)
 
+    def _park_or_restore(self, record: ClusterRecord) -> ClusterOutcome:
+        """A `park` schedule: the endpoint is deleted off-hours (after a verified snapshot) and recreated in the window;
+        only an endpoint whose live tag still says the recorded schedule is parked."""
+        schedule = parse_schedule(record.schedule)
+        name = record.name or record.arn.rsplit("/", 1)[-1]
+        try:
+            described = self.resources.describe(ENDPOINT, name)
+        except ClientError as err:
+            if not not_found(err):
+                raise
+            described = None
+        environment = None
+        if described is not None:
+            tags = self.resources.tags(record.arn)
+            if tags.get(SCHEDULE_TAG) != record.schedule:
+                return self.outcome(record, UNRECORDED, f"{SCHEDULE_TAG}={tags.get(SCHEDULE_TAG)!r} differs from the "
+                                    f"schedule set through the hub ({record.schedule!r}); left alone")  # fmt: skip
+            environment = tags.get(ENVIRONMENT_TAG)
+        status = described.get("EndpointStatus") if described is not None else None
+        step = park_step(schedule, status=status, environment=environment, hold=record.hold,
+                         last=record.last_action, now=self.now)  # fmt: skip
+        details: dict[str, Any] = {"action": step.action, "window_id": step.window_id}
+        if step.action == NO_PARK_STEP:
+            return self.outcome(record, UNCHANGED, step.reason, **details)
+        if not self.apply:
+            return self.outcome(record, DRY_RUN, f"would {step.action}: {step.reason}", **details)
+        if self.parking is None:
+            return self.outcome(record, ERROR, f"cannot {step.action}: no approval flow wired to park with", **details)
+        finding = {"arn": record.arn, "account": self.account, "region": self.region, "name": name,
+                   "resource_type": ENDPOINT}  # fmt: skip
+        try:
+            if step.action == PARK:
+                started = self.parking.park(finding, record.schedule, step.window_id)
+                message = f"approval flow execution {started}"
+            else:
+                restored = self.parking.unpark(finding, record.schedule, step.parked_at)
+                message = f"restored from {restored.get('manifest_key', 'its snapshot')}"
+        except ParkRefused as err:
+            self.store.record_action(record.arn, name, LastAction(step.action, step.window_id, self.now,
+                                                                  REJECTED, str(err)[:500]))  # fmt: skip
+            return self.outcome(record, REJECTED, f"{step.reason}; refused: {err}", message=str(err), **details)
+        self.store.record_action(record.arn, name, LastAction(step.action, step.window_id, self.now, APPLIED, message))
+        self.log(f"endpoint {step.action}", resource=record.arn, detail=message)
+        return self.outcome(record, APPLIED, f"{step.reason}: {message}", **details)
+
     def _pending_minimums(self, kind, record, schedule, state, targets) -> list[dict[str, Any]]:
         """Inside the window: the saved minimums a morning could not put back — a group whose MinCapacity is still
         the off-hours count mlgov lowered it to (a value somebody set by hand is left alone)."""
@@ -242,6 +302,13 @@ class _ResourcePass:
     def _record(self, record: ClusterRecord, decision, outcome: str, message: str = "") -> None:
         action = LastAction(decision.action, decision.window_id, self.now, outcome, message, decision.target_counts)
         self.store.record_action(record.arn, record.name, action)
+
+
+def _parks(schedule: str) -> bool:
+    try:
+        return parse_schedule(schedule).park
+    except ScheduleError:
+        return False  # reported as invalid by the scaling path
 
 
 def _minimums_note(changes: list[dict[str, Any]], action: str) -> str:

@@ -9,7 +9,10 @@ from datetime import datetime
 from typing import Protocol
 
 from mlgov.domain.expiry import expiring_soon, reminder_text
+from mlgov.domain.resource_buttons import extend_button
 from mlgov.services.budgets import NotifyError
+
+REMINDERS_PER_MESSAGE = 20  # one Extend button each, within one actions block
 
 
 class ReminderClaims(Protocol):
@@ -19,24 +22,30 @@ class ReminderClaims(Protocol):
 
 
 def remind_expiring(
-    report: Mapping, within_days: int, now: datetime, claims: ReminderClaims, notify: Callable[[str], None]
+    report: Mapping, within_days: int, now: datetime, claims: ReminderClaims, notify: Callable[..., None]
 ) -> dict:
     """{"due": resources within the window, "reminded": ARNs told this run, "error": why the message failed}."""
     today = now.date()
     due = expiring_soon(report.get("findings") or [], today, within_days)
-    new = []
+    new: list = []
     try:
         for item in due:
             if claims.claim_reminder(item.arn, item.expires_on.isoformat(), now):
                 new.append(item)
-        if new:
-            notify(reminder_text(new, today))
-    except Exception as err:  # a claim or the post failed: release every claim this run took, then report or raise
+    except Exception:  # a claim failed: release every claim this run took, then raise
         _release(claims, new)
-        if isinstance(err, NotifyError):
-            return {"due": len(due), "reminded": [], "error": str(err)}
         raise
-    return {"due": len(due), "reminded": [item.arn for item in new]}
+    reminded, errors = [], []
+    for message in [new[i : i + REMINDERS_PER_MESSAGE] for i in range(0, len(new), REMINDERS_PER_MESSAGE)]:
+        buttons = [extend_button(item.arn, item.name, item.expires_on, i) for i, item in enumerate(message)]
+        try:
+            notify(reminder_text(message, today), buttons)
+        except NotifyError as err:  # this message's claims are released: the next run tells them again
+            _release(claims, message)
+            errors.append(str(err))
+            continue
+        reminded += [item.arn for item in message]
+    return {"due": len(due), "reminded": reminded, **({"error": "; ".join(errors)} if errors else {})}
 
 
 def _release(claims: ReminderClaims, items) -> None:

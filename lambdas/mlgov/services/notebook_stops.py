@@ -13,6 +13,7 @@ from typing import Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.domain.notebook_stops import KEPT, STOP, WARN, Warned, chunks, notebook_steps, stopped_text, warning_text
+from mlgov.domain.resource_buttons import keep_running_button
 from mlgov.services.budgets import NotifyError
 
 CLAIM_LEASE = timedelta(hours=1)  # a run that crashed between claim and post frees the claim after this
@@ -39,9 +40,10 @@ def act_on_idle_notebooks(
     grace_hours: int,
     records: StopRecords,
     stopper: Stopper,
-    notify: Callable[[str], None],
+    notify: Callable[..., None],
 ) -> dict:
-    """{"steps": every idle notebook's step, "warned": [ARN], "stopped": [ARN], "errors": [...]}."""
+    """{"steps": every idle notebook's step, "warned": [ARN], "stopped": [ARN], "errors": [...]}. `notify(text,
+    buttons)` posts a warning with a Keep running button per notebook; `notify(text)` the stop notice."""
     steps = notebook_steps(report.get("findings") or [], warnings, recorded_exemptions, now)
     result: dict = {"steps": [s.as_json() for s in steps], "warned": [], "stopped": [], "errors": []}
     for kept in [s for s in steps if s.action == KEPT and s.warned]:
@@ -53,7 +55,10 @@ def act_on_idle_notebooks(
     due = now + timedelta(hours=grace_hours)
     for message in chunks(claimed):
         try:
-            notify(warning_text(message, grace_hours))
+            notify(
+                warning_text(message, grace_hours),
+                [keep_running_button(step.arn, step.name, index) for index, step in enumerate(message)],
+            )
         except NotifyError as err:
             result["errors"].append(f"warning not posted: {err}")
             for step in message:
