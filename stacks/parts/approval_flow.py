@@ -442,11 +442,23 @@ class ApprovalFlow(Construct):
             .otherwise(not_verified)
         )
         confirm.next(delete).next(deleted)
-        recheck.next(
+        still_idle = (
             sfn.Choice(self, "StillIdle?")
             .when(sfn.Condition.boolean_equals("$.recheck.still_idle", True), snapshot)
             .otherwise(clear)
         )
+        recheck.next(still_idle)
+
+        # park: the scheduler starts the execution with `park` in its input; the schedule is the approval, checked
+        # against the endpoint's live (protected) mlgov:schedule tag, then the same snapshot, verify, guarded delete
+        park_check = guarded(self._task(function, "ParkCheck", "park_check", "$.recheck"), "ParkCheck")
+        schedule_decides = sfn.Pass(
+            self,
+            "ScheduleIsTheApproval",
+            result=sfn.Result.from_object({"decision": "park", "by": "mlgov:schedule"}),
+            result_path="$.decision",
+        )
+        park_check.next(schedule_decides).next(still_idle)
 
         # reject / snooze
         exempt = guarded(self._task(function, "Exempt", "exempt", "$.exempt", kind="reject"), "Exempt")
@@ -461,7 +473,8 @@ class ApprovalFlow(Construct):
             .when(sfn.Condition.string_equals("$.decision.decision", "snooze"), snooze)
             .otherwise(self._outcome("UnknownDecision", "failed", "Decision").next(update))
         )
-        definition = mark.next(notify).next(decision)
+        mark.next(notify).next(decision)
+        definition = sfn.Choice(self, "Park?").when(sfn.Condition.is_present("$.park"), park_check).otherwise(mark)
         state_machine = logged_state_machine(
             self,
             name=STATE_MACHINE_NAME,

@@ -678,6 +678,7 @@ def test_clearing_a_schedule_removes_only_that_tag(handler_env):
         (CLUSTER_ARN.replace(REGION, "ap-south-1"), SCHEDULE, "is not scheduled by this hub"),
         (CLUSTER_ARN.replace(":cluster/", ":notebook-instance/"), SCHEDULE, "is not the ARN of a HyperPod cluster"),
         ("k3q9z8x7w6v5", SCHEDULE, "is not the ARN of a HyperPod cluster, an endpoint or an inference component"),
+        (CLUSTER_ARN, f"{SCHEDULE} park", "park applies to endpoints only"),
     ],
 )
 def test_set_schedule_refuses_what_the_hub_does_not_schedule_before_any_call(handler_env, arn, schedule, refusal):

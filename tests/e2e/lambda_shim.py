@@ -209,12 +209,16 @@ class InProcessLambdas:
             timeout_seconds=function.timeout,
         )
         with self._lock:
+            caller = self._active  # a function invoking another synchronously (its own process in Lambda)
             self._activate(function)
             try:
                 result = _import(function.handler)(event, context)
             except Exception as err:  # the Python runtime reports any exception as an Unhandled function error
                 self.invocations.append(Invocation(function.logical_id, event, error=err))
                 return 200, _error_payload(err, type(err).__name__, context), "Unhandled"
+            finally:
+                if caller is not None and caller != function.logical_id and caller in self._functions:
+                    self._activate(self._functions[caller])  # the caller goes on with its own environment
             self.invocations.append(Invocation(function.logical_id, event, result=result))
         try:
             return 200, json.dumps(result).encode(), None

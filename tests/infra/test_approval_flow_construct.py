@@ -90,7 +90,10 @@ def test_notify_waits_for_the_task_token_with_the_configured_timeout(template, b
 
 def test_decision_branches(template):
     states = _definition(template)["States"]
-    assert _definition(template)["StartAt"] == "MarkCandidate"
+    assert _definition(template)["StartAt"] == "Park?"
+    (park,) = states["Park?"]["Choices"]
+    assert park == {"Variable": "$.park", "IsPresent": True, "Next": "ParkCheck"}
+    assert states["Park?"]["Default"] == "MarkCandidate"
     assert states["MarkCandidate"]["Next"] == "Notify"
     assert states["Notify"]["Next"] == "Decision?"
     choices = {c["StringEquals"]: c["Next"] for c in states["Decision?"]["Choices"]}
@@ -107,6 +110,18 @@ def test_decision_branches(template):
     assert states["Confirm"]["Next"] == "Delete"
     assert states["Exempt"]["Parameters"]["kind"] == "reject"
     assert states["Snooze"]["Parameters"]["kind"] == "snooze"
+
+
+def test_a_park_skips_slack_but_not_the_live_check_the_snapshot_or_its_verification(template):
+    """The schedule is the approval of a park: ParkCheck reads the endpoint's live mlgov:schedule (protected) and
+    ml:environment, then the zombie path's StillIdle? → Snapshot → Verified? → Confirm → Delete, nothing skipped."""
+    states = _definition(template)["States"]
+    assert states["ParkCheck"]["Parameters"]["task"] == "park_check"
+    assert states["ParkCheck"]["Next"] == "ScheduleIsTheApproval"
+    assert states["ScheduleIsTheApproval"]["Result"] == {"decision": "park", "by": "mlgov:schedule"}
+    assert states["ScheduleIsTheApproval"]["Next"] == "StillIdle?"
+    assert "Notify" not in _reachable(states, "ParkCheck")
+    assert {"Snapshot", "Verify", "Confirm", "Delete"} <= _reachable(states, "ParkCheck")
 
 
 def test_no_path_deletes_after_a_failed_or_unverified_snapshot(template):

@@ -396,3 +396,34 @@ def test_the_notifications_topic_is_encrypted_tls_only_and_published_to_by_the_p
         if allowed.allowed:
             publishers.add(role["Properties"].get("RoleName") or role_id)
     assert publishers == {"mlgov-hub-scanner", "mlgov-hub-approval", "mlgov-hub-hyperpod"}
+
+
+def test_only_the_scanner_and_scheduler_start_approvals_and_only_the_scheduler_and_slack_invoke_the_function(hub):
+    """Evaluated on the synthesized identity policies: starting the approval state machine (a zombie, an expired
+    endpoint, a park) and invoking the approval function (a restore, a Slack button) are each granted to the roles
+    that need them and no other; the approval function and state machine have no resource policy, so no member
+    account's principal — a data scientist with iam:CreateRole included — reaches either."""
+    from mlgov.domain.iam_eval import RequestContext, evaluate
+    from tests.infra.template_helpers import concrete, rendered
+
+    (machine_id,) = [k for k, m in hub.find_resources("AWS::StepFunctions::StateMachine").items()
+                     if m["Properties"].get("StateMachineName") == "mlgov-approval"]  # fmt: skip
+    (function_id,) = [k for k, f in hub.find_resources("AWS::Lambda::Function").items()
+                      if f["Properties"]["Handler"] == "mlgov.handlers.approval.handler"]  # fmt: skip
+    requests = {
+        "start": RequestContext("states:StartExecution", resource=concrete(f"${{Ref:{machine_id}}}")),
+        "invoke": RequestContext("lambda:InvokeFunction", resource=concrete(f"${{GetAtt:{function_id}.Arn}}")),
+    }
+    granted: dict[str, set[str]] = {"start": set(), "invoke": set()}
+    for role_id, role in hub.find_resources("AWS::IAM::Role").items():
+        statements = concrete([{**s, "Resource": rendered(s["Resource"])} for s in role_statements(hub, role_id)])
+        policies = {"identity": {"Version": "2012-10-17", "Statement": statements}}
+        for what, request in requests.items():
+            if evaluate(policies, request, full_aws_access=False).allowed:
+                granted[what].add(role["Properties"].get("RoleName") or role_id)
+    own = {name for name in granted["start"] if name.startswith("ApprovalStateMachineRole")}  # its Distributed Map
+    assert len(own) == 1 and granted["start"] - own == {"mlgov-hub-scanner", "mlgov-hub-hyperpod"}
+    machines = {name for name in granted["invoke"] if name.startswith("ApprovalStateMachineRole")}  # its tasks
+    assert granted["invoke"] - machines == {"mlgov-hub-hyperpod", "mlgov-hub-slack-interactions"}, granted["invoke"]
+    assert not [p for p in hub.find_resources("AWS::Lambda::Permission").values()
+                if function_id in json.dumps(p["Properties"]["FunctionName"])]  # fmt: skip

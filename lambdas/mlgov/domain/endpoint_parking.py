@@ -12,10 +12,11 @@ last action in, the step out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from mlgov.domain.schedules import LastAction, Schedule
+from mlgov.domain.schedules import SCHEDULE_TAG, LastAction, Schedule, ScheduleError, parse_schedule
 
 PARK, UNPARK, NONE = "park", "unpark", "none"
 PARKABLE_ENVIRONMENT = "dev"
@@ -75,6 +76,20 @@ def park_step(
     if failed is not None:
         return ParkStep(NONE, f"restore failed in this window ({failed.message}); tried again at the next one", window)
     return ParkStep(NONE, "does not exist and mlgov did not park it: left alone", window)
+
+
+def park_problem(tags: Mapping[str, str], schedule: str) -> str | None:
+    """Why an endpoint with these live tags must not be parked under `schedule`; None when it may."""
+    if tags.get(SCHEDULE_TAG) != schedule:
+        return f"{SCHEDULE_TAG} is {tags.get(SCHEDULE_TAG)!r} now, not the park schedule {schedule!r}"
+    try:
+        if not parse_schedule(schedule).park:
+            return f"{schedule!r} does not park"
+    except ScheduleError as err:
+        return str(err)
+    if tags.get(ENVIRONMENT_TAG) != PARKABLE_ENVIRONMENT:
+        return f"park is for dev endpoints ({ENVIRONMENT_TAG}={tags.get(ENVIRONMENT_TAG) or 'missing'})"
+    return None
 
 
 def _message(last: LastAction) -> str:

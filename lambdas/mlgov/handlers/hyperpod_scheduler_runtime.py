@@ -96,9 +96,12 @@ class HyperPodSchedulerRuntime:
             )
         if schedule is not None:
             try:
-                parse_schedule(schedule)
+                parks = parse_schedule(schedule).park
             except ScheduleError as err:
                 raise ScheduleRefused(str(err)) from None
+            if parks and (resource is None or resource[0] != ENDPOINT):
+                raise ScheduleRefused(f"{schedule!r}: park applies to endpoints only (a parked endpoint is deleted "
+                                      "and recreated; clusters and inference components are scaled)")  # fmt: skip
         sagemaker = self.sessions.client("sagemaker", parts.account, parts.region, parts.partition)
         now = self.clock()
         name = ""  # a cluster ARN holds the cluster id, not its name

@@ -26,6 +26,7 @@ from mlgov.aws.approvals_table import KEEP_AFTER_DEADLINE, ApprovalsTable, appro
 from mlgov.aws.metrics import MetricReader
 from mlgov.domain.approval_message import approval_blocks, approval_text, result_blocks, result_text
 from mlgov.domain.discovery import live_endpoint
+from mlgov.domain.endpoint_parking import park_problem
 from mlgov.domain.expiry_approval import EXPIRED, LIFETIME_TAG, recheck_expiry
 from mlgov.domain.inventory import Resource
 from mlgov.domain.snapshot import endpoint_identity, identity_drift
@@ -237,6 +238,10 @@ class ApprovalTasks:
         drift = identity_drift(described, snapped)
         if drift:
             raise ApprovalRefused(f"refusing to {step}: the endpoint changed since the snapshot ({'; '.join(drift)})")
+        if (park := _park(state)) is not None:  # parked by its schedule: used by day, it must still say park now
+            if problem := park_problem(self._live_tags(finding), park):
+                raise ApprovalRefused(f"refusing to {step}: {problem}")
+            return
         if (expiry := _expiry(state)) is not None:  # expired: traffic was the approver's call, the date is not
             check = recheck_expiry(self._live_tags(finding), *expiry, _utc_day(self.clock()))
             if not check.still_expired:
@@ -496,8 +501,8 @@ class ApprovalTasks:
             raise ApprovalRefused("refusing to delete: the snapshot is not verified")
         if not snap.get("manifest_key") or verification.get("manifest_key") != snap.get("manifest_key"):
             raise ApprovalRefused("refusing to delete: the verification does not name this execution's snapshot")
-        if _decision(state).get("decision") != "approve":
-            raise ApprovalRefused("refusing to delete: the decision is not approve")
+        if _decision(state).get("decision") != ("park" if _park(state) is not None else "approve"):
+            raise ApprovalRefused("refusing to delete: the decision is not approve (or, for a parked endpoint, park)")
         if exempt := self._exempted_meanwhile(state):
             raise ApprovalRefused(f"refusing to delete: the endpoint was exempted meanwhile ({exempt})")
         self._refuse_unless_unchanged_and_unused(state, "delete")
@@ -516,6 +521,8 @@ class ApprovalTasks:
         detail = self._detail(state, outcome, result)
         if expiry := _expiry(state, strict=False):  # the outcome of an expired endpoint's approval says so
             detail = {**detail, "expired_on": expiry[1], "lifetime_tag": expiry[0]}
+        if _park(state) is not None and outcome in ("approved", "aborted"):
+            return {"outcome": outcome, "quiet": True}  # a nightly park is the scheduler's to report; failures post
         blocks, text = result_blocks(finding, outcome, detail), result_text(finding, outcome, detail)
         where = self._message_of(execution_id)
         if where is None:  # the request was never posted (notify failed): post the result instead
@@ -578,6 +585,12 @@ def _where(finding: Mapping) -> tuple[str, str, str]:
 def _live_endpoint(finding: Mapping, described: Mapping) -> Resource:
     account, region, _ = _where(finding)
     return live_endpoint(account, region, described)
+
+
+def _park(state: Mapping) -> str | None:
+    """The park schedule of an execution the scheduler started (`park` in its input), else None."""
+    park = state.get("park")
+    return str(park["schedule"]) if isinstance(park, Mapping) and park.get("schedule") else None
 
 
 def _decision(state: Mapping) -> Mapping:

@@ -13,8 +13,8 @@ from datetime import datetime
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.aws.inventory import not_found
-from mlgov.domain.endpoint_parking import ENVIRONMENT_TAG, PARKABLE_ENVIRONMENT
-from mlgov.domain.schedules import SCHEDULE_TAG, ScheduleError, parse_schedule
+from mlgov.domain.endpoint_parking import park_problem
+from mlgov.domain.schedules import SCHEDULE_TAG
 from mlgov.domain.tagging import CREATED_AT, CREATED_BY, CREATOR_ARN
 from mlgov.services.approvals import ApprovalRefused, ApprovalTasks
 from mlgov.services.restore import RestoreError, apply_plan, load_snapshot
@@ -41,20 +41,6 @@ def park_check(tasks: ApprovalTasks, state: Mapping) -> dict:
     if problem:
         return {"still_idle": False, "reason": problem}
     return {"still_idle": True, "reason": f"parked by its schedule ({park['schedule']})"}
-
-
-def park_problem(tags: Mapping[str, str], schedule: str) -> str | None:
-    """Why an endpoint with these live tags must not be parked under `schedule`; None when it may."""
-    if tags.get(SCHEDULE_TAG) != schedule:
-        return f"{SCHEDULE_TAG} is {tags.get(SCHEDULE_TAG)!r} now, not the park schedule {schedule!r}"
-    try:
-        if not parse_schedule(schedule).park:
-            return f"{schedule!r} does not park"
-    except ScheduleError as err:
-        return str(err)
-    if tags.get(ENVIRONMENT_TAG) != PARKABLE_ENVIRONMENT:
-        return f"park is for dev endpoints ({ENVIRONMENT_TAG}={tags.get(ENVIRONMENT_TAG) or 'missing'})"
-    return None
 
 
 def unpark(tasks: ApprovalTasks, state: Mapping, schedule: str, parked_at: datetime | None) -> dict:
