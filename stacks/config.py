@@ -236,8 +236,17 @@ class MlgovConfig(BaseModel):
         "them",
     )
     notebook_stop_grace_hours: Annotated[
-        int, Strict(), Field(ge=1, le=168, description="hours between the warning and the stop of an idle notebook")
+        int,
+        Strict(),
+        Field(ge=1, le=168, description="hours between the warning and the stop of an idle notebook (or Studio app)"),
     ] = 24
+    studio_app_stops: Annotated[str, StringConstraints(strict=True, pattern=r"^(report|delete)$")] = Field(
+        "report",
+        description="Studio JupyterLab / Code Editor apps running past the idle hours in a domain without idle "
+        "shutdown: `report` leaves them to the report; `delete` warns in Slack once per app run and deletes the ones "
+        "still idle at the first daily scan after notebook_stop_grace_hours (the space and its volume are kept), "
+        "unless a Keep running click or `mlgov exempt` keeps them",
+    )
     studio_idle_shutdown: Annotated[str, StringConstraints(strict=True, pattern=r"^(report|apply)$")] = Field(
         "report",
         description="Studio domains whose JupyterLab or Code Editor apps have no native idle shutdown "

@@ -87,9 +87,9 @@ class SpokeStack(cdk.Stack):
                     "unknown at synth, UpdateCluster, UpdateEndpointWeightsAndCapacities and "
                     "UpdateInferenceComponentRuntimeConfig only on resources tagged mlgov:schedule, "
                     "RegisterScalableTarget only on SageMaker's scalable dimensions: scalable-target ARNs carry a "
-                    "generated id; StopNotebookInstance on the account's notebooks (unknown at synth), after a "
-                    "warning); UpdateDomain (studio_idle_shutdown=apply) on the account's Studio domains in the "
-                    "governed regions, whose ids are generated; AddTags is "
+                    "generated id; StopNotebookInstance on the account's notebooks and DeleteApp on its "
+                    "Studio apps (unknown at synth), after a warning); UpdateDomain (studio_idle_shutdown=apply) "
+                    "on the account's Studio domains in the governed regions, whose ids are generated; AddTags is "
                     "limited by aws:TagKeys to the keys the auto-tagger writes.",
                     "appliesTo": [
                         "Action::sagemaker:Describe*",
@@ -99,6 +99,7 @@ class SpokeStack(cdk.Stack):
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:endpoint/*",
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:inference-component/*",
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:notebook-instance/*",
+                        "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:app/*",
                         "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
                         "Resource::arn:<AWS::Partition>:sagemaker:*:<AWS::AccountId>:*",
                         *(nag_applies_to(config.member_regions) if config.studio_idle_shutdown == "apply" else []),
@@ -172,6 +173,17 @@ class SpokeStack(cdk.Stack):
                         )
                     ]
                     if config.notebook_stops == "stop"
+                    else []
+                ),
+                *(
+                    [
+                        iam.PolicyStatement(
+                            sid="DeleteIdleStudioApps",  # the hub deletes only after a warning; spaces are kept
+                            actions=["sagemaker:DeleteApp"],
+                            resources=[f"arn:{cdk.Aws.PARTITION}:sagemaker:*:{cdk.Aws.ACCOUNT_ID}:app/*"],
+                        )
+                    ]
+                    if config.studio_app_stops == "delete"
                     else []
                 ),
                 *(

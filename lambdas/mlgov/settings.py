@@ -179,6 +179,7 @@ class ScannerSettings:
     expiry_reminder_days: int = 7  # MLGOV_EXPIRY_REMINDER_DAYS: remind owners this many days ahead; 0: never
     notebook_stops: str = "report"  # MLGOV_NOTEBOOK_STOPS: report (warn only) | stop
     notebook_stop_grace_hours: int = 24  # MLGOV_NOTEBOOK_STOP_GRACE_HOURS: from the warning to the stop
+    studio_app_stops: str = "report"  # MLGOV_STUDIO_APP_STOPS: report | delete (idle Studio apps, after a warning)
     studio_idle_shutdown: str = "report"  # MLGOV_STUDIO_IDLE_SHUTDOWN: report (dry run) | apply (UpdateDomain)
     studio_idle_minutes: int = DEFAULT_IDLE_MINUTES  # MLGOV_STUDIO_IDLE_MINUTES: the IdleTimeoutInMinutes applied
     tag_schema_json: str | None = None  # None: the packaged copy of policies/tag_schema.json
@@ -217,6 +218,7 @@ class ScannerSettings:
             notify_topic=env.get("MLGOV_NOTIFY_TOPIC") or None,
             expiry_reminder_days=whole_number(env, "MLGOV_EXPIRY_REMINDER_DAYS", 7, minimum=0),
             notebook_stops=env.get("MLGOV_NOTEBOOK_STOPS") or "report",
+            studio_app_stops=one_of(env, "MLGOV_STUDIO_APP_STOPS", ("report", "delete")),
             notebook_stop_grace_hours=whole_number(env, "MLGOV_NOTEBOOK_STOP_GRACE_HOURS", 24, minimum=1),
             studio_idle_shutdown=one_of(env, "MLGOV_STUDIO_IDLE_SHUTDOWN", ("report", "apply")),
             studio_idle_minutes=_idle_minutes(env, "MLGOV_STUDIO_IDLE_MINUTES"),

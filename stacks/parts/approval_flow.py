@@ -78,9 +78,12 @@ def approval_spoke_role_statements(
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ZOMBIE_TAG_KEYS}},
         ),
         iam.PolicyStatement(
-            sid="ExemptNotebooksOnly",  # `mlgov exempt` keeps an idle notebook running: that one key, added only
+            sid="ExemptNotebooksOnly",  # `mlgov exempt` / Keep running keep an idle notebook or Studio app: one key
             actions=["sagemaker:AddTags"],
-            resources=[f"arn:{partition}:sagemaker:*:{account}:notebook-instance/*"],
+            resources=[
+                f"arn:{partition}:sagemaker:*:{account}:notebook-instance/*",
+                f"arn:{partition}:sagemaker:*:{account}:app/*",
+            ],
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:exempt"]}},
         ),
         *(

@@ -128,6 +128,7 @@ class ScanWorkflow(Construct):
             "MLGOV_EXPIRY_REMINDER_DAYS": str(config.expiry_reminder_days),
             "MLGOV_NOTEBOOK_STOPS": config.notebook_stops,
             "MLGOV_NOTEBOOK_STOP_GRACE_HOURS": str(config.notebook_stop_grace_hours),
+            "MLGOV_STUDIO_APP_STOPS": config.studio_app_stops,
             "MLGOV_STUDIO_IDLE_SHUTDOWN": config.studio_idle_shutdown,
             "MLGOV_STUDIO_IDLE_MINUTES": str(config.studio_idle_minutes),
             "MLGOV_SLACK_CHANNEL": config.slack.channel_id,
@@ -222,6 +223,14 @@ class ScanWorkflow(Construct):
                     sid="StopIdleNotebooksInTheHubAccount",  # members: the spoke role's StopIdleNotebooks
                     actions=["sagemaker:StopNotebookInstance"],
                     resources=[f"arn:{partition}:sagemaker:*:{config.hub_account}:notebook-instance/*"],
+                )
+            )
+        if config.studio_app_stops == "delete":
+            statements.append(
+                iam.PolicyStatement(
+                    sid="DeleteIdleStudioAppsInTheHubAccount",  # members: the spoke role's DeleteIdleStudioApps
+                    actions=["sagemaker:DeleteApp"],
+                    resources=[f"arn:{partition}:sagemaker:*:{config.hub_account}:app/*"],
                 )
             )
         if config.studio_idle_shutdown == "apply":

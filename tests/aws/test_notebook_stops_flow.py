@@ -46,13 +46,13 @@ def _report(sagemaker, arns: dict, status: str = "idle") -> dict:
 
 
 def _stopper(sagemaker):
-    def stop(account, region, name, episode):
-        live = sagemaker.describe_notebook_instance(NotebookInstanceName=name)
+    def stop(step):
+        live = sagemaker.describe_notebook_instance(NotebookInstanceName=step.name)
         if live["NotebookInstanceStatus"] != "InService":
             return f"it is {live['NotebookInstanceStatus']} now"
-        if live["LastModifiedTime"].astimezone(UTC).isoformat() != episode:
+        if live["LastModifiedTime"].astimezone(UTC).isoformat() != step.episode:
             return "restarted since the warning"
-        sagemaker.stop_notebook_instance(NotebookInstanceName=name)
+        sagemaker.stop_notebook_instance(NotebookInstanceName=step.name)
         return None
 
     return stop

@@ -343,7 +343,12 @@ def test_confirm_goes_on_without_a_current_recorded_exemption(dynamodb, tags):
 @pytest.mark.parametrize(
     ("finding", "reason", "until", "refusal"),
     [
-        ({**FINDING, "arn": ARN.replace(":endpoint/", ":training-job/")}, "x", None, "only endpoints and notebook"),
+        (
+            {**FINDING, "arn": ARN.replace(":endpoint/", ":training-job/")},
+            "x",
+            None,
+            "only endpoints, notebook instances and Studio apps",
+        ),
         (FINDING, "   ", None, "needs a reason"),
         (FINDING, "x", "2026-11-24", "not after today"),
         (FINDING, "x", "soon", "not a date"),

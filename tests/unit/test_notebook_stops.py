@@ -61,3 +61,25 @@ def test_the_warning_says_when_and_what_is_lost_and_every_notebook_is_in_a_poste
     assert "will be stopped by the daily scan in 24 h or later" in text
     assert "running kernels and anything outside it are not" in text and "`mlgov exempt <ARN>" in text
     assert [len(c) for c in chunks(steps)] == [20, 20, 5]
+
+
+def studio_app(name: str, space: str = "alice-space") -> dict:
+    arn = f"arn:aws:sagemaker:us-east-1:111111111111:app/d-abc123/{space}/jupyterlab/{name}"
+    evidence = {"running_since": SESSION, "detail.domain_id": "d-abc123", "detail.app_type": "JupyterLab",
+                "detail.space_name": space}  # fmt: skip
+    return {"arn": arn, "name": name, "resource_type": "app", "account": "111111111111", "region": "us-east-1",
+            "status": "idle", "owner": "alice@example.com", "reason": "running 70 h", "evidence": evidence}  # fmt: skip
+
+
+def test_idle_studio_apps_are_their_own_kind_warned_that_the_space_and_its_volume_stay():
+    from mlgov.domain.notebook_stops import APP, stopped_text
+
+    findings = [notebook("lab"), studio_app("default")]
+    (step,) = notebook_steps(findings, {}, set(), NOW, APP)
+    assert (step.action, step.resource_type, step.evidence["detail.domain_id"]) == (WARN, "app", "d-abc123")
+    assert [s.name for s in notebook_steps(findings, {}, set(), NOW)] == ["lab"]  # notebooks stay notebooks
+    text = warning_text([step], 24)
+    assert "1 Studio app running in a domain without idle shutdown will be deleted" in text
+    assert "space and its storage volume (the home directory) are kept" in text
+    assert "JupyterLab default in alice-space" in text and "Keep running" in text
+    assert stopped_text([step]).startswith("Deleted 1 idle Studio app after the warning")

@@ -50,7 +50,7 @@ def test_long_names_keep_slack_limits():
 @pytest.mark.parametrize(
     ("action", "value", "reason"),
     [
-        (KEEP_RUNNING, ENDPOINT, "notebook-instance only"),  # keeping an endpoint is an approval's Reject
+        (KEEP_RUNNING, ENDPOINT, "notebook-instance, app only"),  # keeping an endpoint is an approval's Reject
         (KEEP_RUNNING, f"{NOTEBOOK}|2026-11-25", "no date"),
         (EXTEND_LIFETIME, ENDPOINT, "reminded date"),
         (EXTEND_LIFETIME, f"{ENDPOINT}|tomorrow", "reminded date"),
@@ -65,7 +65,7 @@ def test_values_mlgov_would_not_post_are_refused(action, value, reason):
 
 
 def test_a_click_with_a_forged_value_is_a_bad_interaction():
-    with pytest.raises(BadInteraction, match="notebook-instance only"):
+    with pytest.raises(BadInteraction, match="notebook-instance, app only"):
         parse_interaction(form(slack_payload("keep_running#0", ENDPOINT)))
     assert resource_action("keep_running") is None and resource_action("extend_lifetime#x") is None
 

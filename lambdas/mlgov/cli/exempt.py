@@ -31,7 +31,8 @@ def add_exempt_command(commands, common: argparse.ArgumentParser) -> None:
     exempt.add_argument(
         "arn",
         metavar="ARN",
-        help="arn:aws:sagemaker:<region>:<account>:endpoint/<name> or :notebook-instance/<name> (kept running)",
+        help="arn:aws:sagemaker:<region>:<account>:endpoint/<name>, :notebook-instance/<name> or :app/... "
+        "(kept running)",
     )
     exempt.add_argument("--reason", required=True, help="why it is kept (written into the tag and the record)")
     exempt.add_argument("--until", metavar="YYYY-MM-DD", help="the exemption lapses after this date (default: never)")
@@ -40,14 +41,14 @@ def add_exempt_command(commands, common: argparse.ArgumentParser) -> None:
 
 
 def exemption_request(arn: str, reason: str, by: str, until: str | None) -> dict:
-    """The approval function's `exempt_manually` event for an endpoint or notebook instance ARN; ExemptError when
-    it is neither."""
+    """The approval function's `exempt_manually` event for an endpoint, notebook instance or Studio app ARN;
+    ExemptError when it is none of them."""
     parts = split_arn(arn)
-    kinds = ("endpoint/", "notebook-instance/")
+    kinds = ("endpoint/", "notebook-instance/", "app/")
     if parts is None or parts.service != "sagemaker" or not parts.resource.startswith(kinds):
         raise ExemptError(
-            f"{arn} is not a SageMaker endpoint or notebook instance ARN "
-            "(arn:aws:sagemaker:<region>:<account>:endpoint/... or :notebook-instance/...)"
+            f"{arn} is not a SageMaker endpoint, notebook instance or Studio app ARN "
+            "(arn:aws:sagemaker:<region>:<account>:endpoint/..., :notebook-instance/... or :app/...)"
         )
     if parts.resource.startswith("notebook-instance/"):  # SageMaker writes notebook ARNs in lower case
         prefix, _, name = arn.rpartition("/")

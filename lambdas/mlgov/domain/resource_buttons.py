@@ -1,5 +1,6 @@
-"""The buttons on mlgov's notices that act on one resource — "Keep running" on an idle-notebook warning, "Extend 30
-days" on an expiry reminder — and what a click on one may do. Pure: values, identities and dates in, decisions out.
+"""The buttons on mlgov's notices that act on one resource — "Keep running" on an idle notebook's or Studio app's
+warning, "Extend 30 days" on an expiry reminder — and what a click on one may do. Pure: values, identities and dates
+in, decisions out.
 
 A button's value names the resource (and, for an extension, the date the reminder was about); Slack signs the click,
 so the value is what mlgov posted, but it is re-checked against the live resource before anything is written.
@@ -24,7 +25,7 @@ KEEP_RUNNING_DAYS = (
 EXTEND_DAYS = 30
 BUTTONS_PER_BLOCK = 25  # Block Kit: elements of one actions block
 _ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:[a-z-]+/[A-Za-z0-9][A-Za-z0-9/-]{0,120}")
-_KINDS = {KEEP_RUNNING: ("notebook-instance",), EXTEND_LIFETIME: None}  # None: any SageMaker resource
+_KINDS = {KEEP_RUNNING: ("notebook-instance", "app"), EXTEND_LIFETIME: None}  # None: any SageMaker resource
 
 
 class BadButtonValue(ValueError):

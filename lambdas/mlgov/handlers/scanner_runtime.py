@@ -16,6 +16,7 @@ from mlgov.aws.organization import OrganizationUnreadable, organization_accounts
 from mlgov.aws.sessions import RETRY_CONFIG, AccountSessions
 from mlgov.domain.expiry_approval import LIFETIME_TAG, expiry_approval_input, needs_expiry_approval
 from mlgov.domain.inventory import ScanError
+from mlgov.domain.notebook_stops import APP, NOTEBOOK
 from mlgov.domain.preflight import AccountAccess, access_result
 from mlgov.domain.scan_run import (
     EXEMPT_TAG,
@@ -272,6 +273,7 @@ class ScannerRuntime:
         posted = self._post_digest(merged, key, len(new_zombies))
         reminders = self._remind_expiring(merged, now)
         notebooks = self._act_on_notebooks(merged, recorded, now)
+        studio_apps = self._act_on_notebooks(merged, recorded, now, APP)
         studio = self._studio_idle_shutdown(merged, now, run_id)
         return {
             "run_id": run_id,
@@ -284,6 +286,7 @@ class ScannerRuntime:
             "digest_posted": posted,
             "expiry_reminders": reminders,
             "idle_notebooks": notebooks,
+            "idle_studio_apps": studio_apps,
             "studio_idle_shutdown": studio,
         }
 
@@ -410,12 +413,15 @@ class ScannerRuntime:
             forecasts = team_forecasts(report, self.settings.budgets)
             return {"teams": {team: f.as_json() for team, f in forecasts.items()}, "alerts": [], "error": str(err)}
 
-    def _act_on_notebooks(self, report: dict, recorded: Sequence, now: datetime) -> dict:
-        """With notebook_stops=stop: idle notebooks warned once per running session, stopped after the grace period.
-        Report mode leaves them to the report."""
+    def _act_on_notebooks(self, report: dict, recorded: Sequence, now: datetime, kind: str = NOTEBOOK) -> dict:
+        """With notebook_stops=stop: idle notebooks warned once per running session, stopped after the grace period;
+        with studio_app_stops=delete (kind APP): idle Studio apps warned, then deleted. Report mode leaves them to the
+        report."""
         config = self.settings
-        idle = [f for f in report["findings"] if f["resource_type"] == "notebook-instance" and f["status"] == "idle"]
-        notify = self._notifier("mlgov idle notebooks") if idle and config.notebook_stops == "stop" else None
+        acting = config.notebook_stops == "stop" if kind == NOTEBOOK else config.studio_app_stops == "delete"
+        idle = [f for f in report["findings"] if f["resource_type"] == kind and f["status"] == "idle"]
+        subject = "mlgov idle notebooks" if kind == NOTEBOOK else "mlgov idle Studio apps"
+        notify = self._notifier(subject) if idle and acting else None
         if notify is None:
             return {"steps": [], "warned": [], "stopped": [], "errors": []}
         from mlgov.services.notebook_stops import act_on_idle_notebooks, warnings_of
@@ -428,27 +434,49 @@ class ScannerRuntime:
                 now,
                 grace_hours=config.notebook_stop_grace_hours,
                 records=self._findings_table(),
-                stopper=self._stop_notebook,
+                stopper=self._stop_notebook if kind == NOTEBOOK else self._delete_app,
                 notify=notify,
+                kind=kind,
             )
         except (ClientError, BotoCoreError, RuntimeError) as err:  # e.g. the approvals table not readable
-            self.logger.error("idle notebooks not handled", extra={"error": str(err)})
+            self.logger.error(f"{subject} not handled", extra={"error": str(err)})
             return {"steps": [], "warned": [], "stopped": [], "errors": [str(err)]}
 
-    def _stop_notebook(self, account: str, region: str, name: str, episode: str) -> str | None:
+    def _stop_notebook(self, step) -> str | None:
         """StopNotebookInstance after a fresh look: None when stopped, else why it was left alone (not running, a
         new session since the warning, an exemption tag written since the scan)."""
-        sagemaker = self.sessions.client("sagemaker", account, region)
-        live = sagemaker.describe_notebook_instance(NotebookInstanceName=name)
+        sagemaker = self.sessions.client("sagemaker", step.account, step.region)
+        live = sagemaker.describe_notebook_instance(NotebookInstanceName=step.name)
         if live.get("NotebookInstanceStatus") != "InService":
             return f"it is {live.get('NotebookInstanceStatus')} now"
-        modified = live.get("LastModifiedTime")
-        if modified is None or modified.astimezone(UTC).isoformat() != datetime.fromisoformat(episode).isoformat():
+        if not _same_moment(live.get("LastModifiedTime"), step.episode):
             return "restarted since the warning: a new session is warned first"
         tags = {t["Key"] for t in sagemaker.list_tags(ResourceArn=live["NotebookInstanceArn"]).get("Tags", [])}
         if EXEMPT_TAG in tags:
             return "an exemption was written since the scan"
-        sagemaker.stop_notebook_instance(NotebookInstanceName=name)
+        sagemaker.stop_notebook_instance(NotebookInstanceName=step.name)
+        return None
+
+    def _delete_app(self, step) -> str | None:
+        """DeleteApp of an idle Studio app after a fresh DescribeApp (still InService, the same run as the warning)
+        and ListTags (no exemption written since the scan); the space and its volume stay."""
+        evidence = step.evidence
+        ident = {"DomainId": evidence.get("detail.domain_id"), "AppType": evidence.get("detail.app_type"),
+                 "AppName": step.name}  # fmt: skip
+        owner = {"SpaceName": evidence.get("detail.space_name")} if evidence.get("detail.space_name") else {
+            "UserProfileName": evidence.get("detail.user_profile_name")}  # fmt: skip
+        if not all((*ident.values(), *owner.values())):
+            return "the report does not name its domain, type and space or user profile"
+        sagemaker = self.sessions.client("sagemaker", step.account, step.region)
+        live = sagemaker.describe_app(**ident, **owner)
+        if live.get("Status") != "InService":
+            return f"it is {live.get('Status')} now"
+        if not _same_moment(live.get("CreationTime"), step.episode):
+            return "started again since the warning: the new run is warned first"
+        tags = {t["Key"] for t in sagemaker.list_tags(ResourceArn=live["AppArn"]).get("Tags", [])}
+        if EXEMPT_TAG in tags:
+            return "an exemption was written since the scan"
+        sagemaker.delete_app(**ident, **owner)
         return None
 
     def _studio_idle_shutdown(self, report: dict, now: datetime, run_id: str | None = None) -> dict:
@@ -651,6 +679,11 @@ def _sent_for_approval(finding: Mapping) -> bool:
     return finding.get("status") == "zombie" or (
         finding.get("status") == "expired" and finding.get("resource_type") == "endpoint"
     )
+
+
+def _same_moment(live: datetime | None, episode: str) -> bool:
+    """The live start time (a notebook's LastModifiedTime, an app's CreationTime) is the warned run's."""
+    return live is not None and live.astimezone(UTC).isoformat() == datetime.fromisoformat(episode).isoformat()
 
 
 def _error_entry(target: Target, err: Exception, what: str) -> dict:

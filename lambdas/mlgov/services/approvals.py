@@ -307,9 +307,9 @@ class ApprovalTasks:
         invoker)."""
         finding = _finding(state)
         account, region, _ = _where(finding)
-        if ":endpoint/" not in finding["arn"] and ":notebook-instance/" not in finding["arn"]:
+        if not any(kind in finding["arn"] for kind in (":endpoint/", ":notebook-instance/", ":app/")):
             raise ApprovalRefused(
-                f"only endpoints and notebook instances can be exempted this way, not {finding['arn']}"
+                f"only endpoints, notebook instances and Studio apps can be exempted this way, not {finding['arn']}"
             )
         reason, by = _tag_value(reason.strip()), _tag_value(by.strip() or "nobody")
         if not reason:

@@ -1,8 +1,9 @@
-"""Idle notebook instances after each scheduled scan (the scanner Lambda), with `notebook_stops: stop` only (report
-mode leaves them to the report): warn once per running session — a claim with a lease, then the warning on record
-only once its message was posted — and stop, at the scan after the due time, the ones still idle. The stopper
-re-checks the live notebook first (still InService, the same session, no new exemption tag). Every step is tried on
-its own: one failure is an error entry, never the loss of the others."""
+"""Idle notebook instances (with `notebook_stops: stop`) and idle Studio apps (with `studio_app_stops: delete`) after
+each scheduled scan (the scanner Lambda; report mode leaves them to the report): warn once per running session — a
+claim with a lease, then the warning on record only once its message was posted — and stop (an app: delete), at the
+scan after the due time, the ones still idle. The stopper re-checks the live resource first (still InService, the
+same session, no new exemption tag). Every step is tried on its own: one failure is an error entry, never the loss
+of the others."""
 
 from __future__ import annotations
 
@@ -12,13 +13,24 @@ from typing import Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mlgov.domain.notebook_stops import KEPT, STOP, WARN, Warned, chunks, notebook_steps, stopped_text, warning_text
+from mlgov.domain.notebook_stops import (
+    KEPT,
+    NOTEBOOK,
+    STOP,
+    WARN,
+    NotebookStep,
+    Warned,
+    chunks,
+    notebook_steps,
+    stopped_text,
+    warning_text,
+)
 from mlgov.domain.resource_buttons import keep_running_button
 from mlgov.services.budgets import NotifyError
 
 CLAIM_LEASE = timedelta(hours=1)  # a run that crashed between claim and post frees the claim after this
-# (account, region, notebook name, session) -> None when stopped, else why it was left alone
-Stopper = Callable[[str, str, str, str], str | None]
+# the step -> None when stopped (an app: deleted), else why it was left alone
+Stopper = Callable[[NotebookStep], str | None]
 
 
 class StopRecords(Protocol):
@@ -41,10 +53,11 @@ def act_on_idle_notebooks(
     records: StopRecords,
     stopper: Stopper,
     notify: Callable[..., None],
+    kind: str = NOTEBOOK,
 ) -> dict:
     """{"steps": every idle notebook's step, "warned": [ARN], "stopped": [ARN], "errors": [...]}. `notify(text,
     buttons)` posts a warning with a Keep running button per notebook; `notify(text)` the stop notice."""
-    steps = notebook_steps(report.get("findings") or [], warnings, recorded_exemptions, now)
+    steps = notebook_steps(report.get("findings") or [], warnings, recorded_exemptions, now, kind)
     result: dict = {"steps": [s.as_json() for s in steps], "warned": [], "stopped": [], "errors": []}
     for kept in [s for s in steps if s.action == KEPT and s.warned]:
         _attempt(result, kept.arn, lambda k=kept: records.release_stop_warning(k.arn))  # warned again if released
@@ -72,7 +85,7 @@ def act_on_idle_notebooks(
                 result["warned"].append(step.arn)
     stopped = []
     for step in [s for s in steps if s.action == STOP]:
-        left_alone = _attempt(result, step.arn, lambda s=step: stopper(s.account, s.region, s.name, s.episode) or "")
+        left_alone = _attempt(result, step.arn, lambda s=step: stopper(s) or "")
         if left_alone is None:
             continue  # the error is in the result
         if left_alone:
