@@ -47,3 +47,22 @@ def findings_table():
             BillingMode="PAY_PER_REQUEST",
         )
         yield FindingsTable(client, "findings")
+
+
+@pytest.fixture
+def approvals_table():
+    """The hub's approvals table (partition key `pk`) on moto DynamoDB, through mlgov's adapter."""
+    import boto3
+    from moto import mock_aws
+
+    from mlgov.aws.approvals_table import ApprovalsTable
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="approvals",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield ApprovalsTable(client, "approvals")

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from mlgov.aws.approvals_table import ApprovalsTable
 from mlgov.domain.snapshot import endpoint_identity
@@ -71,16 +70,8 @@ class FakeSlack:
 
 
 @pytest.fixture
-def approvals():
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName="approvals",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield ApprovalsTable(client, "approvals")
+def approvals(approvals_table):
+    return approvals_table
 
 
 def _state(**extra) -> dict:

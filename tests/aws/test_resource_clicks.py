@@ -8,9 +8,7 @@ from datetime import UTC, date, datetime
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from mlgov.aws.approvals_table import ApprovalsTable
 from mlgov.domain.resource_buttons import EXTEND_LIFETIME, KEEP_RUNNING, parse_button
 from mlgov.services.approvals import ApprovalTasks
 from mlgov.services.resource_clicks import answer_resource_click
@@ -29,28 +27,22 @@ class OneAccount:
 
 
 @pytest.fixture
-def world():
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName="approvals", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-        )  # fmt: skip
-        sagemaker = boto3.client("sagemaker", region_name=REGION)
-        owner = [{"Key": "mlgov:created-by", "Value": "dana@example.com"}]
-        notebook = sagemaker.create_notebook_instance(
-            NotebookInstanceName="lab", InstanceType="ml.t3.medium", RoleArn=f"arn:aws:iam::{ACCOUNT}:role/sm",
-            Tags=owner,
-        )["NotebookInstanceArn"]  # fmt: skip
-        model = sagemaker.create_model(
-            ModelName="churn", ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sm",
-            PrimaryContainer={"Image": "ecr/xgb:1"}, Tags=[*owner, {"Key": "auto-delete-after", "Value": "2026-11-25"}],
-        )["ModelArn"]  # fmt: skip
-        tasks = ApprovalTasks(
-            sessions=OneAccount(), archive_client=None, archive_bucket="archive",
-            approvals=ApprovalsTable(dynamodb, "approvals"), clock=lambda: NOW,
-        )  # fmt: skip
-        yield tasks, sagemaker, notebook, model
+def world(approvals_table):  # the fixture holds moto open
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    owner = [{"Key": "mlgov:created-by", "Value": "dana@example.com"}]
+    notebook = sagemaker.create_notebook_instance(
+        NotebookInstanceName="lab", InstanceType="ml.t3.medium", RoleArn=f"arn:aws:iam::{ACCOUNT}:role/sm",
+        Tags=owner,
+    )["NotebookInstanceArn"]  # fmt: skip
+    model = sagemaker.create_model(
+        ModelName="churn", ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sm",
+        PrimaryContainer={"Image": "ecr/xgb:1"}, Tags=[*owner, {"Key": "auto-delete-after", "Value": "2026-11-25"}],
+    )["ModelArn"]  # fmt: skip
+    tasks = ApprovalTasks(
+        sessions=OneAccount(), archive_client=None, archive_bucket="archive",
+        approvals=approvals_table, clock=lambda: NOW,
+    )  # fmt: skip
+    return tasks, sagemaker, notebook, model
 
 
 def _click(tasks, action, value, user, approvers=()):

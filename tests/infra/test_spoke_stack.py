@@ -281,30 +281,22 @@ def test_the_spoke_role_stops_notebooks_only_when_the_platform_chose_stop_and_on
     """Evaluated: with the default notebook_stops=report no hub function may stop a notebook; with `stop`, only the
     notebooks of the spoke's own account, and nothing else about them. The spoke synthesized for `stop` passes
     cdk-nag."""
-    from mlgov.domain.iam_eval import RequestContext, evaluate
     from stacks.config import load_config
     from stacks.org_stack import synthesize_spoke
 
     account = "333333333333"
     notebook = f"arn:aws:sagemaker:eu-west-1:{account}:notebook-instance/lab"
 
-    def policy_of(template: Template) -> dict:
-        role_id, _ = spoke_role(template)
-        statements = [{**s, "Resource": render(s["Resource"])} for s in role_statements(template, role_id)]
-        text = json.dumps({"Version": "2012-10-17", "Statement": statements})
-        return json.loads(text.replace("${AWS::AccountId}", account).replace("${AWS::Partition}", "aws"))
-
-    def allowed(policy: dict, action: str, resource: str) -> bool:
-        return evaluate({"spoke": policy}, RequestContext(action, resource=resource), full_aws_access=False).allowed
-
-    assert not allowed(policy_of(spoke), "sagemaker:StopNotebookInstance", notebook)  # report: the default
+    assert not _allowed(
+        _spoke_policy(spoke, account), "sagemaker:StopNotebookInstance", notebook
+    )  # report: the default
     stopping = synthesize_spoke(load_config({**cdk_context["mlgov"], "notebook_stops": "stop"}))
     assert stopping.errors == ()
-    policy = policy_of(Template.from_json(json.loads(stopping.body)))
-    assert allowed(policy, "sagemaker:StopNotebookInstance", notebook)
-    assert not allowed(policy, "sagemaker:StopNotebookInstance", notebook.replace(account, "999999999999"))
+    policy = _spoke_policy(Template.from_json(json.loads(stopping.body)), account)
+    assert _allowed(policy, "sagemaker:StopNotebookInstance", notebook)
+    assert not _allowed(policy, "sagemaker:StopNotebookInstance", notebook.replace(account, "999999999999"))
     for action in ("sagemaker:DeleteNotebookInstance", "sagemaker:UpdateNotebookInstance", "sagemaker:StopTrainingJob"):
-        assert not allowed(policy, action, notebook), action
+        assert not _allowed(policy, action, notebook), action
 
 
 def test_the_spoke_role_deletes_studio_apps_only_when_the_platform_chose_delete_and_only_its_accounts(
@@ -313,32 +305,36 @@ def test_the_spoke_role_deletes_studio_apps_only_when_the_platform_chose_delete_
     """Evaluated: with the default studio_app_stops=report no hub function may delete a Studio app; with `delete`,
     only the apps of the spoke's own account — never their spaces, user profiles or domains. The spoke synthesized
     for `delete` passes cdk-nag."""
-    from mlgov.domain.iam_eval import RequestContext, evaluate
     from stacks.config import load_config
     from stacks.org_stack import synthesize_spoke
 
     account = "333333333333"
     app = f"arn:aws:sagemaker:eu-west-1:{account}:app/d-abc123/alice-space/jupyterlab/default"
 
-    def policy_of(template: Template) -> dict:
-        role_id, _ = spoke_role(template)
-        statements = [{**s, "Resource": render(s["Resource"])} for s in role_statements(template, role_id)]
-        text = json.dumps({"Version": "2012-10-17", "Statement": statements})
-        return json.loads(text.replace("${AWS::AccountId}", account).replace("${AWS::Partition}", "aws"))
-
-    def allowed(policy: dict, action: str, resource: str) -> bool:
-        return evaluate({"spoke": policy}, RequestContext(action, resource=resource), full_aws_access=False).allowed
-
-    assert not allowed(policy_of(spoke), "sagemaker:DeleteApp", app)  # report: the default
+    assert not _allowed(_spoke_policy(spoke, account), "sagemaker:DeleteApp", app)  # report: the default
     deleting = synthesize_spoke(load_config({**cdk_context["mlgov"], "studio_app_stops": "delete"}))
     assert deleting.errors == ()
-    policy = policy_of(Template.from_json(json.loads(deleting.body)))
-    assert allowed(policy, "sagemaker:DeleteApp", app)
-    assert not allowed(policy, "sagemaker:DeleteApp", app.replace(account, "999999999999"))
+    policy = _spoke_policy(Template.from_json(json.loads(deleting.body)), account)
+    assert _allowed(policy, "sagemaker:DeleteApp", app)
+    assert not _allowed(policy, "sagemaker:DeleteApp", app.replace(account, "999999999999"))
     space = f"arn:aws:sagemaker:eu-west-1:{account}:space/d-abc123/alice-space"
     for action, resource in (("sagemaker:DeleteSpace", space), ("sagemaker:DeleteDomain", space),
                              ("sagemaker:DeleteUserProfile", space), ("sagemaker:CreateApp", app)):  # fmt: skip
-        assert not allowed(policy, action, resource), action
+        assert not _allowed(policy, action, resource), action
+
+
+def _spoke_policy(template: Template, account: str) -> dict:
+    """The spoke role's identity policy as the member `account` sees it (its pseudo parameters resolved)."""
+    role_id, _ = spoke_role(template)
+    statements = [{**s, "Resource": render(s["Resource"])} for s in role_statements(template, role_id)]
+    text = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    return json.loads(text.replace("${AWS::AccountId}", account).replace("${AWS::Partition}", "aws"))
+
+
+def _allowed(policy: dict, action: str, resource: str) -> bool:
+    from mlgov.domain.iam_eval import RequestContext, evaluate
+
+    return evaluate({"spoke": policy}, RequestContext(action, resource=resource), full_aws_access=False).allowed
 
 
 def test_spoke_role_can_never_delete_a_resource(spoke):

@@ -60,10 +60,10 @@ def act_on_idle_notebooks(
     steps = notebook_steps(report.get("findings") or [], warnings, recorded_exemptions, now, kind)
     result: dict = {"steps": [s.as_json() for s in steps], "warned": [], "stopped": [], "errors": []}
     for kept in [s for s in steps if s.action == KEPT and s.warned]:
-        _attempt(result, kept.arn, lambda k=kept: records.release_stop_warning(k.arn))  # warned again if released
+        attempt(result, kept.arn, lambda k=kept: records.release_stop_warning(k.arn))  # warned again if released
     claimed = []
     for step in [s for s in steps if s.action == WARN]:
-        if _attempt(result, step.arn, lambda s=step: records.claim_stop_warning(s.arn, s.episode, now, CLAIM_LEASE)):
+        if attempt(result, step.arn, lambda s=step: records.claim_stop_warning(s.arn, s.episode, now, CLAIM_LEASE)):
             claimed.append(step)
     due = now + timedelta(hours=grace_hours)
     for message in chunks(claimed):
@@ -75,25 +75,25 @@ def act_on_idle_notebooks(
         except NotifyError as err:
             result["errors"].append(f"warning not posted: {err}")
             for step in message:
-                _attempt(result, step.arn, lambda s=step: records.release_stop_warning(s.arn))
+                attempt(result, step.arn, lambda s=step: records.release_stop_warning(s.arn))
             continue
         for step in message:
-            confirmed = _attempt(
+            confirmed = attempt(
                 result, step.arn, lambda s=step: records.confirm_stop_warning(s.arn, s.episode, now, due) or True
             )
             if confirmed:
                 result["warned"].append(step.arn)
     stopped = []
     for step in [s for s in steps if s.action == STOP]:
-        left_alone = _attempt(result, step.arn, lambda s=step: stopper(s) or "")
+        left_alone = attempt(result, step.arn, lambda s=step: stopper(s) or "")
         if left_alone is None:
             continue  # the error is in the result
         if left_alone:
             result["errors"].append(f"{step.arn}: not stopped: {left_alone}")
-            _attempt(result, step.arn, lambda s=step: records.release_stop_warning(s.arn))
+            attempt(result, step.arn, lambda s=step: records.release_stop_warning(s.arn))
             continue
         stopped.append(step)
-        _attempt(result, step.arn, lambda s=step: records.mark_stopped(s.arn, now))
+        attempt(result, step.arn, lambda s=step: records.mark_stopped(s.arn, now))
     result["stopped"] = [s.arn for s in stopped]
     for message in chunks(stopped):
         try:
@@ -113,7 +113,7 @@ def warnings_of(rows: Sequence) -> dict[str, Warned]:
     return found
 
 
-def _attempt(result: dict, arn: str, call: Callable[[], object]) -> object | None:
+def attempt(result: dict, arn: str, call: Callable[[], object]) -> object | None:
     """The call's value; None, with an error entry, when AWS refused it."""
     try:
         return call()

@@ -30,6 +30,7 @@ from mlgov.domain.studio_idle import (
     switched_on_text,
 )
 from mlgov.services.budgets import NotifyError
+from mlgov.services.notebook_stops import attempt as guarded
 
 INLINE_ENTRIES = 20  # per list in the scan workflow's output; the archive holds them all
 
@@ -80,7 +81,7 @@ def studio_idle_shutdown(
     changed: list[DomainPlan] = []
     for finding in [f for f in findings if f.get("resource_type") == "domain"]:
         facts = DomainFacts.from_finding(finding, recorded_exemptions)
-        row = _attempt(result, facts.arn, lambda a=facts.arn: records.get(a) or {})
+        row = guarded(result, facts.arn, lambda a=facts.arn: records.get(a) or {})
         if row is None:
             continue  # without its history mlgov could switch on what a person switched off: not this run
         history = IdleHistory.from_row(row)
@@ -117,7 +118,7 @@ def _look_again(
 ) -> tuple[DomainPlan | None, DomainPlan | None]:
     """(the domain's plan as it is now, what was carried out): an attempt a dead run left confirmed once it took
     effect; then UpdateDomain when still due. A refusal is an error entry (the plan stays, nothing carried out)."""
-    described = _attempt(
+    described = guarded(
         result, facts.arn, lambda: domains.describe_domain(facts.account, facts.region, facts.domain_id)
     )
     if described is None:
@@ -126,7 +127,7 @@ def _look_again(
     confirmed: tuple[str, ...] = ()
     if history.pending and pending_confirmed(fresh, history.pending):
         audit = {**history.pending, "confirmed": f"{_stamp(now)}: DescribeDomain showed it on (a later run)"}
-        if _attempt(result, facts.arn, lambda: records.record_idle_shutdown(facts.arn, audit) or True):
+        if guarded(result, facts.arn, lambda: records.record_idle_shutdown(facts.arn, audit) or True):
             confirmed = tuple(str(app) for app in history.pending.get("apps") or [])
             history = IdleHistory({**history.switched_on, **{app: _stamp(now) for app in confirmed}}, None)
     plan = plan_domain(fresh, minutes, history)
@@ -137,8 +138,8 @@ def _look_again(
     )
     if plan.request is None:
         return plan, done  # on since the scan, exempt, switched off by a person, or not InService now
-    attempt = audit_entry(plan, _stamp(now))
-    if _attempt(result, facts.arn, lambda: records.begin_idle_shutdown(facts.arn, attempt) or True) is None:
+    pending = audit_entry(plan, _stamp(now))
+    if guarded(result, facts.arn, lambda: records.begin_idle_shutdown(facts.arn, pending) or True) is None:
         return plan, done  # no attempt on record: nothing is sent
     try:
         domains.update_domain(facts.account, facts.region, plan.request)
@@ -147,7 +148,7 @@ def _look_again(
         with contextlib.suppress(ClientError, BotoCoreError):  # a stale attempt is only looked at again, never sent
             records.release_idle_shutdown(facts.arn)
         return plan, done
-    _attempt(result, facts.arn, lambda: records.record_idle_shutdown(facts.arn, attempt))  # else: the next run's
+    guarded(result, facts.arn, lambda: records.record_idle_shutdown(facts.arn, pending))  # else: the next run's
     carried = DomainPlan(plan.facts, plan.action, plan.apps, confirmed + plan.switch_on, plan.reason, plan.request)
     return plan, carried
 
@@ -163,15 +164,6 @@ def inline_result(result: Mapping, archived_key: str | None, limit: int = INLINE
     if archived_key:
         inline["archived"] = archived_key
     return inline
-
-
-def _attempt(result: dict, arn: str, call: Callable[[], object]) -> object | None:
-    """The call's value; None, with an error entry, when AWS refused it."""
-    try:
-        return call()
-    except (ClientError, BotoCoreError) as err:
-        result["errors"].append(f"{arn}: {type(err).__name__}: {err}")
-        return None
 
 
 def _stamp(moment: datetime) -> str:
