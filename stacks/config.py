@@ -230,10 +230,10 @@ class MlgovConfig(BaseModel):
     ] = 7
     notebook_stops: Annotated[str, StringConstraints(strict=True, pattern=r"^(report|stop)$")] = Field(
         "report",
-        description="notebook instances running past the idle hours without a lifecycle configuration: `report` "
-        "leaves them to the report; `stop` warns in Slack once per running session and stops the ones still idle "
-        "at the first daily scan after notebook_stop_grace_hours (the volume is kept), unless `mlgov exempt` keeps "
-        "them",
+        description="notebook instances InService for more than 24 hours (the scan's idle hours) without a lifecycle "
+        "configuration: `report` leaves them to the report; `stop` warns in Slack once per running session and stops "
+        "the ones still idle at the first daily scan after notebook_stop_grace_hours (the volume is kept), unless a "
+        "Keep running click or `mlgov exempt` keeps them",
     )
     notebook_stop_grace_hours: Annotated[
         int,
@@ -242,10 +242,11 @@ class MlgovConfig(BaseModel):
     ] = 24
     studio_app_stops: Annotated[str, StringConstraints(strict=True, pattern=r"^(report|delete)$")] = Field(
         "report",
-        description="Studio JupyterLab / Code Editor apps running past the idle hours in a domain without idle "
-        "shutdown: `report` leaves them to the report; `delete` warns in Slack once per app run and deletes the ones "
-        "still idle at the first daily scan after notebook_stop_grace_hours (the space and its volume are kept), "
-        "unless a Keep running click or `mlgov exempt` keeps them",
+        description="Studio JupyterLab / Code Editor apps running for more than 24 hours (the scan's idle hours) in a "
+        "domain without idle shutdown (mlgov cannot see kernel activity: long-running, not proven unused): `report` "
+        "leaves them to the report; `delete` warns in Slack once per app run and deletes the ones still idle at the "
+        "first daily scan after notebook_stop_grace_hours (the space and its volume are kept), unless a Keep running "
+        "click or `mlgov exempt` keeps them",
     )
     studio_idle_shutdown: Annotated[str, StringConstraints(strict=True, pattern=r"^(report|apply)$")] = Field(
         "report",

@@ -248,6 +248,7 @@ class ApprovalSettings:
     region: str | None = None
     endpoint_url: str | None = None  # MLGOV_ENDPOINT_URL (moto in the demo and end-to-end tests)
     notify_topic: str | None = None  # MLGOV_NOTIFY_TOPIC: the hub's notifications topic, every post mirrored there
+    approvers: frozenset[str] = frozenset()  # MLGOV_SLACK_APPROVERS: who may act for any owner on a resource button
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ApprovalSettings:
@@ -266,6 +267,7 @@ class ApprovalSettings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             endpoint_url=env.get("MLGOV_ENDPOINT_URL") or None,
             notify_topic=env.get("MLGOV_NOTIFY_TOPIC") or None,
+            approvers=_approvers(env.get("MLGOV_SLACK_APPROVERS")),
         )
 
 

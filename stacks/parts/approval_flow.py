@@ -27,7 +27,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
-from mlgov.domain.preflight import APPROVAL_FUNCTION_NAME
+from mlgov.domain.preflight import APPROVAL_FUNCTION_NAME, APPROVAL_STATE_MACHINE_NAME
 from mlgov.domain.principals import HUB_APPROVAL_ROLE, HUB_SLACK_ROLE, SPOKE_APPROVAL_ROLE
 from mlgov.domain.schedules import SCHEDULE_TAG
 from stacks.config import MlgovConfig
@@ -40,7 +40,13 @@ from stacks.parts.tag_keys import lifetime_keys
 APPROVAL_ROLE_NAME = HUB_APPROVAL_ROLE
 SLACK_ROLE_NAME = HUB_SLACK_ROLE
 APPROVAL_SPOKE_ROLE_NAME = SPOKE_APPROVAL_ROLE
-STATE_MACHINE_NAME = "mlgov-approval"
+STATE_MACHINE_NAME = APPROVAL_STATE_MACHINE_NAME
+# A restore carries a park schedule and none of the approval flow's own keys: a created endpoint can never arrive
+# already confirmed for deletion or exempt.
+RESTORE_CONDITIONS = {
+    "StringLike": {f"aws:RequestTag/{SCHEDULE_TAG}": "* park"},
+    "ForAllValues:StringNotLike": {"aws:TagKeys": ["mlgov:zombie*", "mlgov:exempt"]},
+}
 ZOMBIE_TAG_KEYS = ["mlgov:zombie", "mlgov:zombie-by", "mlgov:zombie-date", "mlgov:exempt"]
 SNOOZE_DAYS = 30
 HASH_MAP_CONCURRENCY = 10  # source ranges hashed at once (each <= 5 GiB, one Lambda each)
@@ -83,6 +89,7 @@ def approval_spoke_role_statements(
             resources=[
                 f"arn:{partition}:sagemaker:*:{account}:notebook-instance/*",
                 f"arn:{partition}:sagemaker:*:{account}:app/*",
+                f"arn:{partition}:sagemaker:*:{account}:domain/*",  # studio_idle_shutdown=apply leaves it as it is
             ],
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["mlgov:exempt"]}},
         ),
@@ -104,16 +111,13 @@ def approval_spoke_role_statements(
             sid="RestoreParkedEndpoints",
             actions=["sagemaker:CreateEndpoint"],
             resources=[endpoints, f"arn:{partition}:sagemaker:*:{account}:endpoint-config/*"],
-            conditions={"Null": {f"aws:RequestTag/{SCHEDULE_TAG}": "false"}},
+            conditions=RESTORE_CONDITIONS,
         ),
         iam.PolicyStatement(
             sid="TagRestoredEndpointsOnCreate",  # tag-on-create is authorized as AddTags: only within that create
             actions=["sagemaker:AddTags"],
             resources=[endpoints],
-            conditions={
-                "StringEquals": {"sagemaker:TaggingAction": "CreateEndpoint"},
-                "Null": {f"aws:RequestTag/{SCHEDULE_TAG}": "false"},
-            },
+            conditions={"StringEquals": {"sagemaker:TaggingAction": "CreateEndpoint"}, **RESTORE_CONDITIONS},
         ),
         iam.PolicyStatement(
             sid="DescribeForSnapshotAndRecheck",
@@ -196,6 +200,7 @@ class ApprovalFlow(Construct):
                 "MLGOV_APPROVAL_TIMEOUT_HOURS": str(config.approval_timeout_hours),
                 "MLGOV_SNOOZE_DAYS": str(SNOOZE_DAYS),
                 "MLGOV_ZOMBIE_MIN_AGE_DAYS": str(config.zombie_min_age_days),
+                "MLGOV_SLACK_APPROVERS": json.dumps(list(config.slack.approvers)),  # resource buttons: read here
             },
             timeout=cdk.Duration.minutes(15),
             memory_size=1024,
@@ -245,6 +250,15 @@ class ApprovalFlow(Construct):
                 sid="AssumeApprovalSpokeRoles",
                 actions=["sts:AssumeRole"],
                 resources=[f"arn:{partition}:iam::*:role/{APPROVAL_SPOKE_ROLE_NAME}"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CheckTheCallingExecution",  # Confirm/Delete: the execution that asks must be running
+                actions=["states:DescribeExecution"],
+                resources=[
+                    f"arn:{partition}:states:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:execution:{STATE_MACHINE_NAME}:*"
+                ],
             )
         )
         role.add_to_policy(
@@ -413,8 +427,9 @@ class ApprovalFlow(Construct):
         snapshot = guarded(self._task(function, "Snapshot", "snapshot", "$.snapshot"), "Snapshot")
         verify = guarded(self._task(function, "Verify", "verify", "$.verification"), "Verify")
         not_verified = self._outcome("NotVerified", "failed", "Verify").next(update)
-        confirm = guarded(self._task(function, "Confirm", "confirm", "$.confirm"), "Confirm")
-        delete = guarded(self._task(function, "Delete", "delete", "$.deleted"), "Delete")
+        # Confirm and Delete name their execution: the function acts only for a running execution of this machine
+        confirm = guarded(self._task(function, "Confirm", "confirm", "$.confirm", execution_id=execution_id), "Confirm")
+        delete = guarded(self._task(function, "Delete", "delete", "$.deleted", execution_id=execution_id), "Delete")
         deleted = self._outcome("Deleted", "approved").next(update)
         hash_ranges = sfn.DistributedMap(
             self,

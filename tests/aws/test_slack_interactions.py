@@ -403,7 +403,7 @@ def _resource_click_runtime(replies, function: str | None = "mlgov-approval"):
     return replies.runtime._client("lambda")
 
 
-def test_a_keep_running_click_is_carried_out_by_the_approval_function_with_the_approver_flag(flow, replies):
+def test_a_keep_running_click_is_carried_out_by_the_approval_function(flow, replies):
     from io import BytesIO
 
     from botocore.response import StreamingBody
@@ -411,7 +411,7 @@ def test_a_keep_running_click_is_carried_out_by_the_approval_function_with_the_a
     client = _resource_click_runtime(replies)
     answer = json.dumps({"text": "`lab` keeps running until 2026-11-27; then it is warned again.", "changed": True})
     request = {"task": "resource_click", "state": {"finding": {"arn": NOTEBOOK}}, "action": "keep_running",
-               "value": NOTEBOOK, "user_id": "U0DANA", "approver": False}  # fmt: skip
+               "value": NOTEBOOK, "user_id": "U0DANA"}  # fmt: skip
     with Stubber(client) as stub:
         stub.add_response(
             "invoke",
@@ -430,18 +430,21 @@ def test_a_refused_or_failed_resource_click_says_so_and_changes_nothing(flow, re
     from botocore.response import StreamingBody
 
     client = _resource_click_runtime(replies)
-    error = json.dumps({"errorMessage": "keep_running applies to notebook-instance only", "errorType": "X"})
+
+    def function_error(message: str, error_type: str) -> dict:
+        body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+        return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": StreamingBody(BytesIO(body), len(body))}
+
     with Stubber(client) as stub:
-        stub.add_response(
-            "invoke",
-            {"StatusCode": 200, "FunctionError": "Unhandled",
-             "Payload": StreamingBody(BytesIO(error.encode()), len(error))},
-        )  # fmt: skip
+        stub.add_response("invoke", function_error("the newest snapshot is older than the park", "ApprovalRefused"))
+        stub.add_response("invoke", function_error("AccessDenied for arn:aws:iam::333333333333:role/x", "ClientError"))
         stub.add_client_error("invoke", service_error_code="TooManyRequestsException", http_status_code=429)
-        refused = invoke(signed_event(click_body(NOTEBOOK, "keep_running#0", "U0DANA"), at=flow.now))[1]
-        failed = invoke(signed_event(click_body(NOTEBOOK, "keep_running#0", "U0DANA"), at=flow.now))[1]
-    assert "could not do this: keep_running applies to notebook-instance only" in refused["text"]
-    assert "nothing was changed. Please retry" in failed["text"]
+        answers = [invoke(signed_event(click_body(NOTEBOOK, "keep_running#0", "U0DANA"), at=flow.now))[1]["text"]
+                   for _ in range(3)]  # fmt: skip
+    refused, crashed, failed = answers
+    assert "could not do this: the newest snapshot is older than the park" in refused  # mlgov's own refusal
+    assert "333333333333" not in crashed and "the hub logged why" in crashed  # no internals to the clicker
+    assert "nothing was changed. Please retry" in failed
     _resource_click_runtime(replies, function=None)
     unwired = invoke(signed_event(click_body(NOTEBOOK, "keep_running#0", "U0DANA"), at=flow.now))[1]
     assert "does not take resource buttons" in unwired["text"]

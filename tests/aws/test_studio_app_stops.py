@@ -54,7 +54,8 @@ def test_an_idle_app_is_warned_then_deleted_with_its_space_named_and_a_later_run
     with Stubber(sagemaker) as stub:
         first, sent = _run(findings_table, STARTED + timedelta(hours=30), sagemaker)
         assert first["warned"] == [ARN] and "will be deleted" in sent[0]
-        assert [b["value"] for b in sent.buttons[0]] == [ARN]  # Keep running, for the owner
+        [button] = sent.buttons[0]  # Keep running, for the owner, named after the space
+        assert (button["value"], button["text"]["text"]) == (ARN, "Keep alice-space JupyterLab running")
         stub.add_response("describe_app", _live(), IDENT)
         stub.add_response("list_tags", {"Tags": []}, {"ResourceArn": ARN})
         stub.add_response("delete_app", {}, IDENT)

@@ -74,3 +74,20 @@ def test_a_prod_endpoint_with_a_park_schedule_is_left_running(flow):
         evening = _outcome(flow.fire_schedule("mlgov-hyperpod"))
     assert evening["outcome"] == "none" and "park is for dev endpoints" in evening["reason"]
     assert _endpoint_exists(flow)
+
+
+def test_clearing_the_schedule_of_a_parked_endpoint_stops_the_parking_and_the_morning_restores_nothing(flow):
+    _scheduled(flow, "dev")
+    scheduler = flow.lambdas.by_handler(SCHEDULER)
+    with time_machine.travel(EVENING, tick=True):
+        evening = _outcome(flow.fire_schedule("mlgov-hyperpod"))
+        execution = evening["reason"].rsplit("approval flow execution ", 1)[1]
+        arn = f"{flow.state_machine_arn('mlgov-approval')}:{execution}".replace(":stateMachine:", ":execution:")
+        assert flow.wait_for_execution(arn, 60)["status"] == "SUCCEEDED"
+    clear = {"task": "set_schedule", "cluster_arn": flow.endpoint_arn, "schedule": None, "by": "platform@x.com"}
+    cleared = flow.lambdas.invoke(scheduler, clear)
+    assert cleared.error is None and "mlgov restore" in cleared.result["note"]  # `mlgov schedules set --clear`
+    with time_machine.travel(MORNING, tick=True):
+        run = flow.fire_schedule("mlgov-hyperpod")
+    assert run["error"] is None and not [o for o in run["result"]["clusters"] if o["arn"] == flow.endpoint_arn]
+    assert not _endpoint_exists(flow)  # it stays parked until someone restores it

@@ -271,6 +271,20 @@ def test_spoke_statements_evaluated_deny_delete_of_an_untagged_endpoint():
     assert not on_notebook("sagemaker:DeleteTags", ["mlgov:exempt"])
     for action in ("sagemaker:DeleteNotebookInstance", "sagemaker:StopNotebookInstance"):
         assert not any(statement_matches(s, RequestContext(action, resource=notebook)) for s in allows)
+    for kept in ("app/d-abc123/alice-space/jupyterlab/default", "domain/d-abc123"):  # Keep running; a domain's exempt
+        resource = f"arn:aws:sagemaker:eu-west-1:123456789012:{kept}"
+        assert any(
+            statement_matches(
+                s, RequestContext("sagemaker:AddTags", resource=resource, context={"aws:TagKeys": ["mlgov:exempt"]})
+            )
+            for s in allows
+        )
+        assert not any(
+            statement_matches(
+                s, RequestContext("sagemaker:AddTags", resource=resource, context={"aws:TagKeys": ["mlgov:schedule"]})
+            )
+            for s in allows
+        )
 
 
 def test_spoke_statements_decrypt_kms_artifacts_only_through_s3_and_only_with_keys_of_their_account():
@@ -388,6 +402,12 @@ def test_spoke_statements_evaluated_restore_only_parked_endpoints_that_come_back
     assert allowed("sagemaker:CreateEndpoint", scheduled)
     assert allowed("sagemaker:AddTags", scheduled, **{"sagemaker:TaggingAction": "CreateEndpoint"})
     assert not allowed("sagemaker:CreateEndpoint", {"ml:team": "fraud"})  # an endpoint that would not come back
+    scaled = {**scheduled, "mlgov:schedule": "weekdays 08:00-19:00 Europe/Berlin"}
+    assert not allowed("sagemaker:CreateEndpoint", scaled)  # a scaling schedule is no reason to create anything
+    for key, value in (("mlgov:zombie", "confirmed"), ("mlgov:exempt", "kept"), ("mlgov:zombie-by", "x")):
+        forged = {**scheduled, key: value}  # an endpoint created already confirmed for deletion, or exempt
+        assert not allowed("sagemaker:CreateEndpoint", forged), key
+        assert not allowed("sagemaker:AddTags", forged, **{"sagemaker:TaggingAction": "CreateEndpoint"}), key
     assert not allowed("sagemaker:AddTags", scheduled)  # a later retag of any key: not through this statement
     assert not allowed("sagemaker:AddTags", scheduled, **{"sagemaker:TaggingAction": "CreateModel"})
     other = "arn:aws:sagemaker:eu-west-1:999988887777:endpoint/dev-churn"

@@ -347,7 +347,7 @@ def test_confirm_goes_on_without_a_current_recorded_exemption(dynamodb, tags):
             {**FINDING, "arn": ARN.replace(":endpoint/", ":training-job/")},
             "x",
             None,
-            "only endpoints, notebook instances and Studio apps",
+            "only endpoints, notebook instances, Studio apps and Studio domains",
         ),
         (FINDING, "   ", None, "needs a reason"),
         (FINDING, "x", "2026-11-24", "not after today"),

@@ -33,7 +33,9 @@ def test_the_request_names_the_endpoint_where_it_lives():
     "arn", ["churn", "arn:aws:sagemaker:eu-west-1:444455556666:training-job/t", "arn:aws:s3:::bucket/endpoint/x"]
 )
 def test_anything_but_an_endpoint_or_notebook_arn_is_refused(arn):
-    with pytest.raises(ExemptError, match="not a SageMaker endpoint, notebook instance or Studio app ARN"):
+    with pytest.raises(
+        ExemptError, match="not a SageMaker endpoint, notebook instance, Studio app or Studio domain ARN"
+    ):
         exemption_request(arn, "x", CALLER, None)
 
 

@@ -78,3 +78,17 @@ def test_zones_decide_the_night_new_york_is_still_working_when_berlin_parks():
     new_york = parse_schedule("weekdays 08:00-19:00 America/New_York park")
     assert step(EVENING, schedule=new_york).action == NONE  # 14:30 EST: inside its window, running
     assert step(EVENING, schedule=BERLIN).action == PARK
+
+
+def test_a_park_deletes_nothing_by_day_or_after_its_night_or_under_another_schedule():
+    from mlgov.domain.endpoint_parking import park_problem
+
+    tags = {"mlgov:schedule": BERLIN.text, "ml:environment": "dev"}
+    night = step(EVENING).window_id
+    assert park_problem(tags, BERLIN.text, EVENING, night) is None
+    assert "only off-hours" in park_problem(tags, BERLIN.text, MORNING, night)  # a snapshot that ran into the day
+    next_night = datetime(2026, 11, 19, 19, 30, tzinfo=UTC)
+    assert "is over" in park_problem(tags, BERLIN.text, next_night, night)  # an execution started for another night
+    assert "not the park schedule" in park_problem({**tags, "mlgov:schedule": "daily 08:00-19:00 UTC"}, BERLIN.text,
+                                                   EVENING)  # fmt: skip
+    assert "dev endpoints" in park_problem({**tags, "ml:environment": "prod"}, BERLIN.text, EVENING)

@@ -44,11 +44,11 @@ def exemption_request(arn: str, reason: str, by: str, until: str | None) -> dict
     """The approval function's `exempt_manually` event for an endpoint, notebook instance or Studio app ARN;
     ExemptError when it is none of them."""
     parts = split_arn(arn)
-    kinds = ("endpoint/", "notebook-instance/", "app/")
+    kinds = ("endpoint/", "notebook-instance/", "app/", "domain/")
     if parts is None or parts.service != "sagemaker" or not parts.resource.startswith(kinds):
         raise ExemptError(
-            f"{arn} is not a SageMaker endpoint, notebook instance or Studio app ARN "
-            "(arn:aws:sagemaker:<region>:<account>:endpoint/..., :notebook-instance/... or :app/...)"
+            f"{arn} is not a SageMaker endpoint, notebook instance, Studio app or Studio domain ARN "
+            "(arn:aws:sagemaker:<region>:<account>:endpoint/..., :notebook-instance/..., :app/... or :domain/...)"
         )
     if parts.resource.startswith("notebook-instance/"):  # SageMaker writes notebook ARNs in lower case
         prefix, _, name = arn.rpartition("/")

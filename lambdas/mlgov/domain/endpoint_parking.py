@@ -78,17 +78,25 @@ def park_step(
     return ParkStep(NONE, "does not exist and mlgov did not park it: left alone", window)
 
 
-def park_problem(tags: Mapping[str, str], schedule: str) -> str | None:
-    """Why an endpoint with these live tags must not be parked under `schedule`; None when it may."""
+def park_problem(tags: Mapping[str, str], schedule: str, now: datetime, window_id: str | None = None) -> str | None:
+    """Why an endpoint with these live tags must not be parked under `schedule` at `now` (in the off period
+    `window_id` the park was started for, when given); None when it may. A park never runs inside the window: a
+    slow snapshot that reaches the morning, or an execution started by hand by day, deletes nothing."""
     if tags.get(SCHEDULE_TAG) != schedule:
         return f"{SCHEDULE_TAG} is {tags.get(SCHEDULE_TAG)!r} now, not the park schedule {schedule!r}"
     try:
-        if not parse_schedule(schedule).park:
-            return f"{schedule!r} does not park"
+        parsed = parse_schedule(schedule)
     except ScheduleError as err:
         return str(err)
+    if not parsed.park:
+        return f"{schedule!r} does not park"
     if tags.get(ENVIRONMENT_TAG) != PARKABLE_ENVIRONMENT:
         return f"park is for dev endpoints ({ENVIRONMENT_TAG}={tags.get(ENVIRONMENT_TAG) or 'missing'})"
+    phase = parsed.phase(now)
+    if phase.inside:
+        return f"inside the schedule's window until {phase.until_local}: a park runs only off-hours"
+    if window_id is not None and phase.window_id != window_id:
+        return f"the off period {window_id} the park was started for is over (now {phase.window_id})"
     return None
 
 

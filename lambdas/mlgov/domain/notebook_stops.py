@@ -52,6 +52,14 @@ class NotebookStep:
     resource_type: str = NOTEBOOK
     evidence: Mapping = field(default_factory=dict, compare=False)  # the finding's (a Studio app: its domain, space)
 
+    @property
+    def label(self) -> str:
+        """How people know it: a notebook by its name, an app by its space (a JupyterLab app is named `default`)."""
+        if self.resource_type != APP:
+            return self.name
+        where = self.evidence.get("detail.space_name") or self.evidence.get("detail.user_profile_name") or self.name
+        return f"{where} {self.evidence.get('detail.app_type') or 'app'}"
+
     def as_json(self) -> dict:
         return {"arn": self.arn, "action": self.action, "reason": self.reason}
 

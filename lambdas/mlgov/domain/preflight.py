@@ -16,6 +16,7 @@ from mlgov.domain.scan_run import BadTask
 SPOKE_ROLE_NAME = SPOKE_ROLE
 HUB_BUS_NAME = "mlgov-hub"
 SCANNER_FUNCTION_NAME = "mlgov-scanner"
+APPROVAL_STATE_MACHINE_NAME = "mlgov-approval"  # Confirm and Delete run only inside a running execution of it
 APPROVAL_FUNCTION_NAME = "mlgov-approval"  # `mlgov exempt` invokes its exempt_manually task by this name
 HYPERPOD_FUNCTION_NAME = "mlgov-hyperpod-scheduler"  # `mlgov hyperpod schedule` invokes its set_schedule task
 PROBE_QUEUE_NAME = "mlgov-doctor-probe"

@@ -20,7 +20,7 @@ Events carry the execution state under `state` (the scan's approval start input 
   first step of a park (the scheduler starts the state machine with `park` in its input: the schedule is the approval)
 - {"task": "unpark", "state": {"finding"}, "schedule", "parked_at"?} → {"restored", "created", "manifest_key"}: the
   scheduler restores a parked endpoint when its window opens
-- {"task": "resource_click", "state": {"finding": {"arn"}}, "action", "value", "user_id", "approver"} → {"text",
+- {"task": "resource_click", "state": {"finding": {"arn"}}, "action", "value", "user_id"} → {"text",
   "changed"}: a "Keep running" / "Extend" click, invoked by the Slack interactions function (outside the state machine)
 A task that raises fails its state; the state machine catches it and ends in a failed state with Slack updated.
 """
@@ -35,6 +35,7 @@ from aws_lambda_powertools import Logger
 from mlgov.services.approvals import ApprovalRefused
 
 logger = Logger(service="mlgov-approval")
+GUARDED_TASKS = ("confirm", "delete")  # only for a running execution of the approval state machine, for its endpoint
 TASKS = ("notify", "recheck", "mark_candidate", "confirm", "clear_candidate", "exempt", "exempt_manually",
          "snapshot", "hash_range", "verify", "delete", "update_message", "resource_click", "park_check",
          "unpark")  # fmt: skip
@@ -48,6 +49,11 @@ def handler(event: dict, context) -> dict:
     if task not in TASKS:
         raise ApprovalRefused(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
     logger.append_keys(task=task, endpoint=(state.get("finding") or {}).get("arn"))
+    if task in GUARDED_TASKS:  # a caller outside the state machine (another hub function) cannot confirm or delete
+        from mlgov.handlers.approval_runtime import running_execution_problem
+
+        if problem := running_execution_problem(event.get("execution_id"), (state.get("finding") or {}).get("arn")):
+            raise ApprovalRefused(f"refusing to {task}: {problem}")
     result = dispatch(_tasks(), event)
     logger.info("task done", extra={"result": {k: v for k, v in result.items() if k != "problems"}})
     return result
@@ -80,7 +86,7 @@ def dispatch(tasks, event: dict) -> dict:
 
 def _resource_click(tasks, event: dict) -> dict:
     from mlgov.domain.resource_buttons import BadButtonValue, parse_button
-    from mlgov.handlers.approval_runtime import lifetime_rule, slack_email_lookup
+    from mlgov.handlers.approval_runtime import approval_settings, lifetime_rule, slack_email_lookup
     from mlgov.services.resource_clicks import answer_resource_click
 
     user = str(event.get("user_id") or "")
@@ -95,7 +101,7 @@ def _resource_click(tasks, event: dict) -> dict:
         tasks,
         target,
         user,
-        approvers={user} if event.get("approver") is True else set(),
+        approvers=approval_settings().approvers,  # its own configuration, never the caller's word
         email_of=slack_email_lookup(),
         lifetime_key=key,
         max_lifetime_days=max_days,

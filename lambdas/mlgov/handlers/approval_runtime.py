@@ -102,3 +102,32 @@ def lifetime_rule() -> tuple[str, int | None]:
     if rule is None:
         raise RuntimeError("the tag schema has no lifetime (date) tag: nothing to extend")
     return rule.key, rule.max_lifetime_days
+
+
+def running_execution_problem(
+    execution_id: object, finding_arn: object, config: ApprovalSettings | None = None
+) -> str | None:
+    """None when `execution_id` is a RUNNING execution of the hub's approval state machine whose input names
+    `finding_arn`; else why not. Confirm and Delete ask this: the Slack or scheduler function, which may invoke this
+    function for their own tasks, cannot make it confirm or delete anything outside an approval (or park) under way."""
+    import json
+
+    from mlgov.domain.preflight import APPROVAL_STATE_MACHINE_NAME
+
+    config = config or approval_settings()
+    parts = str(execution_id or "").split(":")
+    if len(parts) != 8 or parts[2] != "states" or parts[5] != "execution" or parts[4] != config.hub_account:
+        return "no execution of the hub's approval state machine asked (execution_id)"
+    if parts[6] != APPROVAL_STATE_MACHINE_NAME:
+        return f"{parts[6]} is not the approval state machine"
+    sfn = boto3.client("stepfunctions", region_name=parts[3], config=RETRY_CONFIG, endpoint_url=config.endpoint_url)
+    described = sfn.describe_execution(executionArn=str(execution_id))
+    if described.get("status") != "RUNNING":
+        return f"the execution is {described.get('status')}"
+    try:
+        named = (json.loads(described.get("input") or "{}").get("finding") or {}).get("arn")
+    except (ValueError, AttributeError):
+        named = None
+    if not finding_arn or named != finding_arn:
+        return "the execution is about another resource"
+    return None

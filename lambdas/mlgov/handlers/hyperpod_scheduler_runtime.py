@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.aws.endpoint_scaling import ScheduledEndpoints
@@ -34,8 +35,23 @@ from mlgov.services.endpoint_schedules import endpoint_schedule_pass, scheduled_
 from mlgov.services.hyperpod import ClusterOutcome, PassError, schedule_pass, summarize
 from mlgov.settings import SchedulerSettings, parse_targets, scheduler_settings
 
+# One attempt, time to finish: a retried restore would race the first one into an "already exists" refusal.
+UNPARK_INVOKE = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=120)
 PASS_HOLD = timedelta(minutes=6)  # longer than the function's 5-minute timeout: a crashed pass frees it then
 SESSION_NAME = "mlgov-hyperpod-scheduler"  # how the scheduler's calls show in member accounts' CloudTrail
+
+
+def _parked(sagemaker, kind: str, name: str) -> bool:
+    """An endpoint that does not exist (parked, or deleted): its schedule record can still be cleared."""
+    if kind != ENDPOINT:
+        return False
+    try:
+        sagemaker.describe_endpoint(EndpointName=name)
+    except ClientError as err:
+        if not_found(err):
+            return True
+        raise
+    return False
 
 
 class ScheduleRefused(ValueError):
@@ -107,6 +123,11 @@ class HyperPodSchedulerRuntime:
         name = ""  # a cluster ARN holds the cluster id, not its name
         if resource is not None:  # endpoints and components are described: their ARN lower-cases the name
             kind, _, _, arn_name = resource
+            recorded = self.store.get(cluster_arn) if schedule is None else None
+            if recorded is not None and _parked(sagemaker, kind, arn_name):  # clearing the schedule of a parked
+                self.store.record_schedule(cluster_arn, recorded.name, None, by, now)  # endpoint: nothing to untag
+                return {"cluster_arn": cluster_arn, "schedule": None, "by": by, "at": now.isoformat(),
+                        "note": "the endpoint is parked (deleted): restore it with `mlgov restore`"}  # fmt: skip
             name, cluster_arn = self._exact_name(sagemaker, kind, arn_name)
         # Recorded first: a tag without its record is never followed, a record without its tag schedules nothing.
         self.store.record_schedule(cluster_arn, name, schedule, by, now)
@@ -137,11 +158,14 @@ class HyperPodSchedulerRuntime:
             return None
         from mlgov.aws.parking import HubParking
 
-        def client(service: str):
-            return boto3.client(service, config=RETRY_CONFIG, endpoint_url=config.endpoint_url)
+        def client(service: str, settings: Config = RETRY_CONFIG):
+            return boto3.client(service, config=settings, endpoint_url=config.endpoint_url)
 
         return HubParking(
-            client("stepfunctions"), client("lambda"), config.approval_state_machine_arn, config.approval_function
+            client("stepfunctions"),  # StartExecution under a fixed name: a retry cannot start a second park
+            client("lambda", UNPARK_INVOKE),
+            config.approval_state_machine_arn,
+            config.approval_function,
         )
 
     def publish_problems(self, summary: Mapping, log=None) -> int:

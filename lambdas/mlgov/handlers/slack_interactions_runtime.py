@@ -111,14 +111,13 @@ class SlackInteractionsRuntime:
 
     def _resource_click(self, click: Click) -> str:
         """ "Keep running" / "Extend": carried out by the hub's approval function, which writes through the approval
-        spoke role and records who clicked; the approver check travels with the request."""
+        spoke role and records who clicked; it reads the approvers and the owner itself."""
         function = self.settings.approval_function
         if not function:
             return "This mlgov installation does not take resource buttons (no approval function); nothing changed."
         arn = click.reference.partition("|")[0]
         request = {"task": "resource_click", "state": {"finding": {"arn": arn}}, "action": click.action,
-                   "value": click.reference, "user_id": click.user_id,
-                   "approver": click.user_id in self.settings.approvers}  # fmt: skip
+                   "value": click.reference, "user_id": click.user_id}  # fmt: skip
         try:
             response = self._client("lambda", INVOKE_CONFIG).invoke(FunctionName=function, Payload=json.dumps(request))
             payload = json.loads(response["Payload"].read() or b"{}")
@@ -129,9 +128,11 @@ class SlackInteractionsRuntime:
             self.logger.error("resource click not carried out", extra={"error": type(err).__name__})
             return "mlgov could not carry this out just now; nothing was changed. Please retry."
         if response.get("FunctionError") or not isinstance(payload, dict) or "text" not in payload:
-            message = payload.get("errorMessage") if isinstance(payload, dict) else None
-            self.logger.error("resource click refused", extra={"error": str(message)[:300]})
-            return f"mlgov could not do this: {str(message or 'the approval function failed')[:300]}"
+            document = payload if isinstance(payload, dict) else {}
+            self.logger.error("resource click refused", extra={"error": str(document.get("errorMessage"))[:300]})
+            if document.get("errorType") == "ApprovalRefused":  # mlgov's own one-line refusal: safe to show
+                return f"mlgov could not do this: {str(document.get('errorMessage'))[:300]}"
+            return "mlgov could not do this just now (the hub logged why); nothing was changed."
         self.logger.info("resource click done", extra={"action": click.action, "changed": payload.get("changed")})
         return str(payload["text"])
 

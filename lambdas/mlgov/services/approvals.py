@@ -239,7 +239,8 @@ class ApprovalTasks:
         if drift:
             raise ApprovalRefused(f"refusing to {step}: the endpoint changed since the snapshot ({'; '.join(drift)})")
         if (park := _park(state)) is not None:  # parked by its schedule: used by day, it must still say park now
-            if problem := park_problem(self._live_tags(finding), park):
+            window = (state.get("park") or {}).get("window_id")
+            if problem := park_problem(self._live_tags(finding), park, self.clock(), window):
                 raise ApprovalRefused(f"refusing to {step}: {problem}")
             return
         if (expiry := _expiry(state)) is not None:  # expired: traffic was the approver's call, the date is not
@@ -307,9 +308,10 @@ class ApprovalTasks:
         invoker)."""
         finding = _finding(state)
         account, region, _ = _where(finding)
-        if not any(kind in finding["arn"] for kind in (":endpoint/", ":notebook-instance/", ":app/")):
+        if not any(kind in finding["arn"] for kind in (":endpoint/", ":notebook-instance/", ":app/", ":domain/")):
             raise ApprovalRefused(
-                f"only endpoints, notebook instances and Studio apps can be exempted this way, not {finding['arn']}"
+                "only endpoints, notebook instances, Studio apps and Studio domains can be exempted this way, not "
+                f"{finding['arn']}"
             )
         reason, by = _tag_value(reason.strip()), _tag_value(by.strip() or "nobody")
         if not reason:

@@ -70,7 +70,7 @@ def act_on_idle_notebooks(
         try:
             notify(
                 warning_text(message, grace_hours),
-                [keep_running_button(step.arn, step.name, index) for index, step in enumerate(message)],
+                [keep_running_button(step.arn, step.label, index) for index, step in enumerate(message)],
             )
         except NotifyError as err:
             result["errors"].append(f"warning not posted: {err}")

@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.aws.inventory import not_found
 from mlgov.domain.endpoint_parking import park_problem
-from mlgov.domain.schedules import SCHEDULE_TAG
+from mlgov.domain.schedules import SCHEDULE_TAG, ScheduleError, parse_schedule
 from mlgov.domain.tagging import CREATED_AT, CREATED_BY, CREATOR_ARN
 from mlgov.services.approvals import ApprovalRefused, ApprovalTasks
 from mlgov.services.restore import RestoreError, apply_plan, load_snapshot
@@ -37,7 +37,7 @@ def park_check(tasks: ApprovalTasks, state: Mapping) -> dict:
     if live.get("EndpointStatus") != "InService":
         return {"still_idle": False, "reason": f"the endpoint is {live.get('EndpointStatus')}"}
     tags = {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=live["EndpointArn"]).get("Tags", [])}
-    problem = park_problem(tags, str(park["schedule"]))
+    problem = park_problem(tags, str(park["schedule"]), tasks.clock(), park.get("window_id"))
     if problem:
         return {"still_idle": False, "reason": problem}
     return {"still_idle": True, "reason": f"parked by its schedule ({park['schedule']})"}
@@ -48,6 +48,11 @@ def unpark(tasks: ApprovalTasks, state: Mapping, schedule: str, parked_at: datet
     since the park, the endpoint exists again, or a create call fails (what was created is named)."""
     finding = _finding(state)
     account, region, name = finding["account"], finding["region"], finding["name"]
+    try:
+        if not parse_schedule(schedule).park:
+            raise ApprovalRefused(f"{schedule!r} does not park: nothing to restore")
+    except ScheduleError as err:
+        raise ApprovalRefused(str(err)) from None
     if tasks.approvals is None:
         raise ApprovalRefused("unpark needs the approvals table (the seals of the snapshots)")
     sagemaker = tasks.sessions.client("sagemaker", account, region)
@@ -67,6 +72,11 @@ def unpark(tasks: ApprovalTasks, state: Mapping, schedule: str, parked_at: datet
     if parked_at is not None and datetime.fromisoformat(loaded.taken_at) < parked_at:
         raise ApprovalRefused(f"the newest snapshot of {name} ({loaded.taken_at}) is older than the park: not restored")
     snapshotted = {t["Key"]: t["Value"] for t in (loaded.manifest.get("tags") or {}).get("endpoint") or []}
+    if snapshotted.get(SCHEDULE_TAG) != schedule:  # a zombie deletion or any other snapshot is never "unparked"
+        raise ApprovalRefused(
+            f"the newest snapshot of {name} ({loaded.taken_at}) was not taken under the park schedule {schedule!r} "
+            f"({SCHEDULE_TAG}={snapshotted.get(SCHEDULE_TAG)!r}): not restored"
+        )
     kept = [{"Key": key, "Value": snapshotted[key]} for key in CARRIED_BACK if key in snapshotted]
     endpoint = dict(loaded.plan.endpoint)
     endpoint["Tags"] = [*endpoint.get("Tags", []), *kept, {"Key": SCHEDULE_TAG, "Value": schedule}]

@@ -57,8 +57,8 @@ def answer_resource_click(
     )
     if plan.write is None:
         return {"text": f"`{target.name}`: {plan.answer}.", "changed": False}
-    client.add_tags(ResourceArn=target.arn, Tags=[{"Key": lifetime_key, "Value": plan.write.isoformat()}])
-    tasks.approvals.record_extension(
+    tasks.approvals.record_extension(  # the audit record first: a tag without its record would never get one
         target.arn, old=target.reminded_for.isoformat(), new=plan.write.isoformat(), by=by, now=tasks.clock()
     )
+    client.add_tags(ResourceArn=target.arn, Tags=[{"Key": lifetime_key, "Value": plan.write.isoformat()}])
     return {"text": f"`{target.name}`: {plan.answer}.", "changed": True}

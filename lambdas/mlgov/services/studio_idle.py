@@ -145,8 +145,9 @@ def _look_again(
         domains.update_domain(facts.account, facts.region, plan.request)
     except (ClientError, BotoCoreError) as err:
         result["errors"].append(f"{facts.arn}: {type(err).__name__}: {err}")
-        with contextlib.suppress(ClientError, BotoCoreError):  # a stale attempt is only looked at again, never sent
-            records.release_idle_shutdown(facts.arn)
+        if _refused(err):  # a definite refusal: nothing changed. A timeout or 5xx may have applied it: the attempt
+            with contextlib.suppress(ClientError, BotoCoreError):  # stays, and the next run confirms it or sends again
+                records.release_idle_shutdown(facts.arn)
         return plan, done
     guarded(result, facts.arn, lambda: records.record_idle_shutdown(facts.arn, pending))  # else: the next run's
     carried = DomainPlan(plan.facts, plan.action, plan.apps, confirmed + plan.switch_on, plan.reason, plan.request)
@@ -164,6 +165,12 @@ def inline_result(result: Mapping, archived_key: str | None, limit: int = INLINE
     if archived_key:
         inline["archived"] = archived_key
     return inline
+
+
+def _refused(err: Exception) -> bool:
+    """A 4xx answer: the service refused the call, nothing was applied."""
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(err, ClientError) else None
+    return isinstance(status, int) and 400 <= status < 500
 
 
 def _stamp(moment: datetime) -> str:
