@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 SLACK_TIMEOUT_SECONDS = 10
+# users.info flags of a user whose profile e-mail does not prove who they are in this organization
+UNTRUSTED_USER_FLAGS = ("deleted", "is_restricted", "is_ultra_restricted", "is_stranger", "is_bot")
 
 
 class SlackPostError(RuntimeError):
@@ -49,8 +51,9 @@ def post_message(token: str, channel: str, blocks: list[dict], text: str, base_u
 
 
 def user_email(token: str, user_id: str, base_url: str | None = None) -> str | None:
-    """users.info: the e-mail on the user's Slack profile; None when Slack shows none (a bot, no
-    users:read.email scope); SlackPostError when the call fails."""
+    """users.info: the e-mail on the user's Slack profile; None when Slack shows none (no users:read.email scope) or
+    the user is a guest, external, deleted or a bot, or the address is unconfirmed; SlackPostError when the call
+    fails."""
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     client = web_client(token, base_url)
@@ -60,5 +63,8 @@ def user_email(token: str, user_id: str, base_url: str | None = None) -> str | N
         raise SlackPostError(f"users.info failed: {err.response.get('error', 'unknown error')}") from None
     except (SlackClientError, OSError) as err:
         raise SlackPostError(f"users.info failed: {type(err).__name__}: {err}") from None
-    email = ((response.get("user") or {}).get("profile") or {}).get("email")
+    user = response.get("user") or {}
+    if any(user.get(flag) for flag in UNTRUSTED_USER_FLAGS) or user.get("is_email_confirmed") is False:
+        return None  # a guest, an external (Slack Connect) or deleted user, or an unconfirmed address: no owner match
+    email = (user.get("profile") or {}).get("email")
     return email if isinstance(email, str) and email else None
