@@ -13,7 +13,8 @@ from botocore.stub import Stubber
 
 from mlgov.aws.approvals_table import ApprovalsTable
 from mlgov.domain.snapshot import endpoint_identity
-from mlgov.services.approvals import ApprovalRefused, ApprovalTasks, SlackGateway
+from mlgov.services.approvals import ApprovalRefused, ApprovalTasks
+from tests.unit.test_approval_tasks import FakeSlack
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ACCOUNT, REGION, NAME = "333333333333", "eu-west-1", "churn-prod"
@@ -50,23 +51,6 @@ class FakeSessions:
     def client(self, service, account, region, partition="aws"):
         assert (account, region) == (ACCOUNT, REGION)
         return self.clients[service]
-
-
-class FakeSlack:
-    def __init__(self) -> None:
-        self.posted: list[tuple[list, str]] = []
-        self.updated: list[tuple[str, str, list, str]] = []
-
-    def gateway(self) -> SlackGateway:
-        return SlackGateway("C0MLGOV01", self.post, self.update)
-
-    def post(self, blocks, text):
-        self.posted.append((blocks, text))
-        return "1700000000.000001"
-
-    def update(self, channel, ts, blocks, text):
-        self.updated.append((channel, ts, blocks, text))
-        return ts
 
 
 @pytest.fixture
