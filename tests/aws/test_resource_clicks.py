@@ -80,3 +80,33 @@ def test_an_approver_extends_a_lifetime_once_and_the_move_is_audited(world):
     replay = _click(tasks, EXTEND_LIFETIME, value, "U0DANA")  # the owner clicks the same button later
     assert not replay["changed"] and "already extended to 2026-12-25" in replay["text"]
     assert date.fromisoformat(_tags(sagemaker, model)["auto-delete-after"]) == date(2026, 12, 25)
+
+
+def test_the_approval_function_answers_the_clicker_privately_refusals_included(world, monkeypatch):
+    """Handed over asynchronously, the approval function's task is the only one who can answer: it posts every
+    outcome, a refusal too, to the click's response_url (Slack's own hooks only)."""
+    from mlgov.aws import slack_post
+    from mlgov.handlers import approval, approval_runtime
+    from mlgov.settings import ApprovalSettings
+
+    tasks, _, notebook, _ = world
+    settings = ApprovalSettings(
+        hub_account=ACCOUNT, archive_bucket="a", approvals_table="approvals", slack_channel="C",
+        slack_token_secret="s", approvers=frozenset({"U0PLATFORM"}),
+    )  # fmt: skip
+    monkeypatch.setattr(approval_runtime, "approval_settings", lambda: settings)
+    monkeypatch.setattr(approval_runtime, "slack_email_lookup", lambda: EMAILS.get)
+    posted: list[tuple[str, str]] = []
+    monkeypatch.setattr(slack_post, "post_ephemeral", lambda url, text, timeout=10: posted.append((url, text)))
+    url = "https://hooks.slack.com/actions/T0TEAM/1/abc"
+
+    def click(user: str, action: str = "keep_running", value: str = notebook) -> dict:
+        event = {"task": "resource_click", "state": {"finding": {"arn": notebook}}, "action": action,
+                 "value": value, "user_id": user, "response_url": url}  # fmt: skip
+        return approval._resource_click(tasks, event)
+
+    assert click("U0EVE")["changed"] is False and "only its owner" in posted[-1][1]
+    assert click("U0PLATFORM")["changed"] is True and "keeps running until" in posted[-1][1]  # an approver
+    refused = click("U0DANA", "keep_running", notebook.replace(":notebook-instance/", ":endpoint/"))
+    assert refused == {"text": posted[-1][1], "changed": False} and "notebook-instance, app only" in refused["text"]
+    assert [u for u, _ in posted] == [url] * 3

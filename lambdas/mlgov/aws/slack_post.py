@@ -68,3 +68,19 @@ def user_email(token: str, user_id: str, base_url: str | None = None) -> str | N
         return None  # a guest, an external (Slack Connect) or deleted user, or an unconfirmed address: no owner match
     email = (user.get("profile") or {}).get("email")
     return email if isinstance(email, str) and email else None
+
+
+RESPONSE_URL_PREFIX = "https://hooks.slack.com/"  # the only place ephemeral replies are posted to
+
+
+def post_ephemeral(url: str, text: str, timeout: float = SLACK_TIMEOUT_SECONDS) -> bool:
+    """The text as a private reply to the person who clicked (the interaction's response_url); False, posting
+    nothing, for a URL that is not Slack's; an error (RuntimeError) when Slack refuses it."""
+    if not url.startswith(RESPONSE_URL_PREFIX):
+        return False
+    from slack_sdk.webhook import WebhookClient
+
+    response = WebhookClient(url, timeout=timeout).send(text=text, response_type="ephemeral", replace_original=False)
+    if response.status_code != 200:
+        raise RuntimeError(f"response_url answered {response.status_code}")
+    return True

@@ -20,8 +20,9 @@ Events carry the execution state under `state` (the scan's approval start input 
   first step of a park (the scheduler starts the state machine with `park` in its input: the schedule is the approval)
 - {"task": "unpark", "state": {"finding"}, "schedule", "parked_at"?} → {"restored", "created", "manifest_key"}: the
   scheduler restores a parked endpoint when its window opens
-- {"task": "resource_click", "state": {"finding": {"arn"}}, "action", "value", "user_id"} → {"text",
-  "changed"}: a "Keep running" / "Extend" click, invoked by the Slack interactions function (outside the state machine)
+- {"task": "resource_click", "state": {"finding": {"arn"}}, "action", "value", "user_id", "response_url"} → {"text",
+  "changed"}: a "Keep running" / "Extend" click, handed over asynchronously by the Slack interactions function; the
+  text is also posted privately to the clicker (response_url)
 A task that raises fails its state; the state machine catches it and ends in a failed state with Slack updated.
 """
 
@@ -85,27 +86,47 @@ def dispatch(tasks, event: dict) -> dict:
 
 
 def _resource_click(tasks, event: dict) -> dict:
+    """Carry the click out and answer the clicker privately (the Slack function handed it over asynchronously, so
+    nobody reads this function's result): a refusal is an answer, not an error; an unexpected error is answered
+    with one generic line, logged and raised (Lambda retries it; every step is idempotent)."""
     from mlgov.domain.resource_buttons import BadButtonValue, parse_button
     from mlgov.handlers.approval_runtime import approval_settings, lifetime_rule, slack_email_lookup
     from mlgov.services.resource_clicks import answer_resource_click
 
-    user = str(event.get("user_id") or "")
+    user, url = str(event.get("user_id") or ""), str(event.get("response_url") or "")
     try:
-        target = parse_button(str(event.get("action") or ""), str(event.get("value") or ""))
-    except BadButtonValue as err:
-        raise ApprovalRefused(str(err)) from None
-    if not user:
-        raise ApprovalRefused("a resource click needs the clicking user_id")
-    key, max_days = lifetime_rule()
-    return answer_resource_click(
-        tasks,
-        target,
-        user,
-        approvers=approval_settings().approvers,  # its own configuration, never the caller's word
-        email_of=slack_email_lookup(),
-        lifetime_key=key,
-        max_lifetime_days=max_days,
-    )
+        if not user:
+            raise ApprovalRefused("a resource click needs the clicking user_id")
+        try:
+            target = parse_button(str(event.get("action") or ""), str(event.get("value") or ""))
+        except BadButtonValue as err:
+            raise ApprovalRefused(str(err)) from None
+        key, max_days = lifetime_rule()
+        answer = answer_resource_click(
+            tasks,
+            target,
+            user,
+            approvers=approval_settings().approvers,  # its own configuration, never the caller's word
+            email_of=slack_email_lookup(),
+            lifetime_key=key,
+            max_lifetime_days=max_days,
+        )
+    except ApprovalRefused as err:
+        answer = {"text": f"mlgov could not do this: {err}; nothing was changed.", "changed": False}
+    except Exception:
+        _tell_clicker(url, "mlgov could not do this just now (the hub logged why); nothing was changed.")
+        raise
+    _tell_clicker(url, answer["text"])
+    return answer
+
+
+def _tell_clicker(url: str, text: str) -> None:
+    from mlgov.aws.slack_post import post_ephemeral
+
+    try:
+        post_ephemeral(url, text)
+    except Exception as err:  # noqa: BLE001 - the click was carried out; only its private answer is lost
+        logger.warning("answer to the clicker not posted", extra={"error": f"{type(err).__name__}: {err}"})
 
 
 @cache

@@ -10,22 +10,21 @@ from datetime import UTC, datetime
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from mlgov.aws.approvals_table import ApprovalsTable
+from mlgov.aws.slack_post import RESPONSE_URL_PREFIX, post_ephemeral
 from mlgov.domain.interaction import Click, already_handled_text, decide_click
 from mlgov.domain.resource_buttons import RESOURCE_ACTIONS
 from mlgov.settings import InteractionSettings, interaction_settings
 
 SECRET_TTL_SECONDS = 900  # re-read the signing secret this often (rotation), not per request
-RESPONSE_URL_PREFIX = "https://hooks.slack.com/"  # the only place ephemeral replies are posted to
 RESPONSE_URL_TIMEOUT_SECONDS = 1  # Slack wants the HTTP answer within 3 s
 # Slack wants the answer within 3 s: few, short attempts (a failed send releases the claim for another click).
 FAST_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=2)
-# A resource click runs in the approval function: one attempt (a retry could answer twice), within Slack's 3 s.
+# A resource click is handed to the approval function: one short attempt (a retry could hand it over twice).
 INVOKE_CONFIG = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1, read_timeout=2)
-STILL_WORKING = ("mlgov is still carrying this out; the resource's tags show the result in a minute "
-                 "(clicking again changes nothing twice).")  # fmt: skip
+HANDED_OVER = "mlgov is on it: the result comes here in a moment (only you see it)."
 # SendTaskSuccess errors meaning the task no longer waits: the click is answered as already handled.
 FINISHED_TASK_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 
@@ -110,31 +109,24 @@ class SlackInteractionsRuntime:
         return self._answer(click, decision.respond_text)
 
     def _resource_click(self, click: Click) -> str:
-        """ "Keep running" / "Extend": carried out by the hub's approval function, which writes through the approval
-        spoke role and records who clicked; it reads the approvers and the owner itself."""
+        """ "Keep running" / "Extend": handed to the hub's approval function (an asynchronous invocation: Slack wants
+        this answer within 3 s), which reads the approvers and the owner itself, writes through the approval spoke
+        role, records who clicked and answers the clicker privately through the click's response_url."""
         function = self.settings.approval_function
         if not function:
             return "This mlgov installation does not take resource buttons (no approval function); nothing changed."
         arn = click.reference.partition("|")[0]
         request = {"task": "resource_click", "state": {"finding": {"arn": arn}}, "action": click.action,
-                   "value": click.reference, "user_id": click.user_id}  # fmt: skip
+                   "value": click.reference, "user_id": click.user_id, "response_url": click.response_url}  # fmt: skip
         try:
-            response = self._client("lambda", INVOKE_CONFIG).invoke(FunctionName=function, Payload=json.dumps(request))
-            payload = json.loads(response["Payload"].read() or b"{}")
-        except ReadTimeoutError:
-            self.logger.warning("resource click still running after the invoke timeout")
-            return STILL_WORKING
+            self._client("lambda", INVOKE_CONFIG).invoke(
+                FunctionName=function, InvocationType="Event", Payload=json.dumps(request)
+            )
         except (ClientError, BotoCoreError) as err:
-            self.logger.error("resource click not carried out", extra={"error": type(err).__name__})
+            self.logger.error("resource click not handed over", extra={"error": type(err).__name__})
             return "mlgov could not carry this out just now; nothing was changed. Please retry."
-        if response.get("FunctionError") or not isinstance(payload, dict) or "text" not in payload:
-            document = payload if isinstance(payload, dict) else {}
-            self.logger.error("resource click refused", extra={"error": str(document.get("errorMessage"))[:300]})
-            if document.get("errorType") == "ApprovalRefused":  # mlgov's own one-line refusal: safe to show
-                return f"mlgov could not do this: {str(document.get('errorMessage'))[:300]}"
-            return "mlgov could not do this just now (the hub logged why); nothing was changed."
-        self.logger.info("resource click done", extra={"action": click.action, "changed": payload.get("changed")})
-        return str(payload["text"])
+        self.logger.info("resource click handed to the approval function", extra={"action": click.action})
+        return HANDED_OVER
 
     def _unclaim(self, click: Click, table: ApprovalsTable, error: str) -> str:
         self.logger.error("decision not delivered; approval released for another click", extra={"error": error})
@@ -183,10 +175,4 @@ def signing_secret(secretsmanager, secret_id: str) -> str:
 
 
 def _post_ephemeral(url: str, text: str) -> None:
-    from slack_sdk.webhook import WebhookClient
-
-    response = WebhookClient(url, timeout=RESPONSE_URL_TIMEOUT_SECONDS).send(
-        text=text, response_type="ephemeral", replace_original=False
-    )
-    if response.status_code != 200:
-        raise RuntimeError(f"response_url answered {response.status_code}")
+    post_ephemeral(url, text, RESPONSE_URL_TIMEOUT_SECONDS)
