@@ -30,39 +30,37 @@ def fake_aws_credentials(monkeypatch):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/mlgov-tests/credentials")
 
 
+def _moto_table(name: str, key: str):
+    """A DynamoDB client on moto (inside the caller's mock_aws) holding table `name` with string partition key `key`."""
+    import boto3
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
+
+
 @pytest.fixture
 def findings_table():
     """The hub's findings table (partition key `arn`) on moto DynamoDB, through mlgov's adapter."""
-    import boto3
     from moto import mock_aws
 
     from mlgov.aws.findings_table import FindingsTable
 
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="findings",
-            KeySchema=[{"AttributeName": "arn", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "arn", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield FindingsTable(client, "findings")
+        yield FindingsTable(_moto_table("findings", "arn"), "findings")
 
 
 @pytest.fixture
 def approvals_table():
     """The hub's approvals table (partition key `pk`) on moto DynamoDB, through mlgov's adapter."""
-    import boto3
     from moto import mock_aws
 
     from mlgov.aws.approvals_table import ApprovalsTable
 
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="approvals",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield ApprovalsTable(client, "approvals")
+        yield ApprovalsTable(_moto_table("approvals", "pk"), "approvals")

@@ -365,32 +365,17 @@ def test_neither_the_signing_secret_nor_a_task_token_reaches_the_logs(flow, repl
     assert token not in logged
 
 
-def test_a_retried_notify_keeps_the_message_and_the_decision_of_the_first():
-    from datetime import datetime, timedelta
+def test_a_retried_notify_keeps_the_message_and_the_decision_of_the_first(approvals_table):
+    table = approvals_table
+    now = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+    finding = {"arn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn", "name": "churn"}
+    ident = table.put_pending("token-1", finding, now=now, timeout=timedelta(hours=72), snooze_days=30)
+    table.mark_message(ident, "C0MLGOV01", "1700000000.000100")
 
-    import boto3
-    from moto import mock_aws
+    again = table.put_pending("token-1", finding, now=now, timeout=timedelta(hours=72), snooze_days=30)
 
-    from mlgov.aws.approvals_table import ApprovalsTable
-
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="approvals",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        table = ApprovalsTable(client, "approvals")
-        now = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
-        finding = {"arn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn", "name": "churn"}
-        ident = table.put_pending("token-1", finding, now=now, timeout=timedelta(hours=72), snooze_days=30)
-        table.mark_message(ident, "C0MLGOV01", "1700000000.000100")
-
-        again = table.put_pending("token-1", finding, now=now, timeout=timedelta(hours=72), snooze_days=30)
-
-        item = table.get(ident)
-        assert again == ident and item["ts"] == "1700000000.000100" and item["channel"] == "C0MLGOV01"
+    item = table.get(ident)
+    assert again == ident and item["ts"] == "1700000000.000100" and item["channel"] == "C0MLGOV01"
 
 
 NOTEBOOK = "arn:aws:sagemaker:eu-west-1:111122223333:notebook-instance/lab"
